@@ -1,0 +1,181 @@
+/*
+ * Plain-JSON views of the machine for panels, the debugger's variables and the CLI, and the /proc text
+ * the kernel prints for the same state. Views are computed on demand and hold no references into the
+ * machine, so they can cross a process or webview boundary as they are.
+ */
+
+import { formatVirt } from '../mm/address';
+import { Machine } from '../mm/machine';
+import { NR_PAGE_ORDERS, PAGE_SIZE } from '../mm/config';
+
+/** One row of /proc/slabinfo plus the SLUB detail of /sys/kernel/slab/<cache>/. */
+export interface SlabCacheView {
+  readonly name: string;
+  /** slabinfo active_objs: objects in slabs minus free objects on the node partial list. */
+  readonly activeObjs: number;
+  readonly numObjs: number;
+  /** s->size: the slot size slabinfo prints as objsize. */
+  readonly objSize: number;
+  /** s->object_size: what the caller asked for. */
+  readonly objectSize: number;
+  readonly objPerSlab: number;
+  readonly pagesPerSlab: number;
+  readonly order: number;
+  readonly activeSlabs: number;
+  readonly numSlabs: number;
+  /** Slabs on the node partial list. */
+  readonly partial: number;
+  /** CPUs that have a cpu slab. */
+  readonly cpuSlabs: number;
+  readonly minPartial: number;
+  /** Objects the scenario holds (allocated, not freed). */
+  readonly liveObjects: number;
+}
+
+export interface SlabinfoView {
+  readonly kind: 'slabinfo';
+  readonly caches: readonly SlabCacheView[];
+}
+
+export interface BuddyZoneView {
+  readonly node: number;
+  readonly zone: string;
+  /** Free blocks per order 0..10. */
+  readonly nrFree: readonly number[];
+  readonly freePages: number;
+  readonly managedPages: number;
+}
+
+export interface BuddyinfoView {
+  readonly kind: 'buddyinfo';
+  readonly zones: readonly BuddyZoneView[];
+}
+
+export interface MachineSummaryView {
+  readonly kind: 'summary';
+  readonly memoryBytes: number;
+  readonly cpus: number;
+  readonly freePages: number;
+  readonly totalPages: number;
+  readonly events: number;
+  readonly slabPages: number;
+}
+
+/** Caches as /proc/slabinfo lists them: newest first (slab_caches is a list with new caches at its head). */
+export function slabinfoView(machine: Machine): SlabinfoView {
+  const slub = machine.slub;
+  const caches: SlabCacheView[] = [];
+  for (let i = slub.caches.length - 1; i >= 0; i--) {
+    const cache = slub.caches[i]!;
+    const g = cache.geometry;
+    const free = slub.partialFreeObjects(cache);
+    let cpuSlabs = 0;
+    for (const pfn of cache.cpuSlab) {
+      if (pfn >= 0) cpuSlabs++;
+    }
+    caches.push({
+      name: cache.name,
+      activeObjs: cache.totalObjects - free,
+      numObjs: cache.totalObjects,
+      objSize: g.size,
+      objectSize: g.objectSize,
+      objPerSlab: g.objects,
+      pagesPerSlab: 1 << g.order,
+      order: g.order,
+      activeSlabs: cache.nrSlabs,
+      numSlabs: cache.nrSlabs,
+      partial: cache.nrPartial,
+      cpuSlabs,
+      minPartial: g.minPartial,
+      liveObjects: cache.liveObjects,
+    });
+  }
+  return { kind: 'slabinfo', caches };
+}
+
+export function buddyinfoView(machine: Machine): BuddyinfoView {
+  const z = machine.zone;
+  return {
+    kind: 'buddyinfo',
+    zones: [
+      { node: 0, zone: z.name, nrFree: Array.from(z.nrFree), freePages: z.freePages, managedPages: z.managedPages },
+    ],
+  };
+}
+
+export function summaryView(machine: Machine): MachineSummaryView {
+  let slabPages = 0;
+  for (const cache of machine.slub.caches) {
+    slabPages += cache.nrSlabs << cache.geometry.order;
+  }
+  return {
+    kind: 'summary',
+    memoryBytes: machine.config.memoryBytes,
+    cpus: machine.config.cpus,
+    freePages: machine.zone.freePages,
+    totalPages: machine.frames.count,
+    events: machine.events.length,
+    slabPages,
+  };
+}
+
+/** mm/slab_common.c print_slabinfo_header() + cache_show(): /proc/slabinfo, version 2.1. */
+export function formatSlabinfo(view: SlabinfoView): string {
+  let out =
+    'slabinfo - version: 2.1\n' +
+    '# name            <active_objs> <num_objs> <objsize> <objperslab> <pagesperslab>' +
+    ' : tunables <limit> <batchcount> <sharedfactor> : slabdata <active_slabs> <num_slabs> <sharedavail>\n';
+  for (const c of view.caches) {
+    out +=
+      `${c.name.padEnd(17)} ${pad(c.activeObjs, 6)} ${pad(c.numObjs, 6)} ${pad(c.objSize, 6)} ${pad(c.objPerSlab, 4)} ${pad(c.pagesPerSlab, 4)}` +
+      ` : tunables ${pad(0, 4)} ${pad(0, 4)} ${pad(0, 4)}` +
+      ` : slabdata ${pad(c.activeSlabs, 6)} ${pad(c.numSlabs, 6)} ${pad(0, 6)}\n`;
+  }
+  return out;
+}
+
+/** mm/vmstat.c frag_show_print(): "Node %d, zone %8s " then "%6lu " per order. */
+export function formatBuddyinfo(view: BuddyinfoView): string {
+  let out = '';
+  for (const z of view.zones) {
+    out += `Node ${z.node}, zone ${z.zone.padStart(8)} `;
+    for (let order = 0; order < NR_PAGE_ORDERS; order++) {
+      out += `${pad(z.nrFree[order] ?? 0, 6)} `;
+    }
+    out += '\n';
+  }
+  return out;
+}
+
+/** Where an address lives, for the debugger's hover and variables. */
+export interface AddressView {
+  readonly virt: string;
+  readonly phys: number;
+  readonly pfn: number;
+  readonly cache?: string;
+  readonly objectSize?: number;
+  readonly state: 'slab object' | 'large kmalloc' | 'free' | 'page';
+}
+
+export function addressView(machine: Machine, phys: number): AddressView {
+  const pfn = Math.floor(phys / PAGE_SIZE);
+  const cache = machine.slub.cacheOf(phys);
+  if (cache) {
+    return {
+      virt: formatVirt(phys),
+      phys,
+      pfn,
+      cache: cache.name,
+      objectSize: cache.geometry.size,
+      state: 'slab object',
+    };
+  }
+  if (machine.largeKmalloc.has(pfn)) {
+    return { virt: formatVirt(phys), phys, pfn, objectSize: machine.largeKmalloc.get(pfn)!, state: 'large kmalloc' };
+  }
+  return { virt: formatVirt(phys), phys, pfn, state: machine.buddy.findFreeBlock(pfn) ? 'free' : 'page' };
+}
+
+function pad(n: number, width: number): string {
+  return String(n).padStart(width);
+}

@@ -1,0 +1,47 @@
+/*
+ * Physical frames and their metadata: the emulator's `struct page` array (mem_map), stored as a struct
+ * of typed arrays indexed by pfn, so a 64 GiB machine (16.7 M frames) costs a few bytes per frame and no
+ * JS object per page.
+ *
+ * Invariants: a frame is exactly one of free (PG_buddy on the head of a free block; the other frames of the
+ * block carry no flag), owned by a compound allocation (PG_head on the first frame, PG_tail on the rest), a
+ * single owned page (no flag), or reserved (PG_reserved, never in the allocator). `order` is meaningful on
+ * the head of a free block or of a compound allocation. `next`/`prev` link free blocks of one free list
+ * (the kernel's page->buddy_list), -1 at the ends.
+ */
+
+export const PG_BUDDY = 1 << 0;
+export const PG_SLAB = 1 << 1;
+export const PG_HEAD = 1 << 2;
+export const PG_TAIL = 1 << 3;
+export const PG_RESERVED = 1 << 4;
+
+export const NO_PFN = -1;
+
+export class FrameTable {
+  readonly count: number;
+  readonly flags: Uint8Array;
+  readonly order: Uint8Array;
+  readonly next: Int32Array;
+  readonly prev: Int32Array;
+
+  constructor(count: number) {
+    this.count = count;
+    this.flags = new Uint8Array(count);
+    this.order = new Uint8Array(count);
+    this.next = new Int32Array(count).fill(NO_PFN);
+    this.prev = new Int32Array(count).fill(NO_PFN);
+  }
+
+  /** Names of the flags set on a frame, as /proc/kpageflags-style words. */
+  flagNames(pfn: number): string[] {
+    const f = this.flags[pfn]!;
+    const names: string[] = [];
+    if (f & PG_BUDDY) names.push('buddy');
+    if (f & PG_SLAB) names.push('slab');
+    if (f & PG_HEAD) names.push('head');
+    if (f & PG_TAIL) names.push('tail');
+    if (f & PG_RESERVED) names.push('reserved');
+    return names;
+  }
+}

@@ -1,0 +1,369 @@
+/*
+ * SLUB (mm/slub.c, Linux 6.12) for the kmalloc caches.
+ *
+ * A cache (struct kmem_cache) carves slabs, compound pages of 2^order frames, into `objects` objects of
+ * `size` bytes. Geometry follows calculate_sizes()/calculate_order(): the order is the smallest from
+ * get_order(min_objects * size) up to slub_max_order (3) whose leftover is at most 1/16, then 1/8, 1/4, 1/2
+ * of the slab, with min_objects = 4 * (fls(nr_cpus) + 1) capped by what order 3 holds.
+ *
+ * Slab states, as in the kernel:
+ *   cpu slab  - frozen, owned by one CPU (kmem_cache_cpu.slab); its free objects sit on the CPU's lockless
+ *               freelist; slab->inuse == objects while frozen.
+ *   partial   - on the node partial list (kmem_cache_node.partial), some objects free on slab->freelist.
+ *   full      - every object in use; on no list (only debugging tracks full slabs).
+ * Allocation (slab_alloc_node): pop the CPU freelist; else ___slab_alloc takes the remote frees of the cpu
+ * slab (get_freelist), else a slab from the node partial list (get_partial), else new_slab/allocate_slab.
+ * Free (do_slab_free): an object of the CPU's own slab goes on the CPU freelist (fast path); otherwise
+ * __slab_free puts it on slab->freelist, moves a full slab to the partial list, and discards an empty slab
+ * once the node already holds min_partial partial slabs (discard_slab).
+ *
+ * Free pointers: each slab keeps an Int32Array of next-free object indices (END at the tail, ALLOCATED for
+ * objects in use), standing in for the pointer the kernel stores inside the free object. The node partial
+ * list is an intrusive list through FrameTable.next/prev (slab->slab_list shares page->lru).
+ *
+ * Not yet modelled (later work): per-CPU partial lists (CONFIG_SLUB_CPU_PARTIAL), free pointers in the
+ * object's bytes, debug layouts, caches other than kmalloc, freelist randomisation.
+ */
+
+import { fls, getOrder, MAX_OBJS_PER_PAGE, PAGE_SIZE, SLUB_MAX_ORDER } from './config';
+import { BuddyAllocator } from './buddy';
+import { FrameTable, NO_PFN, PG_SLAB, PG_TAIL } from './frames';
+
+export const FREE_END = -1;
+export const OBJ_ALLOCATED = -2;
+
+/** mm/slub.c MIN_PARTIAL / MAX_PARTIAL bounds of s->min_partial. */
+const MIN_PARTIAL = 5;
+const MAX_PARTIAL = 10;
+
+export interface SlabGeometry {
+  /** Bytes of the object the caller asked for (s->object_size). */
+  readonly objectSize: number;
+  /** Bytes per object slot in the slab (s->size). */
+  readonly size: number;
+  readonly order: number;
+  /** Objects per slab (oo_objects(s->oo)). */
+  readonly objects: number;
+  /** s->min_partial. */
+  readonly minPartial: number;
+}
+
+/** order_objects(): how many objects of `size` bytes a slab of 2^order pages holds. */
+export function orderObjects(order: number, size: number): number {
+  return Math.floor((PAGE_SIZE << order) / size);
+}
+
+/** calc_slab_order(): the smallest order in [minOrder, maxOrder] whose leftover is at most slab/fraction. */
+function calcSlabOrder(size: number, minOrder: number, maxOrder: number, fraction: number): number {
+  let order = minOrder;
+  for (; order <= maxOrder; order++) {
+    const slabSize = PAGE_SIZE << order;
+    if (slabSize % size <= slabSize / fraction) {
+      break;
+    }
+  }
+  return order;
+}
+
+/** calculate_order() of Linux 6.12 for `size`-byte slots on a machine with `nrCpus` present CPUs. */
+export function calculateOrder(size: number, nrCpus: number): number {
+  // num_present_cpus() <= 1 falls back to nr_cpu_ids, which is 1 on a one-CPU machine.
+  let minObjects = 4 * (fls(nrCpus) + 1);
+  const maxObjects = Math.max(orderObjects(SLUB_MAX_ORDER, size), 1);
+  minObjects = Math.min(minObjects, maxObjects);
+  const minOrder = getOrder(minObjects * size);
+  if (orderObjects(minOrder, size) > MAX_OBJS_PER_PAGE) {
+    return getOrder(size * MAX_OBJS_PER_PAGE) - 1;
+  }
+  for (let fraction = 16; fraction > 1; fraction /= 2) {
+    const order = calcSlabOrder(size, minOrder, SLUB_MAX_ORDER, fraction);
+    if (order <= SLUB_MAX_ORDER) {
+      return order;
+    }
+  }
+  return getOrder(size);
+}
+
+/** calculate_sizes() for a cache without debug flags, constructor or RCU: the word-aligned object is the slot. */
+export function slabGeometry(objectSize: number, align: number, nrCpus: number): SlabGeometry {
+  const word = 8;
+  let size = Math.ceil(objectSize / word) * word;
+  size = Math.ceil(size / align) * align;
+  const order = calculateOrder(size, nrCpus);
+  const minPartial = Math.min(MAX_PARTIAL, Math.max(MIN_PARTIAL, Math.floor(Math.log2(size) / 2)));
+  return { objectSize, size, order, objects: orderObjects(order, size), minPartial };
+}
+
+export class KmemCache {
+  readonly id: number;
+  readonly name: string;
+  readonly geometry: SlabGeometry;
+  /** kmem_cache_cpu per CPU: the cpu slab (head pfn or NO_PFN) and the lockless freelist (object index). */
+  readonly cpuSlab: Int32Array;
+  readonly cpuFreelist: Int32Array;
+  /** The free-pointer array of each CPU's slab, cached beside cpuSlab for the fast path. */
+  readonly cpuFreeptr: (Int32Array | undefined)[];
+  /** kmem_cache_node: the partial list (head/tail pfn through FrameTable.next/prev) and counters. */
+  partialHead = NO_PFN;
+  partialTail = NO_PFN;
+  nrPartial = 0;
+  nrSlabs = 0;
+  totalObjects = 0;
+  /** Objects handed out and not yet freed (what the scenario holds). */
+  liveObjects = 0;
+
+  constructor(id: number, name: string, geometry: SlabGeometry, cpus: number) {
+    this.id = id;
+    this.name = name;
+    this.geometry = geometry;
+    this.cpuSlab = new Int32Array(cpus).fill(NO_PFN);
+    this.cpuFreelist = new Int32Array(cpus).fill(FREE_END);
+    this.cpuFreeptr = new Array<Int32Array | undefined>(cpus).fill(undefined);
+  }
+}
+
+/** What one step of the slow paths did, so the machine can record events. */
+export interface SlabHooks {
+  slabNew(cache: KmemCache, pfn: number): void;
+  slabDiscard(cache: KmemCache, pfn: number): void;
+}
+
+export type SlabFreeError = 'double free' | 'not the start of an object' | 'not a slab object';
+
+export class Slub {
+  /** Per-frame slab metadata (struct slab overlays struct page): meaningful on head frames of slabs. */
+  readonly slabCache: Int16Array;
+  readonly slabInuse: Uint16Array;
+  readonly slabFreelist: Int32Array;
+  readonly slabFrozen: Uint8Array;
+  /** Free pointers of each slab, keyed by head pfn. */
+  readonly freeptrs = new Map<number, Int32Array>();
+  readonly caches: KmemCache[] = [];
+
+  constructor(
+    private readonly frames: FrameTable,
+    private readonly buddy: BuddyAllocator,
+    private readonly hooks: SlabHooks,
+  ) {
+    this.slabCache = new Int16Array(frames.count).fill(-1);
+    this.slabInuse = new Uint16Array(frames.count);
+    this.slabFreelist = new Int32Array(frames.count).fill(FREE_END);
+    this.slabFrozen = new Uint8Array(frames.count);
+  }
+
+  createCache(name: string, geometry: SlabGeometry, cpus: number): KmemCache {
+    const cache = new KmemCache(this.caches.length, name, geometry, cpus);
+    this.caches.push(cache);
+    return cache;
+  }
+
+  /** slab_alloc_node(): the physical address of a fresh object, or -1 when no slab could be allocated. */
+  alloc(cache: KmemCache, cpu: number): number {
+    const obj = cache.cpuFreelist[cpu]!;
+    if (obj !== FREE_END) {
+      const fp = cache.cpuFreeptr[cpu]!;
+      cache.cpuFreelist[cpu] = fp[obj]!;
+      fp[obj] = OBJ_ALLOCATED;
+      cache.liveObjects++;
+      return cache.cpuSlab[cpu]! * PAGE_SIZE + obj * cache.geometry.size;
+    }
+    return this.slowAlloc(cache, cpu);
+  }
+
+  /** do_slab_free()/__slab_free() of the object at phys; returns why the free is invalid, if it is. */
+  free(phys: number, cpu: number): SlabFreeError | undefined {
+    const head = this.slabHeadOf(Math.floor(phys / PAGE_SIZE));
+    if (head === NO_PFN) {
+      return 'not a slab object';
+    }
+    const cache = this.caches[this.slabCache[head]!]!;
+    const offset = phys - head * PAGE_SIZE;
+    const size = cache.geometry.size;
+    const idx = Math.floor(offset / size);
+    if (offset % size !== 0 || idx >= cache.geometry.objects) {
+      return 'not the start of an object';
+    }
+    const fp = this.freeptrs.get(head)!;
+    if (fp[idx] !== OBJ_ALLOCATED) {
+      return 'double free';
+    }
+    cache.liveObjects--;
+    if (cache.cpuSlab[cpu] === head) {
+      fp[idx] = cache.cpuFreelist[cpu]!;
+      cache.cpuFreelist[cpu] = idx;
+      return undefined;
+    }
+    this.slabFreeSlow(cache, head, idx, fp);
+    return undefined;
+  }
+
+  /** The cache that owns the object at phys, or undefined. */
+  cacheOf(phys: number): KmemCache | undefined {
+    const head = this.slabHeadOf(Math.floor(phys / PAGE_SIZE));
+    return head === NO_PFN ? undefined : this.caches[this.slabCache[head]!];
+  }
+
+  /** The head pfn of the slab containing pfn, or NO_PFN when pfn is not slab memory. */
+  slabHeadOf(pfn: number): number {
+    if (pfn < 0 || pfn >= this.frames.count || (this.frames.flags[pfn]! & PG_SLAB) === 0) {
+      return NO_PFN;
+    }
+    let head = pfn;
+    while (this.frames.flags[head]! & PG_TAIL) {
+      head--;
+    }
+    return head;
+  }
+
+  /** Free objects on the node partial list (count_partial(n, count_free)). */
+  partialFreeObjects(cache: KmemCache): number {
+    let free = 0;
+    for (let pfn = cache.partialHead; pfn !== NO_PFN; pfn = this.frames.next[pfn]!) {
+      free += cache.geometry.objects - this.slabInuse[pfn]!;
+    }
+    return free;
+  }
+
+  /** Head pfns of the node partial list, in list order. */
+  partialSlabs(cache: KmemCache): number[] {
+    const out: number[] = [];
+    for (let pfn = cache.partialHead; pfn !== NO_PFN; pfn = this.frames.next[pfn]!) {
+      out.push(pfn);
+    }
+    return out;
+  }
+
+  /** ___slab_alloc(): refill the CPU freelist from the cpu slab, the partial list or a new slab. */
+  private slowAlloc(cache: KmemCache, cpu: number): number {
+    let slab = cache.cpuSlab[cpu]!;
+    if (slab !== NO_PFN) {
+      if (this.slabFreelist[slab] === FREE_END) {
+        // deactivate_slab(): the cpu slab is full; it leaves the CPU and is tracked by no list.
+        this.slabFrozen[slab] = 0;
+        cache.cpuSlab[cpu] = NO_PFN;
+        cache.cpuFreeptr[cpu] = undefined;
+        slab = NO_PFN;
+      }
+    }
+    if (slab === NO_PFN) {
+      slab = cache.partialHead !== NO_PFN ? this.takePartial(cache) : this.newSlab(cache);
+      if (slab === NO_PFN) {
+        return -1;
+      }
+      this.slabFrozen[slab] = 1;
+      cache.cpuSlab[cpu] = slab;
+      cache.cpuFreeptr[cpu] = this.freeptrs.get(slab)!;
+    }
+    // get_freelist(): the whole slab freelist moves to the CPU; the slab counts as fully in use.
+    cache.cpuFreelist[cpu] = this.slabFreelist[slab]!;
+    this.slabFreelist[slab] = FREE_END;
+    this.slabInuse[slab] = cache.geometry.objects;
+    return this.alloc(cache, cpu);
+  }
+
+  /** get_partial_node(): take the first slab of the node partial list. */
+  private takePartial(cache: KmemCache): number {
+    const slab = cache.partialHead;
+    this.removePartial(cache, slab);
+    return slab;
+  }
+
+  /** new_slab()/allocate_slab(): pages from the buddy allocator, every object on the slab freelist. */
+  private newSlab(cache: KmemCache): number {
+    const g = cache.geometry;
+    const pfn = this.buddy.allocPages(g.order, true);
+    if (pfn === NO_PFN) {
+      return NO_PFN;
+    }
+    const end = pfn + (1 << g.order);
+    for (let p = pfn; p < end; p++) {
+      this.frames.flags[p]! |= PG_SLAB;
+    }
+    const fp = new Int32Array(g.objects);
+    for (let i = 0; i < g.objects - 1; i++) {
+      fp[i] = i + 1;
+    }
+    fp[g.objects - 1] = FREE_END;
+    this.freeptrs.set(pfn, fp);
+    this.slabCache[pfn] = cache.id;
+    this.slabInuse[pfn] = 0;
+    this.slabFreelist[pfn] = 0;
+    cache.nrSlabs++;
+    cache.totalObjects += g.objects;
+    this.hooks.slabNew(cache, pfn);
+    return pfn;
+  }
+
+  /** __slab_free(): the object goes on its slab's freelist; the slab may move to the partial list or go away. */
+  private slabFreeSlow(cache: KmemCache, slab: number, idx: number, fp: Int32Array): void {
+    const prior = this.slabFreelist[slab]!;
+    fp[idx] = prior;
+    this.slabFreelist[slab] = idx;
+    const inuse = --this.slabInuse[slab]!;
+    if (this.slabFrozen[slab]) {
+      return; // another CPU's slab: the object waits on slab->freelist for get_freelist().
+    }
+    if (inuse === 0 && cache.nrPartial >= cache.geometry.minPartial) {
+      if (prior !== FREE_END) {
+        this.removePartial(cache, slab);
+      }
+      this.discardSlab(cache, slab);
+      return;
+    }
+    if (prior === FREE_END) {
+      this.addPartialTail(cache, slab);
+    }
+  }
+
+  /** discard_slab(): the pages go back to the buddy allocator. */
+  private discardSlab(cache: KmemCache, slab: number): void {
+    const order = cache.geometry.order;
+    const end = slab + (1 << order);
+    for (let p = slab; p < end; p++) {
+      this.frames.flags[p]! &= ~PG_SLAB;
+    }
+    this.freeptrs.delete(slab);
+    this.slabCache[slab] = -1;
+    this.slabInuse[slab] = 0;
+    this.slabFreelist[slab] = FREE_END;
+    cache.nrSlabs--;
+    cache.totalObjects -= cache.geometry.objects;
+    this.hooks.slabDiscard(cache, slab);
+    const bad = this.buddy.freePages(slab, order);
+    if (bad) {
+      throw new Error(`discard_slab: buddy refused pfn ${slab}: ${bad}`);
+    }
+  }
+
+  private addPartialTail(cache: KmemCache, slab: number): void {
+    const frames = this.frames;
+    frames.prev[slab] = cache.partialTail;
+    frames.next[slab] = NO_PFN;
+    if (cache.partialTail === NO_PFN) {
+      cache.partialHead = slab;
+    } else {
+      frames.next[cache.partialTail] = slab;
+    }
+    cache.partialTail = slab;
+    cache.nrPartial++;
+  }
+
+  private removePartial(cache: KmemCache, slab: number): void {
+    const frames = this.frames;
+    const next = frames.next[slab]!;
+    const prev = frames.prev[slab]!;
+    if (prev === NO_PFN) {
+      cache.partialHead = next;
+    } else {
+      frames.next[prev] = next;
+    }
+    if (next === NO_PFN) {
+      cache.partialTail = prev;
+    } else {
+      frames.prev[next] = prev;
+    }
+    frames.next[slab] = NO_PFN;
+    frames.prev[slab] = NO_PFN;
+    cache.nrPartial--;
+  }
+}
