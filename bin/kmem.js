@@ -1,3 +1,3 @@
 #!/usr/bin/env node
 // The `kmem` command: the bundled CLI (run `npm run build` first when working from a checkout).
-require('../dist/cli.js');
+process.exitCode = require('../dist/cli.js').main(process.argv.slice(2));

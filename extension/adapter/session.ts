@@ -1,0 +1,699 @@
+/*
+ * The kmem debug session: translates the Debug Adapter Protocol into calls on the engine's VM and machine,
+ * and the engine's stops into DAP events. Like mock-debug's mockDebug.ts, it holds no allocator logic; like
+ * js-debug's adapter core, it imports nothing from vscode, so it runs as a plain Node process (stdio) or
+ * inline in the extension host or a test.
+ *
+ * Life of a session: initialize → launch (validate, read, compile, boot; wait for configurationDone) →
+ * setBreakpoints / setFunctionBreakpoints (verified against the program's executable lines and the
+ * allocation event names) → configurationDone → the scenario runs in slices of instructions, yielding to
+ * the event loop between slices so pause, terminate and disconnect answer at once → stopped events →
+ * threads / stackTrace / scopes / variables / evaluate / kmem/state → ... → terminated.
+ *
+ * Allocation breakpoints are function breakpoints named after an event ("kmalloc", "kfree", "slab_new",
+ * "slab_discard", "page_alloc", "page_free", "kmalloc_fail") or a slab cache ("kmalloc-192": stop when that
+ * cache hands out an object).
+ */
+
+import {
+  Breakpoint,
+  BreakpointEvent,
+  Handles,
+  InitializedEvent,
+  LoggingDebugSession,
+  OutputEvent,
+  Scope,
+  Source,
+  StackFrame,
+  StoppedEvent,
+  TerminatedEvent,
+  Thread,
+} from '@vscode/debugadapter';
+import { DebugProtocol } from '@vscode/debugprotocol';
+import { basename } from 'node:path';
+import { PAGE_OFFSET, formatVirt, virtToPhys } from '../../engine/mm/address';
+import { formatSize, NR_PAGE_ORDERS } from '../../engine/mm/config';
+import { Machine } from '../../engine/mm/machine';
+import { addressView, buddyinfoView, formatBuddyinfo, formatSlabinfo, slabinfoView, summaryView } from '../../engine/inspect/views';
+import { EVENT_KIND_NAMES, EventKind, KmemEvent } from '../../engine/trace/events';
+import { loadScenario, LoadedScenario } from '../../engine/scenario';
+import { Stop, Value, Vm, formatValue } from '../../engine/vm/vm';
+import type { MachineState } from '../../webview/protocol';
+import { formatDiagnostic } from '../shared/format';
+import * as errors from './errors';
+import { KmemLaunchArgs, LaunchRequestArguments, parseLaunchArgs } from './launchArgs';
+
+/** How the adapter reaches files: Node's fs in the adapter process, anything in tests. */
+export interface FileAccessor {
+  readFile(path: string): Promise<string>;
+}
+
+const THREAD_ID = 1;
+/** Instructions per slice before the run loop yields to the event loop. */
+const SLICE_INSTRUCTIONS = 250_000;
+
+const EVENT_BREAKPOINT_KINDS: ReadonlyMap<string, EventKind> = new Map(
+  (Object.entries(EVENT_KIND_NAMES) as [string, string][]).map(([kind, name]) => [name, Number(kind) as EventKind]),
+);
+
+interface FunctionBreakpointSpec {
+  readonly id: number;
+  readonly name: string;
+  readonly kind: EventKind;
+  /** Slab cache id the event must come from, or -1 for any. */
+  readonly cache: number;
+}
+
+type VariableContainer =
+  | { kind: 'locals' }
+  | { kind: 'machine' }
+  | { kind: 'event' }
+  | { kind: 'pointer'; value: bigint }
+  | { kind: 'buddy' }
+  | { kind: 'caches' }
+  | { kind: 'cache'; name: string };
+
+type StepMode = { kind: 'continue' } | { kind: 'step' };
+
+export class KmemDebugSession extends LoggingDebugSession {
+  private scenario: LoadedScenario | undefined;
+  private launchArgs: KmemLaunchArgs | undefined;
+  private programPath = '';
+  private lineBreakpoints = new Map<number, number>(); // 0-based line -> breakpoint id
+  private functionBreakpoints: FunctionBreakpointSpec[] = [];
+  private nextBreakpointId = 1;
+  private readonly variableHandles = new Handles<VariableContainer>();
+  private configurationDone!: Promise<void>;
+  private resolveConfigurationDone!: () => void;
+  private running = false;
+  private pauseRequested = false;
+  private ended = false;
+  private lastStop: Stop | undefined;
+  private lastEvent: KmemEvent | undefined;
+  /** Executable lines of files breakpoints were set in before (or without) a launch, by path. */
+  private readonly linesByPath = new Map<string, readonly number[]>();
+
+  constructor(private readonly files: FileAccessor) {
+    super();
+    this.setDebuggerLinesStartAt1(true);
+    this.setDebuggerColumnsStartAt1(true);
+    this.configurationDone = new Promise((resolve) => (this.resolveConfigurationDone = resolve));
+  }
+
+  protected override initializeRequest(response: DebugProtocol.InitializeResponse): void {
+    response.body = {
+      ...response.body,
+      supportsConfigurationDoneRequest: true,
+      supportsFunctionBreakpoints: true,
+      supportsTerminateRequest: true,
+      supportsEvaluateForHovers: true,
+      supportsBreakpointLocationsRequest: true,
+      supportsExceptionInfoRequest: true,
+      supportsSingleThreadExecutionRequests: false,
+    };
+    this.sendResponse(response);
+    this.sendEvent(new InitializedEvent());
+  }
+
+  protected override configurationDoneRequest(response: DebugProtocol.ConfigurationDoneResponse): void {
+    this.sendResponse(response);
+    this.resolveConfigurationDone();
+  }
+
+  protected override async launchRequest(response: DebugProtocol.LaunchResponse, raw: LaunchRequestArguments): Promise<void> {
+    const { args, problems } = parseLaunchArgs(raw);
+    if (!args) {
+      return this.fail(response, errors.invalidLaunchArgs(problems));
+    }
+    let source: string;
+    try {
+      source = await this.files.readFile(args.program);
+    } catch (e) {
+      return this.fail(response, errors.programUnreadable(args.program, e instanceof Error ? e.message : String(e)));
+    }
+    const { diagnostics, scenario } = loadScenario(source, args.program, { memoryBytes: args.memoryBytes, cpus: args.cpus });
+    const problemsFound = diagnostics.filter((d) => d.severity === 'error');
+    if (!scenario || problemsFound.length > 0) {
+      const lines = problemsFound.map((d) => formatDiagnostic(args.program, d));
+      for (const line of lines) {
+        this.sendEvent(new OutputEvent(`${line}\n`, 'stderr'));
+      }
+      return this.fail(response, errors.scenarioInvalid(args.program, lines.slice(0, 10)));
+    }
+    this.scenario = scenario;
+    this.launchArgs = args;
+    this.programPath = args.program;
+    this.linesByPath.set(args.program, scenario.program.executableLines);
+    this.reverifyLineBreakpoints();
+    const { memoryBytes, cpus } = scenario.config;
+    this.sendEvent(
+      new OutputEvent(`kmem: booted a ${formatSize(memoryBytes)} machine with ${cpus} CPU${cpus === 1 ? '' : 's'} for ${basename(args.program)}\n`, 'console'),
+    );
+    this.sendResponse(response);
+    await this.configurationDone;
+    if (args.stopOnEntry && !args.noDebug) {
+      this.lastStop = { reason: 'step', line: scenario.vm.currentLine() };
+      this.sendEvent(new StoppedEvent('entry', THREAD_ID));
+    } else {
+      void this.execute({ kind: 'continue' });
+    }
+  }
+
+  protected override async setBreakPointsRequest(
+    response: DebugProtocol.SetBreakpointsResponse,
+    args: DebugProtocol.SetBreakpointsArguments,
+  ): Promise<void> {
+    const path = args.source.path ?? '';
+    const executable = await this.executableLinesOf(path);
+    const breakpoints: DebugProtocol.Breakpoint[] = [];
+    const map = new Map<number, number>();
+    for (const requested of args.breakpoints ?? []) {
+      const wanted = this.convertClientLineToDebugger(requested.line) - 1;
+      const line = executable?.find((l) => l >= wanted);
+      const id = this.nextBreakpointId++;
+      if (line === undefined) {
+        const bp = new Breakpoint(false, requested.line) as DebugProtocol.Breakpoint;
+        bp.id = id;
+        bp.message = executable ? 'No statement on or after this line' : 'The scenario has errors; fix them to set breakpoints';
+        breakpoints.push(bp);
+        continue;
+      }
+      const bp = new Breakpoint(true, this.convertDebuggerLineToClient(line + 1)) as DebugProtocol.Breakpoint;
+      bp.id = map.get(line) ?? id;
+      map.set(line, bp.id);
+      breakpoints.push(bp);
+    }
+    if (this.isProgram(path) || !this.programPath) {
+      this.lineBreakpoints = map;
+    }
+    response.body = { breakpoints };
+    this.sendResponse(response);
+  }
+
+  protected override async breakpointLocationsRequest(
+    response: DebugProtocol.BreakpointLocationsResponse,
+    args: DebugProtocol.BreakpointLocationsArguments,
+  ): Promise<void> {
+    const executable = (await this.executableLinesOf(args.source.path ?? '')) ?? [];
+    const first = this.convertClientLineToDebugger(args.line) - 1;
+    const last = args.endLine !== undefined ? this.convertClientLineToDebugger(args.endLine) - 1 : first;
+    response.body = {
+      breakpoints: executable.filter((l) => l >= first && l <= last).map((l) => ({ line: this.convertDebuggerLineToClient(l + 1) })),
+    };
+    this.sendResponse(response);
+  }
+
+  protected override setFunctionBreakPointsRequest(
+    response: DebugProtocol.SetFunctionBreakpointsResponse,
+    args: DebugProtocol.SetFunctionBreakpointsArguments,
+  ): void {
+    const specs: FunctionBreakpointSpec[] = [];
+    const breakpoints: DebugProtocol.Breakpoint[] = [];
+    for (const fb of args.breakpoints) {
+      const id = this.nextBreakpointId++;
+      const spec = this.resolveFunctionBreakpoint(id, fb.name.trim());
+      if (typeof spec === 'string') {
+        breakpoints.push({ id, verified: false, message: spec });
+      } else {
+        specs.push(spec);
+        breakpoints.push({ id, verified: true });
+      }
+    }
+    this.functionBreakpoints = specs;
+    response.body = { breakpoints };
+    this.sendResponse(response);
+  }
+
+  protected override threadsRequest(response: DebugProtocol.ThreadsResponse): void {
+    response.body = { threads: [new Thread(THREAD_ID, 'scenario (cpu 0)')] };
+    this.sendResponse(response);
+  }
+
+  protected override continueRequest(response: DebugProtocol.ContinueResponse): void {
+    response.body = { allThreadsContinued: true };
+    this.sendResponse(response);
+    void this.execute({ kind: 'continue' });
+  }
+
+  protected override nextRequest(response: DebugProtocol.NextResponse): void {
+    this.sendResponse(response);
+    void this.execute({ kind: 'step' });
+  }
+
+  protected override stepInRequest(response: DebugProtocol.StepInResponse): void {
+    // The language has no procedures yet: stepping in is stepping to the next statement.
+    this.sendResponse(response);
+    void this.execute({ kind: 'step' });
+  }
+
+  protected override stepOutRequest(response: DebugProtocol.StepOutResponse): void {
+    // At the top level, stepping out runs to the end or to the next breakpoint.
+    this.sendResponse(response);
+    void this.execute({ kind: 'continue' });
+  }
+
+  protected override pauseRequest(response: DebugProtocol.PauseResponse): void {
+    this.pauseRequested = true;
+    this.sendResponse(response);
+  }
+
+  protected override stackTraceRequest(response: DebugProtocol.StackTraceResponse): void {
+    const scenario = this.scenario;
+    if (!scenario) {
+      return this.fail(response, errors.notLaunched());
+    }
+    const source = new Source(basename(this.programPath), this.convertDebuggerPathToClient(this.programPath));
+    const frames: DebugProtocol.StackFrame[] = [];
+    const event = this.lastStop?.reason === 'event' ? this.lastEvent : undefined;
+    if (event) {
+      const frame = new StackFrame(0, this.describeEventFrame(event)) as DebugProtocol.StackFrame;
+      frame.presentationHint = 'label';
+      frames.push(frame);
+    }
+    scenario.vm.frames().forEach((f, i) => {
+      const frame = new StackFrame(i + 1, f.name, source, this.convertDebuggerLineToClient(f.line + 1), this.convertDebuggerColumnToClient(f.character + 1)) as DebugProtocol.StackFrame;
+      frame.endLine = this.convertDebuggerLineToClient(f.endLine + 1);
+      frame.endColumn = this.convertDebuggerColumnToClient(f.endCharacter + 1);
+      frames.push(frame);
+    });
+    response.body = { stackFrames: frames, totalFrames: frames.length };
+    this.sendResponse(response);
+  }
+
+  protected override scopesRequest(response: DebugProtocol.ScopesResponse): void {
+    const scopes: DebugProtocol.Scope[] = [
+      new Scope('Locals', this.variableHandles.create({ kind: 'locals' }), false),
+      new Scope('Machine', this.variableHandles.create({ kind: 'machine' }), false),
+    ];
+    if (this.lastStop?.reason === 'event' && this.lastEvent) {
+      scopes.unshift(new Scope('Event', this.variableHandles.create({ kind: 'event' }), false));
+    }
+    response.body = { scopes };
+    this.sendResponse(response);
+  }
+
+  protected override variablesRequest(response: DebugProtocol.VariablesResponse, args: DebugProtocol.VariablesArguments): void {
+    const scenario = this.scenario;
+    if (!scenario) {
+      return this.fail(response, errors.notLaunched());
+    }
+    if (this.running) {
+      return this.fail(response, errors.busy('variables'));
+    }
+    const container = this.variableHandles.get(args.variablesReference);
+    response.body = { variables: container ? this.variablesOf(container, scenario) : [] };
+    this.sendResponse(response);
+  }
+
+  protected override evaluateRequest(response: DebugProtocol.EvaluateResponse, args: DebugProtocol.EvaluateArguments): void {
+    const scenario = this.scenario;
+    if (!scenario) {
+      return this.fail(response, errors.notLaunched());
+    }
+    const expression = args.expression.trim();
+    const procFile = /^(?:cat\s+)?(?:\/proc\/)?(slabinfo|buddyinfo)$/.exec(expression);
+    if (procFile) {
+      const text =
+        procFile[1] === 'slabinfo'
+          ? formatSlabinfo(slabinfoView(scenario.machine))
+          : formatBuddyinfo(buddyinfoView(scenario.machine));
+      response.body = { result: text, variablesReference: 0 };
+      return this.sendResponse(response);
+    }
+    if (this.running) {
+      return this.fail(response, errors.busy('values'));
+    }
+    const local = scenario.vm.locals(0).findLast((v) => v.name === expression);
+    if (!local) {
+      const reason = args.context === 'repl' ? 'not a variable in scope (try a variable name, slabinfo or buddyinfo)' : 'not in scope';
+      return this.fail(response, errors.evaluateFailed(expression, reason));
+    }
+    response.body = { result: formatValue(local.value), variablesReference: this.pointerReference(local.value) };
+    this.sendResponse(response);
+  }
+
+  protected override exceptionInfoRequest(response: DebugProtocol.ExceptionInfoResponse): void {
+    const error = this.lastStop?.error;
+    response.body = {
+      exceptionId: error?.code ?? 'none',
+      description: error?.message ?? 'No error',
+      breakMode: 'always',
+    };
+    this.sendResponse(response);
+  }
+
+  protected override terminateRequest(response: DebugProtocol.TerminateResponse): void {
+    this.pauseRequested = true;
+    this.finish();
+    this.sendResponse(response);
+  }
+
+  protected override disconnectRequest(response: DebugProtocol.DisconnectResponse): void {
+    this.pauseRequested = true;
+    this.ended = true;
+    this.sendResponse(response);
+    this.shutdown();
+  }
+
+  protected override customRequest(command: string, response: DebugProtocol.Response, args: unknown): void {
+    if (command === 'kmem/state') {
+      if (!this.scenario) {
+        return this.fail(response, errors.notLaunched());
+      }
+      response.body = this.machineState();
+      return this.sendResponse(response);
+    }
+    if (command === 'kmem/proc') {
+      const name = (args as { name?: unknown } | undefined)?.name;
+      if (!this.scenario || (name !== 'slabinfo' && name !== 'buddyinfo')) {
+        return this.fail(response, errors.evaluateFailed(String(name), "expected { name: 'slabinfo' | 'buddyinfo' } after launch"));
+      }
+      const m = this.scenario.machine;
+      response.body = { text: name === 'slabinfo' ? formatSlabinfo(slabinfoView(m)) : formatBuddyinfo(buddyinfoView(m)) };
+      return this.sendResponse(response);
+    }
+    this.fail(response, errors.unknownRequest(command));
+  }
+
+  /** The state the panels render: views of the machine and where it stopped. */
+  machineState(): MachineState {
+    const machine = this.scenario!.machine;
+    const stop = this.lastStop;
+    return {
+      slabinfo: slabinfoView(machine),
+      buddyinfo: buddyinfoView(machine),
+      summary: summaryView(machine),
+      stop: stop ? { reason: this.stopReasonText(stop), line: stop.line + 1, description: this.describeStop(stop) } : undefined,
+    };
+  }
+
+  /** Runs the scenario until a breakpoint, an event breakpoint, the end of a step, a pause, an error or the end. */
+  private async execute(mode: StepMode): Promise<void> {
+    const scenario = this.scenario;
+    if (!scenario || this.running || this.ended) {
+      return;
+    }
+    const vm = scenario.vm;
+    const noDebug = this.launchArgs?.noDebug === true;
+    this.running = true;
+    this.pauseRequested = false;
+    this.variableHandles.reset();
+    const stepStart = vm.statementsExecuted;
+    try {
+      for (;;) {
+        const remaining = mode.kind === 'step' ? 1 - (vm.statementsExecuted - stepStart) : undefined;
+        const stop = vm.run({
+          maxInstructions: SLICE_INSTRUCTIONS,
+          breakAtLine: noDebug ? undefined : (line) => this.lineBreakpoints.has(line),
+          stopOnEvent: noDebug || this.functionBreakpoints.length === 0 ? undefined : (first, end) => this.matchEvent(vm.machine, first, end),
+          stepStatements: remaining !== undefined && remaining > 0 ? remaining : undefined,
+        });
+        if (stop.reason === 'budget') {
+          if (this.pauseRequested || this.ended) {
+            if (!this.ended) this.report({ ...stop, reason: 'step' }, 'pause');
+            return;
+          }
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          if (this.ended) return;
+          continue;
+        }
+        if (stop.reason === 'end') {
+          this.sendEvent(new OutputEvent(this.endSummary(vm), 'console'));
+          this.finish();
+          return;
+        }
+        this.report(stop);
+        return;
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private report(stop: Stop, override?: string): void {
+    this.lastStop = stop;
+    this.lastEvent = stop.eventSeq !== undefined ? this.scenario!.machine.events.get(stop.eventSeq) : undefined;
+    const reason = override ?? this.stopReasonText(stop);
+    const event = new StoppedEvent(reason, THREAD_ID, stop.error ? `${stop.error.code}: ${stop.error.message}` : undefined) as DebugProtocol.StoppedEvent;
+    event.body.description = this.describeStop(stop);
+    if (stop.reason === 'breakpoint') {
+      const id = this.lineBreakpoints.get(stop.line);
+      if (id !== undefined) event.body.hitBreakpointIds = [id];
+    } else if (stop.reason === 'event' && this.lastEvent) {
+      const hit = this.functionBreakpoints.find((b) => this.eventMatches(b, this.lastEvent!));
+      if (hit) event.body.hitBreakpointIds = [hit.id];
+    }
+    if (stop.reason === 'error' && stop.error) {
+      const e = stop.error;
+      this.sendEvent(new OutputEvent(`${formatDiagnostic(this.programPath, { ...e, severity: 'error' })}\n`, 'stderr'));
+    }
+    this.sendEvent(event);
+  }
+
+  private stopReasonText(stop: Stop): string {
+    switch (stop.reason) {
+      case 'breakpoint':
+        return 'breakpoint';
+      case 'event':
+        return 'function breakpoint';
+      case 'error':
+        return 'exception';
+      case 'end':
+        return 'end';
+      default:
+        return 'step';
+    }
+  }
+
+  private describeStop(stop: Stop): string | undefined {
+    if (stop.reason === 'error' && stop.error) return `${stop.error.code}: ${stop.error.message}`;
+    if (stop.reason === 'event' && stop.eventSeq !== undefined) return this.describeEvent(this.scenario!.machine.events.get(stop.eventSeq));
+    return undefined;
+  }
+
+  private describeEvent(e: KmemEvent): string {
+    const machine = this.scenario!.machine;
+    const cache = e.cache >= 0 ? machine.slub.caches[e.cache]?.name : undefined;
+    switch (e.kind) {
+      case EventKind.Kmalloc:
+        return `${cache ?? 'kmalloc (page allocator)'} allocated ${formatVirt(e.addr)} (${e.extra} bytes for a ${e.size}-byte request)`;
+      case EventKind.Kfree:
+        return `${cache ?? 'kfree (page allocator)'} freed ${formatVirt(e.addr)} (${e.extra} bytes)`;
+      case EventKind.KmallocFail:
+        return `kmalloc of ${e.size} bytes failed`;
+      case EventKind.SlabNew:
+        return `${cache} took a new slab: pfn ${e.addr}, order ${e.extra}`;
+      case EventKind.SlabDiscard:
+        return `${cache} gave a slab back: pfn ${e.addr}, order ${e.extra}`;
+      case EventKind.PageAlloc:
+        return `page allocator handed out pfn ${e.addr}, order ${e.extra}`;
+      case EventKind.PageFree:
+        return `page allocator took back pfn ${e.addr}, order ${e.extra}`;
+    }
+  }
+
+  private describeEventFrame(e: KmemEvent): string {
+    return `${EVENT_KIND_NAMES[e.kind]} #${e.seq}: ${this.describeEvent(e)}`;
+  }
+
+  private matchEvent(machine: Machine, first: number, end: number): number | undefined {
+    for (let seq = first; seq < end; seq++) {
+      const kind = machine.events.kindAt(seq);
+      for (const bp of this.functionBreakpoints) {
+        if (bp.kind === kind && (bp.cache < 0 || machine.events.get(seq).cache === bp.cache)) {
+          return seq;
+        }
+      }
+    }
+    return undefined;
+  }
+
+  private eventMatches(bp: FunctionBreakpointSpec, e: KmemEvent): boolean {
+    return bp.kind === e.kind && (bp.cache < 0 || bp.cache === e.cache);
+  }
+
+  private resolveFunctionBreakpoint(id: number, name: string): FunctionBreakpointSpec | string {
+    const kind = EVENT_BREAKPOINT_KINDS.get(name);
+    if (kind !== undefined) {
+      return { id, name, kind, cache: -1 };
+    }
+    const names = this.scenario ? this.scenario.machine.slub.caches.map((c) => c.name) : bootCacheNames();
+    const cache = names.indexOf(name);
+    if (cache >= 0) {
+      return { id, name, kind: EventKind.Kmalloc, cache };
+    }
+    return `Unknown allocation event '${name}': use ${[...EVENT_BREAKPOINT_KINDS.keys()].join(', ')} or a cache name such as kmalloc-192`;
+  }
+
+  private variablesOf(container: VariableContainer, scenario: LoadedScenario): DebugProtocol.Variable[] {
+    const machine = scenario.machine;
+    switch (container.kind) {
+      case 'locals':
+        return scenario.vm.locals(0).map((v) => ({
+          name: v.name,
+          value: formatValue(v.value),
+          type: v.kind,
+          variablesReference: this.pointerReference(v.value),
+        }));
+      case 'pointer':
+        return this.pointerVariables(container.value, machine);
+      case 'event': {
+        const e = this.lastEvent;
+        if (!e) return [];
+        const cache = e.cache >= 0 ? machine.slub.caches[e.cache]?.name : undefined;
+        return [
+          plain('event', `${EVENT_KIND_NAMES[e.kind]} #${e.seq}`),
+          plain('description', this.describeEvent(e)),
+          plain('cpu', String(e.cpu)),
+          plain('line', String(e.line)),
+          ...(cache ? [plain('cache', cache)] : []),
+          ...(e.kind === EventKind.Kmalloc || e.kind === EventKind.Kfree
+            ? [{ name: 'object', value: formatVirt(e.addr), variablesReference: this.variableHandles.create({ kind: 'pointer', value: PAGE_OFFSET + BigInt(e.addr) }) }]
+            : [plain('pfn', String(e.addr)), plain('order', String(e.extra))]),
+          ...(e.kind === EventKind.Kmalloc ? [plain('requested', `${e.size} bytes`), plain('given', `${e.extra} bytes`)] : []),
+        ];
+      }
+      case 'machine': {
+        const s = summaryView(machine);
+        return [
+          plain('memory', formatSize(s.memoryBytes)),
+          plain('cpus', String(s.cpus)),
+          plain('free pages', `${s.freePages} of ${s.totalPages}`),
+          plain('slab pages', String(s.slabPages)),
+          plain('events', String(s.events)),
+          {
+            name: 'free blocks per order',
+            value: machine.buddy.nrFreeByOrder().join(' '),
+            variablesReference: this.variableHandles.create({ kind: 'buddy' }),
+          },
+          {
+            name: 'slab caches',
+            value: `${slabinfoView(machine).caches.filter((c) => c.numObjs > 0).length} in use of ${machine.slub.caches.length}`,
+            variablesReference: this.variableHandles.create({ kind: 'caches' }),
+          },
+        ];
+      }
+      case 'buddy': {
+        const zone = buddyinfoView(machine).zones[0]!;
+        const out: DebugProtocol.Variable[] = [];
+        for (let order = 0; order < NR_PAGE_ORDERS; order++) {
+          const n = zone.nrFree[order] ?? 0;
+          out.push(plain(`order ${order}`, `${n} free block${n === 1 ? '' : 's'} of ${formatSize(4096 << order)}`));
+        }
+        return out;
+      }
+      case 'caches':
+        return slabinfoView(machine).caches.map((c) => ({
+          name: c.name,
+          value: `${c.activeObjs}/${c.numObjs} objs, ${c.numSlabs} slab${c.numSlabs === 1 ? '' : 's'}, ${c.liveObjects} live`,
+          variablesReference: this.variableHandles.create({ kind: 'cache', name: c.name }),
+        }));
+      case 'cache': {
+        const c = slabinfoView(machine).caches.find((x) => x.name === container.name);
+        if (!c) return [];
+        return [
+          plain('active_objs', String(c.activeObjs)),
+          plain('num_objs', String(c.numObjs)),
+          plain('objsize', String(c.objSize)),
+          plain('objperslab', String(c.objPerSlab)),
+          plain('pagesperslab', String(c.pagesPerSlab)),
+          plain('order', String(c.order)),
+          plain('slabs', String(c.numSlabs)),
+          plain('partial', String(c.partial)),
+          plain('cpu_slabs', String(c.cpuSlabs)),
+          plain('min_partial', String(c.minPartial)),
+          plain('live objects', String(c.liveObjects)),
+        ];
+      }
+    }
+  }
+
+  private pointerReference(value: Value): number {
+    if (typeof value !== 'bigint' || !this.scenario) return 0;
+    return virtToPhys(value, this.scenario.machine.config.memoryBytes) === undefined ? 0 : this.variableHandles.create({ kind: 'pointer', value });
+  }
+
+  private pointerVariables(value: bigint, machine: Machine): DebugProtocol.Variable[] {
+    const phys = virtToPhys(value, machine.config.memoryBytes);
+    if (phys === undefined) return [plain('address', formatValue(value)), plain('state', 'not in the direct map')];
+    const view = addressView(machine, phys);
+    return [
+      plain('address', view.virt),
+      plain('phys', `0x${phys.toString(16)}`),
+      plain('pfn', String(view.pfn)),
+      plain('state', view.state),
+      ...(view.cache ? [plain('cache', view.cache)] : []),
+      ...(view.objectSize !== undefined ? [plain(view.state === 'large kmalloc' ? 'size' : 'object size', `${view.objectSize} bytes`)] : []),
+    ];
+  }
+
+  private endSummary(vm: Vm): string {
+    const s = summaryView(vm.machine);
+    const busy = slabinfoView(vm.machine).caches.filter((c) => c.liveObjects > 0);
+    const live = busy.map((c) => `${c.name} ${c.liveObjects}`).join(', ');
+    return `kmem: scenario finished after ${vm.statementsExecuted} statements and ${s.events} events; ${s.freePages} of ${s.totalPages} pages free${live ? `; objects still allocated: ${live}` : ''}\n`;
+  }
+
+  private finish(): void {
+    if (!this.ended) {
+      this.ended = true;
+      this.sendEvent(new TerminatedEvent());
+    }
+  }
+
+  private isProgram(path: string): boolean {
+    return !!this.programPath && samePath(path, this.programPath);
+  }
+
+  private async executableLinesOf(path: string): Promise<readonly number[] | undefined> {
+    if (this.scenario && this.isProgram(path)) return this.scenario.program.executableLines;
+    const known = this.linesByPath.get(path);
+    if (known) return known;
+    try {
+      const text = await this.files.readFile(path);
+      const { scenario } = loadScenario(text, path);
+      if (!scenario) return undefined;
+      this.linesByPath.set(path, scenario.program.executableLines);
+      return scenario.program.executableLines;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** After launch compiled the real program, tell the client where its breakpoints really are. */
+  private reverifyLineBreakpoints(): void {
+    const lines = this.scenario!.program.executableLines;
+    const moved = new Map<number, number>();
+    for (const [line, id] of this.lineBreakpoints) {
+      const actual = lines.find((l) => l >= line);
+      if (actual === undefined) {
+        this.sendEvent(new BreakpointEvent('changed', { id, verified: false, message: 'No statement on or after this line' } as DebugProtocol.Breakpoint));
+        continue;
+      }
+      moved.set(actual, id);
+      if (actual !== line) {
+        this.sendEvent(new BreakpointEvent('changed', { id, verified: true, line: this.convertDebuggerLineToClient(actual + 1) } as DebugProtocol.Breakpoint));
+      }
+    }
+    this.lineBreakpoints = moved;
+  }
+
+  private fail(response: DebugProtocol.Response, error: errors.AdapterError): void {
+    this.sendErrorResponse(response, errors.toMessage(error));
+  }
+}
+
+function plain(name: string, value: string): DebugProtocol.Variable {
+  return { name, value, variablesReference: 0 };
+}
+
+function samePath(a: string, b: string): boolean {
+  const norm = (p: string) => p.replace(/\\/g, '/').replace(/^([a-z]):/i, (_, d: string) => d.toLowerCase() + ':');
+  return norm(a) === norm(b);
+}
+
+/** The cache names a machine has after boot, for function breakpoints set before launch. */
+function bootCacheNames(): string[] {
+  const m = Machine.boot({ memoryBytes: 16 * 1024 * 1024, cpus: 1 });
+  return m instanceof Machine ? m.slub.caches.map((c) => c.name) : [];
+}

@@ -1,0 +1,215 @@
+/*
+ * `kmem`: the command line. Runs the same engine as the debugger, headless, for CI and teaching.
+ *
+ *   kmem run FILE [--memory SIZE] [--cpus N] [--proc NAME]...   run a scenario to the end, print a summary
+ *   kmem check FILE...                                          print diagnostics; exit 2 on errors
+ *   kmem boot [--memory SIZE] [--cpus N] [--proc NAME]...       /proc files of a freshly booted machine
+ *
+ * Exit codes: 0 clean; 1 the scenario hit a runtime error (a bad free, ...); 2 invalid input or usage.
+ * Argument parsing is node:util.parseArgs; no flag is parsed by hand.
+ */
+
+import { readFileSync } from 'node:fs';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { loadScenario } from '../../engine/scenario';
+import { diagnose } from '../../engine/lang/service';
+import { Machine } from '../../engine/mm/machine';
+import { MAX_CPUS, formatSize, parseSize } from '../../engine/mm/config';
+import { buddyinfoView, formatBuddyinfo, formatSlabinfo, slabinfoView, summaryView } from '../../engine/inspect/views';
+import { EVENT_KIND_NAMES, EventKind } from '../../engine/trace/events';
+import { formatDiagnostic } from '../shared/format';
+
+const PROC_FILES = ['slabinfo', 'buddyinfo'] as const;
+type ProcFile = (typeof PROC_FILES)[number];
+
+export const EXIT_OK = 0;
+export const EXIT_FINDINGS = 1;
+export const EXIT_USAGE = 2;
+
+const HELP: Record<string, string> = {
+  main: `kmem: run kernel-memory scenarios on an emulated Linux 6.12 machine
+
+Usage:
+  kmem run FILE [--memory SIZE] [--cpus N] [--proc NAME]...
+  kmem check FILE...
+  kmem boot [--memory SIZE] [--cpus N] [--proc NAME]...
+  kmem COMMAND --help
+
+Exit codes: 0 clean, 1 runtime errors in the scenario, 2 invalid input or usage.
+`,
+  run: `kmem run FILE [--memory SIZE] [--cpus N] [--proc slabinfo|buddyinfo]...
+
+Runs the scenario to the end and prints a summary: statements, events by kind, live objects per cache.
+--memory and --cpus apply where the scenario's machine block is silent. Each --proc prints that file of
+the final machine. Exits 1 when the scenario stops on a runtime error, 2 when it does not compile.
+`,
+  check: `kmem check FILE...
+
+Prints every diagnostic as file:line:col: error KM1234: message. Exits 2 when any file has errors.
+`,
+  boot: `kmem boot [--memory SIZE] [--cpus N] [--proc slabinfo|buddyinfo]...
+
+Boots a machine (default 256M, 2 CPUs) and prints the /proc files named (both when none is named), in
+the kernel's own format.
+`,
+};
+
+interface Io {
+  out(text: string): void;
+  err(text: string): void;
+  readFile(path: string): string;
+}
+
+const nodeIo: Io = {
+  out: (t) => process.stdout.write(t),
+  err: (t) => process.stderr.write(t),
+  readFile: (p) => readFileSync(p, 'utf8'),
+};
+
+const machineOptions = {
+  memory: { type: 'string' },
+  cpus: { type: 'string' },
+  proc: { type: 'string', multiple: true },
+  help: { type: 'boolean', short: 'h' },
+} satisfies ParseArgsConfig['options'];
+
+export function main(argv: readonly string[], io: Io = nodeIo): number {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    io.out(HELP.main!);
+    return command === undefined ? EXIT_USAGE : EXIT_OK;
+  }
+  if (command === '--version') {
+    io.out('kmem 0.1.0 (models Linux 6.12, x86-64)\n');
+    return EXIT_OK;
+  }
+  const usage = (message: string) => {
+    io.err(`kmem ${command}: ${message}\n${HELP[command] ?? HELP.main}`);
+    return EXIT_USAGE;
+  };
+  switch (command) {
+    case 'run':
+    case 'boot': {
+      let parsed;
+      try {
+        parsed = parseArgs({ args: [...rest], options: machineOptions, allowPositionals: true, strict: true });
+      } catch (e) {
+        return usage(e instanceof Error ? e.message : String(e));
+      }
+      const { values, positionals } = parsed;
+      if (values.help) {
+        io.out(HELP[command]!);
+        return EXIT_OK;
+      }
+      const memoryBytes = values.memory === undefined ? undefined : parseSize(values.memory);
+      if (values.memory !== undefined && memoryBytes === undefined) return usage(`--memory takes a size such as 256M or 4G, not '${values.memory}'`);
+      const cpus = values.cpus === undefined ? undefined : Number(values.cpus);
+      if (cpus !== undefined && (!Number.isInteger(cpus) || cpus < 1 || cpus > MAX_CPUS)) return usage(`--cpus takes a whole number from 1 to ${MAX_CPUS}, not '${values.cpus}'`);
+      const procs = values.proc ?? [];
+      const badProc = procs.find((p) => !(PROC_FILES as readonly string[]).includes(p));
+      if (badProc !== undefined) return usage(`--proc takes ${PROC_FILES.join(' or ')}, not '${badProc}'`);
+      if (command === 'boot') {
+        if (positionals.length > 0) return usage(`unexpected argument '${positionals[0]}'`);
+        return boot(io, memoryBytes, cpus, procs as ProcFile[]);
+      }
+      if (positionals.length !== 1) return usage(positionals.length === 0 ? 'name the scenario file to run' : 'run takes one scenario file');
+      return run(io, positionals[0]!, memoryBytes, cpus, procs as ProcFile[]);
+    }
+    case 'check': {
+      let parsed;
+      try {
+        parsed = parseArgs({ args: [...rest], options: { help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+      } catch (e) {
+        return usage(e instanceof Error ? e.message : String(e));
+      }
+      if (parsed.values.help) {
+        io.out(HELP.check!);
+        return EXIT_OK;
+      }
+      if (parsed.positionals.length === 0) return usage('name at least one scenario file');
+      return check(io, parsed.positionals);
+    }
+    default:
+      io.err(`kmem: unknown command '${command}'\n${HELP.main}`);
+      return EXIT_USAGE;
+  }
+}
+
+function readScenario(io: Io, file: string): string | undefined {
+  try {
+    return io.readFile(file);
+  } catch (e) {
+    io.err(`kmem: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}\n`);
+    return undefined;
+  }
+}
+
+function check(io: Io, files: readonly string[]): number {
+  let errors = 0;
+  for (const file of files) {
+    const text = readScenario(io, file);
+    if (text === undefined) {
+      errors++;
+      continue;
+    }
+    for (const d of diagnose(text, file)) {
+      io.out(`${formatDiagnostic(file, d)}\n`);
+      if (d.severity === 'error') errors++;
+    }
+  }
+  return errors > 0 ? EXIT_USAGE : EXIT_OK;
+}
+
+function boot(io: Io, memoryBytes: number | undefined, cpus: number | undefined, procs: ProcFile[]): number {
+  const machine = Machine.boot({ memoryBytes: memoryBytes ?? 256 * 1024 * 1024, cpus: cpus ?? 2 });
+  if (!(machine instanceof Machine)) {
+    for (const e of machine) io.err(`kmem boot: error ${e.code}: ${e.message}\n`);
+    return EXIT_USAGE;
+  }
+  printProcs(io, machine, procs.length > 0 ? procs : [...PROC_FILES]);
+  return EXIT_OK;
+}
+
+function printProcs(io: Io, machine: Machine, procs: readonly ProcFile[]): void {
+  for (const name of procs) {
+    if (procs.length > 1) io.out(`==> /proc/${name} <==\n`);
+    io.out(name === 'slabinfo' ? formatSlabinfo(slabinfoView(machine)) : formatBuddyinfo(buddyinfoView(machine)));
+    if (procs.length > 1) io.out('\n');
+  }
+}
+
+function run(io: Io, file: string, memoryBytes: number | undefined, cpus: number | undefined, procs: ProcFile[]): number {
+  const text = readScenario(io, file);
+  if (text === undefined) return EXIT_USAGE;
+  const { diagnostics, scenario } = loadScenario(text, file, { memoryBytes, cpus });
+  for (const d of diagnostics) io.err(`${formatDiagnostic(file, d)}\n`);
+  if (!scenario) return EXIT_USAGE;
+  const { vm, machine } = scenario;
+  let stop = vm.run({ maxInstructions: 1_000_000 });
+  while (stop.reason === 'budget') stop = vm.run({ maxInstructions: 1_000_000 });
+  const s = summaryView(machine);
+  io.out(`${file}: ${stop.reason === 'error' ? 'stopped on an error' : 'finished'} after ${vm.statementsExecuted} statements, ${s.events} events\n`);
+  io.out(`machine: ${formatSize(s.memoryBytes)}, ${s.cpus} CPU${s.cpus === 1 ? '' : 's'}, ${s.freePages} of ${s.totalPages} pages free, ${s.slabPages} in slabs\n`);
+  const counts = new Map<EventKind, number>();
+  for (let i = 0; i < machine.events.length; i++) {
+    const kind = machine.events.kindAt(i);
+    counts.set(kind, (counts.get(kind) ?? 0) + 1);
+  }
+  if (counts.size > 0) {
+    io.out(`events: ${[...counts].map(([k, n]) => `${EVENT_KIND_NAMES[k]} ${n}`).join(', ')}\n`);
+  }
+  const busy = slabinfoView(machine).caches.filter((c) => c.numObjs > 0);
+  for (const c of busy) {
+    io.out(`  ${c.name.padEnd(14)} ${String(c.liveObjects).padStart(6)} live  ${String(c.activeObjs).padStart(6)}/${String(c.numObjs).padEnd(6)} objs  ${c.numSlabs} slab${c.numSlabs === 1 ? '' : 's'} of ${c.pagesPerSlab} page${c.pagesPerSlab === 1 ? '' : 's'}\n`);
+  }
+  if (procs.length > 0) printProcs(io, machine, procs);
+  if (stop.reason === 'error' && stop.error) {
+    io.err(`${formatDiagnostic(file, { ...stop.error, severity: 'error' })}\n`);
+    return EXIT_FINDINGS;
+  }
+  return EXIT_OK;
+}
+
+if (require.main === module) {
+  process.exitCode = main(process.argv.slice(2));
+}

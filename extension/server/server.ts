@@ -1,0 +1,79 @@
+/*
+ * The kmem language server: a thin wiring of the pure language service (engine/lang, reached through
+ * service.ts) to an LSP connection. It owns no language knowledge; it keeps documents in sync,
+ * decides when to ask the service, converts the answers and keeps itself alive.
+ *
+ *   didOpen/didChange ──► TextDocuments (incremental sync) ──► Debouncer (150 ms per document)
+ *                                                                  │ fires with the latest text
+ *                                                                  ▼
+ *                               guard(service.diagnose) ──► toLspDiagnostic ──► publishDiagnostics
+ *   didClose ──► cancel the pending run, publish [] for the document
+ *
+ * Failure policy: a service exception is logged to the client's console and treated as "no
+ * result" (an empty diagnostics list); requests go through guardHandler and answer their empty
+ * result; unknown methods get JSON-RPC's MethodNotFound from vscode-jsonrpc itself.
+ */
+import {
+  TextDocuments,
+  TextDocumentSyncKind,
+  type Connection,
+  type InitializeResult,
+} from 'vscode-languageserver/node';
+import { TextDocument } from 'vscode-languageserver-textdocument';
+import { fileNameOf, toLspDiagnostic } from './convert';
+import { Debouncer } from './debounce';
+import { describeFailure, guard } from './guard';
+import { kmemLanguageService, type LanguageService } from './service';
+
+/** Quiet time after the last edit before a document is diagnosed again. */
+export const DIAGNOSTICS_DELAY_MS = 150;
+
+export interface ServerOptions {
+  service?: LanguageService;
+  diagnosticsDelayMs?: number;
+}
+
+/** Registers every handler on `connection`; the caller then calls `connection.listen()`. */
+export function startServer(connection: Connection, options: ServerOptions = {}): void {
+  const service = options.service ?? kmemLanguageService;
+  const documents = new TextDocuments(TextDocument);
+  const pending = new Debouncer(options.diagnosticsDelayMs ?? DIAGNOSTICS_DELAY_MS);
+
+  connection.onInitialize(
+    (): InitializeResult => ({
+      capabilities: {
+        textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental },
+      },
+      serverInfo: { name: 'kmem-language-server' },
+    }),
+  );
+
+  const publish = (uri: string, diagnostics: ReturnType<typeof toLspDiagnostic>[], version?: number): void => {
+    connection.sendDiagnostics({ uri, version, diagnostics }).catch((error: unknown) => {
+      connection.console.error(describeFailure(`publishing diagnostics for ${uri}`, error));
+    });
+  };
+
+  const diagnoseNow = (uri: string): void => {
+    const document = documents.get(uri);
+    if (document === undefined) {
+      return; // closed while the timer ran; didClose already cleared it
+    }
+    const diagnostics = guard(
+      connection.console,
+      `diagnostics for ${uri}`,
+      () => service.diagnose(document.getText(), fileNameOf(uri)).map(toLspDiagnostic),
+      [],
+    );
+    publish(uri, diagnostics, document.version);
+  };
+
+  documents.onDidChangeContent(({ document }) => pending.schedule(document.uri, () => diagnoseNow(document.uri)));
+  documents.onDidClose(({ document }) => {
+    pending.cancel(document.uri);
+    publish(document.uri, []);
+  });
+  connection.onShutdown(() => pending.dispose());
+
+  documents.listen(connection);
+}

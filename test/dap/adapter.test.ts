@@ -1,0 +1,229 @@
+/*
+ * The debug adapter over its real protocol: dist/adapter.js is spawned as VS Code spawns it and driven with
+ * DebugClient from @vscode/debugadapter-testsupport. Every test waits for the event that means "ready";
+ * none sleeps. Build first (`node scripts/build.mjs`); npm test does.
+ */
+
+import { DebugClient } from '@vscode/debugadapter-testsupport';
+import type { DebugProtocol } from '@vscode/debugprotocol';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, afterEach, beforeEach, describe, test } from 'node:test';
+
+const ROOT = resolve(__dirname, '..', '..');
+const ADAPTER = join(ROOT, 'dist', 'adapter.js');
+const EXAMPLE = join(ROOT, 'examples', 'slab-growth.kmem');
+const exampleLines = readFileSync(EXAMPLE, 'utf8').split('\n');
+/** 1-based line of the first line of the example that contains text. */
+const lineOf = (text: string) => exampleLines.findIndex((l) => l.includes(text)) + 1;
+
+const scratch = mkdtempSync(join(tmpdir(), 'kmem-dap-'));
+after(() => rmSync(scratch, { recursive: true, force: true }));
+function scenario(name: string, text: string): string {
+  const path = join(scratch, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+let dc: DebugClient;
+beforeEach(async () => {
+  dc = new DebugClient(process.execPath, ADAPTER, 'kmem');
+  dc.defaultTimeout = 10_000;
+  await dc.start();
+});
+afterEach(async () => {
+  await dc.stop();
+});
+
+/** initialize → launch → breakpoints → configurationDone, as VS Code orders them. */
+async function launch(
+  program: string,
+  opts: { stopOnEntry?: boolean; lines?: number[]; functions?: string[]; extra?: Record<string, unknown> } = {},
+): Promise<{ lines: DebugProtocol.Breakpoint[]; functions: DebugProtocol.Breakpoint[] }> {
+  await dc.initializeRequest({ adapterID: 'kmem', linesStartAt1: true, columnsStartAt1: true, pathFormat: 'path' });
+  const initialized = dc.waitForEvent('initialized');
+  const launched = dc.launchRequest({ program, stopOnEntry: opts.stopOnEntry ?? false, ...opts.extra } as DebugProtocol.LaunchRequestArguments);
+  await initialized;
+  const lines = await dc.setBreakpointsRequest({ source: { path: program }, breakpoints: (opts.lines ?? []).map((line) => ({ line })) });
+  const functions = await dc.setFunctionBreakpointsRequest({ breakpoints: (opts.functions ?? []).map((name) => ({ name })) });
+  await dc.configurationDoneRequest();
+  await launched;
+  return { lines: lines.body.breakpoints, functions: functions.body.breakpoints };
+}
+
+async function locals(frameId?: number): Promise<Map<string, DebugProtocol.Variable>> {
+  const trace = await dc.stackTraceRequest({ threadId: 1 });
+  const frame = frameId ?? trace.body.stackFrames.find((f) => f.source)!.id;
+  const scopes = await dc.scopesRequest({ frameId: frame });
+  const scope = scopes.body.scopes.find((s) => s.name === 'Locals')!;
+  const vars = await dc.variablesRequest({ variablesReference: scope.variablesReference });
+  return new Map(vars.body.variables.map((v) => [v.name, v]));
+}
+
+describe('kmem debug adapter over DAP', () => {
+  test('stopOnEntry stops at the first statement', async () => {
+    const stopped = dc.waitForEvent('stopped');
+    await launch(EXAMPLE, { stopOnEntry: true });
+    const event = (await stopped) as DebugProtocol.StoppedEvent;
+    assert.equal(event.body.reason, 'entry');
+    await dc.assertStoppedLocation('entry', { path: EXAMPLE, line: lineOf('let first') });
+    const threads = await dc.threadsRequest();
+    assert.equal(threads.body.threads.length, 1);
+  });
+
+  test('a line breakpoint stops at its line with kmalloc\'d objects in the variables', async () => {
+    const line = lineOf('kfree(first)');
+    const stopped = dc.waitForEvent('stopped');
+    const { lines } = await launch(EXAMPLE, { lines: [line] });
+    assert.deepEqual(lines.map((b) => [b.verified, b.line]), [[true, line]]);
+    assert.equal(((await stopped) as DebugProtocol.StoppedEvent).body.reason, 'breakpoint');
+    await dc.assertStoppedLocation('breakpoint', { path: EXAMPLE, line });
+    const vars = await locals();
+    assert.deepEqual([...vars.keys()], ['first', 'second']);
+    const first = vars.get('first')!;
+    assert.match(first.value, /^0xffff8880[0-9a-f]{8}$/);
+    assert.ok(first.variablesReference > 0, 'a pointer expands into its object');
+    const detail = await dc.variablesRequest({ variablesReference: first.variablesReference });
+    const fields = new Map(detail.body.variables.map((v) => [v.name, v.value]));
+    assert.equal(fields.get('cache'), 'kmalloc-192');
+    assert.equal(fields.get('state'), 'slab object');
+    assert.equal(fields.get('object size'), '192 bytes');
+    // second was handed out right after first, from the same per-CPU freelist: 192 bytes further.
+    assert.equal(BigInt(vars.get('second')!.value) - BigInt(first.value), 192n);
+  });
+
+  test('a breakpoint on a comment or blank line moves to the next statement', async () => {
+    const blank = lineOf('let again') + 1; // the blank line after it
+    const { lines } = await launch(EXAMPLE, { lines: [1, blank] });
+    assert.equal(lines[0]!.verified, true);
+    assert.equal(lines[0]!.line, lineOf('let first'));
+    assert.equal(lines[1]!.line, lineOf('repeat 50'));
+  });
+
+  test('next and stepIn move one statement; loops come back to their header', async () => {
+    const stopped = dc.waitForEvent('stopped');
+    await launch(EXAMPLE, { stopOnEntry: true });
+    await stopped;
+    const step = async (how: 'next' | 'stepIn', expected: string) => {
+      const s = dc.waitForEvent('stopped');
+      await (how === 'next' ? dc.nextRequest({ threadId: 1 }) : dc.stepInRequest({ threadId: 1 }));
+      assert.equal(((await s) as DebugProtocol.StoppedEvent).body.reason, 'step');
+      await dc.assertStoppedLocation('step', { line: lineOf(expected) });
+    };
+    await step('next', 'let second');
+    await step('stepIn', 'kfree(first)');
+    await step('next', 'let again');
+    await step('next', 'repeat 50');
+    await step('next', 'let obj');
+    await step('next', 'repeat 50');
+    const vars = await locals();
+    // LIFO: `again` took the slot `first` gave back.
+    assert.equal(vars.get('again')!.value, vars.get('first')!.value);
+  });
+
+  test('a function breakpoint on a cache stops when that cache allocates', async () => {
+    const stopped = dc.waitForEvent('stopped');
+    const { functions } = await launch(EXAMPLE, { functions: ['kmalloc-1k', 'no-such-cache'] });
+    assert.equal(functions[0]!.verified, true);
+    assert.equal(functions[1]!.verified, false);
+    assert.match(functions[1]!.message ?? '', /Unknown allocation event/);
+    const event = (await stopped) as DebugProtocol.StoppedEvent;
+    assert.equal(event.body.reason, 'function breakpoint');
+    assert.deepEqual(event.body.hitBreakpointIds, [functions[0]!.id]);
+    assert.match(event.body.description ?? '', /^kmalloc-1k allocated 0xffff888/);
+    const trace = await dc.stackTraceRequest({ threadId: 1 });
+    assert.match(trace.body.stackFrames[0]!.name, /^kmalloc #\d+: kmalloc-1k allocated/);
+    assert.equal(trace.body.stackFrames[1]!.line, lineOf('let buf'));
+    const scopes = await dc.scopesRequest({ frameId: trace.body.stackFrames[1]!.id });
+    assert.equal(scopes.body.scopes[0]!.name, 'Event');
+    const ev = await dc.variablesRequest({ variablesReference: scopes.body.scopes[0]!.variablesReference });
+    const fields = new Map(ev.body.variables.map((v) => [v.name, v.value]));
+    assert.equal(fields.get('cache'), 'kmalloc-1k');
+    assert.equal(fields.get('requested'), '1000 bytes');
+    assert.equal(fields.get('given'), '1024 bytes');
+    // Continue: the loop allocates 8 times, so the breakpoint hits again in the same loop.
+    const again = dc.waitForEvent('stopped');
+    await dc.continueRequest({ threadId: 1 });
+    assert.equal(((await again) as DebugProtocol.StoppedEvent).body.reason, 'function breakpoint');
+  });
+
+  test('the machine scope shows buddy free areas and slab caches; evaluate prints /proc files', async () => {
+    const stopped = dc.waitForEvent('stopped');
+    await launch(EXAMPLE, { lines: [lineOf('let big')] });
+    await stopped;
+    const trace = await dc.stackTraceRequest({ threadId: 1 });
+    const scopes = await dc.scopesRequest({ frameId: trace.body.stackFrames[0]!.id });
+    const machine = scopes.body.scopes.find((s) => s.name === 'Machine')!;
+    const vars = new Map((await dc.variablesRequest({ variablesReference: machine.variablesReference })).body.variables.map((v) => [v.name, v]));
+    assert.equal(vars.get('memory')!.value, '256M');
+    assert.equal(vars.get('cpus')!.value, '2');
+    const caches = await dc.variablesRequest({ variablesReference: vars.get('slab caches')!.variablesReference });
+    const k192 = caches.body.variables.find((v) => v.name === 'kmalloc-192')!;
+    // 52 objects in 21-object slabs: 3 slabs, all 63 objects counted active (2 full slabs + the cpu slab).
+    assert.equal(k192.value, '63/63 objs, 3 slabs, 52 live');
+    const order = await dc.variablesRequest({ variablesReference: vars.get('free blocks per order')!.variablesReference });
+    assert.equal(order.body.variables.length, 11);
+    const slabinfo = await dc.evaluateRequest({ expression: 'slabinfo', context: 'repl' });
+    assert.match(slabinfo.body.result, /^slabinfo - version: 2\.1\n/);
+    assert.match(slabinfo.body.result, /\nkmalloc-192 +63 +63 +192 +21 +1 : tunables +0 +0 +0 : slabdata +3 +3 +0\n/);
+    const value = await dc.evaluateRequest({ expression: 'first', context: 'hover' });
+    assert.match(value.body.result, /^0xffff888/);
+    await assert.rejects(dc.evaluateRequest({ expression: 'nonsense', context: 'repl' }), /Cannot evaluate 'nonsense'/);
+    const state = await dc.customRequest('kmem/state');
+    assert.equal(state.body.stop.line, lineOf('let big'));
+    assert.ok(state.body.slabinfo.caches.some((c: { name: string; numSlabs: number }) => c.name === 'kmalloc-192' && c.numSlabs === 3));
+  });
+
+  test('continue runs to the end and terminates', async () => {
+    const terminated = dc.waitForEvent('terminated');
+    await launch(EXAMPLE);
+    await terminated;
+  });
+
+  test('a double free stops as an exception with its code', async () => {
+    const program = scenario('double-free.kmem', 'let p = kmalloc(64, GFP_KERNEL)\nkfree(p)\nkfree(p)\n');
+    const stopped = dc.waitForEvent('stopped');
+    await launch(program);
+    const event = (await stopped) as DebugProtocol.StoppedEvent;
+    assert.equal(event.body.reason, 'exception');
+    assert.match(event.body.text ?? '', /^KM4002: double free/);
+    await dc.assertStoppedLocation('exception', { line: 3 });
+    const info = await dc.exceptionInfoRequest({ threadId: 1 });
+    assert.equal(info.body.exceptionId, 'KM4002');
+    const terminated = dc.waitForEvent('terminated');
+    await dc.continueRequest({ threadId: 1 });
+    await terminated;
+  });
+
+  test('pause interrupts a long run at once', async () => {
+    const program = scenario('long.kmem', 'repeat 100000000 {\n  let p = kmalloc(64, GFP_KERNEL)\n  kfree(p)\n}\n');
+    await launch(program);
+    const stopped = dc.waitForEvent('stopped');
+    await dc.pauseRequest({ threadId: 1 });
+    assert.equal(((await stopped) as DebugProtocol.StoppedEvent).body.reason, 'pause');
+    const trace = await dc.stackTraceRequest({ threadId: 1 });
+    assert.ok([1, 2, 3].includes(trace.body.stackFrames[0]!.line));
+    const terminated = dc.waitForEvent('terminated');
+    await dc.terminateRequest({});
+    await terminated;
+  });
+
+  test('bad launch configurations get coded errors and the adapter keeps answering', async () => {
+    await dc.initializeRequest({ adapterID: 'kmem', linesStartAt1: true, columnsStartAt1: true, pathFormat: 'path' });
+    const bad = (args: Record<string, unknown>) => dc.launchRequest(args as DebugProtocol.LaunchRequestArguments);
+    await assert.rejects(bad({ program: 42, cpus: 0, memory: 'lots' }), (e: Error) => {
+      assert.match(e.message, /'program' must be/);
+      assert.match(e.message, /'memory' must be a size/);
+      assert.match(e.message, /'cpus' must be a whole number/);
+      return true;
+    });
+    await assert.rejects(bad({ program: join(scratch, 'missing.kmem') }), /Cannot read scenario/);
+    const broken = scenario('broken.kmem', 'let p = kmalloc(64, GFP_KERNEL\nkfree(q)\n');
+    await assert.rejects(bad({ program: broken }), /broken\.kmem:\d+:\d+: error KM\d{4}/);
+    await assert.rejects(dc.customRequest('kmem/nothing'), /Unknown request 'kmem\/nothing'/);
+    const threads = await dc.threadsRequest();
+    assert.equal(threads.body.threads.length, 1);
+  });
+});
