@@ -23,10 +23,22 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
+          paths: ['fs', 'path', 'os', 'child_process', 'util', 'events', 'crypto', 'buffer', 'worker_threads'].map(
+            (name) => ({
+              name,
+              message: 'engine/ must not import Node modules',
+            }),
+          ),
           patterns: [
-            { group: ['vscode', 'vscode-*', '@vscode/*'], message: 'engine/ must not import VS Code, DAP or LSP modules' },
-            { group: ['node:*', 'fs', 'path', 'os', 'child_process', 'util', 'events', 'crypto'], message: 'engine/ must not import Node modules' },
-            { group: ['../extension/*', '../../extension/*', '../webview/*', '../../webview/*'], message: 'engine/ must not import its hosts' },
+            {
+              group: ['vscode', 'vscode-*', '@vscode/*'],
+              message: 'engine/ must not import VS Code, DAP or LSP modules',
+            },
+            { group: ['node:*'], message: 'engine/ must not import Node modules' },
+            {
+              group: ['../extension/*', '../../extension/*', '../webview/*', '../../webview/*'],
+              message: 'engine/ must not import its hosts',
+            },
           ],
         },
       ],
@@ -36,11 +48,20 @@ export default tseslint.config(
     // The adapter, server and CLI run as plain Node processes: never import vscode.
     files: ['extension/adapter/**/*.ts', 'extension/server/**/*.ts', 'extension/cli/**/*.ts', 'webview/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { paths: [{ name: 'vscode', message: 'only the extension glue imports vscode' }] }],
+      'no-restricted-imports': [
+        'error',
+        { paths: [{ name: 'vscode', message: 'only the extension glue imports vscode' }] },
+      ],
     },
   },
   {
+    files: ['bin/**/*.js'],
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     files: ['scripts/**/*.mjs', 'bin/**/*.js', 'test/**/*.mjs'],
-    languageOptions: { globals: { require: 'readonly', __dirname: 'readonly', URL: 'readonly', setTimeout: 'readonly' } },
+    languageOptions: {
+      globals: { require: 'readonly', __dirname: 'readonly', URL: 'readonly', setTimeout: 'readonly' },
+    },
   },
 );

@@ -14,11 +14,16 @@ export class KmemConfigurationProvider implements vscode.DebugConfigurationProvi
     return [{ type: DEBUG_TYPE, request: 'launch', name: 'Debug scenario', program: '${file}', stopOnEntry: false }];
   }
 
-  resolveDebugConfiguration(_folder: vscode.WorkspaceFolder | undefined, config: vscode.DebugConfiguration): vscode.DebugConfiguration | undefined {
+  resolveDebugConfiguration(
+    _folder: vscode.WorkspaceFolder | undefined,
+    config: vscode.DebugConfiguration,
+  ): vscode.DebugConfiguration | undefined {
     if (!config.type && !config.request && !config.name) {
       const editor = vscode.window.activeTextEditor;
       if (editor?.document.languageId !== 'kmem') {
-        void vscode.window.showErrorMessage('KMem: open a .kmem scenario to debug it, or add a kmem launch configuration.');
+        void vscode.window.showErrorMessage(
+          'KMem: open a .kmem scenario to debug it, or add a kmem launch configuration.',
+        );
         return undefined;
       }
       config.type = DEBUG_TYPE;
@@ -28,7 +33,9 @@ export class KmemConfigurationProvider implements vscode.DebugConfigurationProvi
       config.stopOnEntry = false;
     }
     if (!config.program) {
-      void vscode.window.showErrorMessage("KMem: the launch configuration needs a 'program' (the .kmem scenario to run).");
+      void vscode.window.showErrorMessage(
+        "KMem: the launch configuration needs a 'program' (the .kmem scenario to run).",
+      );
       return undefined;
     }
     return config;
@@ -40,7 +47,9 @@ export class KmemAdapterFactory implements vscode.DebugAdapterDescriptorFactory 
 
   createDebugAdapterDescriptor(): vscode.ProviderResult<vscode.DebugAdapterDescriptor> {
     if (vscode.workspace.getConfiguration('kmem').get<boolean>('adapter.inline', false)) {
-      return new vscode.DebugAdapterInlineImplementation(new KmemDebugSession({ readFile: (p) => readFile(p, 'utf8') }));
+      return new vscode.DebugAdapterInlineImplementation(
+        new KmemDebugSession({ readFile: (p) => readFile(p, 'utf8') }),
+      );
     }
     // The extension host's own runtime runs the bundled adapter: Node in code-server and VS Code Server,
     // Electron in Node mode on the desktop.

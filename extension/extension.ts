@@ -5,7 +5,12 @@
  */
 
 import * as vscode from 'vscode';
-import { LanguageClient, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
+import {
+  LanguageClient,
+  TransportKind,
+  type LanguageClientOptions,
+  type ServerOptions,
+} from 'vscode-languageclient/node';
 import { DEBUG_TYPE, KmemAdapterFactory, KmemConfigurationProvider } from './debugConfig';
 import { SlabPanel } from './slabPanel';
 

@@ -29,10 +29,15 @@ export class SlabPanel implements vscode.Disposable {
       return;
     }
     const root = vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview');
-    const panel = vscode.window.createWebviewPanel(SLAB_PANEL_VIEW_TYPE, 'KMem: Slab Caches', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, {
-      enableScripts: true,
-      localResourceRoots: [root],
-    });
+    const panel = vscode.window.createWebviewPanel(
+      SLAB_PANEL_VIEW_TYPE,
+      'KMem: Slab Caches',
+      { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
+      {
+        enableScripts: true,
+        localResourceRoots: [root],
+      },
+    );
     const webview = panel.webview;
     webview.html = panelHtml({
       cspSource: webview.cspSource,

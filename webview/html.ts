@@ -106,7 +106,10 @@ function escapeHtml(text: string): string {
 
 /** JSON that is safe inside a <script> data block: no '<' (so no "</script>" or "<!--"), no U+2028/9. */
 function jsonForHtml(value: unknown): string {
-  return JSON.stringify(value).replace(/[<\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return JSON.stringify(value).replace(
+    /[<\u2028\u2029]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 /**

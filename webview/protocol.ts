@@ -8,7 +8,13 @@
  * webview bundle carries no engine code.
  */
 
-import type { BuddyinfoView, BuddyZoneView, MachineSummaryView, SlabCacheView, SlabinfoView } from '../engine/inspect/views';
+import type {
+  BuddyinfoView,
+  BuddyZoneView,
+  MachineSummaryView,
+  SlabCacheView,
+  SlabinfoView,
+} from '../engine/inspect/views';
 
 /** Everything the slab panel renders, as of one stop of the debugger. */
 export interface MachineState {
@@ -28,7 +34,8 @@ export interface MachineState {
 export type HostToWebview = { type: 'state'; state: MachineState } | { type: 'ended'; message: string };
 
 /** Webview -> host. `revealLine` asks the host to show a 1-based scenario line. */
-export type WebviewToHost = { type: 'ready' } | { type: 'revealLine'; line: number } | { type: 'error'; message: string };
+export type WebviewToHost =
+  { type: 'ready' } | { type: 'revealLine'; line: number } | { type: 'error'; message: string };
 
 /** True when `x` is a well-formed HostToWebview message. Never throws. */
 export function isHostToWebview(x: unknown): x is HostToWebview {

@@ -34,7 +34,14 @@ import { basename } from 'node:path';
 import { PAGE_OFFSET, formatVirt, virtToPhys } from '../../engine/mm/address';
 import { formatSize, NR_PAGE_ORDERS } from '../../engine/mm/config';
 import { Machine } from '../../engine/mm/machine';
-import { addressView, buddyinfoView, formatBuddyinfo, formatSlabinfo, slabinfoView, summaryView } from '../../engine/inspect/views';
+import {
+  addressView,
+  buddyinfoView,
+  formatBuddyinfo,
+  formatSlabinfo,
+  slabinfoView,
+  summaryView,
+} from '../../engine/inspect/views';
 import { EVENT_KIND_NAMES, EventKind, KmemEvent } from '../../engine/trace/events';
 import { loadScenario, LoadedScenario } from '../../engine/scenario';
 import { Stop, Value, Vm, formatValue } from '../../engine/vm/vm';
@@ -120,7 +127,10 @@ export class KmemDebugSession extends LoggingDebugSession {
     this.resolveConfigurationDone();
   }
 
-  protected override async launchRequest(response: DebugProtocol.LaunchResponse, raw: LaunchRequestArguments): Promise<void> {
+  protected override async launchRequest(
+    response: DebugProtocol.LaunchResponse,
+    raw: LaunchRequestArguments,
+  ): Promise<void> {
     const { args, problems } = parseLaunchArgs(raw);
     if (!args) {
       return this.fail(response, errors.invalidLaunchArgs(problems));
@@ -131,7 +141,10 @@ export class KmemDebugSession extends LoggingDebugSession {
     } catch (e) {
       return this.fail(response, errors.programUnreadable(args.program, e instanceof Error ? e.message : String(e)));
     }
-    const { diagnostics, scenario } = loadScenario(source, args.program, { memoryBytes: args.memoryBytes, cpus: args.cpus });
+    const { diagnostics, scenario } = loadScenario(source, args.program, {
+      memoryBytes: args.memoryBytes,
+      cpus: args.cpus,
+    });
     const problemsFound = diagnostics.filter((d) => d.severity === 'error');
     if (!scenario || problemsFound.length > 0) {
       const lines = problemsFound.map((d) => formatDiagnostic(args.program, d));
@@ -147,7 +160,10 @@ export class KmemDebugSession extends LoggingDebugSession {
     this.reverifyLineBreakpoints();
     const { memoryBytes, cpus } = scenario.config;
     this.sendEvent(
-      new OutputEvent(`kmem: booted a ${formatSize(memoryBytes)} machine with ${cpus} CPU${cpus === 1 ? '' : 's'} for ${basename(args.program)}\n`, 'console'),
+      new OutputEvent(
+        `kmem: booted a ${formatSize(memoryBytes)} machine with ${cpus} CPU${cpus === 1 ? '' : 's'} for ${basename(args.program)}\n`,
+        'console',
+      ),
     );
     this.sendResponse(response);
     await this.configurationDone;
@@ -174,7 +190,9 @@ export class KmemDebugSession extends LoggingDebugSession {
       if (line === undefined) {
         const bp = new Breakpoint(false, requested.line) as DebugProtocol.Breakpoint;
         bp.id = id;
-        bp.message = executable ? 'No statement on or after this line' : 'The scenario has errors; fix them to set breakpoints';
+        bp.message = executable
+          ? 'No statement on or after this line'
+          : 'The scenario has errors; fix them to set breakpoints';
         breakpoints.push(bp);
         continue;
       }
@@ -198,7 +216,9 @@ export class KmemDebugSession extends LoggingDebugSession {
     const first = this.convertClientLineToDebugger(args.line) - 1;
     const last = args.endLine !== undefined ? this.convertClientLineToDebugger(args.endLine) - 1 : first;
     response.body = {
-      breakpoints: executable.filter((l) => l >= first && l <= last).map((l) => ({ line: this.convertDebuggerLineToClient(l + 1) })),
+      breakpoints: executable
+        .filter((l) => l >= first && l <= last)
+        .map((l) => ({ line: this.convertDebuggerLineToClient(l + 1) })),
     };
     this.sendResponse(response);
   }
@@ -271,7 +291,13 @@ export class KmemDebugSession extends LoggingDebugSession {
       frames.push(frame);
     }
     scenario.vm.frames().forEach((f, i) => {
-      const frame = new StackFrame(i + 1, f.name, source, this.convertDebuggerLineToClient(f.line + 1), this.convertDebuggerColumnToClient(f.character + 1)) as DebugProtocol.StackFrame;
+      const frame = new StackFrame(
+        i + 1,
+        f.name,
+        source,
+        this.convertDebuggerLineToClient(f.line + 1),
+        this.convertDebuggerColumnToClient(f.character + 1),
+      ) as DebugProtocol.StackFrame;
       frame.endLine = this.convertDebuggerLineToClient(f.endLine + 1);
       frame.endColumn = this.convertDebuggerColumnToClient(f.endCharacter + 1);
       frames.push(frame);
@@ -292,7 +318,10 @@ export class KmemDebugSession extends LoggingDebugSession {
     this.sendResponse(response);
   }
 
-  protected override variablesRequest(response: DebugProtocol.VariablesResponse, args: DebugProtocol.VariablesArguments): void {
+  protected override variablesRequest(
+    response: DebugProtocol.VariablesResponse,
+    args: DebugProtocol.VariablesArguments,
+  ): void {
     const scenario = this.scenario;
     if (!scenario) {
       return this.fail(response, errors.notLaunched());
@@ -305,7 +334,10 @@ export class KmemDebugSession extends LoggingDebugSession {
     this.sendResponse(response);
   }
 
-  protected override evaluateRequest(response: DebugProtocol.EvaluateResponse, args: DebugProtocol.EvaluateArguments): void {
+  protected override evaluateRequest(
+    response: DebugProtocol.EvaluateResponse,
+    args: DebugProtocol.EvaluateArguments,
+  ): void {
     const scenario = this.scenario;
     if (!scenario) {
       return this.fail(response, errors.notLaunched());
@@ -325,7 +357,10 @@ export class KmemDebugSession extends LoggingDebugSession {
     }
     const local = scenario.vm.locals(0).findLast((v) => v.name === expression);
     if (!local) {
-      const reason = args.context === 'repl' ? 'not a variable in scope (try a variable name, slabinfo or buddyinfo)' : 'not in scope';
+      const reason =
+        args.context === 'repl'
+          ? 'not a variable in scope (try a variable name, slabinfo or buddyinfo)'
+          : 'not in scope';
       return this.fail(response, errors.evaluateFailed(expression, reason));
     }
     response.body = { result: formatValue(local.value), variablesReference: this.pointerReference(local.value) };
@@ -366,10 +401,15 @@ export class KmemDebugSession extends LoggingDebugSession {
     if (command === 'kmem/proc') {
       const name = (args as { name?: unknown } | undefined)?.name;
       if (!this.scenario || (name !== 'slabinfo' && name !== 'buddyinfo')) {
-        return this.fail(response, errors.evaluateFailed(String(name), "expected { name: 'slabinfo' | 'buddyinfo' } after launch"));
+        return this.fail(
+          response,
+          errors.evaluateFailed(String(name), "expected { name: 'slabinfo' | 'buddyinfo' } after launch"),
+        );
       }
       const m = this.scenario.machine;
-      response.body = { text: name === 'slabinfo' ? formatSlabinfo(slabinfoView(m)) : formatBuddyinfo(buddyinfoView(m)) };
+      response.body = {
+        text: name === 'slabinfo' ? formatSlabinfo(slabinfoView(m)) : formatBuddyinfo(buddyinfoView(m)),
+      };
       return this.sendResponse(response);
     }
     this.fail(response, errors.unknownRequest(command));
@@ -383,7 +423,9 @@ export class KmemDebugSession extends LoggingDebugSession {
       slabinfo: slabinfoView(machine),
       buddyinfo: buddyinfoView(machine),
       summary: summaryView(machine),
-      stop: stop ? { reason: this.stopReasonText(stop), line: stop.line + 1, description: this.describeStop(stop) } : undefined,
+      stop: stop
+        ? { reason: this.stopReasonText(stop), line: stop.line + 1, description: this.describeStop(stop) }
+        : undefined,
     };
   }
 
@@ -394,6 +436,17 @@ export class KmemDebugSession extends LoggingDebugSession {
       return;
     }
     const vm = scenario.vm;
+    if (vm.status === 'error') {
+      // The kernel would not go on after this either: resuming after a runtime error ends the session.
+      this.sendEvent(
+        new OutputEvent(
+          `kmem: the scenario stopped on ${vm.error?.code ?? 'an error'}; ending the session\n`,
+          'console',
+        ),
+      );
+      this.finish();
+      return;
+    }
     const noDebug = this.launchArgs?.noDebug === true;
     this.running = true;
     this.pauseRequested = false;
@@ -405,7 +458,10 @@ export class KmemDebugSession extends LoggingDebugSession {
         const stop = vm.run({
           maxInstructions: SLICE_INSTRUCTIONS,
           breakAtLine: noDebug ? undefined : (line) => this.lineBreakpoints.has(line),
-          stopOnEvent: noDebug || this.functionBreakpoints.length === 0 ? undefined : (first, end) => this.matchEvent(vm.machine, first, end),
+          stopOnEvent:
+            noDebug || this.functionBreakpoints.length === 0
+              ? undefined
+              : (first, end) => this.matchEvent(vm.machine, first, end),
           stepStatements: remaining !== undefined && remaining > 0 ? remaining : undefined,
         });
         if (stop.reason === 'budget') {
@@ -434,7 +490,11 @@ export class KmemDebugSession extends LoggingDebugSession {
     this.lastStop = stop;
     this.lastEvent = stop.eventSeq !== undefined ? this.scenario!.machine.events.get(stop.eventSeq) : undefined;
     const reason = override ?? this.stopReasonText(stop);
-    const event = new StoppedEvent(reason, THREAD_ID, stop.error ? `${stop.error.code}: ${stop.error.message}` : undefined) as DebugProtocol.StoppedEvent;
+    const event = new StoppedEvent(
+      reason,
+      THREAD_ID,
+      stop.error ? `${stop.error.code}: ${stop.error.message}` : undefined,
+    ) as DebugProtocol.StoppedEvent;
     event.body.description = this.describeStop(stop);
     if (stop.reason === 'breakpoint') {
       const id = this.lineBreakpoints.get(stop.line);
@@ -467,7 +527,8 @@ export class KmemDebugSession extends LoggingDebugSession {
 
   private describeStop(stop: Stop): string | undefined {
     if (stop.reason === 'error' && stop.error) return `${stop.error.code}: ${stop.error.message}`;
-    if (stop.reason === 'event' && stop.eventSeq !== undefined) return this.describeEvent(this.scenario!.machine.events.get(stop.eventSeq));
+    if (stop.reason === 'event' && stop.eventSeq !== undefined)
+      return this.describeEvent(this.scenario!.machine.events.get(stop.eventSeq));
     return undefined;
   }
 
@@ -548,9 +609,20 @@ export class KmemDebugSession extends LoggingDebugSession {
           plain('line', String(e.line)),
           ...(cache ? [plain('cache', cache)] : []),
           ...(e.kind === EventKind.Kmalloc || e.kind === EventKind.Kfree
-            ? [{ name: 'object', value: formatVirt(e.addr), variablesReference: this.variableHandles.create({ kind: 'pointer', value: PAGE_OFFSET + BigInt(e.addr) }) }]
+            ? [
+                {
+                  name: 'object',
+                  value: formatVirt(e.addr),
+                  variablesReference: this.variableHandles.create({
+                    kind: 'pointer',
+                    value: PAGE_OFFSET + BigInt(e.addr),
+                  }),
+                },
+              ]
             : [plain('pfn', String(e.addr)), plain('order', String(e.extra))]),
-          ...(e.kind === EventKind.Kmalloc ? [plain('requested', `${e.size} bytes`), plain('given', `${e.extra} bytes`)] : []),
+          ...(e.kind === EventKind.Kmalloc
+            ? [plain('requested', `${e.size} bytes`), plain('given', `${e.extra} bytes`)]
+            : []),
         ];
       }
       case 'machine': {
@@ -610,7 +682,9 @@ export class KmemDebugSession extends LoggingDebugSession {
 
   private pointerReference(value: Value): number {
     if (typeof value !== 'bigint' || !this.scenario) return 0;
-    return virtToPhys(value, this.scenario.machine.config.memoryBytes) === undefined ? 0 : this.variableHandles.create({ kind: 'pointer', value });
+    return virtToPhys(value, this.scenario.machine.config.memoryBytes) === undefined
+      ? 0
+      : this.variableHandles.create({ kind: 'pointer', value });
   }
 
   private pointerVariables(value: bigint, machine: Machine): DebugProtocol.Variable[] {
@@ -623,7 +697,9 @@ export class KmemDebugSession extends LoggingDebugSession {
       plain('pfn', String(view.pfn)),
       plain('state', view.state),
       ...(view.cache ? [plain('cache', view.cache)] : []),
-      ...(view.objectSize !== undefined ? [plain(view.state === 'large kmalloc' ? 'size' : 'object size', `${view.objectSize} bytes`)] : []),
+      ...(view.objectSize !== undefined
+        ? [plain(view.state === 'large kmalloc' ? 'size' : 'object size', `${view.objectSize} bytes`)]
+        : []),
     ];
   }
 
@@ -667,12 +743,24 @@ export class KmemDebugSession extends LoggingDebugSession {
     for (const [line, id] of this.lineBreakpoints) {
       const actual = lines.find((l) => l >= line);
       if (actual === undefined) {
-        this.sendEvent(new BreakpointEvent('changed', { id, verified: false, message: 'No statement on or after this line' } as DebugProtocol.Breakpoint));
+        this.sendEvent(
+          new BreakpointEvent('changed', {
+            id,
+            verified: false,
+            message: 'No statement on or after this line',
+          } as DebugProtocol.Breakpoint),
+        );
         continue;
       }
       moved.set(actual, id);
       if (actual !== line) {
-        this.sendEvent(new BreakpointEvent('changed', { id, verified: true, line: this.convertDebuggerLineToClient(actual + 1) } as DebugProtocol.Breakpoint));
+        this.sendEvent(
+          new BreakpointEvent('changed', {
+            id,
+            verified: true,
+            line: this.convertDebuggerLineToClient(actual + 1),
+          } as DebugProtocol.Breakpoint),
+        );
       }
     }
     this.lineBreakpoints = moved;

@@ -20,7 +20,11 @@ async function main(): Promise<number> {
     parsed = parseArgs({
       args: process.argv.slice(2),
       allowPositionals: true,
-      options: { break: { type: 'string', multiple: true }, function: { type: 'string', multiple: true }, html: { type: 'string' } },
+      options: {
+        break: { type: 'string', multiple: true },
+        function: { type: 'string', multiple: true },
+        html: { type: 'string' },
+      },
     });
   } catch (e) {
     process.stderr.write(`demo: ${(e as Error).message}\n`);
@@ -57,13 +61,20 @@ async function main(): Promise<number> {
   };
 
   console.log(`demo: debugging ${positionals[0]} through the kmem debug adapter (DAP over stdio)`);
-  await dc.initializeRequest({ adapterID: 'kmem', linesStartAt1: true, columnsStartAt1: true, pathFormat: 'path' });
+  // The adapter sends `initialized` right after its initialize response: listen before asking.
   const initialized = dc.waitForEvent('initialized');
+  await dc.initializeRequest({ adapterID: 'kmem', linesStartAt1: true, columnsStartAt1: true, pathFormat: 'path' });
   const launched = dc.launchRequest({ program, stopOnEntry: false } as DebugProtocol.LaunchRequestArguments);
   await initialized;
-  const bps = await dc.setBreakpointsRequest({ source: { path: program }, breakpoints: breakLines.map((line) => ({ line })) });
-  for (const bp of bps.body.breakpoints) console.log(`demo: breakpoint at line ${bp.line} ${bp.verified ? 'verified' : `not verified: ${bp.message}`}`);
-  const fbps = await dc.setFunctionBreakpointsRequest({ breakpoints: (values.function ?? []).map((name) => ({ name })) });
+  const bps = await dc.setBreakpointsRequest({
+    source: { path: program },
+    breakpoints: breakLines.map((line) => ({ line })),
+  });
+  for (const bp of bps.body.breakpoints)
+    console.log(`demo: breakpoint at line ${bp.line} ${bp.verified ? 'verified' : `not verified: ${bp.message}`}`);
+  const fbps = await dc.setFunctionBreakpointsRequest({
+    breakpoints: (values.function ?? []).map((name) => ({ name })),
+  });
   (values.function ?? []).forEach((name, i) => {
     const bp = fbps.body.breakpoints[i];
     console.log(`demo: allocation breakpoint '${name}' ${bp?.verified ? 'verified' : `not verified: ${bp?.message}`}`);
@@ -90,7 +101,9 @@ async function main(): Promise<number> {
     }
     state = (await dc.customRequest('kmem/state')).body as MachineState;
     for (const c of state.slabinfo.caches.filter((x) => x.numObjs > 0)) {
-      console.log(`  ${c.name.padEnd(12)} ${c.activeObjs}/${c.numObjs} objs, ${c.numSlabs} slab(s) of ${c.pagesPerSlab} page(s), ${c.partial} partial, ${c.liveObjects} live`);
+      console.log(
+        `  ${c.name.padEnd(12)} ${c.activeObjs}/${c.numObjs} objs, ${c.numSlabs} slab(s) of ${c.pagesPerSlab} page(s), ${c.partial} partial, ${c.liveObjects} live`,
+      );
     }
     await dc.continueRequest({ threadId: body.threadId ?? 1 });
   }

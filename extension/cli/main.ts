@@ -102,9 +102,11 @@ export function main(argv: readonly string[], io: Io = nodeIo): number {
         return EXIT_OK;
       }
       const memoryBytes = values.memory === undefined ? undefined : parseSize(values.memory);
-      if (values.memory !== undefined && memoryBytes === undefined) return usage(`--memory takes a size such as 256M or 4G, not '${values.memory}'`);
+      if (values.memory !== undefined && memoryBytes === undefined)
+        return usage(`--memory takes a size such as 256M or 4G, not '${values.memory}'`);
       const cpus = values.cpus === undefined ? undefined : Number(values.cpus);
-      if (cpus !== undefined && (!Number.isInteger(cpus) || cpus < 1 || cpus > MAX_CPUS)) return usage(`--cpus takes a whole number from 1 to ${MAX_CPUS}, not '${values.cpus}'`);
+      if (cpus !== undefined && (!Number.isInteger(cpus) || cpus < 1 || cpus > MAX_CPUS))
+        return usage(`--cpus takes a whole number from 1 to ${MAX_CPUS}, not '${values.cpus}'`);
       const procs = values.proc ?? [];
       const badProc = procs.find((p) => !(PROC_FILES as readonly string[]).includes(p));
       if (badProc !== undefined) return usage(`--proc takes ${PROC_FILES.join(' or ')}, not '${badProc}'`);
@@ -112,13 +114,19 @@ export function main(argv: readonly string[], io: Io = nodeIo): number {
         if (positionals.length > 0) return usage(`unexpected argument '${positionals[0]}'`);
         return boot(io, memoryBytes, cpus, procs as ProcFile[]);
       }
-      if (positionals.length !== 1) return usage(positionals.length === 0 ? 'name the scenario file to run' : 'run takes one scenario file');
+      if (positionals.length !== 1)
+        return usage(positionals.length === 0 ? 'name the scenario file to run' : 'run takes one scenario file');
       return run(io, positionals[0]!, memoryBytes, cpus, procs as ProcFile[]);
     }
     case 'check': {
       let parsed;
       try {
-        parsed = parseArgs({ args: [...rest], options: { help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+        parsed = parseArgs({
+          args: [...rest],
+          options: { help: { type: 'boolean', short: 'h' } },
+          allowPositionals: true,
+          strict: true,
+        });
       } catch (e) {
         return usage(e instanceof Error ? e.message : String(e));
       }
@@ -178,7 +186,13 @@ function printProcs(io: Io, machine: Machine, procs: readonly ProcFile[]): void 
   }
 }
 
-function run(io: Io, file: string, memoryBytes: number | undefined, cpus: number | undefined, procs: ProcFile[]): number {
+function run(
+  io: Io,
+  file: string,
+  memoryBytes: number | undefined,
+  cpus: number | undefined,
+  procs: ProcFile[],
+): number {
   const text = readScenario(io, file);
   if (text === undefined) return EXIT_USAGE;
   const { diagnostics, scenario } = loadScenario(text, file, { memoryBytes, cpus });
@@ -188,8 +202,12 @@ function run(io: Io, file: string, memoryBytes: number | undefined, cpus: number
   let stop = vm.run({ maxInstructions: 1_000_000 });
   while (stop.reason === 'budget') stop = vm.run({ maxInstructions: 1_000_000 });
   const s = summaryView(machine);
-  io.out(`${file}: ${stop.reason === 'error' ? 'stopped on an error' : 'finished'} after ${vm.statementsExecuted} statements, ${s.events} events\n`);
-  io.out(`machine: ${formatSize(s.memoryBytes)}, ${s.cpus} CPU${s.cpus === 1 ? '' : 's'}, ${s.freePages} of ${s.totalPages} pages free, ${s.slabPages} in slabs\n`);
+  io.out(
+    `${file}: ${stop.reason === 'error' ? 'stopped on an error' : 'finished'} after ${vm.statementsExecuted} statements, ${s.events} events\n`,
+  );
+  io.out(
+    `machine: ${formatSize(s.memoryBytes)}, ${s.cpus} CPU${s.cpus === 1 ? '' : 's'}, ${s.freePages} of ${s.totalPages} pages free, ${s.slabPages} in slabs\n`,
+  );
   const counts = new Map<EventKind, number>();
   for (let i = 0; i < machine.events.length; i++) {
     const kind = machine.events.kindAt(i);
@@ -200,7 +218,9 @@ function run(io: Io, file: string, memoryBytes: number | undefined, cpus: number
   }
   const busy = slabinfoView(machine).caches.filter((c) => c.numObjs > 0);
   for (const c of busy) {
-    io.out(`  ${c.name.padEnd(14)} ${String(c.liveObjects).padStart(6)} live  ${String(c.activeObjs).padStart(6)}/${String(c.numObjs).padEnd(6)} objs  ${c.numSlabs} slab${c.numSlabs === 1 ? '' : 's'} of ${c.pagesPerSlab} page${c.pagesPerSlab === 1 ? '' : 's'}\n`);
+    io.out(
+      `  ${c.name.padEnd(14)} ${String(c.liveObjects).padStart(6)} live  ${String(c.activeObjs).padStart(6)}/${String(c.numObjs).padEnd(6)} objs  ${c.numSlabs} slab${c.numSlabs === 1 ? '' : 's'} of ${c.pagesPerSlab} page${c.pagesPerSlab === 1 ? '' : 's'}\n`,
+    );
   }
   if (procs.length > 0) printProcs(io, machine, procs);
   if (stop.reason === 'error' && stop.error) {

@@ -39,14 +39,12 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   const documents = new TextDocuments(TextDocument);
   const pending = new Debouncer(options.diagnosticsDelayMs ?? DIAGNOSTICS_DELAY_MS);
 
-  connection.onInitialize(
-    (): InitializeResult => ({
-      capabilities: {
-        textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental },
-      },
-      serverInfo: { name: 'kmem-language-server' },
-    }),
-  );
+  connection.onInitialize((): InitializeResult => ({
+    capabilities: {
+      textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental },
+    },
+    serverInfo: { name: 'kmem-language-server' },
+  }));
 
   const publish = (uri: string, diagnostics: ReturnType<typeof toLspDiagnostic>[], version?: number): void => {
     connection.sendDiagnostics({ uri, version, diagnostics }).catch((error: unknown) => {

@@ -39,7 +39,8 @@ function free(m: Machine, line: number, ptrs: readonly number[]): void {
 /**
  * Two stops of one scenario. First: 50 kmalloc(192) with every fifth freed, a few other caches in use,
  * and order-2 pages (kmalloc(16K)) allocated and half freed, so the buddy free areas are not pristine.
- * Second: 31 more kmalloc(192) (one more slab: +21 objects), kmalloc(32) on the other CPU, some kmalloc(64) freed.
+ * Second: 31 more kmalloc(192) (one more slab: +21 objects), kmalloc(32) on the other CPU, some kmalloc(64)
+ * and kmalloc(192) freed (partial slabs).
  */
 export function scenarioStates(): { machine: Machine; first: MachineState; second: MachineState } {
   const m = bootMachine();
@@ -63,6 +64,11 @@ export function scenarioStates(): { machine: Machine; first: MachineState; secon
   alloc(m, 14, 192, 31);
   alloc(m, 15, 32, 40, 1);
   free(m, 16, objs64.slice(0, 10));
+  free(
+    m,
+    16,
+    objs192.filter((_, i) => i % 5 === 2 || i % 5 === 3),
+  );
   const second = stateOf(m, { reason: 'step', line: 17, description: 'kfree(q[i])' });
   return { machine: m, first, second };
 }

@@ -39,8 +39,20 @@ export const COLUMNS: readonly Column[] = [
     numeric: true,
     delta: true,
   },
-  { key: 'numObjs', label: 'Num objs', title: 'slabinfo num_objs: object slots in all slabs', numeric: true, delta: true },
-  { key: 'objSize', label: 'Objsize', title: 's->size: the slot each object takes, in bytes', numeric: true, delta: false },
+  {
+    key: 'numObjs',
+    label: 'Num objs',
+    title: 'slabinfo num_objs: object slots in all slabs',
+    numeric: true,
+    delta: true,
+  },
+  {
+    key: 'objSize',
+    label: 'Objsize',
+    title: 's->size: the slot each object takes, in bytes',
+    numeric: true,
+    delta: false,
+  },
   { key: 'objPerSlab', label: 'Objs/slab', title: 'oo_objects(s->oo): objects per slab', numeric: true, delta: false },
   {
     key: 'pagesPerSlab',
@@ -50,8 +62,20 @@ export const COLUMNS: readonly Column[] = [
     delta: false,
   },
   { key: 'numSlabs', label: 'Slabs', title: 'slabinfo num_slabs: slabs the cache holds', numeric: true, delta: true },
-  { key: 'partial', label: 'Partial', title: 'slabs on the node partial list (n->nr_partial)', numeric: true, delta: true },
-  { key: 'cpuSlabs', label: 'CPU slabs', title: 'CPUs that have a cpu slab for this cache', numeric: true, delta: true },
+  {
+    key: 'partial',
+    label: 'Partial',
+    title: 'slabs on the node partial list (n->nr_partial)',
+    numeric: true,
+    delta: true,
+  },
+  {
+    key: 'cpuSlabs',
+    label: 'CPU slabs',
+    title: 'CPUs that have a cpu slab for this cache',
+    numeric: true,
+    delta: true,
+  },
   {
     key: 'liveObjects',
     label: 'Live',
@@ -78,7 +102,7 @@ export function isEmptyCache(c: SlabCacheView): boolean {
 
 /**
  * The caches in display order. `key` undefined keeps the kernel's order (newest cache first, as
- * /proc/slabinfo lists them). Names compare naturally (kmalloc-8 < kmalloc-96 < kmalloc-192); ties keep
+ * /proc/slabinfo lists them). Names compare naturally (compareNames); ties keep
  * the kernel's order, so sorting is stable.
  */
 export function sortCaches(
@@ -93,13 +117,21 @@ export function sortCaches(
     .sort((a, b) => {
       const x = sortValue(a.c, key);
       const y = sortValue(b.c, key);
-      const order = typeof x === 'number' && typeof y === 'number' ? x - y : collator.compare(String(x), String(y));
+      const order = typeof x === 'number' && typeof y === 'number' ? x - y : compareNames(String(x), String(y));
       return order !== 0 ? sign * order : a.i - b.i;
     })
     .map(({ c }) => c);
 }
 
 const collator = new Intl.Collator('en', { numeric: true, sensitivity: 'base' });
+const UNIT: Readonly<Record<string, number>> = { k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+
+/** Natural order for cache names, sizes included: kmalloc-8 < kmalloc-96 < kmalloc-192 < kmalloc-1k < kmalloc-8k. */
+export function compareNames(a: string, b: string): number {
+  const expand = (s: string) =>
+    s.replace(/(\d+)([kmg])\b/gi, (_, n: string, u: string) => String(Number(n) * UNIT[u.toLowerCase()]!));
+  return collator.compare(expand(a), expand(b)) || (a < b ? -1 : a > b ? 1 : 0);
+}
 
 /** A case-insensitive substring match on the cache name; blank matches everything. */
 export function matchesFilter(c: SlabCacheView, filter: string): boolean {

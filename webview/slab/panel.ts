@@ -246,14 +246,14 @@ export class SlabPanel {
       item(
         'Free pages',
         h('span', { class: 'num' }, formatCount(s.freePages)),
-        h('span', { class: 'of' }, ` / ${formatCount(s.totalPages)}`),
+        h('span', { class: 'of' }, `/ ${formatCount(s.totalPages)}`),
         d(s.freePages, p?.freePages),
         meter(free, `${formatPercent(free)} of pages free`),
       ),
       item(
         'Slab pages',
         h('span', { class: 'num' }, formatCount(s.slabPages)),
-        h('span', { class: 'of' }, ` (${formatBytes(s.slabPages * 4096)})`),
+        h('span', { class: 'of' }, `(${formatBytes(s.slabPages * 4096)})`),
         d(s.slabPages, p?.slabPages),
       ),
       item('Events', h('span', { class: 'num' }, formatCount(s.events)), d(s.events, p?.events)),
@@ -270,13 +270,14 @@ export class SlabPanel {
         h('span', { class: 'arrow', 'aria-hidden': 'true' }),
       );
       button.addEventListener('click', () => this.sortBy(col));
-      const th = h('th', { scope: 'col', class: col.numeric ? 'numeric' : 'text', 'data-key': col.key }, button);
+      const cls = `${col.numeric ? 'numeric' : 'text'}${col.delta ? ' delta-col' : ''}`;
+      const th = h('th', { scope: 'col', class: cls, 'data-key': col.key }, button);
       this.headCells.set(col.key, th);
       headRow.appendChild(th);
     }
     return h(
       'table',
-      { class: 'slabs' },
+      { class: 'slabs', id: 'kmem-slabs' },
       h('caption', { class: 'sr-only' }, 'Slab caches, as /proc/slabinfo and slabtop show them'),
       h('thead', null, headRow),
       this.tbody,
@@ -322,12 +323,14 @@ export class SlabPanel {
       rows.appendChild(h('tr', { class: 'none' }, h('td', { colspan: COLUMNS.length }, why)));
     }
     replaceChildren(this.tbody, rows);
+    // Room for the "+21" beside every number of a delta column, so the numbers stay right-aligned.
+    this.tbody.parentElement?.classList.toggle('with-deltas', deltas.size > 0);
 
-    const hidden = caches.length - shown.length;
-    let count = `${shown.length} of ${caches.length}`;
-    if (hidden > 0 && hideEmpty && empty > 0) count += ` · ${empty} empty`;
-    if (deltas.size > 0) count += ` · ${deltas.size} changed`;
-    this.countEl.textContent = count;
+    const parts = [`${shown.length} of ${caches.length} caches`];
+    const emptyHidden = hideEmpty ? caches.filter((c) => isEmptyCache(c) && !deltas.has(c.name)).length : 0;
+    if (emptyHidden > 0) parts.push(`${emptyHidden} empty hidden`);
+    if (deltas.size > 0) parts.push(`${deltas.size} changed`);
+    this.countEl.textContent = parts.join(' · ');
   }
 
   private renderBuddy(zones: readonly BuddyZoneView[], prev: readonly BuddyZoneView[] | undefined): void {
@@ -337,7 +340,12 @@ export class SlabPanel {
     }
     replaceChildren(
       this.buddyEl,
-      ...zones.map((z) => zoneTable(z, prev?.find((p) => p.node === z.node && p.zone === z.zone))),
+      ...zones.map((z) =>
+        zoneTable(
+          z,
+          prev?.find((p) => p.node === z.node && p.zone === z.zone),
+        ),
+      ),
     );
   }
 }
@@ -405,7 +413,7 @@ function cell(c: SlabCacheView, col: Column, delta: CacheDelta | undefined): HTM
       const d = delta?.get(col.key);
       return h(
         'td',
-        { class: d ? 'numeric moved' : 'numeric', 'data-key': col.key },
+        { class: `numeric${col.delta ? ' delta-col' : ''}${d ? ' moved' : ''}`, 'data-key': col.key },
         h('span', { class: 'num' }, formatCount(value)),
         deltaBadge(d),
       );

@@ -80,11 +80,6 @@ export function startGroup(options: StartOptions): ProcessGroup {
   } finally {
     closeSync(fd);
   }
-  if (child.pid === undefined) {
-    throw new Error(`${options.name}: could not start ${options.command}`);
-  }
-  const pid = child.pid;
-  live.add(pid);
   let done = false;
   const exited = new Promise<number | string>((resolve) => {
     child.once('exit', (code, signal) => {
@@ -96,6 +91,11 @@ export function startGroup(options: StartOptions): ProcessGroup {
       resolve(`spawn error: ${error.message}`);
     });
   });
+  if (child.pid === undefined) {
+    throw new Error(`${options.name}: could not start ${options.command}`);
+  }
+  const pid = child.pid;
+  live.add(pid);
   return {
     name: options.name,
     pid,

@@ -4,18 +4,23 @@
  * run starts, so nothing is written to the real home folder or the system temp folder and two runs never
  * share state.
  *
- *   runs/<name>-<time>-<pid>/
+ *   runs/<id>/                                     <id>: a short name and a base-36 time stamp
  *     home/ tmp/ xdg/{config,data,cache,runtime}/   the environment of every child process
  *     user-data/   extensions/   browser/             VS Code and Chromium state
  *     workspace/                                     the folder VS Code opens
  *     logs/                                          process output, browser console, run.log
+ *
+ * Unix sockets (Chromium's SingletonSocket, VS Code's IPC) live in TMPDIR and XDG_RUNTIME_DIR and their
+ * paths must stay under 108 bytes, hence the short folder names; if the repository itself sits too deep,
+ * those two move to a short folder in the system temp folder, removed with the run.
  *
  * Cleanups registered with `defer` run in reverse order in `finish`, also when the test failed. On failure
  * the logs (ours and VS Code's) are copied to test-results/<name>/ and the run folder is kept; on success
  * it is removed.
  */
 
-import { appendFileSync, cpSync, existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runsDir, testResultsDir } from './paths';
 
@@ -35,11 +40,18 @@ export class TestRun {
   private readonly cleanups: { label: string; fn: Cleanup }[] = [];
   private readonly xdg: Record<string, string>;
 
-  private constructor(readonly name: string) {
-    const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
-    this.dir = join(runsDir, `${name}-${stamp}-${process.pid}`);
+  /** A folder outside the run (short socket paths), removed in `finish`. */
+  private readonly shortDir: string | undefined;
+
+  private constructor(
+    readonly name: string,
+    shortName: string,
+  ) {
+    this.dir = join(runsDir, `${shortName}-${Date.now().toString(36)}`);
+    // Longest socket path below TMPDIR: /org.chromium.Chromium.XXXXXX/SingletonSocket (46 bytes).
+    this.shortDir = join(this.dir, 'tmp').length > 56 ? mkdtempSync(join(tmpdir(), 'kmem-')) : undefined;
     this.homeDir = join(this.dir, 'home');
-    this.tmpDir = join(this.dir, 'tmp');
+    this.tmpDir = join(this.shortDir ?? this.dir, 'tmp');
     this.userDataDir = join(this.dir, 'user-data');
     this.extensionsDir = join(this.dir, 'extensions');
     this.browserProfileDir = join(this.dir, 'browser');
@@ -50,7 +62,7 @@ export class TestRun {
       XDG_CONFIG_HOME: join(this.dir, 'xdg', 'config'),
       XDG_DATA_HOME: join(this.dir, 'xdg', 'data'),
       XDG_CACHE_HOME: join(this.dir, 'xdg', 'cache'),
-      XDG_RUNTIME_DIR: join(this.dir, 'xdg', 'runtime'),
+      XDG_RUNTIME_DIR: join(this.shortDir ?? join(this.dir, 'xdg'), 'runtime'),
       XDG_STATE_HOME: join(this.dir, 'xdg', 'state'),
     };
     const dirs = [
@@ -70,10 +82,13 @@ export class TestRun {
     mkdirSync(this.resultsDir, { recursive: true });
   }
 
-  /** Creates the run folder (and prunes old ones). `name` is also the folder under test-results/. */
-  static create(name: string): TestRun {
+  /**
+   * Creates the run folder (and prunes old ones). `name` is the folder under test-results/, `shortName`
+   * starts the run folder's name (keep it short: socket paths).
+   */
+  static create(name: string, shortName: string): TestRun {
     pruneOldRuns();
-    const run = new TestRun(name);
+    const run = new TestRun(name, shortName);
     run.log(`run folder ${run.dir}`);
     return run;
   }
@@ -125,22 +140,26 @@ export class TestRun {
       }
     }
     this.cleanups.length = 0;
+    // run.log is small and says what happened when (the timings of every step): keep it either way.
+    cpSync(join(this.logsDir, 'run.log'), join(this.resultsDir, 'run.log'));
     if (failure !== undefined) {
       this.collectLogs();
     } else {
       rmSync(this.dir, { recursive: true, force: true, maxRetries: 3 });
     }
+    if (this.shortDir) {
+      rmSync(this.shortDir, { recursive: true, force: true, maxRetries: 3 });
+    }
   }
 
-  /** Copies our logs and VS Code's (user-data/logs, server-data logs) to test-results/<name>/logs/. */
+  /** Copies our logs and VS Code's (user-data/logs: server, extension host, extensions) to test-results. */
   collectLogs(): void {
     const target = join(this.resultsDir, 'logs');
     mkdirSync(target, { recursive: true });
     cpSync(this.logsDir, target, { recursive: true });
-    for (const candidate of [join(this.userDataDir, 'logs'), join(this.userDataDir, 'data', 'logs')]) {
-      if (existsSync(candidate)) {
-        cpSync(candidate, join(target, 'vscode'), { recursive: true });
-      }
+    const vscodeLogs = join(this.userDataDir, 'logs');
+    if (existsSync(vscodeLogs)) {
+      cpSync(vscodeLogs, join(target, 'vscode'), { recursive: true });
     }
     this.log(`logs copied to ${target}`);
   }

@@ -85,7 +85,8 @@ export async function waitForHttp(url: string, options: HttpWaitOptions): Promis
       }
       last = `HTTP ${response.status}`;
     } catch (error) {
-      last = error instanceof Error ? `${error.message}${error.cause ? ` (${String(error.cause)})` : ''}` : String(error);
+      last =
+        error instanceof Error ? `${error.message}${error.cause ? ` (${String(error.cause)})` : ''}` : String(error);
     }
     await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 250));
   }

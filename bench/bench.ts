@@ -1,0 +1,401 @@
+/*
+ * KMem Debugger benchmarks: how fast the emulated allocators run, each beside its peer on the same allocation
+ * pattern in the same process and run.
+ *
+ *   npm run bench             build, then print a table
+ *   npm run bench -- --json   JSON only: { machine: { cpus, node }, results: [{ name, opsPerSec, ratio }] }
+ *   npm run bench -- --quick  fewer and shorter rounds (a smoke run; the numbers are noisier)
+ *   npm run bench -- --only=engine.pairs,scenario.pairs   some cases (plus the baselines of their ratios)
+ *
+ * Patterns (one "op" each):
+ *   pairs  kmalloc(64) then kfree of the same object: one op is the pair.
+ *            engine.pairs      Machine.kmalloc/kfree on a fresh 256M/2-CPU machine, events recorded
+ *            thi.ng.pairs      @thi.ng/malloc MemPool (malloc(64)/free over an ArrayBuffer), the peer
+ *            scenario.pairs    the scenario `repeat 1000000 { let p = kmalloc(64, GFP_KERNEL); kfree(p) }`
+ *                              through loadScenario + vm.run (parse, compile and boot are not timed)
+ *   mixed  a pool of 10,000 live objects of random sizes 8..4096 (seeded PRNG, same sequence for every
+ *          allocator); one op frees a random victim and allocates its replacement. The pool is filled
+ *          before the clock starts.
+ *            engine.mixed, thi.ng.mixed
+ *
+ * Method: per case, warm-up rounds with growing op counts until the JIT has settled and a round takes long
+ * enough to time, then timed rounds, each on fresh state (setup is not timed), timed with performance.now();
+ * the median rate is reported. Free-sized cases run ROUNDS rounds of ~ROUND_MS; fixed-size cases (the
+ * scenario's 1,000,000 pairs; the mixed pattern's 4,000 ops after the fill, identical for both allocators) run
+ * as many rounds as fit their time budget, at least one. The ratio is ops/s divided by the engine's ops/s on the same
+ * pattern. No threshold fails the run: targets are printed beside the numbers as information.
+ */
+
+import { cpus } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { MemPool } from '@thi.ng/malloc';
+
+import { Machine } from '../engine/mm/machine';
+import { GFP_KERNEL } from '../engine/mm/gfp';
+import { loadScenario } from '../engine/scenario';
+
+const args = new Set(process.argv.slice(2));
+const JSON_ONLY = args.has('--json');
+const QUICK = args.has('--quick');
+/** --only=engine.pairs,thi.ng.pairs: run these cases (and the baselines their ratios need). */
+const ONLY = process.argv
+  .slice(2)
+  .find((a) => a.startsWith('--only='))
+  ?.slice('--only='.length)
+  .split(',');
+
+/** Timed rounds per case; the median is reported. */
+const ROUNDS = QUICK ? 3 : 7;
+/** Warm-up time per case, and the wall time one timed round of a free-sized case aims at. */
+const WARMUP_MS = QUICK ? 150 : 600;
+const ROUND_MS = QUICK ? 100 : 300;
+/** Fixed-size cases run as many rounds as fit their budget: at least one, at most MAX_FIXED_ROUNDS. */
+const MAX_FIXED_ROUNDS = QUICK ? 5 : 15;
+const SCENARIO_PAIRS = 1_000_000;
+const SCENARIO_BUDGET_MS = QUICK ? 3000 : 12000;
+/** Ops per mixed round, the same for every allocator: the same 10,000-object fill, then the same sequence. */
+const MIXED_OPS = 4000;
+const MIXED_ENGINE_BUDGET_MS = QUICK ? 500 : 2000;
+const MIXED_PEER_BUDGET_MS = QUICK ? 2000 : 10000;
+
+const MIXED_LIVE = 10_000;
+const MIXED_MIN = 8;
+const MIXED_MAX = 4096;
+const MIXED_SEED = 0x6b6d656d; // "kmem"
+
+const MiB = 1024 * 1024;
+
+/** Fresh state for one round, ready to run `ops` operations; run() returns the operations done. */
+interface Round {
+  run(): number;
+}
+
+interface Case {
+  /** Stable name in the JSON output. */
+  readonly name: string;
+  /** Table columns. */
+  readonly pattern: string;
+  readonly allocator: string;
+  /** The case whose ops/s the ratio divides by (the engine on the same pattern). */
+  readonly baseline: string;
+  /** Target ops/s printed beside the result (information only). */
+  readonly target?: number;
+  /** Timed rounds of exactly this many ops, as many as fit `budgetMs` (at least one). */
+  readonly fixedOps?: number;
+  readonly budgetMs?: number;
+  /** Upper bound of ops per round (memory: the engine records two events per pair). */
+  readonly maxOps: number;
+  setup(ops: number): Round;
+}
+
+interface Result {
+  readonly name: string;
+  readonly opsPerSec: number;
+  readonly ratio: number;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Allocators under test
+// ---------------------------------------------------------------------------------------------------------
+
+function bootMachine(): Machine {
+  const m = Machine.boot({ memoryBytes: 256 * MiB, cpus: 2 });
+  if (Array.isArray(m)) {
+    throw new Error(`Machine.boot failed: ${m.map((e) => e.message).join('; ')}`);
+  }
+  return m;
+}
+
+/** mulberry32: a small seeded PRNG, so every allocator sees the same victims and sizes. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (t ^ (t >>> 14)) >>> 0;
+  };
+}
+
+/** The allocation interface both mixed-pattern runs share. */
+interface Heap {
+  alloc(size: number): number;
+  free(addr: number): void;
+}
+
+function engineHeap(m: Machine): Heap {
+  return {
+    alloc: (size) => {
+      const p = m.kmalloc(size, GFP_KERNEL);
+      if (p < 0) throw new Error(`engine: kmalloc(${size}) failed`);
+      return p;
+    },
+    free: (addr) => {
+      const err = m.kfree(addr);
+      if (err) throw new Error(`engine: kfree: ${err.code} ${err.message}`);
+    },
+  };
+}
+
+function thingHeap(pool: MemPool): Heap {
+  return {
+    alloc: (size) => {
+      const p = pool.malloc(size);
+      if (p === 0) throw new Error(`@thi.ng/malloc: malloc(${size}) failed`);
+      return p;
+    },
+    free: (addr) => {
+      if (!pool.free(addr)) throw new Error(`@thi.ng/malloc: free(${addr}) refused`);
+    },
+  };
+}
+
+/** The mixed pattern: fill MIXED_LIVE objects (untimed), then `ops` times free a random one and replace it. */
+function mixedRound(heap: Heap, ops: number): Round {
+  const rand = prng(MIXED_SEED);
+  const size = (): number => MIXED_MIN + (rand() % (MIXED_MAX - MIXED_MIN + 1));
+  const live = new Float64Array(MIXED_LIVE);
+  for (let i = 0; i < MIXED_LIVE; i++) {
+    live[i] = heap.alloc(size());
+  }
+  return {
+    run: () => {
+      for (let i = 0; i < ops; i++) {
+        const victim = rand() % MIXED_LIVE;
+        heap.free(live[victim]!);
+        live[victim] = heap.alloc(size());
+      }
+      return ops;
+    },
+  };
+}
+
+const CASES: readonly Case[] = [
+  {
+    name: 'engine.pairs',
+    pattern: 'kmalloc+kfree 64 B pairs',
+    allocator: 'engine: Machine.kmalloc/kfree',
+    baseline: 'engine.pairs',
+    target: 10e6,
+    maxOps: 4_000_000,
+    setup: (ops) => {
+      const m = bootMachine();
+      return {
+        run: () => {
+          for (let i = 0; i < ops; i++) {
+            m.kfree(m.kmalloc(64, GFP_KERNEL));
+          }
+          return ops;
+        },
+      };
+    },
+  },
+  {
+    name: 'thi.ng.pairs',
+    pattern: 'kmalloc+kfree 64 B pairs',
+    allocator: '@thi.ng/malloc MemPool',
+    baseline: 'engine.pairs',
+    maxOps: 50_000_000,
+    setup: (ops) => {
+      const pool = new MemPool({ size: 1 * MiB });
+      return {
+        run: () => {
+          for (let i = 0; i < ops; i++) {
+            pool.free(pool.malloc(64));
+          }
+          return ops;
+        },
+      };
+    },
+  },
+  {
+    name: 'scenario.pairs',
+    pattern: 'kmalloc+kfree 64 B pairs',
+    allocator: 'engine: scenario loop (VM)',
+    baseline: 'engine.pairs',
+    fixedOps: SCENARIO_PAIRS,
+    budgetMs: SCENARIO_BUDGET_MS,
+    maxOps: SCENARIO_PAIRS,
+    setup: (ops) => {
+      const source = `repeat ${ops} { let p = kmalloc(64, GFP_KERNEL); kfree(p) }\n`;
+      const { diagnostics, scenario } = loadScenario(source, 'bench.kmem');
+      if (!scenario) {
+        throw new Error(`scenario did not load: ${diagnostics.map((d) => `${d.code} ${d.message}`).join('; ')}`);
+      }
+      return {
+        run: () => {
+          for (;;) {
+            const stop = scenario.vm.run({ maxInstructions: 1 << 20 });
+            if (stop.reason === 'end') return ops;
+            if (stop.reason !== 'budget') {
+              throw new Error(`scenario stopped: ${stop.reason} at line ${stop.line + 1} ${stop.error?.message ?? ''}`);
+            }
+          }
+        },
+      };
+    },
+  },
+  {
+    name: 'engine.mixed',
+    pattern: `mixed: ${MIXED_LIVE} live, ${MIXED_MIN}..${MIXED_MAX} B`,
+    allocator: 'engine: Machine.kmalloc/kfree',
+    baseline: 'engine.mixed',
+    fixedOps: MIXED_OPS,
+    budgetMs: MIXED_ENGINE_BUDGET_MS,
+    maxOps: MIXED_OPS,
+    setup: (ops) => mixedRound(engineHeap(bootMachine()), ops),
+  },
+  {
+    name: 'thi.ng.mixed',
+    pattern: `mixed: ${MIXED_LIVE} live, ${MIXED_MIN}..${MIXED_MAX} B`,
+    allocator: '@thi.ng/malloc MemPool',
+    baseline: 'engine.mixed',
+    fixedOps: MIXED_OPS,
+    budgetMs: MIXED_PEER_BUDGET_MS,
+    maxOps: MIXED_OPS,
+    setup: (ops) => mixedRound(thingHeap(new MemPool({ size: 64 * MiB })), ops),
+  },
+];
+
+// ---------------------------------------------------------------------------------------------------------
+// Measurement
+// ---------------------------------------------------------------------------------------------------------
+
+interface Measured {
+  readonly opsPerSec: number;
+  readonly rounds: number;
+  readonly opsPerRound: number;
+  /** (slowest - fastest) / median of the rounds' rates. */
+  readonly spread: number;
+}
+
+function timeRound(c: Case, ops: number): { ops: number; ms: number } {
+  const round = c.setup(ops);
+  const t0 = performance.now();
+  const done = round.run();
+  const ms = performance.now() - t0;
+  return { ops: done, ms: Math.max(ms, 1e-3) };
+}
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+function measure(c: Case): Measured {
+  // Warm-up: grow the round until it is long enough to time and the warm-up time is spent.
+  const cap = c.fixedOps ?? c.maxOps;
+  let ops = Math.min(1000, cap);
+  let rate: number;
+  const warmStart = performance.now();
+  for (;;) {
+    const r = timeRound(c, ops);
+    rate = r.ops / r.ms;
+    if (performance.now() - warmStart >= WARMUP_MS && (r.ms >= 20 || ops === cap)) break;
+    if (r.ms < ROUND_MS / 2) ops = Math.min(ops * 2, cap);
+  }
+  const rates: number[] = [];
+  if (c.fixedOps === undefined) {
+    ops = Math.max(1000, Math.min(c.maxOps, Math.round(rate * ROUND_MS)));
+    for (let i = 0; i < ROUNDS; i++) {
+      const r = timeRound(c, ops);
+      rates.push((r.ops / r.ms) * 1000);
+    }
+  } else {
+    // Rounds of the fixed size while the next one (as long as the last) still fits the budget.
+    ops = c.fixedOps;
+    const budget = c.budgetMs ?? ROUNDS * ROUND_MS;
+    let spent = 0;
+    let last = 0;
+    while (rates.length < MAX_FIXED_ROUNDS && (rates.length === 0 || spent + last <= budget)) {
+      const t0 = performance.now();
+      const r = timeRound(c, ops);
+      rates.push((r.ops / r.ms) * 1000);
+      last = performance.now() - t0;
+      spent += last;
+    }
+  }
+  const med = median(rates);
+  return {
+    opsPerSec: med,
+    rounds: rates.length,
+    opsPerRound: ops,
+    spread: (Math.max(...rates) - Math.min(...rates)) / med,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Report
+// ---------------------------------------------------------------------------------------------------------
+
+function si(n: number): string {
+  if (n >= 1e6) return `${(n / 1e6).toFixed(2)} M`;
+  if (n >= 1e3) return `${(n / 1e3).toFixed(1)} k`;
+  return n.toFixed(0);
+}
+
+function main(): void {
+  const machine = { cpus: cpus().length, node: process.version };
+  const measured = new Map<string, Measured>();
+  if (!JSON_ONLY) {
+    console.log(`KMem Debugger benchmarks - node ${machine.node}, ${machine.cpus} CPUs${QUICK ? ' (quick)' : ''}`);
+  }
+  const progress = !JSON_ONLY && process.stderr.isTTY;
+  const wanted = new Set(ONLY ?? CASES.map((c) => c.name));
+  for (const c of CASES) {
+    if (wanted.has(c.name)) wanted.add(c.baseline);
+  }
+  const cases = CASES.filter((c) => wanted.has(c.name));
+  if (cases.length === 0) {
+    throw new Error(`--only matches none of ${CASES.map((c) => c.name).join(', ')}`);
+  }
+  for (const c of cases) {
+    if (progress) process.stderr.write(`\r\x1b[K  measuring ${c.name} ...`);
+    measured.set(c.name, measure(c));
+  }
+  if (progress) process.stderr.write('\r\x1b[K');
+  const results: Result[] = cases.map((c) => {
+    const m = measured.get(c.name)!;
+    const base = measured.get(c.baseline)!;
+    return {
+      name: c.name,
+      opsPerSec: Math.round(m.opsPerSec),
+      ratio: Number((m.opsPerSec / base.opsPerSec).toPrecision(4)),
+    };
+  });
+  if (JSON_ONLY) {
+    console.log(JSON.stringify({ machine, results }, null, 2));
+    return;
+  }
+  const header = ['pattern', 'allocator', 'ops/s', 'vs engine', 'target', 'rounds x ops', 'spread'];
+  const rows = cases.map((c, i) => {
+    const m = measured.get(c.name)!;
+    const r = results[i]!;
+    const target =
+      c.target === undefined ? '' : `>= ${si(c.target)}/s ${m.opsPerSec >= c.target ? '(met)' : '(below)'}`;
+    return [
+      c.pattern,
+      c.allocator,
+      si(m.opsPerSec),
+      `${r.ratio >= 0.1 ? r.ratio.toFixed(2) : r.ratio.toPrecision(2)}x`,
+      target,
+      `${m.rounds} x ${si(m.opsPerRound)}`,
+      `${(m.spread * 100).toFixed(0)}%`,
+    ];
+  });
+  const widths = header.map((h, col) => Math.max(h.length, ...rows.map((r) => r[col]!.length)));
+  const right = new Set([2, 3, 5, 6]);
+  const line = (cells: string[]): string =>
+    cells.map((cell, col) => (right.has(col) ? cell.padStart(widths[col]!) : cell.padEnd(widths[col]!))).join('  ');
+  console.log(line(header));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const r of rows) console.log(line(r));
+  console.log(
+    '\nops/s: median of the timed rounds; one op = a kmalloc+kfree pair (pairs) or a free + replacement (mixed).' +
+      '\nvs engine: ops/s / engine ops/s on the same pattern. Targets are information; nothing fails the run.',
+  );
+}
+
+main();

@@ -1,0 +1,153 @@
+/*
+ * The syntax tree of a scenario. Every node has the range of its source text; statements also have the
+ * range the debugger shows for them (`head`: the whole statement for simple ones, the header line
+ * `repeat 10` / `for i in 0..8` for loops, without the body).
+ *
+ * The parser keeps a node even when part of it is missing (an `ErrorExpr` stands in, already reported),
+ * so the checker still sees `let x = <broken>` declare x and later uses of x raise nothing new.
+ * `depth` is the height of an expression tree; the parser bounds it so every later pass can recurse.
+ */
+
+import { Range } from './diagnostics';
+import { Value } from '../vm/values';
+
+export interface Identifier {
+  readonly kind: 'identifier';
+  readonly name: string;
+  readonly range: Range;
+}
+
+export type UnaryOp = '-' | '!' | '~';
+export type BinaryOp =
+  | '*'
+  | '/'
+  | '%'
+  | '+'
+  | '-'
+  | '<<'
+  | '>>'
+  | '&'
+  | '^'
+  | '|'
+  | '=='
+  | '!='
+  | '<'
+  | '<='
+  | '>'
+  | '>='
+  | '&&'
+  | '||';
+
+interface ExprBase {
+  readonly range: Range;
+  readonly depth: number;
+}
+
+export interface NumberExpr extends ExprBase {
+  readonly kind: 'number';
+  readonly value: Value;
+  /** Already reported by the lexer (the value is 0). */
+  readonly malformed: boolean;
+}
+
+export interface StringExpr extends ExprBase {
+  readonly kind: 'string';
+  readonly value: string;
+  /** Already reported by the lexer. */
+  readonly malformed: boolean;
+}
+
+export interface NameExpr extends ExprBase {
+  readonly kind: 'name';
+  readonly name: string;
+}
+
+export interface CallExpr extends ExprBase {
+  readonly kind: 'call';
+  readonly callee: Identifier;
+  readonly args: readonly Expr[];
+}
+
+export interface UnaryExpr extends ExprBase {
+  readonly kind: 'unary';
+  readonly op: UnaryOp;
+  readonly operand: Expr;
+}
+
+export interface BinaryExpr extends ExprBase {
+  readonly kind: 'binary';
+  readonly op: BinaryOp;
+  readonly left: Expr;
+  readonly right: Expr;
+  /** The operator token, for runtime errors such as division by zero. */
+  readonly opRange: Range;
+}
+
+/** Stands in for an expression the parser could not read (the error is already reported). */
+export interface ErrorExpr extends ExprBase {
+  readonly kind: 'error';
+}
+
+export type Expr = NumberExpr | StringExpr | NameExpr | CallExpr | UnaryExpr | BinaryExpr | ErrorExpr;
+
+export interface Block {
+  readonly statements: readonly Stmt[];
+  readonly range: Range;
+}
+
+interface StmtBase {
+  readonly range: Range;
+  readonly head: Range;
+}
+
+export interface LetStmt extends StmtBase {
+  readonly kind: 'let';
+  readonly name: Identifier;
+  readonly init: Expr;
+}
+
+export interface AssignStmt extends StmtBase {
+  readonly kind: 'assign';
+  readonly target: Identifier;
+  readonly value: Expr;
+}
+
+export interface ExprStmt extends StmtBase {
+  readonly kind: 'expr';
+  readonly expr: Expr;
+}
+
+export interface RepeatStmt extends StmtBase {
+  readonly kind: 'repeat';
+  readonly count: Expr;
+  readonly body: Block;
+}
+
+export interface ForStmt extends StmtBase {
+  readonly kind: 'for';
+  readonly variable: Identifier;
+  readonly from: Expr;
+  readonly to: Expr;
+  readonly body: Block;
+}
+
+export interface MachineEntry {
+  readonly name: Identifier;
+  readonly value: Expr;
+  /** The whole entry, `memory 256M`. */
+  readonly range: Range;
+}
+
+export interface MachineStmt extends StmtBase {
+  readonly kind: 'machine';
+  readonly entries: readonly MachineEntry[];
+  /** The `machine` keyword. */
+  readonly keyword: Range;
+}
+
+export type Stmt = LetStmt | AssignStmt | ExprStmt | RepeatStmt | ForStmt | MachineStmt;
+
+export interface Script {
+  readonly statements: readonly Stmt[];
+  readonly range: Range;
+}

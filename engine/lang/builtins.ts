@@ -1,0 +1,44 @@
+/*
+ * The names a scenario can use without declaring them: builtin functions and constants.
+ *
+ * Functions are checked by name and arity at compile time; each compiles to its own VM opcode, so a call
+ * costs no lookup at run time. Constants are the GFP masks of engine/mm/gfp.ts (GFP_NAMES), folded into
+ * the bytecode. Builtins cannot be redeclared or assigned (KM2010); variables live in their own scopes
+ * and never shadow a builtin.
+ */
+
+import { GFP_NAMES } from '../mm/gfp';
+import { Value } from '../vm/values';
+
+export interface BuiltinFunction {
+  readonly name: string;
+  readonly params: readonly string[];
+  /** False for functions that return nothing (a call to them cannot be a value). */
+  readonly returnsValue: boolean;
+  /** One line for hovers and the docs. */
+  readonly summary: string;
+}
+
+export const BUILTIN_FUNCTIONS: ReadonlyMap<string, BuiltinFunction> = new Map(
+  [
+    {
+      name: 'kmalloc',
+      params: ['size', 'gfp'],
+      returnsValue: true,
+      summary:
+        'Allocates size bytes from the kmalloc caches (above 8K, from the page allocator); returns a pointer, NULL, or ZERO_SIZE_PTR for 0 bytes.',
+    },
+    {
+      name: 'kfree',
+      params: ['ptr'],
+      returnsValue: false,
+      summary: 'Frees an object kmalloc returned; NULL and ZERO_SIZE_PTR are ignored.',
+    },
+  ].map((f) => [f.name, f] as const),
+);
+
+export const BUILTIN_CONSTANTS: ReadonlyMap<string, Value> = GFP_NAMES;
+
+export function isBuiltinName(name: string): boolean {
+  return BUILTIN_FUNCTIONS.has(name) || BUILTIN_CONSTANTS.has(name);
+}

@@ -1,0 +1,377 @@
+/*
+ * The checker: names, scopes, arity and placement over a parsed Script, and the machine block's settings.
+ *
+ * Scopes: the top level is scope 0; every loop body is a new scope; a `for` variable belongs to its body
+ * scope. A name resolves to the innermost declaration visible at that point (declared by an earlier
+ * statement), then to a builtin constant or function. Redeclaring in the same scope is KM2002; an inner
+ * scope may shadow an outer variable; builtin names can never be declared (KM2010).
+ *
+ * Slots: each variable gets a slot in one flat array, allocated like a stack: a scope's variables take
+ * the next free slots and give them back when the scope closes, so sibling blocks share slots. Loops take
+ * hidden slots for their counters (repeat: remaining count; for: current, end) below their body's. The
+ * compiler reads `bindings`, `loopSlots` and `slotCount`; it only runs when the checker found no error.
+ *
+ * The machine block must be the first statement, at the top level, once (KM2006); its entries must be
+ * constant integers (KM2008) and appear once each (KM2009). Their values go to `machine` for validation
+ * against engine/mm/config.ts (KM3xxx, in service.ts) with the entry's range.
+ */
+
+import { AssignStmt, Block, Expr, ForStmt, LetStmt, MachineStmt, NameExpr, RepeatStmt, Script, Stmt } from './ast';
+import { BUILTIN_CONSTANTS, BUILTIN_FUNCTIONS, isBuiltinName } from './builtins';
+import { Diagnostic, Range, error } from './diagnostics';
+import { foldConstant } from './fold';
+import { closest } from './parser';
+import { RESERVED_WORDS } from './tokens';
+import { Value } from '../vm/values';
+
+export interface VarInfo {
+  readonly name: string;
+  readonly slot: number;
+  /** Scope depth: 0 for the top level. */
+  readonly depth: number;
+  /** Declaration order over the whole script. */
+  readonly order: number;
+  readonly loopVariable: boolean;
+  /** The declared name's range. */
+  readonly declaration: Range;
+}
+
+export interface MachineSetting {
+  readonly value: Value;
+  /** The whole entry (`memory 256M`): where configuration errors point. */
+  readonly range: Range;
+}
+
+export interface MachineSettings {
+  readonly memory?: MachineSetting;
+  readonly cpus?: MachineSetting;
+  /** The machine block that configures the machine, when the script has one in the right place. */
+  readonly block?: MachineStmt;
+}
+
+export type Binding = NameExpr | LetStmt | AssignStmt | ForStmt;
+
+export interface CheckResult {
+  readonly diagnostics: Diagnostic[];
+  /** The variable each name use, let, assignment and for statement refers to. */
+  readonly bindings: Map<Binding, VarInfo>;
+  /** The first hidden slot of each loop (repeat: 1 slot, for: 2). */
+  readonly loopSlots: Map<RepeatStmt | ForStmt, number>;
+  /** Every variable, in declaration order. */
+  readonly variables: VarInfo[];
+  /** Slots the VM needs (named and hidden). */
+  readonly slotCount: number;
+  readonly machine: MachineSettings;
+}
+
+export function check(script: Script): CheckResult {
+  return new Checker().run(script);
+}
+
+const isConstantName = (name: string): boolean => BUILTIN_CONSTANTS.has(name);
+
+class Checker {
+  private readonly diagnostics: Diagnostic[] = [];
+  private readonly bindings = new Map<Binding, VarInfo>();
+  private readonly loopSlots = new Map<RepeatStmt | ForStmt, number>();
+  private readonly variables: VarInfo[] = [];
+  private readonly scopes: Map<string, VarInfo>[] = [];
+  private nextSlot = 0;
+  private slotCount = 0;
+  private machine: MachineSettings = {};
+  private sawMachine = false;
+
+  run(script: Script): CheckResult {
+    this.scopes.push(new Map());
+    script.statements.forEach((stmt, index) => this.statement(stmt, index === 0));
+    return {
+      diagnostics: this.diagnostics,
+      bindings: this.bindings,
+      loopSlots: this.loopSlots,
+      variables: this.variables,
+      slotCount: this.slotCount,
+      machine: this.machine,
+    };
+  }
+
+  private report(code: string, message: string, at: Range): void {
+    this.diagnostics.push(error(code, message, at));
+  }
+
+  private allocate(count: number): number {
+    const slot = this.nextSlot;
+    this.nextSlot += count;
+    this.slotCount = Math.max(this.slotCount, this.nextSlot);
+    return slot;
+  }
+
+  private lookup(name: string): VarInfo | undefined {
+    for (let i = this.scopes.length - 1; i >= 0; i--) {
+      const v = this.scopes[i]!.get(name);
+      if (v) {
+        return v;
+      }
+    }
+    return undefined;
+  }
+
+  private visibleNames(): string[] {
+    const names = new Set<string>();
+    for (const scope of this.scopes) {
+      for (const name of scope.keys()) names.add(name);
+    }
+    return [...names];
+  }
+
+  private declare(name: string, at: Range, loopVariable: boolean): VarInfo | undefined {
+    if (RESERVED_WORDS.has(name)) {
+      return undefined; // already reported by the parser
+    }
+    if (isBuiltinName(name)) {
+      const what = BUILTIN_FUNCTIONS.has(name) ? 'function' : 'constant';
+      this.report('KM2010', `'${name}' is a built-in ${what} and cannot be declared again`, at);
+      return undefined;
+    }
+    const scope = this.scopes[this.scopes.length - 1]!;
+    const previous = scope.get(name);
+    if (previous) {
+      this.report(
+        'KM2002',
+        `'${name}' is already declared in this scope (line ${previous.declaration.start.line + 1}); assign it with ${name} = ... instead`,
+        at,
+      );
+      return undefined;
+    }
+    const info: VarInfo = {
+      name,
+      slot: this.allocate(1),
+      depth: this.scopes.length - 1,
+      order: this.variables.length,
+      loopVariable,
+      declaration: at,
+    };
+    scope.set(name, info);
+    this.variables.push(info);
+    return info;
+  }
+
+  private statement(stmt: Stmt, first: boolean): void {
+    switch (stmt.kind) {
+      case 'let': {
+        this.expr(stmt.init, true);
+        const info = this.declare(stmt.name.name, stmt.name.range, false);
+        if (info) this.bindings.set(stmt, info);
+        break;
+      }
+      case 'assign':
+        this.expr(stmt.value, true);
+        this.assignTarget(stmt);
+        break;
+      case 'expr':
+        this.expressionStatement(stmt.expr);
+        break;
+      case 'repeat': {
+        this.expr(stmt.count, true);
+        const base = this.nextSlot;
+        this.loopSlots.set(stmt, this.allocate(1));
+        this.block(stmt.body);
+        this.nextSlot = base;
+        break;
+      }
+      case 'for': {
+        this.expr(stmt.from, true);
+        this.expr(stmt.to, true);
+        const base = this.nextSlot;
+        this.loopSlots.set(stmt, this.allocate(2));
+        this.block(stmt.body, () => {
+          const info = this.declare(stmt.variable.name, stmt.variable.range, true);
+          if (info) this.bindings.set(stmt, info);
+        });
+        this.nextSlot = base;
+        break;
+      }
+      case 'machine':
+        this.machineBlock(stmt, first);
+        break;
+    }
+  }
+
+  private block(block: Block, prologue?: () => void): void {
+    const base = this.nextSlot;
+    const scope = new Map<string, VarInfo>();
+    this.scopes.push(scope);
+    prologue?.();
+    for (const stmt of block.statements) {
+      this.statement(stmt, false);
+    }
+    this.scopes.pop();
+    this.nextSlot = base;
+  }
+
+  private assignTarget(stmt: AssignStmt): void {
+    const name = stmt.target.name;
+    const info = this.lookup(name);
+    if (info) {
+      if (info.loopVariable) {
+        this.report('KM2015', `'${name}' is the loop variable: the loop sets it, it cannot be assigned`, stmt.target.range);
+        return;
+      }
+      this.bindings.set(stmt, info);
+      return;
+    }
+    if (isBuiltinName(name)) {
+      const what = BUILTIN_FUNCTIONS.has(name) ? 'function' : 'constant';
+      this.report('KM2010', `'${name}' is a built-in ${what} and cannot be assigned`, stmt.target.range);
+      return;
+    }
+    const hint = closest(name, this.visibleNames());
+    this.report(
+      'KM2001',
+      `unknown name '${name}'${hint ? `; did you mean '${hint}'?` : `: declare it first with let ${name} = ...`}`,
+      stmt.target.range,
+    );
+  }
+
+  private expressionStatement(expr: Expr): void {
+    if (expr.kind === 'call') {
+      this.expr(expr, false);
+      return;
+    }
+    if (expr.kind === 'error') {
+      return;
+    }
+    const before = this.diagnostics.length;
+    this.expr(expr, true);
+    if (this.diagnostics.length === before && !hasMalformed(expr)) {
+      const hint = expr.kind === 'binary' && expr.op === '==' ? `; to assign, write '=' instead of '=='` : '';
+      this.report('KM2013', `this expression has no effect: only calls can stand alone as statements${hint}`, expr.range);
+    }
+  }
+
+  /** Checks an expression; `asValue` when its value is used (a call must then return one). */
+  private expr(expr: Expr, asValue: boolean): void {
+    switch (expr.kind) {
+      case 'number':
+      case 'error':
+        return;
+      case 'string':
+        if (!expr.malformed) {
+          this.report('KM2014', `string literals are not values yet (they are kept for print)`, expr.range);
+        }
+        return;
+      case 'name': {
+        const info = this.lookup(expr.name);
+        if (info) {
+          this.bindings.set(expr, info);
+          return;
+        }
+        if (BUILTIN_CONSTANTS.has(expr.name)) {
+          return;
+        }
+        if (BUILTIN_FUNCTIONS.has(expr.name)) {
+          this.report('KM2011', `'${expr.name}' is a function: call it, as in ${expr.name}(...)`, expr.range);
+          return;
+        }
+        const hint = closest(expr.name, [...this.visibleNames(), ...BUILTIN_CONSTANTS.keys()]);
+        this.report('KM2001', `unknown name '${expr.name}'${hint ? `; did you mean '${hint}'?` : ''}`, expr.range);
+        return;
+      }
+      case 'call': {
+        const name = expr.callee.name;
+        const fn = BUILTIN_FUNCTIONS.get(name);
+        if (fn) {
+          if (expr.args.length !== fn.params.length) {
+            const n = fn.params.length;
+            this.report(
+              'KM2004',
+              `${name} takes ${n} argument${n === 1 ? '' : 's'} (${fn.params.join(', ')}), not ${expr.args.length}`,
+              expr.range,
+            );
+          } else if (asValue && !fn.returnsValue) {
+            this.report('KM2012', `${name} returns no value`, expr.range);
+          }
+        } else if (this.lookup(name) || BUILTIN_CONSTANTS.has(name)) {
+          const what = this.lookup(name) ? 'a variable' : 'a constant';
+          this.report('KM2016', `'${name}' is ${what}, not a function`, expr.callee.range);
+        } else {
+          const hint = closest(name, BUILTIN_FUNCTIONS.keys());
+          this.report(
+            'KM2003',
+            `unknown function '${name}'${hint ? `; did you mean '${hint}'?` : ` (functions: ${[...BUILTIN_FUNCTIONS.keys()].join(', ')})`}`,
+            expr.callee.range,
+          );
+        }
+        for (const arg of expr.args) {
+          this.expr(arg, true);
+        }
+        return;
+      }
+      case 'unary':
+        this.expr(expr.operand, true);
+        return;
+      case 'binary':
+        this.expr(expr.left, true);
+        this.expr(expr.right, true);
+        return;
+    }
+  }
+
+  private machineBlock(stmt: MachineStmt, first: boolean): void {
+    if (this.scopes.length > 1) {
+      this.report('KM2006', `a machine block can only be at the top of the file, not inside a block`, stmt.keyword);
+      return;
+    }
+    if (this.sawMachine) {
+      this.report('KM2006', `only one machine block is allowed`, stmt.keyword);
+      return;
+    }
+    this.sawMachine = true;
+    if (!first) {
+      this.report('KM2006', `the machine block must come before any other statement`, stmt.keyword);
+      return;
+    }
+    const settings: { memory?: MachineSetting; cpus?: MachineSetting; block: MachineStmt } = { block: stmt };
+    for (const entry of stmt.entries) {
+      const key = entry.name.name as 'memory' | 'cpus';
+      if (settings[key]) {
+        this.report('KM2009', `'${key}' is already set in this machine block`, entry.range);
+        continue;
+      }
+      const before = this.diagnostics.length;
+      this.expr(entry.value, true);
+      if (this.diagnostics.length > before) {
+        continue;
+      }
+      const value = foldConstant(entry.value, isConstantName);
+      if (value === undefined) {
+        this.report(
+          'KM2008',
+          `the value of '${key}' must be a constant integer (${key === 'memory' ? 'memory 256M' : 'cpus 2'})`,
+          entry.value.range,
+        );
+        continue;
+      }
+      settings[key] = { value, range: entry.range };
+    }
+    this.machine = settings;
+  }
+}
+
+/** Whether an expression holds a token the lexer already reported (no second diagnostic for it). */
+function hasMalformed(expr: Expr): boolean {
+  switch (expr.kind) {
+    case 'number':
+    case 'string':
+      return expr.malformed;
+    case 'error':
+      return true;
+    case 'unary':
+      return hasMalformed(expr.operand);
+    case 'binary':
+      return hasMalformed(expr.left) || hasMalformed(expr.right);
+    case 'call':
+      return expr.args.some(hasMalformed);
+    default:
+      return false;
+  }
+}

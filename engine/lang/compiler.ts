@@ -1,0 +1,298 @@
+/*
+ * The compiler: a checked Script to a Program (engine/vm/program.ts), in one walk.
+ *
+ * Caller's duty: compile only a script the checker passed without errors (bindings and loop slots must
+ * exist); a missing one is an internal error and throws. Constant subexpressions are folded with the VM's
+ * own arithmetic; int32 values are immediates, wider ones go to the constant pool (deduplicated).
+ * `&&` and `||` short-circuit and give 0 or 1. The operand stack depth is tracked so the VM can size its
+ * stack once.
+ */
+
+import { Block, Expr, Script, Stmt } from './ast';
+import { BUILTIN_CONSTANTS } from './builtins';
+import { CheckResult, VarInfo } from './checker';
+import { Range, cover } from './diagnostics';
+import { foldConstant } from './fold';
+import { Op, Program, StatementInfo, VariableInfo, baseName } from '../vm/program';
+import { Value } from '../vm/values';
+
+export function compile(script: Script, checked: CheckResult, fileName: string): Program {
+  return new Compiler(checked, fileName).compile(script);
+}
+
+const BINARY_OPS: Readonly<Record<string, Op>> = {
+  '+': Op.Add,
+  '-': Op.Sub,
+  '*': Op.Mul,
+  '/': Op.Div,
+  '%': Op.Mod,
+  '<<': Op.Shl,
+  '>>': Op.Shr,
+  '&': Op.BitAnd,
+  '|': Op.BitOr,
+  '^': Op.BitXor,
+  '==': Op.Eq,
+  '!=': Op.Ne,
+  '<': Op.Lt,
+  '<=': Op.Le,
+  '>': Op.Gt,
+  '>=': Op.Ge,
+};
+
+/** Binary operators that can fail at run time and so carry a site. */
+const FAILING_OPS = new Set([Op.Div, Op.Mod, Op.Shl, Op.Shr]);
+
+interface PendingVariable {
+  readonly info: VarInfo;
+  readonly visibleFrom: number;
+}
+
+class Compiler {
+  private readonly code: number[] = [];
+  private readonly constants: Value[] = [];
+  private readonly constantIndex = new Map<string, number>();
+  private readonly statements: StatementInfo[] = [];
+  private readonly sites: Range[] = [];
+  private readonly variables: VariableInfo[] = [];
+  /** Variables of the open scopes, waiting for their scope's end pc. */
+  private readonly scopes: PendingVariable[][] = [];
+  private depth = 0;
+  private maxStack = 0;
+  private readonly isConstantName = (name: string): boolean => BUILTIN_CONSTANTS.has(name);
+
+  constructor(
+    private readonly checked: CheckResult,
+    private readonly fileName: string,
+  ) {}
+
+  compile(script: Script): Program {
+    this.scopes.push([]);
+    for (const stmt of script.statements) {
+      this.statement(stmt);
+    }
+    this.emit(Op.Halt);
+    this.closeScope(this.code.length);
+    const lines = [...new Set(this.statements.map((s) => s.line))].sort((a, b) => a - b);
+    this.variables.sort((a, b) => a.depth - b.depth || a.order - b.order);
+    return {
+      fileName: this.fileName,
+      executableLines: lines,
+      name: baseName(this.fileName),
+      code: Int32Array.from(this.code),
+      constants: this.constants,
+      statements: this.statements,
+      sites: this.sites,
+      variables: this.variables,
+      slotCount: this.checked.slotCount,
+      maxStack: Math.max(1, this.maxStack),
+    };
+  }
+
+  // ---- emission -----------------------------------------------------------------------------------
+
+  private emit(op: Op, ...operands: number[]): number {
+    const at = this.code.length;
+    this.code.push(op, ...operands);
+    return at;
+  }
+
+  private patch(at: number, target: number): void {
+    this.code[at] = target;
+  }
+
+  private stack(delta: number): void {
+    this.depth += delta;
+    this.maxStack = Math.max(this.maxStack, this.depth);
+  }
+
+  private site(range: Range): number {
+    this.sites.push(range);
+    return this.sites.length - 1;
+  }
+
+  private pushValue(v: Value): void {
+    if (typeof v === 'number' && (v | 0) === v) {
+      this.emit(Op.PushInt, v);
+    } else {
+      const key = `${typeof v}:${String(v)}`;
+      let index = this.constantIndex.get(key);
+      if (index === undefined) {
+        index = this.constants.length;
+        this.constants.push(v);
+        this.constantIndex.set(key, index);
+      }
+      this.emit(Op.PushConst, index);
+    }
+    this.stack(1);
+  }
+
+  private binding(node: Parameters<CheckResult['bindings']['get']>[0]): VarInfo {
+    const info = this.checked.bindings.get(node);
+    if (!info) {
+      throw new Error('compile: a name has no binding (was the script checked without errors?)');
+    }
+    return info;
+  }
+
+  private declare(info: VarInfo, visibleFrom: number): void {
+    this.scopes[this.scopes.length - 1]!.push({ info, visibleFrom });
+  }
+
+  private closeScope(visibleTo: number): void {
+    for (const { info, visibleFrom } of this.scopes.pop()!) {
+      this.variables.push({ name: info.name, slot: info.slot, depth: info.depth, order: info.order, visibleFrom, visibleTo });
+    }
+  }
+
+  // ---- statements ---------------------------------------------------------------------------------
+
+  private startStatement(stmt: Stmt): number {
+    this.statements.push({ line: stmt.head.start.line, range: stmt.head });
+    const id = this.statements.length - 1;
+    this.emit(Op.Stmt, id);
+    return id;
+  }
+
+  private statement(stmt: Stmt): void {
+    switch (stmt.kind) {
+      case 'machine':
+        return;
+      case 'let': {
+        this.startStatement(stmt);
+        this.expr(stmt.init);
+        const info = this.binding(stmt);
+        this.emit(Op.Store, info.slot);
+        this.stack(-1);
+        this.declare(info, this.code.length);
+        return;
+      }
+      case 'assign':
+        this.startStatement(stmt);
+        this.expr(stmt.value);
+        this.emit(Op.Store, this.binding(stmt).slot);
+        this.stack(-1);
+        return;
+      case 'expr':
+        this.startStatement(stmt);
+        if (this.expr(stmt.expr)) {
+          this.emit(Op.Pop);
+          this.stack(-1);
+        }
+        return;
+      case 'repeat': {
+        const id = this.startStatement(stmt);
+        const counter = this.loopSlot(stmt);
+        this.expr(stmt.count);
+        this.emit(Op.RepeatInit, counter, this.site(stmt.count.range));
+        this.stack(-1);
+        const jump = this.emit(Op.Jmp, -1);
+        const body = this.code.length;
+        this.block(stmt.body);
+        this.emit(Op.Stmt, id);
+        this.patch(jump + 1, this.code.length);
+        this.emit(Op.RepeatLoop, counter, body);
+        return;
+      }
+      case 'for': {
+        const id = this.startStatement(stmt);
+        const counter = this.loopSlot(stmt);
+        const variable = this.binding(stmt);
+        this.expr(stmt.from);
+        this.expr(stmt.to);
+        this.emit(Op.ForInit, counter, this.site(cover(stmt.from.range, stmt.to.range)));
+        this.stack(-2);
+        const jump = this.emit(Op.Jmp, -1);
+        const body = this.code.length;
+        this.block(stmt.body, variable);
+        this.emit(Op.Stmt, id);
+        this.patch(jump + 1, this.code.length);
+        this.emit(Op.ForLoop, counter, variable.slot, body);
+        return;
+      }
+    }
+  }
+
+  private loopSlot(stmt: Parameters<CheckResult['loopSlots']['get']>[0]): number {
+    const slot = this.checked.loopSlots.get(stmt);
+    if (slot === undefined) {
+      throw new Error('compile: a loop has no counter slot (was the script checked without errors?)');
+    }
+    return slot;
+  }
+
+  private block(block: Block, loopVariable?: VarInfo): void {
+    this.scopes.push([]);
+    if (loopVariable) {
+      this.declare(loopVariable, this.code.length);
+    }
+    for (const stmt of block.statements) {
+      this.statement(stmt);
+    }
+    this.closeScope(this.code.length);
+  }
+
+  // ---- expressions --------------------------------------------------------------------------------
+
+  /** Emits code leaving the expression's value on the stack; false for a call that returns nothing. */
+  private expr(expr: Expr): boolean {
+    const constant = expr.kind === 'number' ? expr.value : foldConstant(expr, this.isConstantName);
+    if (constant !== undefined) {
+      this.pushValue(constant);
+      return true;
+    }
+    switch (expr.kind) {
+      case 'name': {
+        const info = this.binding(expr);
+        this.emit(Op.Load, info.slot);
+        this.stack(1);
+        return true;
+      }
+      case 'call':
+        for (const arg of expr.args) {
+          this.expr(arg);
+        }
+        if (expr.callee.name === 'kmalloc') {
+          this.emit(Op.Kmalloc, this.site(expr.range));
+          this.stack(-1);
+          return true;
+        }
+        if (expr.callee.name === 'kfree') {
+          this.emit(Op.Kfree, this.site(expr.range));
+          this.stack(-1);
+          return false;
+        }
+        throw new Error(`compile: no opcode for builtin ${expr.callee.name}`);
+      case 'unary':
+        this.expr(expr.operand);
+        this.emit(expr.op === '-' ? Op.Neg : expr.op === '!' ? Op.Not : Op.BitNot);
+        return true;
+      case 'binary': {
+        if (expr.op === '&&' || expr.op === '||') {
+          this.expr(expr.left);
+          const shortJump = this.emit(expr.op === '&&' ? Op.JmpIfFalse : Op.JmpIfTrue, -1);
+          this.stack(-1);
+          this.expr(expr.right);
+          this.emit(Op.Truthy);
+          const endJump = this.emit(Op.Jmp, -1);
+          this.patch(shortJump + 1, this.code.length);
+          this.stack(-1);
+          this.pushValue(expr.op === '&&' ? 0 : 1);
+          this.patch(endJump + 1, this.code.length);
+          return true;
+        }
+        this.expr(expr.left);
+        this.expr(expr.right);
+        const op = BINARY_OPS[expr.op]!;
+        if (FAILING_OPS.has(op)) {
+          this.emit(op, this.site(expr.opRange));
+        } else {
+          this.emit(op);
+        }
+        this.stack(-1);
+        return true;
+      }
+      default:
+        throw new Error(`compile: unexpected ${expr.kind} expression (was the script checked without errors?)`);
+    }
+  }
+}

@@ -1,0 +1,108 @@
+/*
+ * Diagnostics: every problem a scenario can have, as a value with a stable code, a message and a range.
+ *
+ * Positions are 0-based lines and 0-based characters counted in UTF-16 code units (what JavaScript
+ * string indices, LSP and DAP count), so a range can go to an editor untouched. Line breaks are "\n",
+ * "\r\n" and a lone "\r", as in LSP.
+ *
+ * Code ranges (see DIAGNOSTIC_CODES for the full table, which docs/language.md mirrors):
+ *   KM1xxx  lexical and syntax errors (the parser recovers at the next statement boundary)
+ *   KM2xxx  names, arity, placement, reserved words
+ *   KM3xxx  machine configuration (validateConfig in engine/mm/config.ts)
+ *   KM4xxx  runtime errors (KM4001..KM4003 come from Machine.kfree, KM41xx from the VM)
+ * A code, once published, keeps its meaning: new problems get new codes.
+ */
+
+export interface Position {
+  line: number;
+  character: number;
+}
+
+export interface Range {
+  start: Position;
+  end: Position;
+}
+
+export type Severity = 'error' | 'warning' | 'info';
+
+export interface Diagnostic {
+  code: string;
+  message: string;
+  severity: Severity;
+  range: Range;
+}
+
+/** Every code the language defines, with its meaning (one line, as the docs' table prints it). */
+export const DIAGNOSTIC_CODES: Readonly<Record<string, string>> = {
+  KM1001: 'unexpected character',
+  KM1002: 'unterminated string literal',
+  KM1003: 'expected a particular token (for example ")", "}", "=", end of statement)',
+  KM1004: 'invalid number literal (bad digits or unit, or wider than 64 bits)',
+  KM1005: 'expected a statement',
+  KM1006: 'expected an expression',
+  KM1007: 'nesting too deep',
+  KM1008: 'invalid escape sequence in a string literal',
+  KM1009: 'the left side of "=" must be a variable name',
+  KM2001: 'unknown name',
+  KM2002: 'name already declared in this scope',
+  KM2003: 'unknown function',
+  KM2004: 'wrong number of arguments',
+  KM2005: 'reserved word (reserved for a future statement or value)',
+  KM2006: 'machine block misplaced (it must come first, once, at the top level)',
+  KM2007: 'unknown machine entry',
+  KM2008: 'machine entry value must be a constant integer',
+  KM2009: 'duplicate machine entry',
+  KM2010: 'built-in name cannot be declared or assigned',
+  KM2011: 'function used as a value without calling it',
+  KM2012: 'call of a function that returns no value, used as a value',
+  KM2013: 'expression statement has no effect (only calls can stand alone)',
+  KM2014: 'string literals are not values yet',
+  KM2015: 'loop variable cannot be assigned',
+  KM2016: 'called name is not a function',
+  KM3001: 'memory size out of range (16M..64G)',
+  KM3002: 'memory size not a whole number of 4K pages',
+  KM3003: 'CPU count out of range (1..256)',
+  KM4001: 'kfree of an address outside memory',
+  KM4002: 'double free',
+  KM4003: 'kfree of an address kmalloc did not return (or inside an object)',
+  KM4100: 'statement limit reached',
+  KM4101: 'invalid kmalloc size',
+  KM4102: 'kfree of a value that is not a direct-map kernel address',
+  KM4103: 'division or remainder by zero',
+  KM4104: 'shift count out of range (0..63)',
+  KM4105: 'invalid loop count or range bound',
+  KM4106: 'invalid GFP mask',
+};
+
+export function position(line: number, character: number): Position {
+  return { line, character };
+}
+
+export function range(start: Position, end: Position): Range {
+  return { start, end };
+}
+
+/** The smallest range covering both. */
+export function cover(a: Range, b: Range): Range {
+  return { start: a.start, end: b.end };
+}
+
+export function error(code: string, message: string, at: Range): Diagnostic {
+  return { code, message, severity: 'error', range: at };
+}
+
+export function comparePositions(a: Position, b: Position): number {
+  return a.line - b.line || a.character - b.character;
+}
+
+/** Diagnostics in document order (stable for equal positions). */
+export function sortDiagnostics(diagnostics: Diagnostic[]): Diagnostic[] {
+  return diagnostics
+    .map((d, i) => ({ d, i }))
+    .sort((x, y) => comparePositions(x.d.range.start, y.d.range.start) || x.i - y.i)
+    .map((x) => x.d);
+}
+
+export function hasErrors(diagnostics: readonly Diagnostic[]): boolean {
+  return diagnostics.some((d) => d.severity === 'error');
+}

@@ -1,0 +1,701 @@
+/*
+ * The VM: runs a Program's bytecode against a Machine, one bounded slice per run() call.
+ *
+ * State (plain data, see saveState): pc, the operand stack (sp), the slot array of variables and loop
+ * counters, the statement it stands at, the status, and counters. No JS recursion: run() is one loop over
+ * a switch. Builtins call the machine directly; pointers cross as bigint kernel virtual addresses.
+ *
+ * Stops (Stop.reason):
+ *   breakpoint/step  checked at STMT, before the statement starts; the VM then "stands at" that statement,
+ *                    and the next run() starts it without asking again (so "continue" moves on).
+ *   budget           checked at STMT after those two, once maxInstructions were spent in this run(): so a
+ *                    budget stop never hides a breakpoint or step stop, and a step of 1 never sees one. The
+ *                    statement has not started; the next run() offers it to breakAtLine again. Statements
+ *                    are bounded (no loops inside one): a run overshoots its budget by at most one statement.
+ *   event            after a builtin that appended events, when stopOnEvent picks one: mid-statement; the
+ *                    next run() resumes right after that instruction.
+ *   end / error      status 'done' / 'error'; further run() calls return the same at once.
+ * Before each statement machine.line = its 1-based line and machine.cpu = 0, so events carry them.
+ *
+ * Before the first run() the VM stands at the first statement, so breakAtLine is not asked for it unless
+ * RunOptions.askCurrent is set (a launch without stopOnEntry sets it on its first run()).
+ */
+
+import { Range } from '../lang/diagnostics';
+import { PAGE_OFFSET } from '../mm/address';
+import { KMALLOC_FAILED, KMALLOC_ZERO, Machine } from '../mm/machine';
+import { PointerCache } from './pointers';
+import type { Program } from './program';
+import {
+  Value,
+  add,
+  bitAnd,
+  bitNot,
+  bitOr,
+  bitXor,
+  div,
+  isTruthy,
+  mod,
+  mul,
+  neg,
+  shl,
+  shr,
+  sub,
+  valueEquals,
+  valueKind,
+  formatValue as formatValueImpl,
+} from './values';
+
+export type { Value } from './values';
+
+/**
+ * Opcodes (the bytecode layout is described in program.ts). A const enum declared here, in the file of the
+ * dispatch loop, so every `case Op.X` compiles to an integer literal and the switch to a jump table.
+ */
+export const enum Op {
+  /** statement: a statement starts (breakpoints, steps, budget are checked here). */
+  Stmt,
+  /** value: push an int32 immediate. */
+  PushInt,
+  /** index: push constants[index]. */
+  PushConst,
+  /** slot: push slots[slot]. */
+  Load,
+  /** slot: pop into slots[slot]. */
+  Store,
+  Pop,
+  Neg,
+  Not,
+  BitNot,
+  Add,
+  Sub,
+  Mul,
+  /** site: can fail (division by zero). */
+  Div,
+  /** site */
+  Mod,
+  /** site: can fail (shift count). */
+  Shl,
+  /** site */
+  Shr,
+  BitAnd,
+  BitOr,
+  BitXor,
+  Eq,
+  Ne,
+  Lt,
+  Le,
+  Gt,
+  Ge,
+  /** Replace the top with 1 if it is non-zero, else 0. */
+  Truthy,
+  /** target */
+  Jmp,
+  /** target: pop; jump if zero. */
+  JmpIfFalse,
+  /** target: pop; jump if non-zero. */
+  JmpIfTrue,
+  /** site: pop gfp, size; push the pointer. */
+  Kmalloc,
+  /** site: pop the pointer. */
+  Kfree,
+  /** slot site: pop the count into slots[slot]. */
+  RepeatInit,
+  /** slot target: if slots[slot] > 0, decrement it and jump to target. */
+  RepeatLoop,
+  /** slot site: pop end, start into slots[slot], slots[slot + 1]. */
+  ForInit,
+  /** slot var target: if slots[slot] < slots[slot + 1], var = slots[slot]++, jump to target. */
+  ForLoop,
+  Halt,
+}
+
+
+export interface RuntimeError {
+  code: string;
+  message: string;
+  range: Range;
+}
+
+export type StopReason = 'step' | 'breakpoint' | 'event' | 'end' | 'error' | 'budget';
+
+export interface Stop {
+  reason: StopReason;
+  /** 0-based line of the statement the VM stands at. */
+  line: number;
+  eventSeq?: number;
+  error?: RuntimeError;
+}
+
+export interface RunOptions {
+  /** Budget; when spent return reason 'budget' (host yields to its event loop, then calls run again). */
+  maxInstructions: number;
+  /** Asked when a statement is about to start; not for the statement the VM stands at when run() is called. */
+  breakAtLine?: (line: number) => boolean;
+  /** Asked after a builtin appended events [firstSeq, endSeq); the seq returned stops the VM after that instruction. */
+  stopOnEvent?: (firstSeq: number, endSeq: number) => number | undefined;
+  /**
+   * Stop with reason 'step' once this many new statements have started (1 = "next"). Counted per run():
+   * after a 'budget' stop with a count above 1, pass what is left (see statementsExecuted).
+   */
+  stepStatements?: number;
+  /**
+   * Also ask breakAtLine for the statement the VM stands at when run() is called. A host launching without
+   * stopOnEntry passes it on its first run(), so a breakpoint on the first statement stops there.
+   */
+  askCurrent?: boolean;
+}
+
+export interface FrameView {
+  name: string;
+  line: number;
+  character: number;
+  endLine: number;
+  endCharacter: number;
+}
+
+export interface VariableView {
+  name: string;
+  value: Value;
+  kind: 'int' | 'ptr';
+}
+
+export interface VmOptions {
+  /** Starting more statements than this is runtime error KM4100 (a runaway scenario). Default: no limit. */
+  statementLimit?: number;
+}
+
+/** Everything the VM needs to resume: plain data, for checkpoints. */
+export interface VmState {
+  readonly pc: number;
+  readonly stack: readonly Value[];
+  readonly slots: readonly Value[];
+  readonly status: 'paused' | 'done' | 'error';
+  readonly statement: number;
+  readonly standing: boolean;
+  readonly stopSite: number;
+  readonly error?: RuntimeError;
+  readonly statementsExecuted: number;
+  readonly instructionsExecuted: number;
+}
+
+// Imported values copied once into this module, so the dispatch loop reads plain constants.
+const NULL = 0n;
+const ZERO_SIZE_PTR = 16n;
+const DIRECT_MAP_START: bigint = PAGE_OFFSET;
+const KMALLOC_ZERO_RESULT: number = KMALLOC_ZERO;
+/** x86-64 4-level paging maps up to 64 TiB at PAGE_OFFSET (Documentation/arch/x86/x86_64/mm.rst). */
+const DIRECT_MAP_END = PAGE_OFFSET + (1n << 46n);
+const GFP_MAX = 0xffffffff;
+
+export function formatValue(v: Value): string {
+  return formatValueImpl(v);
+}
+
+export class Vm {
+  readonly machine: Machine;
+  /** See VmOptions.statementLimit. */
+  statementLimit: number;
+  private readonly program: Program;
+  private readonly lines: Int32Array;
+  private readonly stack: Value[];
+  private readonly slots: Value[];
+  private pc = 0;
+  private sp = 0;
+  private _status: 'paused' | 'done' | 'error' = 'paused';
+  /** The statement the VM stands at or is inside; -1 when the program has none. */
+  private statement: number;
+  /** pc is at a STMT already reported as the current position (the next run() does not ask for it). */
+  private standing = true;
+  /** The site of the instruction an 'event' stop happened after, or -1. */
+  private stopSite = -1;
+  private _error: RuntimeError | undefined;
+  private _statementsExecuted = 0;
+  private _instructionsExecuted = 0;
+  private readonly pointers = new PointerCache();
+
+  constructor(program: Program, machine: Machine, options: VmOptions = {}) {
+    this.program = program;
+    this.machine = machine;
+    this.statementLimit = options.statementLimit ?? Infinity;
+    this.lines = Int32Array.from(program.statements, (s) => s.line);
+    this.stack = new Array<Value>(program.maxStack).fill(0);
+    this.slots = new Array<Value>(program.slotCount).fill(0);
+    this.statement = program.code[0] === Op.Stmt ? program.code[1]! : -1;
+  }
+
+  get status(): 'paused' | 'done' | 'error' {
+    return this._status;
+  }
+
+  get statementsExecuted(): number {
+    return this._statementsExecuted;
+  }
+
+  get instructionsExecuted(): number {
+    return this._instructionsExecuted;
+  }
+
+  get error(): RuntimeError | undefined {
+    return this._error;
+  }
+
+  currentLine(): number {
+    return this.statement >= 0 ? this.lines[this.statement]! : 0;
+  }
+
+  run(options: RunOptions): Stop {
+    if (this._status === 'done') {
+      return { reason: 'end', line: this.currentLine() };
+    }
+    if (this._status === 'error') {
+      return { reason: 'error', line: this.currentLine(), error: this._error };
+    }
+    const code = this.program.code;
+    const constants = this.program.constants;
+    const lines = this.lines;
+    const stack = this.stack;
+    const slots = this.slots;
+    const machine = this.machine;
+    const events = machine.events;
+    const memoryBytes = machine.config.memoryBytes;
+    const memoryEnd = DIRECT_MAP_START + BigInt(memoryBytes);
+    const pointers = this.pointers;
+    const breakAt = options.breakAtLine;
+    const onEvent = options.stopOnEvent;
+    const stepTarget = options.stepStatements !== undefined && options.stepStatements > 0 ? options.stepStatements : 0;
+    const budget = options.maxInstructions >= 1 ? options.maxInstructions : 1;
+    const limit = this.statementLimit;
+    const askCurrent = options.askCurrent === true;
+
+    let pc = this.pc;
+    let sp = this.sp;
+    let statement = this.statement;
+    let executed = 0;
+    let started = 0;
+    let statements = this._statementsExecuted;
+    let skip = this.standing && code[pc] === Op.Stmt;
+    let stop: Stop | undefined;
+    let failure: { code: string; message: string; site: number } | undefined;
+    this.stopSite = -1;
+    this.standing = false;
+
+    loop: for (;;) {
+      switch (code[pc]) {
+        case Op.Stmt: {
+          const s = code[pc + 1]!;
+          if (skip) {
+            skip = false;
+            if (askCurrent && breakAt !== undefined && breakAt(lines[s]!)) {
+              this.standing = true;
+              stop = { reason: 'breakpoint', line: lines[s]! };
+              break loop;
+            }
+          } else {
+            if (breakAt !== undefined && breakAt(lines[s]!)) {
+              statement = s;
+              this.standing = true;
+              stop = { reason: 'breakpoint', line: lines[s]! };
+              break loop;
+            }
+            if (stepTarget > 0 && ++started >= stepTarget) {
+              statement = s;
+              this.standing = true;
+              stop = { reason: 'step', line: lines[s]! };
+              break loop;
+            }
+            if (executed >= budget) {
+              statement = s;
+              stop = { reason: 'budget', line: lines[s]! };
+              break loop;
+            }
+          }
+          statement = s;
+          if (statements >= limit) {
+            const r = this.program.statements[s]!.range;
+            this.fail({ code: 'KM4100', message: `statement limit reached: ${limit} statements ran`, range: r });
+            stop = { reason: 'error', line: lines[s]!, error: this._error };
+            break loop;
+          }
+          statements++;
+          machine.line = lines[s]! + 1;
+          machine.cpu = 0;
+          pc += 2;
+          executed++;
+          continue;
+        }
+        case Op.PushInt:
+          stack[sp++] = code[pc + 1]!;
+          pc += 2;
+          break;
+        case Op.PushConst:
+          stack[sp++] = constants[code[pc + 1]!]!;
+          pc += 2;
+          break;
+        case Op.Load:
+          stack[sp++] = slots[code[pc + 1]!]!;
+          pc += 2;
+          break;
+        case Op.Store:
+          slots[code[pc + 1]!] = stack[--sp]!;
+          pc += 2;
+          break;
+        case Op.Pop:
+          sp--;
+          pc++;
+          break;
+        case Op.Neg:
+          stack[sp - 1] = neg(stack[sp - 1]!);
+          pc++;
+          break;
+        case Op.Not:
+          stack[sp - 1] = isTruthy(stack[sp - 1]!) ? 0 : 1;
+          pc++;
+          break;
+        case Op.BitNot:
+          stack[sp - 1] = bitNot(stack[sp - 1]!);
+          pc++;
+          break;
+        case Op.Add: {
+          const b = stack[--sp]!;
+          const a = stack[sp - 1]!;
+          if (typeof a === 'number' && typeof b === 'number') {
+            const r = a + b;
+            if (r <= Number.MAX_SAFE_INTEGER && r >= -Number.MAX_SAFE_INTEGER) {
+              stack[sp - 1] = r;
+              pc++;
+              break;
+            }
+          }
+          stack[sp - 1] = add(a, b);
+          pc++;
+          break;
+        }
+        case Op.Sub: {
+          const b = stack[--sp]!;
+          stack[sp - 1] = sub(stack[sp - 1]!, b);
+          pc++;
+          break;
+        }
+        case Op.Mul: {
+          const b = stack[--sp]!;
+          stack[sp - 1] = mul(stack[sp - 1]!, b);
+          pc++;
+          break;
+        }
+        case Op.Div:
+        case Op.Mod: {
+          const b = stack[--sp]!;
+          const r = code[pc] === Op.Div ? div(stack[sp - 1]!, b) : mod(stack[sp - 1]!, b);
+          if (r === undefined) {
+            failure = { code: 'KM4103', message: `${code[pc] === Op.Div ? 'division' : 'remainder'} by zero`, site: code[pc + 1]! };
+            break loop;
+          }
+          stack[sp - 1] = r;
+          pc += 2;
+          break;
+        }
+        case Op.Shl:
+        case Op.Shr: {
+          const b = stack[--sp]!;
+          const r = code[pc] === Op.Shl ? shl(stack[sp - 1]!, b) : shr(stack[sp - 1]!, b);
+          if (r === undefined) {
+            failure = { code: 'KM4104', message: `shift count ${formatValueImpl(b)} is outside 0..63`, site: code[pc + 1]! };
+            break loop;
+          }
+          stack[sp - 1] = r;
+          pc += 2;
+          break;
+        }
+        case Op.BitAnd: {
+          const b = stack[--sp]!;
+          stack[sp - 1] = bitAnd(stack[sp - 1]!, b);
+          pc++;
+          break;
+        }
+        case Op.BitOr: {
+          const b = stack[--sp]!;
+          stack[sp - 1] = bitOr(stack[sp - 1]!, b);
+          pc++;
+          break;
+        }
+        case Op.BitXor: {
+          const b = stack[--sp]!;
+          stack[sp - 1] = bitXor(stack[sp - 1]!, b);
+          pc++;
+          break;
+        }
+        case Op.Eq:
+        case Op.Ne: {
+          const b = stack[--sp]!;
+          const a = stack[sp - 1]!;
+          const equal = a === b || (typeof a !== typeof b && valueEquals(a, b));
+          stack[sp - 1] = equal === (code[pc] === Op.Eq) ? 1 : 0;
+          pc++;
+          break;
+        }
+        case Op.Lt: {
+          const b = stack[--sp]!;
+          stack[sp - 1] = stack[sp - 1]! < b ? 1 : 0;
+          pc++;
+          break;
+        }
+        case Op.Le: {
+          const b = stack[--sp]!;
+          stack[sp - 1] = stack[sp - 1]! <= b ? 1 : 0;
+          pc++;
+          break;
+        }
+        case Op.Gt: {
+          const b = stack[--sp]!;
+          stack[sp - 1] = stack[sp - 1]! > b ? 1 : 0;
+          pc++;
+          break;
+        }
+        case Op.Ge: {
+          const b = stack[--sp]!;
+          stack[sp - 1] = stack[sp - 1]! >= b ? 1 : 0;
+          pc++;
+          break;
+        }
+        case Op.Truthy:
+          stack[sp - 1] = isTruthy(stack[sp - 1]!) ? 1 : 0;
+          pc++;
+          break;
+        case Op.Jmp:
+          pc = code[pc + 1]!;
+          break;
+        case Op.JmpIfFalse:
+          pc = isTruthy(stack[--sp]!) ? pc + 2 : code[pc + 1]!;
+          break;
+        case Op.JmpIfTrue:
+          pc = isTruthy(stack[--sp]!) ? code[pc + 1]! : pc + 2;
+          break;
+        case Op.Kmalloc: {
+          const gfp = stack[--sp]!;
+          const size = stack[sp - 1]!;
+          if (typeof size !== 'number' || size < 0) {
+            failure = {
+              code: 'KM4101',
+              message: `kmalloc size must be a byte count from 0 up, not ${formatValueImpl(size)}`,
+              site: code[pc + 1]!,
+            };
+            break loop;
+          }
+          if (typeof gfp !== 'number' || gfp < 0 || gfp > GFP_MAX) {
+            failure = {
+              code: 'KM4106',
+              message: `kmalloc gfp must be a mask of GFP flags (like GFP_KERNEL), not ${formatValueImpl(gfp)}`,
+              site: code[pc + 1]!,
+            };
+            break loop;
+          }
+          const first = events.length;
+          const phys = machine.kmalloc(size, gfp);
+          stack[sp - 1] =
+            phys >= 0 ? pointers.toPointer(phys) : phys === KMALLOC_ZERO_RESULT ? ZERO_SIZE_PTR : nullFor(phys);
+          pc += 2;
+          executed++;
+          if (onEvent !== undefined && events.length > first) {
+            const seq = onEvent(first, events.length);
+            if (seq !== undefined) {
+              this.stopSite = code[pc - 1]!;
+              stop = { reason: 'event', line: lines[statement]!, eventSeq: seq };
+              break loop;
+            }
+          }
+          continue;
+        }
+        case Op.Kfree: {
+          const ptr = stack[--sp]!;
+          if (ptr === NULL || ptr === ZERO_SIZE_PTR || ptr === 0 || ptr === 16) {
+            pc += 2;
+            break;
+          }
+          // virtToPhys(ptr, memoryBytes), inlined: a direct-map address inside memory.
+          if (typeof ptr !== 'bigint' || ptr < DIRECT_MAP_START || ptr >= memoryEnd) {
+            const inDirectMap = typeof ptr === 'bigint' && ptr >= DIRECT_MAP_START && ptr < DIRECT_MAP_END;
+            failure = inDirectMap
+              ? { code: 'KM4001', message: `kfree of ${formatValueImpl(ptr)}, outside memory`, site: code[pc + 1]! }
+              : {
+                  code: 'KM4102',
+                  message: `kfree of ${formatValueImpl(ptr)}, which is not a kernel address kmalloc could return`,
+                  site: code[pc + 1]!,
+                };
+            break loop;
+          }
+          const first = events.length;
+          const bad = machine.kfree(pointers.toPhys(ptr));
+          if (bad) {
+            failure = { code: bad.code, message: bad.message, site: code[pc + 1]! };
+            break loop;
+          }
+          pc += 2;
+          executed++;
+          if (onEvent !== undefined && events.length > first) {
+            const seq = onEvent(first, events.length);
+            if (seq !== undefined) {
+              this.stopSite = code[pc - 1]!;
+              stop = { reason: 'event', line: lines[statement]!, eventSeq: seq };
+              break loop;
+            }
+          }
+          continue;
+        }
+        case Op.RepeatInit: {
+          const count = stack[--sp]!;
+          if (typeof count !== 'number' || count < 0) {
+            failure = {
+              code: 'KM4105',
+              message: `repeat count must be an integer from 0 to 2^53-1, not ${formatValueImpl(count)}`,
+              site: code[pc + 2]!,
+            };
+            break loop;
+          }
+          slots[code[pc + 1]!] = count;
+          pc += 3;
+          break;
+        }
+        case Op.RepeatLoop: {
+          const h = code[pc + 1]!;
+          const left = slots[h] as number;
+          if (left > 0) {
+            slots[h] = left - 1;
+            pc = code[pc + 2]!;
+          } else {
+            pc += 3;
+          }
+          break;
+        }
+        case Op.ForInit: {
+          const end = stack[--sp]!;
+          const start = stack[--sp]!;
+          if (typeof start !== 'number' || typeof end !== 'number') {
+            const bad = typeof start !== 'number' ? start : end;
+            failure = {
+              code: 'KM4105',
+              message: `range bounds must be integers below 2^53, not ${formatValueImpl(bad)}`,
+              site: code[pc + 2]!,
+            };
+            break loop;
+          }
+          const h = code[pc + 1]!;
+          slots[h] = start;
+          slots[h + 1] = end;
+          pc += 3;
+          break;
+        }
+        case Op.ForLoop: {
+          const h = code[pc + 1]!;
+          const current = slots[h] as number;
+          if (current < (slots[h + 1] as number)) {
+            slots[code[pc + 2]!] = current;
+            slots[h] = current + 1;
+            pc = code[pc + 3]!;
+          } else {
+            pc += 4;
+          }
+          break;
+        }
+        case Op.Halt:
+          this._status = 'done';
+          stop = { reason: 'end', line: statement >= 0 ? lines[statement]! : 0 };
+          break loop;
+        default:
+          throw new Error(`vm: bad opcode ${code[pc]} at pc ${pc}`);
+      }
+      executed++;
+    }
+
+    if (failure !== undefined) {
+      this.fail({ code: failure.code, message: failure.message, range: this.program.sites[failure.site]! });
+      stop = { reason: 'error', line: statement >= 0 ? lines[statement]! : 0, error: this._error };
+    }
+    this.pc = pc;
+    this.sp = sp;
+    this.statement = statement;
+    this._statementsExecuted = statements;
+    this._instructionsExecuted += executed;
+    return stop!;
+  }
+
+  /** The call stack, innermost first; today one frame for the top level. */
+  frames(): FrameView[] {
+    const r =
+      this._error?.range ??
+      (this.stopSite >= 0 ? this.program.sites[this.stopSite] : undefined) ??
+      (this.statement >= 0 ? this.program.statements[this.statement]!.range : undefined);
+    const start = r?.start ?? { line: 0, character: 0 };
+    const end = r?.end ?? start;
+    return [
+      {
+        name: this.program.name,
+        line: start.line,
+        character: start.character,
+        endLine: end.line,
+        endCharacter: end.character,
+      },
+    ];
+  }
+
+  /** Variables visible at the current point, outer scope first, in declaration order. */
+  locals(frameIndex: number): VariableView[] {
+    if (frameIndex !== 0) {
+      return [];
+    }
+    const out: VariableView[] = [];
+    for (const v of this.program.variables) {
+      if (v.visibleFrom <= this.pc && this.pc < v.visibleTo) {
+        const value = this.slots[v.slot]!;
+        out.push({ name: v.name, value, kind: valueKind(value) });
+      }
+    }
+    return out;
+  }
+
+  saveState(): VmState {
+    return {
+      pc: this.pc,
+      stack: this.stack.slice(0, this.sp),
+      slots: this.slots.slice(),
+      status: this._status,
+      statement: this.statement,
+      standing: this.standing,
+      stopSite: this.stopSite,
+      error: this._error,
+      statementsExecuted: this._statementsExecuted,
+      instructionsExecuted: this._instructionsExecuted,
+    };
+  }
+
+  /** Restores a state saved from a VM of the same program (the machine is restored separately). */
+  restoreState(state: VmState): void {
+    if (state.slots.length !== this.slots.length || state.stack.length > this.stack.length) {
+      throw new Error('vm: the state was saved from another program');
+    }
+    this.pc = state.pc;
+    this.sp = state.stack.length;
+    state.stack.forEach((v, i) => (this.stack[i] = v));
+    state.slots.forEach((v, i) => (this.slots[i] = v));
+    this._status = state.status;
+    this.statement = state.statement;
+    this.standing = state.standing;
+    this.stopSite = state.stopSite;
+    this._error = state.error;
+    this._statementsExecuted = state.statementsExecuted;
+    this._instructionsExecuted = state.instructionsExecuted;
+  }
+
+  private fail(e: RuntimeError): void {
+    this._status = 'error';
+    this._error = e;
+  }
+}
+
+/** What kmalloc's failure (KMALLOC_FAILED) becomes: NULL. */
+function nullFor(phys: number): bigint {
+  if (phys !== KMALLOC_FAILED) {
+    throw new Error(`vm: machine.kmalloc returned ${phys}`);
+  }
+  return NULL;
+}

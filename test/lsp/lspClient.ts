@@ -1,0 +1,109 @@
+/*
+ * A test-side LSP client over any JSON-RPC message connection: the few requests and notifications
+ * the tests speak, and inboxes that hand out server notifications in arrival order. Tests wait for
+ * the notification that means "done" (never a sleep); node:test's per-test timeout bounds the wait.
+ */
+import type { MessageConnection } from 'vscode-jsonrpc/node';
+import type {
+  Diagnostic,
+  InitializeResult,
+  LogMessageParams,
+  PublishDiagnosticsParams,
+  TextDocumentContentChangeEvent,
+} from 'vscode-languageserver/node';
+
+/** Items in arrival order; `next` takes the first that matches, waiting for it if need be. */
+export class Inbox<T> {
+  private readonly items: T[] = [];
+  private readonly waiters: { accepts: (item: T) => boolean; resolve: (item: T) => void }[] = [];
+
+  push(item: T): void {
+    const i = this.waiters.findIndex((w) => w.accepts(item));
+    if (i >= 0) {
+      const [waiter] = this.waiters.splice(i, 1);
+      waiter!.resolve(item);
+    } else {
+      this.items.push(item);
+    }
+  }
+
+  next(accepts: (item: T) => boolean = () => true): Promise<T> {
+    const i = this.items.findIndex(accepts);
+    if (i >= 0) {
+      return Promise.resolve(this.items.splice(i, 1)[0]!);
+    }
+    return new Promise((resolve) => this.waiters.push({ accepts, resolve }));
+  }
+
+  /** Takes every queued item that matches, without waiting. */
+  drain(accepts: (item: T) => boolean = () => true): T[] {
+    const taken = this.items.filter(accepts);
+    for (const item of taken) {
+      this.items.splice(this.items.indexOf(item), 1);
+    }
+    return taken;
+  }
+}
+
+export const LANGUAGE_ID = 'kmem';
+
+export class LspTestClient {
+  readonly diagnostics = new Inbox<PublishDiagnosticsParams>();
+  readonly logs = new Inbox<LogMessageParams>();
+
+  constructor(readonly connection: MessageConnection) {
+    connection.onNotification('textDocument/publishDiagnostics', (p: PublishDiagnosticsParams) =>
+      this.diagnostics.push(p),
+    );
+    connection.onNotification('window/logMessage', (p: LogMessageParams) => this.logs.push(p));
+    connection.listen();
+  }
+
+  async initialize(): Promise<InitializeResult> {
+    const result = await this.connection.sendRequest<InitializeResult>('initialize', {
+      processId: process.pid,
+      rootUri: null,
+      capabilities: { textDocument: { publishDiagnostics: { versionSupport: true } } },
+    });
+    await this.connection.sendNotification('initialized', {});
+    return result;
+  }
+
+  open(uri: string, text: string, version = 1): Promise<void> {
+    return this.connection.sendNotification('textDocument/didOpen', {
+      textDocument: { uri, languageId: LANGUAGE_ID, version, text },
+    });
+  }
+
+  change(uri: string, version: number, ...contentChanges: TextDocumentContentChangeEvent[]): Promise<void> {
+    return this.connection.sendNotification('textDocument/didChange', {
+      textDocument: { uri, version },
+      contentChanges,
+    });
+  }
+
+  close(uri: string): Promise<void> {
+    return this.connection.sendNotification('textDocument/didClose', { textDocument: { uri } });
+  }
+
+  /** The next diagnostics published for `uri` (optionally for exactly `version`). */
+  async nextDiagnostics(uri: string, version?: number): Promise<PublishDiagnosticsParams> {
+    return this.diagnostics.next((p) => p.uri === uri && (version === undefined || p.version === version));
+  }
+
+  /** Every publication for `uri` up to and including the one for `version`, in order. */
+  async diagnosticsUntil(uri: string, version: number): Promise<PublishDiagnosticsParams[]> {
+    const seen: PublishDiagnosticsParams[] = [];
+    for (;;) {
+      const p = await this.diagnostics.next((d) => d.uri === uri);
+      seen.push(p);
+      if (p.version === version) {
+        return seen;
+      }
+    }
+  }
+}
+
+/** code + range of each diagnostic, the part the tests pin down. */
+export const codesAndRanges = (diagnostics: Diagnostic[]): { code: unknown; range: Diagnostic['range'] }[] =>
+  diagnostics.map(({ code, range }) => ({ code, range }));

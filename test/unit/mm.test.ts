@@ -1,0 +1,1386 @@
+/*
+ * Unit tests of engine/mm: the buddy allocator, SLUB's kmalloc caches and the event log, driven through the
+ * public API of the Machine (and, for the page allocator, its BuddyAllocator).
+ *
+ * Every figure the engine must reproduce is recomputed here from the kernel source (Linux 6.12), not read
+ * back from engine/: the reference functions below (ref*) are written from mm/slub.c, mm/slab_common.c and
+ * include/asm-generic/getorder.h and share no code with the engine. The property tests check invariants
+ * written in this file; each invariant checker returns human-readable reasons, so a failure says what broke.
+ *
+ * Property tests are seeded: the seed is printed as a test diagnostic and can be changed with FC_SEED=<n>.
+ *
+ * Tests named "engine bug: ..." pin behaviour the engine gets wrong at the time of writing; the report that
+ * came with this file describes each bug and its fix.
+ */
+
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+
+import { Machine, KMALLOC_FAILED, KMALLOC_ZERO, ZERO_SIZE_PTR } from '../../engine/mm/machine';
+import { formatSize, parseSize, validateConfig } from '../../engine/mm/config';
+import { NO_PFN, PG_BUDDY, PG_HEAD, PG_SLAB, PG_TAIL } from '../../engine/mm/frames';
+import { FREE_END, OBJ_ALLOCATED, KmemCache, slabGeometry } from '../../engine/mm/slub';
+import { GFP_KERNEL } from '../../engine/mm/gfp';
+import { EventKind, KmemEvent } from '../../engine/trace/events';
+import { buddyinfoView, formatBuddyinfo, slabinfoView } from '../../engine/inspect/views';
+
+// Local copies of the engine's flag values: module bindings are getters under tsx, too slow for frame scans.
+const BUDDY = PG_BUDDY;
+const SLAB = PG_SLAB;
+const TAIL = PG_TAIL;
+const HEAD = PG_HEAD;
+const NONE = NO_PFN;
+const END = FREE_END;
+const ALLOCATED = OBJ_ALLOCATED;
+
+const MiB = 1024 * 1024;
+const FC_SEED = Number(process.env.FC_SEED ?? 61200);
+
+// ---------------------------------------------------------------------------------------------------------
+// Reference figures, written from the kernel source (Linux 6.12), independent of engine/.
+// ---------------------------------------------------------------------------------------------------------
+
+const REF_PAGE_SIZE = 4096;
+/** include/linux/mmzone.h: MAX_PAGE_ORDER. */
+const REF_MAX_PAGE_ORDER = 10;
+/** mm/slub.c: slub_max_order = PAGE_ALLOC_COSTLY_ORDER (3) unless CONFIG_SLUB_TINY; slub_min_order = 0. */
+const REF_SLUB_MAX_ORDER = 3;
+const REF_SLUB_MIN_ORDER = 0;
+/** mm/slub.c: MAX_OBJS_PER_PAGE (slab->objects is 15 bits). */
+const REF_MAX_OBJS_PER_PAGE = 32767;
+/** mm/slub.c: MIN_PARTIAL, MAX_PARTIAL. */
+const REF_MIN_PARTIAL = 5;
+const REF_MAX_PARTIAL = 10;
+/** include/linux/slab.h: KMALLOC_SHIFT_HIGH = PAGE_SHIFT + 1, KMALLOC_MAX_CACHE_SIZE = 1 << 13. */
+const REF_KMALLOC_MAX_CACHE_SIZE = 8192;
+/** include/linux/slab.h: KMALLOC_MAX_SIZE = 1 << (MAX_PAGE_ORDER + PAGE_SHIFT). */
+const REF_KMALLOC_MAX_SIZE = REF_PAGE_SIZE << REF_MAX_PAGE_ORDER;
+
+/** include/asm-generic/bitops/fls.h: fls(x), the 1-based index of the most significant set bit. */
+function refFls(x: number): number {
+  return x === 0 ? 0 : x.toString(2).length;
+}
+
+/** include/linux/log2.h: ilog2(n) for n > 0. */
+function refIlog2(x: number): number {
+  return refFls(x) - 1;
+}
+
+/** include/asm-generic/getorder.h get_order(), non-constant path: size--; size >>= PAGE_SHIFT; fls64(size). */
+function refGetOrder(size: number): number {
+  return refFls(Math.floor((size - 1) / REF_PAGE_SIZE));
+}
+
+/** mm/slub.c order_objects(): ((unsigned int)PAGE_SIZE << order) / size. */
+function refOrderObjects(order: number, size: number): number {
+  return Math.floor((REF_PAGE_SIZE * 2 ** order) / size);
+}
+
+/** mm/slub.c calc_slab_order() (6.12): the first order from min_order whose remainder is <= slab_size / fract. */
+function refCalcSlabOrder(size: number, minOrder: number, maxOrder: number, fractLeftover: number): number {
+  let order;
+  for (order = minOrder; order <= maxOrder; order++) {
+    const slabSize = REF_PAGE_SIZE * 2 ** order;
+    const rem = slabSize % size;
+    if (rem <= Math.floor(slabSize / fractLeftover)) {
+      break;
+    }
+  }
+  return order;
+}
+
+/**
+ * mm/slub.c calculate_order() (6.8+, as in 6.12), with no slab_min_objects= boot option. num_present_cpus() <= 1
+ * falls back to nr_cpu_ids; a one-CPU machine is taken to have nr_cpu_ids = 1.
+ */
+function refCalculateOrder(size: number, presentCpus: number): number {
+  const nrCpus = presentCpus <= 1 ? 1 : presentCpus;
+  let minObjects = 4 * (refFls(nrCpus) + 1);
+  const maxObjects = Math.max(refOrderObjects(REF_SLUB_MAX_ORDER, size), 1);
+  minObjects = Math.min(minObjects, maxObjects);
+  const minOrder = Math.max(REF_SLUB_MIN_ORDER, refGetOrder(minObjects * size));
+  if (refOrderObjects(minOrder, size) > REF_MAX_OBJS_PER_PAGE) {
+    return refGetOrder(size * REF_MAX_OBJS_PER_PAGE) - 1;
+  }
+  for (let fraction = 16; fraction > 1; fraction = Math.floor(fraction / 2)) {
+    const order = refCalcSlabOrder(size, minOrder, REF_SLUB_MAX_ORDER, fraction);
+    if (order <= REF_SLUB_MAX_ORDER) {
+      return order;
+    }
+  }
+  const order = refGetOrder(size);
+  return order <= REF_MAX_PAGE_ORDER ? order : -38; // -ENOSYS
+}
+
+/**
+ * s->size of a kmalloc cache: mm/slab_common.c create_boot_cache() aligns kmalloc caches to at least the largest
+ * power-of-two divisor of the size (ARCH_KMALLOC_MINALIGN = 8 on x86-64), then mm/slub.c calculate_sizes()
+ * rounds the object to the word and to the alignment. Without debug flags nothing is added.
+ */
+function refKmallocSlotSize(objectSize: number): number {
+  const align = Math.max(8, objectSize & -objectSize);
+  const word = Math.ceil(objectSize / 8) * 8;
+  return Math.ceil(word / align) * align;
+}
+
+/** mm/slub.c kmem_cache_open(): set_min_partial(s, ilog2(s->size) / 2), clamped to [MIN_PARTIAL, MAX_PARTIAL]. */
+function refMinPartial(size: number): number {
+  return Math.min(REF_MAX_PARTIAL, Math.max(REF_MIN_PARTIAL, Math.floor(refIlog2(size) / 2)));
+}
+
+/** mm/slab_common.c kmalloc_size_index[24], indexed by size_index_elem(bytes) = (bytes - 1) / 8. */
+const REF_KMALLOC_SIZE_INDEX = [3, 4, 5, 5, 6, 6, 6, 6, 1, 1, 1, 1, 7, 7, 7, 7, 2, 2, 2, 2, 2, 2, 2, 2];
+
+/** mm/slab_common.c kmalloc_info[] (KMALLOC_NORMAL names) for the indices x86-64 uses, 1..13. */
+const REF_KMALLOC_INFO: Readonly<Record<number, { name: string; size: number }>> = {
+  1: { name: 'kmalloc-96', size: 96 },
+  2: { name: 'kmalloc-192', size: 192 },
+  3: { name: 'kmalloc-8', size: 8 },
+  4: { name: 'kmalloc-16', size: 16 },
+  5: { name: 'kmalloc-32', size: 32 },
+  6: { name: 'kmalloc-64', size: 64 },
+  7: { name: 'kmalloc-128', size: 128 },
+  8: { name: 'kmalloc-256', size: 256 },
+  9: { name: 'kmalloc-512', size: 512 },
+  10: { name: 'kmalloc-1k', size: 1024 },
+  11: { name: 'kmalloc-2k', size: 2048 },
+  12: { name: 'kmalloc-4k', size: 4096 },
+  13: { name: 'kmalloc-8k', size: 8192 },
+};
+
+/** mm/slab_common.c kmalloc_slab(): kmalloc_size_index[] up to 192 bytes, fls(size - 1) above. */
+function refKmallocIndex(size: number): number {
+  return size <= 192 ? REF_KMALLOC_SIZE_INDEX[Math.floor((size - 1) / 8)]! : refFls(size - 1);
+}
+
+const KMALLOC_CLASSES = [8, 16, 32, 64, 96, 128, 192, 256, 512, 1024, 2048, 4096, 8192];
+
+function className(size: number): string {
+  return size >= 1024 ? `kmalloc-${size / 1024}k` : `kmalloc-${size}`;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------------------------------------
+
+function boot(memoryBytes: number, cpus: number): Machine {
+  const m = Machine.boot({ memoryBytes, cpus });
+  if (Array.isArray(m)) {
+    throw new Error(`boot failed: ${m.map((e) => `${e.code} ${e.message}`).join('; ')}`);
+  }
+  return m;
+}
+
+function cacheNamed(m: Machine, name: string): KmemCache {
+  const cache = m.slub.caches.find((c) => c.name === name);
+  assert.ok(cache, `no cache named ${name}`);
+  return cache;
+}
+
+function newEvents(m: Machine, from: number): KmemEvent[] {
+  return m.events.slice(from);
+}
+
+/** Everything a bad free must leave untouched: frames, free lists, slab metadata, caches, events. */
+function snapshot(m: Machine): unknown {
+  const { frames, zone, slub } = m;
+  return {
+    flags: frames.flags.slice(),
+    order: frames.order.slice(),
+    next: frames.next.slice(),
+    prev: frames.prev.slice(),
+    freeHead: zone.freeHead.slice(),
+    freeTail: zone.freeTail.slice(),
+    nrFree: zone.nrFree.slice(),
+    freePages: zone.freePages,
+    slabCache: slub.slabCache.slice(),
+    slabInuse: slub.slabInuse.slice(),
+    slabFreelist: slub.slabFreelist.slice(),
+    slabFrozen: slub.slabFrozen.slice(),
+    freeptrs: [...slub.freeptrs.entries()].map(([pfn, fp]) => [pfn, Array.from(fp)]).sort((a, b) => +a[0]! - +b[0]!),
+    caches: slub.caches.map((c) => ({
+      cpuSlab: Array.from(c.cpuSlab),
+      cpuFreelist: Array.from(c.cpuFreelist),
+      partialHead: c.partialHead,
+      partialTail: c.partialTail,
+      nrPartial: c.nrPartial,
+      nrSlabs: c.nrSlabs,
+      totalObjects: c.totalObjects,
+      liveObjects: c.liveObjects,
+    })),
+    largeKmalloc: [...m.largeKmalloc.entries()].sort((a, b) => a[0] - b[0]),
+    events: m.events.length,
+  };
+}
+
+/**
+ * The page allocator's invariant. `allocated` maps the head pfn of every block the caller holds to its order.
+ * Returns the reasons it does not hold (empty when it does):
+ *  - every free-list entry is the PG_buddy head of an aligned block of its list's order, inside the zone,
+ *    linked both ways, and no two free blocks overlap;
+ *  - no free block has a free buddy of the same order (it would have been merged);
+ *  - nr_free of each order equals the length of its list; only free-block heads carry PG_buddy;
+ *  - every frame is in exactly one free block or exactly one allocated block;
+ *  - the zone's free page count equals the pages on the lists, and free + allocated = total.
+ */
+function buddyProblems(m: Machine, allocated: ReadonlyMap<number, number>): string[] {
+  const { frames, zone } = m;
+  const problems: string[] = [];
+  const owner = new Uint8Array(frames.count); // 0 unseen, 1 free, 2 allocated
+  let freeFrames = 0;
+  let freeHeads = 0;
+  for (let order = 0; order <= REF_MAX_PAGE_ORDER; order++) {
+    let len = 0;
+    let prev = NONE;
+    for (let pfn = zone.freeHead[order]!; pfn !== NONE; pfn = frames.next[pfn]!) {
+      if (++len > frames.count) {
+        problems.push(`free list of order ${order} loops`);
+        break;
+      }
+      const size = 2 ** order;
+      if (frames.prev[pfn] !== prev) {
+        problems.push(`free block ${pfn} (order ${order}): prev is ${frames.prev[pfn]}, expected ${prev}`);
+      }
+      if (!(frames.flags[pfn]! & BUDDY)) {
+        problems.push(`free block ${pfn} on the order-${order} list lacks PG_buddy`);
+      }
+      if (frames.order[pfn] !== order) {
+        problems.push(`free block ${pfn} on the order-${order} list records order ${frames.order[pfn]}`);
+      }
+      if (pfn % size !== 0) {
+        problems.push(`free block ${pfn} is not aligned to its order ${order}`);
+      }
+      if (pfn < zone.startPfn || pfn + size > zone.endPfn) {
+        problems.push(`free block ${pfn} (order ${order}) leaves the zone`);
+      }
+      for (let p = pfn; p < Math.min(pfn + size, frames.count); p++) {
+        if (owner[p] !== 0) {
+          problems.push(`frame ${p} is in two free blocks`);
+        }
+        owner[p] = 1;
+      }
+      if (order < REF_MAX_PAGE_ORDER) {
+        const buddy = pfn ^ size;
+        if (
+          buddy >= zone.startPfn &&
+          buddy + size <= zone.endPfn &&
+          frames.flags[buddy]! & BUDDY &&
+          frames.order[buddy] === order
+        ) {
+          problems.push(`free block ${pfn} and its buddy ${buddy} are both free at order ${order} (not merged)`);
+        }
+      }
+      freeFrames += size;
+      prev = pfn;
+    }
+    if (zone.freeTail[order] !== prev) {
+      problems.push(`free list of order ${order}: tail is ${zone.freeTail[order]}, last entry ${prev}`);
+    }
+    if (zone.nrFree[order] !== len) {
+      problems.push(`nr_free[${order}] = ${zone.nrFree[order]} but the list holds ${len} blocks`);
+    }
+    freeHeads += len;
+  }
+  let buddyFlags = 0;
+  for (let p = 0; p < frames.count; p++) {
+    if (frames.flags[p]! & BUDDY) buddyFlags++;
+  }
+  if (buddyFlags !== freeHeads) {
+    problems.push(`${buddyFlags} frames carry PG_buddy but the free lists hold ${freeHeads} blocks`);
+  }
+  let allocatedFrames = 0;
+  for (const [head, order] of allocated) {
+    for (let p = head; p < head + 2 ** order; p++) {
+      if (owner[p] === 1) {
+        problems.push(`frame ${p} is free and also in the allocated block ${head} (order ${order})`);
+      } else if (owner[p] === 2) {
+        problems.push(`frame ${p} is in two allocated blocks`);
+      }
+      owner[p] = 2;
+    }
+    allocatedFrames += 2 ** order;
+  }
+  for (let p = 0; p < frames.count; p++) {
+    if (owner[p] === 0) {
+      problems.push(`frame ${p} is neither free nor allocated`);
+      break;
+    }
+  }
+  if (zone.freePages !== freeFrames) {
+    problems.push(`zone free pages = ${zone.freePages} but the free lists hold ${freeFrames}`);
+  }
+  if (freeFrames + allocatedFrames !== frames.count) {
+    problems.push(`free ${freeFrames} + allocated ${allocatedFrames} != total ${frames.count}`);
+  }
+  return problems;
+}
+
+/** Head pfns of every slab by cache id, found by scanning the frames (not from the caches' counters). */
+function slabHeads(m: Machine): Map<number, number[]> {
+  const heads = new Map<number, number[]>(m.slub.caches.map((c) => [c.id, []]));
+  for (let pfn = 0; pfn < m.frames.count; pfn++) {
+    const f = m.frames.flags[pfn]!;
+    if (f & SLAB && !(f & TAIL)) {
+      const list = heads.get(m.slub.slabCache[pfn]!);
+      if (list) {
+        list.push(pfn);
+      } else {
+        heads.set(m.slub.slabCache[pfn]!, [pfn]);
+      }
+    }
+  }
+  return heads;
+}
+
+/** Walks a free-pointer chain; returns the indices, or a reason when it loops or leaves the slab. */
+function walkChain(fp: Int32Array, start: number, objects: number): number[] | string {
+  const seen: number[] = [];
+  for (let i = start; i !== END; i = fp[i]!) {
+    if (i < 0 || i >= objects) {
+      return `chain leaves the slab at index ${i}`;
+    }
+    if (seen.length > objects) {
+      return 'chain loops';
+    }
+    seen.push(i);
+  }
+  return seen;
+}
+
+/**
+ * SLUB's invariant for one cache, from the slabs found in the frames. `live` is the number of objects of the
+ * cache the test holds. Reasons:
+ *  - slabs found = nr_slabs, and sum over slabs of objects = totalObjects;
+ *  - in each slab every object is exactly one of: allocated, on the slab freelist, on the owning CPU's freelist;
+ *  - slab->inuse = objects - objects on slab->freelist (remote frees lower it on frozen slabs too);
+ *  - a frozen slab is the cpu slab of exactly one CPU and on no list; an unfrozen slab's inuse is its
+ *    allocated objects, and it is on the node partial list exactly when it has free objects;
+ *  - allocated objects = liveObjects = what the test holds.
+ * Returns the reasons and the free objects on the node partial list (for slabinfo's active_objs).
+ */
+function slubProblems(
+  m: Machine,
+  cache: KmemCache,
+  heads: readonly number[],
+  live: number,
+): { problems: string[]; partialFree: number } {
+  const { slub } = m;
+  const g = cache.geometry;
+  const problems: string[] = [];
+  if (heads.length !== cache.nrSlabs) {
+    problems.push(`${cache.name}: ${heads.length} slabs in the frames, nr_slabs = ${cache.nrSlabs}`);
+  }
+  if (heads.length * g.objects !== cache.totalObjects) {
+    problems.push(
+      `${cache.name}: slabs hold ${heads.length * g.objects} objects, totalObjects = ${cache.totalObjects}`,
+    );
+  }
+  const partial = new Set<number>();
+  let partialFree = 0;
+  let len = 0;
+  for (let pfn = cache.partialHead; pfn !== NONE; pfn = m.frames.next[pfn]!) {
+    if (++len > m.frames.count) {
+      problems.push(`${cache.name}: partial list loops`);
+      break;
+    }
+    partial.add(pfn);
+  }
+  if (len !== cache.nrPartial) {
+    problems.push(`${cache.name}: partial list holds ${len} slabs, nr_partial = ${cache.nrPartial}`);
+  }
+  let allocatedTotal = 0;
+  for (const head of heads) {
+    const fp = slub.freeptrs.get(head);
+    if (!fp || fp.length !== g.objects) {
+      problems.push(`${cache.name}: slab ${head} has no free-pointer array of ${g.objects} entries`);
+      continue;
+    }
+    let allocated = 0;
+    for (const v of fp) {
+      if (v === ALLOCATED) allocated++;
+    }
+    allocatedTotal += allocated;
+    const onSlab = walkChain(fp, slub.slabFreelist[head]!, g.objects);
+    if (typeof onSlab === 'string') {
+      problems.push(`${cache.name}: slab ${head} freelist: ${onSlab}`);
+      continue;
+    }
+    const owners = [...cache.cpuSlab].flatMap((pfn, cpu) => (pfn === head ? [cpu] : []));
+    let onCpu: number[] = [];
+    if (slub.slabFrozen[head]) {
+      if (owners.length !== 1) {
+        problems.push(`${cache.name}: frozen slab ${head} is the cpu slab of ${owners.length} CPUs`);
+        continue;
+      }
+      const chain = walkChain(fp, cache.cpuFreelist[owners[0]!]!, g.objects);
+      if (typeof chain === 'string') {
+        problems.push(`${cache.name}: cpu ${owners[0]} freelist: ${chain}`);
+        continue;
+      }
+      onCpu = chain;
+      if (partial.has(head)) {
+        problems.push(`${cache.name}: frozen slab ${head} is on the partial list`);
+      }
+    } else {
+      if (owners.length !== 0) {
+        problems.push(`${cache.name}: slab ${head} is a cpu slab but not frozen`);
+      }
+      if (slub.slabInuse[head] !== allocated) {
+        problems.push(`${cache.name}: slab ${head} has inuse ${slub.slabInuse[head]}, ${allocated} allocated`);
+      }
+      if (onSlab.length > 0 && !partial.has(head)) {
+        problems.push(`${cache.name}: slab ${head} has ${onSlab.length} free objects but is on no list`);
+      }
+      if (onSlab.length === 0 && partial.has(head)) {
+        problems.push(`${cache.name}: full slab ${head} is on the partial list`);
+      }
+    }
+    // __slab_free() lowers slab->inuse for every free that reaches slab->freelist, frozen or not;
+    // get_freelist() resets it to slab->objects when the CPU takes that freelist.
+    if (slub.slabInuse[head] !== g.objects - onSlab.length) {
+      problems.push(
+        `${cache.name}: slab ${head} has inuse ${slub.slabInuse[head]}, ` +
+          `${g.objects} objects - ${onSlab.length} on slab->freelist`,
+      );
+    }
+    const all = [...onSlab, ...onCpu];
+    if (new Set(all).size !== all.length) {
+      problems.push(`${cache.name}: slab ${head} has an object on two freelists`);
+    }
+    for (const i of all) {
+      if (fp[i] === ALLOCATED) {
+        problems.push(`${cache.name}: slab ${head} object ${i} is allocated and on a freelist`);
+      }
+    }
+    if (allocated + all.length !== g.objects) {
+      problems.push(`${cache.name}: slab ${head}: ${allocated} allocated + ${all.length} free != ${g.objects} objects`);
+    }
+    if (partial.has(head)) {
+      partialFree += onSlab.length;
+    }
+  }
+  for (const pfn of partial) {
+    if (!heads.includes(pfn)) {
+      problems.push(`${cache.name}: partial list holds ${pfn}, not a slab of this cache`);
+    }
+  }
+  if (allocatedTotal !== cache.liveObjects) {
+    problems.push(`${cache.name}: ${allocatedTotal} objects allocated in slabs, liveObjects = ${cache.liveObjects}`);
+  }
+  if (allocatedTotal !== live) {
+    problems.push(`${cache.name}: ${allocatedTotal} objects allocated in slabs, the test holds ${live}`);
+  }
+  return { problems, partialFree };
+}
+
+/** Blocks the page allocator has handed out on the machine: slabs and large kmallocs, head pfn -> order. */
+function machineAllocations(m: Machine, heads: ReadonlyMap<number, readonly number[]>): Map<number, number> {
+  const blocks = new Map<number, number>();
+  for (const cache of m.slub.caches) {
+    for (const head of heads.get(cache.id) ?? []) {
+      blocks.set(head, cache.geometry.order);
+    }
+  }
+  for (const [pfn, size] of m.largeKmalloc) {
+    blocks.set(pfn, refGetOrder(size));
+  }
+  return blocks;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Configuration
+// ---------------------------------------------------------------------------------------------------------
+
+describe('machine configuration', () => {
+  test('validateConfig reports each problem with its code', () => {
+    assert.deepEqual(validateConfig({ memoryBytes: 256 * MiB, cpus: 2 }), []);
+    assert.deepEqual(
+      validateConfig({ memoryBytes: 15 * MiB, cpus: 2 }).map((e) => e.code),
+      ['KM3001'],
+    );
+    assert.deepEqual(
+      validateConfig({ memoryBytes: 16 * MiB + 1, cpus: 2 }).map((e) => e.code),
+      ['KM3002'],
+    );
+    assert.deepEqual(
+      validateConfig({ memoryBytes: 16 * MiB, cpus: 0 }).map((e) => e.code),
+      ['KM3003'],
+    );
+    assert.deepEqual(
+      validateConfig({ memoryBytes: 65 * 1024 * MiB, cpus: 257 }).map((e) => e.code),
+      ['KM3001', 'KM3003'],
+    );
+    const bad = Machine.boot({ memoryBytes: 1 * MiB, cpus: 1 });
+    assert.ok(Array.isArray(bad), 'boot returns the problems instead of a machine');
+  });
+
+  test('parseSize and formatSize', () => {
+    assert.equal(parseSize('256M'), 256 * MiB);
+    assert.equal(parseSize('1g'), 1024 * MiB);
+    assert.equal(parseSize('64KiB'), 64 * 1024);
+    assert.equal(parseSize('0x1000'), 4096);
+    assert.equal(parseSize('4096'), 4096);
+    assert.equal(parseSize('12X'), undefined);
+    assert.equal(formatSize(256 * MiB), '256M');
+    assert.equal(formatSize(4096), '4K');
+    assert.equal(formatSize(1000), '1000');
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// SLUB geometry
+// ---------------------------------------------------------------------------------------------------------
+
+describe('SLUB geometry (mm/slub.c calculate_order, 6.12)', () => {
+  test('the reference implementation reproduces the published figures', () => {
+    // KERNEL-FACTS.md: 2 CPUs kmalloc-192 21/1, kmalloc-1k 16/4, kmalloc-8k 4/8; 64 CPUs kmalloc-1k 32/8.
+    const fig = (size: number, cpus: number): [number, number] => {
+      const order = refCalculateOrder(size, cpus);
+      return [refOrderObjects(order, size), 2 ** order];
+    };
+    assert.deepEqual(fig(192, 2), [21, 1]);
+    assert.deepEqual(fig(1024, 2), [16, 4]);
+    assert.deepEqual(fig(8192, 2), [4, 8]);
+    assert.deepEqual(fig(1024, 64), [32, 8]);
+  });
+
+  for (const cpus of [1, 2, 4, 8, 64, 256]) {
+    test(`every kmalloc class on ${cpus} CPU(s) matches calculate_order`, () => {
+      const m = boot(16 * MiB, cpus);
+      const rows = new Map(slabinfoView(m).caches.map((c) => [c.name, c]));
+      for (const objectSize of KMALLOC_CLASSES) {
+        const size = refKmallocSlotSize(objectSize);
+        const order = refCalculateOrder(size, cpus);
+        const expected = {
+          objSize: size,
+          objPerSlab: refOrderObjects(order, size),
+          pagesPerSlab: 2 ** order,
+          minPartial: refMinPartial(size),
+        };
+        const row = rows.get(className(objectSize));
+        assert.ok(row, `slabinfo lists ${className(objectSize)}`);
+        assert.deepEqual(
+          {
+            objSize: row.objSize,
+            objPerSlab: row.objPerSlab,
+            pagesPerSlab: row.pagesPerSlab,
+            minPartial: row.minPartial,
+          },
+          expected,
+          `${className(objectSize)} on ${cpus} CPUs`,
+        );
+        const g = slabGeometry(objectSize, 8, cpus);
+        assert.equal(g.objects, expected.objPerSlab, `slabGeometry(${objectSize}).objects on ${cpus} CPUs`);
+        assert.equal(2 ** g.order, expected.pagesPerSlab, `slabGeometry(${objectSize}).order on ${cpus} CPUs`);
+      }
+    });
+  }
+
+  test('literal slabinfo figures (2 and 64 CPUs)', () => {
+    const figures = (m: Machine, name: string): [number, number] => {
+      const row = slabinfoView(m).caches.find((c) => c.name === name)!;
+      return [row.objPerSlab, row.pagesPerSlab];
+    };
+    const two = boot(256 * MiB, 2);
+    assert.deepEqual(figures(two, 'kmalloc-192'), [21, 1]);
+    assert.deepEqual(figures(two, 'kmalloc-1k'), [16, 4]);
+    assert.deepEqual(figures(two, 'kmalloc-8k'), [4, 8]);
+    const all2 = Object.fromEntries(slabinfoView(two).caches.map((c) => [c.name, `${c.objPerSlab}/${c.pagesPerSlab}`]));
+    assert.deepEqual(all2, {
+      'kmalloc-8': '512/1',
+      'kmalloc-16': '256/1',
+      'kmalloc-32': '128/1',
+      'kmalloc-64': '64/1',
+      'kmalloc-96': '42/1',
+      'kmalloc-128': '32/1',
+      'kmalloc-192': '21/1',
+      'kmalloc-256': '16/1',
+      'kmalloc-512': '16/2',
+      'kmalloc-1k': '16/4',
+      'kmalloc-2k': '16/8',
+      'kmalloc-4k': '8/8',
+      'kmalloc-8k': '4/8',
+    });
+    assert.deepEqual(figures(boot(16 * MiB, 64), 'kmalloc-1k'), [32, 8]);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// kmalloc size classes
+// ---------------------------------------------------------------------------------------------------------
+
+describe('kmalloc size classes (mm/slab_common.c kmalloc_slab)', () => {
+  test('every size 1..8192 goes to the cache the kernel picks', () => {
+    const m = boot(256 * MiB, 2);
+    for (let size = 1; size <= REF_KMALLOC_MAX_CACHE_SIZE; size++) {
+      const expected = REF_KMALLOC_INFO[refKmallocIndex(size)]!;
+      const cache = m.kmallocCacheFor(size);
+      assert.equal(cache?.name, expected.name, `kmallocCacheFor(${size})`);
+      const seq = m.events.length;
+      const p = m.kmalloc(size, GFP_KERNEL);
+      assert.ok(p >= 0, `kmalloc(${size}) succeeds`);
+      assert.equal(m.slub.cacheOf(p)?.name, expected.name, `kmalloc(${size}) returns an object of ${expected.name}`);
+      const ev = newEvents(m, seq).find((e) => e.kind === EventKind.Kmalloc)!;
+      assert.equal(ev.size, size);
+      assert.equal(ev.extra, expected.size);
+      assert.equal(m.kfree(p), undefined);
+    }
+  });
+
+  test('sizes above 8 KiB go to the page allocator with order get_order(size)', () => {
+    const m = boot(64 * MiB, 2);
+    const before = formatBuddyinfo(buddyinfoView(m));
+    for (const size of [8193, 12288, 12289, 16384, 16385, 65536, 1 << 20, (1 << 20) + 1, REF_KMALLOC_MAX_SIZE]) {
+      const order = refGetOrder(size);
+      const free = m.zone.freePages;
+      const seq = m.events.length;
+      const p = m.kmalloc(size, GFP_KERNEL);
+      assert.ok(p >= 0 && p % REF_PAGE_SIZE === 0, `kmalloc(${size}) returns a page-aligned address`);
+      const pfn = p / REF_PAGE_SIZE;
+      assert.equal(m.slub.cacheOf(p), undefined, `kmalloc(${size}) is not a slab object`);
+      assert.equal(m.zone.freePages, free - 2 ** order, `kmalloc(${size}) takes 2^${order} pages`);
+      assert.equal(m.frames.flags[pfn]! & HEAD, HEAD, 'the block is compound (__GFP_COMP)');
+      for (let p2 = pfn + 1; p2 < pfn + 2 ** order; p2++) {
+        assert.equal(m.frames.flags[p2]! & TAIL, TAIL, `frame ${p2} is a tail page`);
+      }
+      const evs = newEvents(m, seq);
+      assert.deepEqual(
+        evs.map((e) => [e.kind, e.cache, e.addr, e.size, e.extra]),
+        [
+          [EventKind.PageAlloc, -1, pfn, 0, order],
+          [EventKind.Kmalloc, -1, p, size, REF_PAGE_SIZE << order],
+        ],
+      );
+      assert.equal(m.kfree(p), undefined);
+      assert.equal(m.zone.freePages, free);
+    }
+    assert.equal(formatBuddyinfo(buddyinfoView(m)), before, 'every large kmalloc merged back');
+  });
+
+  test('above KMALLOC_MAX_SIZE (4 MiB) kmalloc fails without throwing', () => {
+    const m = boot(64 * MiB, 2);
+    const seq = m.events.length;
+    assert.equal(m.kmalloc(REF_KMALLOC_MAX_SIZE + 1, GFP_KERNEL), KMALLOC_FAILED);
+    assert.deepEqual(
+      newEvents(m, seq).map((e) => [e.kind, e.size]),
+      [[EventKind.KmallocFail, REF_KMALLOC_MAX_SIZE + 1]],
+    );
+  });
+
+  test('kmalloc(0) returns ZERO_SIZE_PTR and allocates nothing', () => {
+    const m = boot(16 * MiB, 2);
+    const before = snapshot(m);
+    assert.equal(ZERO_SIZE_PTR, 16, 'include/linux/slab.h: ZERO_SIZE_PTR is ((void *)16)');
+    assert.equal(m.kmalloc(0, GFP_KERNEL), KMALLOC_ZERO);
+    assert.deepEqual(snapshot(m), before);
+  });
+
+  test('engine bug: kmalloc with a negative size fails like the kernel (size_t wraps), it must not throw', () => {
+    // A scenario can pass any integer. In C, kmalloc(-1) is kmalloc(SIZE_MAX): above KMALLOC_MAX_SIZE, NULL.
+    const m = boot(16 * MiB, 2);
+    for (const size of [-1, -64, -8192]) {
+      let result: number | undefined;
+      assert.doesNotThrow(() => {
+        result = m.kmalloc(size, GFP_KERNEL);
+      }, `kmalloc(${size}) throws`);
+      assert.equal(result, KMALLOC_FAILED, `kmalloc(${size})`);
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// Buddy allocator
+// ---------------------------------------------------------------------------------------------------------
+
+describe('buddy allocator (mm/page_alloc.c)', () => {
+  test('a fresh machine holds only 4 MiB blocks', () => {
+    const m = boot(256 * MiB, 2);
+    assert.deepEqual(m.buddy.nrFreeByOrder(), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 64]);
+    assert.equal(m.zone.freePages, 65536);
+    assert.equal(m.zone.managedPages, 65536);
+    assert.deepEqual(buddyProblems(m, new Map()), []);
+  });
+
+  test('a machine that is not a multiple of 4 MiB keeps its tail as smaller aligned blocks', () => {
+    const m = boot(16 * MiB + 5 * REF_PAGE_SIZE + 2 * 64 * 1024, 1);
+    // 4096 + 32 + 5 frames: four order-10 blocks, then 32 = one order-5, then 5 = order 2 + order 0.
+    assert.deepEqual(m.buddy.nrFreeByOrder(), [1, 0, 1, 0, 0, 1, 0, 0, 0, 0, 4]);
+    assert.deepEqual(buddyProblems(m, new Map()), []);
+  });
+
+  test('an order-0 allocation splits a 4 MiB block into one free block at each order 0..9; freeing merges it back', () => {
+    const m = boot(256 * MiB, 2);
+    const before = formatBuddyinfo(buddyinfoView(m));
+    const pfn = m.buddy.allocPages(0, false);
+    assert.equal(pfn, 0, 'boot queued blocks in address order, so the lowest block is split first');
+    assert.deepEqual(m.buddy.nrFreeByOrder(), [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 63]);
+    for (let order = 0; order < 10; order++) {
+      // expand(): the upper half at each step, i.e. pfn 2^order, stays free as a block of that order.
+      assert.deepEqual(m.buddy.findFreeBlock(2 ** order), { pfn: 2 ** order, order });
+    }
+    assert.deepEqual(buddyProblems(m, new Map([[0, 0]])), []);
+    assert.equal(m.buddy.freePages(pfn, 0), undefined);
+    assert.equal(formatBuddyinfo(buddyinfoView(m)), before);
+    assert.deepEqual(buddyProblems(m, new Map()), []);
+  });
+
+  test('blocks merge only with their buddy, pfn ^ (1 << order)', () => {
+    const m = boot(16 * MiB, 1);
+    const pages: number[] = [];
+    for (let i = 0; i < 8; i++) {
+      pages.push(m.buddy.allocPages(0, false));
+    }
+    assert.deepEqual(pages, [0, 1, 2, 3, 4, 5, 6, 7]);
+    const held = new Map(pages.map((p) => [p, 0]));
+    const free = (pfn: number): void => {
+      assert.equal(m.buddy.freePages(pfn, 0), undefined);
+      held.delete(pfn);
+      assert.deepEqual(buddyProblems(m, held), []);
+    };
+    free(2);
+    assert.deepEqual(m.buddy.findFreeBlock(2), { pfn: 2, order: 0 }, 'buddy 3 is allocated: no merge');
+    free(3);
+    assert.deepEqual(m.buddy.findFreeBlock(2), { pfn: 2, order: 1 }, '3 ^ 1 = 2: merged to order 1');
+    free(4);
+    free(5);
+    assert.deepEqual(m.buddy.findFreeBlock(4), { pfn: 4, order: 1 });
+    assert.deepEqual(
+      m.buddy.findFreeBlock(2),
+      { pfn: 2, order: 1 },
+      '2 and 4 are adjacent free order-1 blocks but 2 ^ 2 = 0, not 4: they stay apart',
+    );
+    free(0);
+    free(1);
+    assert.deepEqual(m.buddy.findFreeBlock(0), { pfn: 0, order: 2 }, '0+1 -> order 1, then 0 ^ 2 = 2 -> order 2');
+    assert.deepEqual(m.buddy.findFreeBlock(4), { pfn: 4, order: 1 }, '4 is order 1, 0 is order 2: no merge');
+    free(6);
+    free(7);
+    assert.deepEqual(m.buddy.findFreeBlock(0), { pfn: 0, order: 10 }, 'everything merged back to 4 MiB');
+    assert.deepEqual(m.buddy.nrFreeByOrder(), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4]);
+  });
+
+  test('exhaustion returns NONE, never throws', () => {
+    const m = boot(16 * MiB, 1);
+    const blocks: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      blocks.push(m.buddy.allocPages(10, true));
+    }
+    assert.deepEqual(blocks, [0, 1024, 2048, 3072]);
+    assert.equal(m.buddy.allocPages(10, true), NONE);
+    assert.equal(m.buddy.allocPages(0, false), NONE);
+    assert.equal(m.buddy.allocPages(REF_MAX_PAGE_ORDER + 1, false), NONE, 'order above MAX_PAGE_ORDER');
+    assert.equal(m.zone.freePages, 0);
+    for (const pfn of blocks) {
+      assert.equal(m.buddy.freePages(pfn, 10), undefined);
+    }
+    assert.deepEqual(m.buddy.nrFreeByOrder(), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4]);
+  });
+
+  test('kmalloc on an exhausted machine fails and records kmalloc_fail', () => {
+    const m = boot(16 * MiB, 1);
+    for (let i = 0; i < 4; i++) {
+      assert.ok(m.kmalloc(REF_KMALLOC_MAX_SIZE, GFP_KERNEL) >= 0);
+    }
+    const seq = m.events.length;
+    assert.equal(m.kmalloc(64, GFP_KERNEL), KMALLOC_FAILED);
+    assert.equal(m.kmalloc(20000, GFP_KERNEL), KMALLOC_FAILED);
+    assert.deepEqual(
+      newEvents(m, seq).map((e) => [e.kind, e.cache, e.size]),
+      [
+        [EventKind.KmallocFail, cacheNamed(m, 'kmalloc-64').id, 64],
+        [EventKind.KmallocFail, -1, 20000],
+      ],
+    );
+  });
+
+  test('bad frees return a reason and change nothing', () => {
+    const m = boot(16 * MiB, 1);
+    const compound = m.buddy.allocPages(2, true);
+    const single = m.buddy.allocPages(0, false);
+    const freed = m.buddy.allocPages(1, false);
+    assert.equal(m.buddy.freePages(freed, 1), undefined);
+    const slabObj = m.kmalloc(64, GFP_KERNEL);
+    const slabPfn = Math.floor(slabObj / REF_PAGE_SIZE);
+    const cases: [string, number, number, string][] = [
+      ['double free', freed, 1, 'page already free'],
+      ['free of a page inside a free block', 4000, 0, 'page already free'],
+      ['wrong order (too small)', compound, 1, 'wrong order'],
+      ['wrong order (too large)', compound, 3, 'wrong order'],
+      ['wrong order of a single page', single, 1, 'wrong order'],
+      ['tail page of a compound block', compound + 1, 0, 'not the head of an allocation'],
+      ['last tail page of a compound block', compound + 3, 0, 'not the head of an allocation'],
+      ['slab page', slabPfn, 0, 'slab page'],
+      ['pfn beyond the zone', 4096, 0, 'pfn outside the zone'],
+      ['negative pfn', -1, 0, 'pfn outside the zone'],
+    ];
+    for (const [what, pfn, order, reason] of cases) {
+      const before = snapshot(m);
+      assert.equal(m.buddy.freePages(pfn, order), reason, what);
+      assert.deepEqual(snapshot(m), before, `${what} changed the machine`);
+    }
+  });
+
+  test('engine bug: freeing an inner page of a non-compound high-order block is refused', () => {
+    // Only the first page of a non-compound order-n allocation holds a reference (set_page_refcounted);
+    // __free_pages() on any other page finds refcount 0 (VM_BUG_ON_PAGE with CONFIG_DEBUG_VM) and frees
+    // nothing. The engine accepts it and puts the page on a free list while its block is still allocated.
+    const m = boot(16 * MiB, 1);
+    const pfn = m.buddy.allocPages(2, false);
+    const before = snapshot(m);
+    const reason = m.buddy.freePages(pfn + 1, 0);
+    assert.notEqual(reason, undefined, 'free_pages(pfn + 1, 0) of an order-2 block is accepted');
+    assert.deepEqual(snapshot(m), before);
+    assert.deepEqual(buddyProblems(m, new Map([[pfn, 2]])), []);
+  });
+
+  test('property: random alloc/free sequences keep the free lists exact', (t) => {
+    t.diagnostic(`fast-check seed ${FC_SEED} (set FC_SEED to change)`);
+    type Op =
+      | { kind: 'alloc'; order: number; compound: boolean }
+      | { kind: 'free'; pick: number }
+      | { kind: 'bad'; pick: number; how: 'double' | 'inside-free' | 'wrong-order' | 'tail' };
+    const op: fc.Arbitrary<Op> = fc.oneof(
+      {
+        weight: 5,
+        arbitrary: fc.record({
+          kind: fc.constant('alloc' as const),
+          order: fc.oneof(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: REF_MAX_PAGE_ORDER })),
+          compound: fc.boolean(),
+        }),
+      },
+      { weight: 4, arbitrary: fc.record({ kind: fc.constant('free' as const), pick: fc.nat() }) },
+      {
+        weight: 1,
+        arbitrary: fc.record({
+          kind: fc.constant('bad' as const),
+          pick: fc.nat(),
+          how: fc.constantFrom('double' as const, 'inside-free' as const, 'wrong-order' as const, 'tail' as const),
+        }),
+      },
+    );
+    const seen = { ops: 0, allocs: 0, failures: 0, frees: 0, badFrees: 0 };
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 250, size: 'max' }), (ops) => {
+        // 16 MiB + 37 pages: the zone ends inside a 4 MiB block, so merges meet the zone boundary.
+        const m = boot(16 * MiB + 37 * REF_PAGE_SIZE, 1);
+        seen.ops += ops.length;
+        const held = new Map<number, { order: number; compound: boolean }>();
+        const freed: { pfn: number; order: number }[] = [];
+        const heldOrders = (): Map<number, number> => new Map([...held].map(([pfn, b]) => [pfn, b.order]));
+        for (const o of ops) {
+          if (o.kind === 'alloc') {
+            const free = m.zone.freePages;
+            const pfn = m.buddy.allocPages(o.order, o.compound);
+            seen.allocs++;
+            if (pfn === NONE) {
+              seen.failures++;
+              // Only when no block of this order or above is free.
+              const avail = m.buddy.nrFreeByOrder().slice(o.order);
+              assert.ok(
+                avail.every((n) => n === 0),
+                `order ${o.order} failed with free blocks ${avail}`,
+              );
+              assert.equal(m.zone.freePages, free);
+            } else {
+              assert.ok(!held.has(pfn), `block ${pfn} handed out twice`);
+              assert.equal(pfn % 2 ** o.order, 0, `block ${pfn} of order ${o.order} is aligned`);
+              held.set(pfn, { order: o.order, compound: o.compound });
+            }
+          } else if (o.kind === 'free') {
+            if (held.size === 0) continue;
+            const [pfn, b] = [...held][o.pick % held.size]!;
+            assert.equal(m.buddy.freePages(pfn, b.order), undefined, `free of ${pfn} order ${b.order}`);
+            held.delete(pfn);
+            freed.push({ pfn, order: b.order });
+            seen.frees++;
+          } else {
+            let target: { pfn: number; order: number } | undefined;
+            const covered = (pfn: number): boolean => [...held].some(([h, b]) => pfn >= h && pfn < h + 2 ** b.order);
+            if (o.how === 'double') {
+              const f = freed[o.pick % Math.max(1, freed.length)];
+              if (f && !covered(f.pfn)) target = f;
+            } else if (o.how === 'inside-free') {
+              const pfn = o.pick % m.frames.count;
+              if (!covered(pfn)) target = { pfn, order: 0 };
+            } else if (held.size > 0) {
+              const [h, b] = [...held][o.pick % held.size]!;
+              if (o.how === 'wrong-order') {
+                target = { pfn: h, order: b.order === 0 ? 1 : b.order - 1 };
+              } else if (b.compound && b.order > 0) {
+                target = { pfn: h + 1 + (o.pick % (2 ** b.order - 1)), order: 0 };
+              }
+            }
+            if (target) {
+              seen.badFrees++;
+              const before = snapshot(m);
+              const reason = m.buddy.freePages(target.pfn, target.order);
+              assert.notEqual(reason, undefined, `bad free (${o.how}) of ${target.pfn} order ${target.order} accepted`);
+              assert.deepEqual(snapshot(m), before, `bad free (${o.how}) changed the allocator`);
+            }
+          }
+          assert.deepEqual(buddyProblems(m, heldOrders()), [], `after ${JSON.stringify(o)}`);
+        }
+        for (const [pfn, b] of held) {
+          assert.equal(m.buddy.freePages(pfn, b.order), undefined);
+        }
+        // Everything free again: the boot layout is back.
+        assert.deepEqual(m.buddy.nrFreeByOrder(), [1, 0, 1, 0, 0, 1, 0, 0, 0, 0, 4]);
+      }),
+      { seed: FC_SEED, numRuns: 40 },
+    );
+    t.diagnostic(`covered: ${JSON.stringify(seen)}`);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// SLUB behaviour
+// ---------------------------------------------------------------------------------------------------------
+
+describe('SLUB (mm/slub.c)', () => {
+  test('the object just freed on a CPU is the next one that CPU gets (LIFO freelist)', () => {
+    const m = boot(16 * MiB, 2);
+    const a = m.kmalloc(64, GFP_KERNEL);
+    const b = m.kmalloc(64, GFP_KERNEL);
+    assert.equal(b - a, 64, 'a fresh slab hands out objects in address order');
+    assert.equal(m.kfree(a), undefined);
+    assert.equal(m.kmalloc(64, GFP_KERNEL), a);
+    assert.equal(m.kfree(b), undefined);
+    assert.equal(m.kfree(a), undefined);
+    assert.equal(m.kmalloc(64, GFP_KERNEL), a, 'a was freed last');
+    assert.equal(m.kmalloc(64, GFP_KERNEL), b);
+    // Same size class, different request size: still the same cache and the same LIFO.
+    assert.equal(m.kfree(b), undefined);
+    assert.equal(m.kmalloc(57, GFP_KERNEL), b);
+  });
+
+  test('each CPU has its own slab; a remote free waits on the slab freelist for the owner', () => {
+    const m = boot(16 * MiB, 2);
+    const cache = cacheNamed(m, 'kmalloc-64');
+    m.cpu = 0;
+    const a = m.kmalloc(64, GFP_KERNEL);
+    m.cpu = 1;
+    const c = m.kmalloc(64, GFP_KERNEL);
+    assert.notEqual(Math.floor(a / REF_PAGE_SIZE), Math.floor(c / REF_PAGE_SIZE), 'CPU 1 got its own slab');
+    assert.equal(cache.nrSlabs, 2);
+    assert.equal(m.kfree(a), undefined, 'CPU 1 frees an object of CPU 0 slab');
+    m.cpu = 0;
+    const rest: number[] = [];
+    for (let i = 1; i < cache.geometry.objects; i++) {
+      rest.push(m.kmalloc(64, GFP_KERNEL));
+    }
+    assert.ok(!rest.includes(a), 'CPU 0 uses its lockless freelist before the remote free');
+    assert.equal(m.kmalloc(64, GFP_KERNEL), a, 'then takes the slab freelist (get_freelist)');
+    assert.equal(cache.nrSlabs, 2, 'without a new slab');
+  });
+
+  test('slabinfo counts the cpu slab as active; a full slab freed down moves to the partial list', () => {
+    const m = boot(16 * MiB, 2);
+    const cache = cacheNamed(m, 'kmalloc-64');
+    const row = (): { active: number; num: number; slabs: number } => {
+      const r = slabinfoView(m).caches.find((c) => c.name === 'kmalloc-64')!;
+      return { active: r.activeObjs, num: r.numObjs, slabs: r.numSlabs };
+    };
+    const objs = cache.geometry.objects;
+    const a = m.kmalloc(64, GFP_KERNEL);
+    assert.deepEqual(row(), { active: objs, num: objs, slabs: 1 }, 'one live object, the whole cpu slab is active');
+    assert.equal(m.kfree(a), undefined);
+    assert.deepEqual(row(), { active: objs, num: objs, slabs: 1 }, 'freed to the cpu freelist: still active');
+
+    const first: number[] = [];
+    for (let i = 0; i < objs; i++) {
+      first.push(m.kmalloc(64, GFP_KERNEL));
+    }
+    const firstSlab = Math.floor(first[0]! / REF_PAGE_SIZE);
+    assert.ok(
+      first.every((p) => Math.floor(p / REF_PAGE_SIZE) === firstSlab),
+      'one slab',
+    );
+    const next = m.kmalloc(64, GFP_KERNEL);
+    assert.notEqual(Math.floor(next / REF_PAGE_SIZE), firstSlab, 'a full cpu slab is replaced');
+    assert.equal(cache.nrPartial, 0, 'a full slab is on no list');
+    assert.equal(m.slub.slabFrozen[firstSlab], 0, 'and no longer frozen');
+    assert.deepEqual(row(), { active: 2 * objs, num: 2 * objs, slabs: 2 });
+
+    assert.equal(m.kfree(first[10]!), undefined);
+    assert.equal(cache.nrPartial, 1, 'the first free of a full slab puts it on the partial list');
+    assert.deepEqual(m.slub.partialSlabs(cache), [firstSlab]);
+    assert.deepEqual(row(), { active: 2 * objs - 1, num: 2 * objs, slabs: 2 });
+    assert.equal(m.kfree(first[11]!), undefined);
+    assert.equal(cache.nrPartial, 1);
+    assert.deepEqual(row(), { active: 2 * objs - 2, num: 2 * objs, slabs: 2 });
+    // get_partial_node(): the next slab the CPU needs comes from the partial list, not the page allocator.
+    for (let i = 1; i < objs; i++) {
+      m.kmalloc(64, GFP_KERNEL);
+    }
+    const fromPartial = m.kmalloc(64, GFP_KERNEL);
+    assert.equal(Math.floor(fromPartial / REF_PAGE_SIZE), firstSlab);
+    assert.equal(cache.nrSlabs, 2);
+    assert.equal(cache.nrPartial, 0);
+  });
+
+  test('an empty slab goes back to the buddy allocator only once the node holds min_partial partial slabs', () => {
+    // __slab_free(): if (!new.inuse && n->nr_partial >= s->min_partial) goto slab_empty; the slab being
+    // freed is itself on the partial list at that point, so nr_partial counts it.
+    const m = boot(16 * MiB, 2);
+    const cache = cacheNamed(m, 'kmalloc-64');
+    const objs = cache.geometry.objects;
+    assert.equal(cache.geometry.minPartial, 5, 'ilog2(64) / 2 = 3, raised to MIN_PARTIAL');
+    const bySlab = new Map<number, number[]>();
+    for (let i = 0; i < 7 * objs; i++) {
+      const p = m.kmalloc(64, GFP_KERNEL);
+      const pfn = Math.floor(p / REF_PAGE_SIZE);
+      bySlab.set(pfn, [...(bySlab.get(pfn) ?? []), p]);
+    }
+    const slabs = [...bySlab.keys()];
+    assert.equal(slabs.length, 7);
+    const [s1, s2, s3, s4, s5] = slabs as [number, number, number, number, number];
+    const empty = (pfn: number): void => {
+      for (const p of bySlab.get(pfn)!) {
+        assert.equal(m.kfree(p), undefined);
+      }
+      bySlab.set(pfn, []);
+    };
+    const freeOne = (pfn: number): void => {
+      assert.equal(m.kfree(bySlab.get(pfn)!.pop()!), undefined);
+    };
+    empty(s1);
+    assert.equal(cache.nrSlabs, 7, 'nr_partial 1 < 5: the empty slab stays');
+    assert.deepEqual(m.slub.partialSlabs(cache), [s1]);
+    freeOne(s2);
+    freeOne(s3);
+    empty(s4);
+    assert.equal(cache.nrSlabs, 7, 'nr_partial 4 < 5: the empty slab stays');
+    assert.deepEqual(m.slub.partialSlabs(cache), [s1, s2, s3, s4]);
+    assert.ok(m.frames.flags[s4]! & SLAB);
+    const seq = m.events.length;
+    empty(s5);
+    assert.equal(cache.nrSlabs, 6, 'nr_partial 5 >= 5: discarded');
+    assert.deepEqual(m.slub.partialSlabs(cache), [s1, s2, s3, s4]);
+    assert.equal(m.frames.flags[s5]! & SLAB, 0);
+    assert.notEqual(m.buddy.findFreeBlock(s5), undefined, 'its page is free in the buddy allocator');
+    const discard = newEvents(m, seq).filter((e) => e.kind === EventKind.SlabDiscard || e.kind === EventKind.PageFree);
+    assert.deepEqual(
+      discard.map((e) => [e.kind, e.cache, e.addr, e.extra]),
+      [
+        [EventKind.SlabDiscard, cache.id, s5, 0],
+        [EventKind.PageFree, -1, s5, 0],
+      ],
+    );
+    empty(s2);
+    assert.equal(cache.nrSlabs, 6, 's2 is on the partial list: nr_partial 4 (counting s2) < 5, it stays');
+  });
+
+  test('double free and interior-pointer kfree return KM4002/KM4003 and change nothing', () => {
+    const m = boot(16 * MiB, 2);
+    const a = m.kmalloc(64, GFP_KERNEL);
+    const b = m.kmalloc(64, GFP_KERNEL);
+    const big = m.kmalloc(20000, GFP_KERNEL);
+    const c192 = m.kmalloc(150, GFP_KERNEL);
+    const slab192 = Math.floor(c192 / REF_PAGE_SIZE) * REF_PAGE_SIZE;
+    assert.equal(m.kfree(a), undefined);
+    m.cpu = 1;
+    const remote = m.kmalloc(64, GFP_KERNEL);
+    m.cpu = 0;
+    assert.equal(m.kfree(remote), undefined, 'freed from CPU 0: a remote free onto slab->freelist');
+    const cases: [string, number, string][] = [
+      ['double free of the object at the head of the cpu freelist', a, 'KM4002'],
+      ['double free of a remote-freed object', remote, 'KM4002'],
+      ['pointer 8 bytes into an object', b + 8, 'KM4003'],
+      ['pointer to the last byte of an object', b + 63, 'KM4003'],
+      ['pointer into the unused tail of a kmalloc-192 slab', slab192 + 21 * 192, 'KM4003'],
+      ['pointer inside a large kmalloc', big + 8, 'KM4003'],
+      ['pointer to the second page of a large kmalloc', big + REF_PAGE_SIZE, 'KM4003'],
+      ['address outside memory', 16 * MiB, 'KM4001'],
+    ];
+    for (const [what, addr, code] of cases) {
+      const before = snapshot(m);
+      assert.equal(m.kfree(addr)?.code, code, what);
+      assert.deepEqual(snapshot(m), before, `${what} changed the machine`);
+    }
+    assert.equal(m.kfree(big), undefined);
+    const before = snapshot(m);
+    assert.equal(m.kfree(big)?.code, 'KM4002', 'double free of a large kmalloc');
+    assert.deepEqual(snapshot(m), before);
+  });
+
+  test('property: random kmalloc/kfree across sizes and CPUs keeps every cache consistent', (t) => {
+    t.diagnostic(`fast-check seed ${FC_SEED} (set FC_SEED to change)`);
+    const CPUS = 4;
+    type Op =
+      | { kind: 'kmalloc'; size: number; count: number; cpu: number }
+      | { kind: 'kfree'; pick: number; count: number; cpu: number }
+      | { kind: 'bad'; pick: number; cpu: number; how: 'double' | 'interior' };
+    const cpu = fc.integer({ min: 0, max: CPUS - 1 });
+    // Mostly a few large classes (4 to 16 objects per slab), so slabs fill, go partial, empty and are discarded
+    // within a few hundred operations; the rest spreads over every class and the page allocator.
+    const size = fc.oneof(
+      { weight: 4, arbitrary: fc.constantFrom(2048, 4000, 8192) },
+      { weight: 2, arbitrary: fc.integer({ min: 1, max: 256 }) },
+      { weight: 2, arbitrary: fc.integer({ min: 1, max: 8192 }) },
+      { weight: 1, arbitrary: fc.constantFrom(8, 64, 96, 192, 1024) },
+      { weight: 1, arbitrary: fc.integer({ min: 8193, max: 40000 }) },
+    );
+    // Usually one call, sometimes a burst: bursts build up enough slabs in one cache to reach min_partial.
+    const count = fc.oneof(
+      { weight: 6, arbitrary: fc.constant(1) },
+      { weight: 1, arbitrary: fc.integer({ min: 2, max: 40 }) },
+    );
+    const op: fc.Arbitrary<Op> = fc.oneof(
+      { weight: 5, arbitrary: fc.record({ kind: fc.constant('kmalloc' as const), size, count, cpu }) },
+      { weight: 4, arbitrary: fc.record({ kind: fc.constant('kfree' as const), pick: fc.nat(), count, cpu }) },
+      {
+        weight: 1,
+        arbitrary: fc.record({
+          kind: fc.constant('bad' as const),
+          pick: fc.nat(),
+          cpu,
+          how: fc.constantFrom('double' as const, 'interior' as const),
+        }),
+      },
+    );
+    const seen = { ops: 0, calls: 0, remoteFrees: 0, slabsNew: 0, slabsDiscarded: 0, failures: 0, badFrees: 0 };
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 300, size: 'max' }), (ops) => {
+        const m = boot(16 * MiB, CPUS);
+        seen.ops += ops.length;
+        const live = new Map<number, { size: number; cache: number }>();
+        const freed: number[] = [];
+        const allocs = new Map<number, number>();
+        const frees = new Map<number, number>();
+        const bump = (map: Map<number, number>, k: number): void => void map.set(k, (map.get(k) ?? 0) + 1);
+
+        const doKmalloc = (size: number): void => {
+          seen.calls++;
+          const seq = m.events.length;
+          const cache = m.kmallocCacheFor(size);
+          const p = m.kmalloc(size, GFP_KERNEL);
+          const evs = newEvents(m, seq);
+          if (p === KMALLOC_FAILED) {
+            seen.failures++;
+            assert.deepEqual(
+              evs.map((e) => e.kind),
+              [EventKind.KmallocFail],
+            );
+            return;
+          }
+          assert.ok(!live.has(p), `address ${p} handed out twice while live`);
+          const id = cache ? cache.id : -1;
+          live.set(p, { size, cache: id });
+          bump(allocs, id);
+          const last = evs[evs.length - 1]!;
+          assert.deepEqual(
+            [last.kind, last.cpu, last.cache, last.addr, last.size],
+            [EventKind.Kmalloc, m.cpu, id, p, size],
+          );
+          const kinds = evs.map((e) => e.kind);
+          if (cache) {
+            assert.equal(last.extra, cache.geometry.size);
+            assert.ok(
+              kinds.length === 1 || (kinds.length === 3 && kinds[0] === EventKind.PageAlloc),
+              `kmalloc events ${kinds}`,
+            );
+            if (kinds.length === 3) {
+              assert.equal(evs[1]!.kind, EventKind.SlabNew);
+              assert.equal(evs[1]!.addr, evs[0]!.addr);
+              assert.equal(evs[1]!.cache, id);
+              assert.equal(evs[1]!.extra, cache.geometry.order);
+              const page = Math.floor(p / REF_PAGE_SIZE);
+              assert.ok(page >= evs[0]!.addr && page < evs[0]!.addr + 2 ** cache.geometry.order, 'in the new slab');
+            }
+          } else {
+            assert.deepEqual(kinds, [EventKind.PageAlloc, EventKind.Kmalloc]);
+            assert.equal(evs[0]!.addr, p / REF_PAGE_SIZE);
+            assert.equal(evs[0]!.extra, refGetOrder(size));
+          }
+        };
+
+        const doKfree = (pick: number): void => {
+          if (live.size === 0) return;
+          seen.calls++;
+          const seq = m.events.length;
+          const [p, obj] = [...live][pick % live.size]!;
+          const head = m.slub.slabHeadOf(Math.floor(p / REF_PAGE_SIZE));
+          if (obj.cache >= 0 && m.slub.caches[obj.cache]!.cpuSlab[m.cpu] !== head) seen.remoteFrees++;
+          assert.equal(m.kfree(p), undefined, `kfree(${p}) of a live object`);
+          live.delete(p);
+          freed.push(p);
+          bump(frees, obj.cache);
+          // One kfree event; a discard adds slab_discard + page_free (a large kfree page_free), in either
+          // order relative to the kfree (the events test pins the current order).
+          const evs = newEvents(m, seq);
+          const kfrees = evs.filter((e) => e.kind === EventKind.Kfree);
+          assert.equal(kfrees.length, 1);
+          assert.deepEqual([kfrees[0]!.cpu, kfrees[0]!.cache, kfrees[0]!.addr], [m.cpu, obj.cache, p]);
+          const others = evs.filter((e) => e.kind !== EventKind.Kfree).map((e) => e.kind);
+          assert.deepEqual(
+            others,
+            others.length === 0
+              ? []
+              : obj.cache >= 0
+                ? [EventKind.SlabDiscard, EventKind.PageFree]
+                : [EventKind.PageFree],
+            `kfree events ${evs.map((e) => e.kind)}`,
+          );
+        };
+
+        const doBad = (o: Extract<Op, { kind: 'bad' }>): void => {
+          let addr: number | undefined;
+          let codes: string[] = [];
+          if (o.how === 'double') {
+            const p = freed[o.pick % Math.max(1, freed.length)];
+            if (p !== undefined && !live.has(p)) {
+              addr = p;
+              codes = ['KM4002', 'KM4003'];
+            }
+          } else if (live.size > 0) {
+            const [p, obj] = [...live][o.pick % live.size]!;
+            if (obj.size > 8) {
+              addr = p + 8;
+              codes = ['KM4003'];
+            }
+          }
+          if (addr !== undefined) {
+            const before = snapshot(m);
+            seen.badFrees++;
+            const err = m.kfree(addr);
+            assert.ok(err && codes.includes(err.code), `bad kfree (${o.how}) of ${addr}: ${JSON.stringify(err)}`);
+            assert.deepEqual(snapshot(m), before, `bad kfree (${o.how}) changed the machine`);
+          }
+        };
+
+        for (const o of ops) {
+          m.cpu = o.cpu;
+          if (o.kind === 'kmalloc') {
+            for (let i = 0; i < o.count; i++) doKmalloc(o.size);
+          } else if (o.kind === 'kfree') {
+            for (let i = 0; i < o.count; i++) doKfree(o.pick + i * 7919);
+          } else {
+            doBad(o);
+          }
+          // The invariant, after every step.
+          const view = new Map(slabinfoView(m).caches.map((c) => [c.name, c]));
+          const heads = slabHeads(m);
+          const problems: string[] = [];
+          if (heads.size !== m.slub.caches.length) {
+            problems.push(`slab pages name caches ${[...heads.keys()]}`);
+          }
+          for (const cache of m.slub.caches) {
+            let held = 0;
+            for (const obj of live.values()) {
+              if (obj.cache === cache.id) held++;
+            }
+            const expectHeld = (allocs.get(cache.id) ?? 0) - (frees.get(cache.id) ?? 0);
+            if (held !== expectHeld) {
+              problems.push(`${cache.name}: ${held} live, allocations - frees = ${expectHeld}`);
+            }
+            const r = slubProblems(m, cache, heads.get(cache.id)!, held);
+            problems.push(...r.problems);
+            const row = view.get(cache.name)!;
+            if (row.numObjs !== cache.totalObjects || row.activeObjs !== cache.totalObjects - r.partialFree) {
+              problems.push(
+                `${cache.name}: slabinfo ${row.activeObjs}/${row.numObjs}, expected ` +
+                  `${cache.totalObjects - r.partialFree}/${cache.totalObjects}`,
+              );
+            }
+          }
+          for (const [p, obj] of live) {
+            if (obj.cache >= 0) {
+              const owner = m.slub.cacheOf(p);
+              if (owner?.id !== obj.cache) {
+                problems.push(`live object ${p} is not in cache ${obj.cache}`);
+              }
+            } else if (m.largeKmalloc.get(p / REF_PAGE_SIZE) !== obj.size) {
+              problems.push(`live large kmalloc ${p} is not recorded`);
+            }
+          }
+          problems.push(...buddyProblems(m, machineAllocations(m, heads)));
+          assert.deepEqual(problems, [], `after ${JSON.stringify(o)}`);
+        }
+        // Event counts agree with what the test did.
+        const count = (kind: EventKind): number => m.events.slice(0).filter((e) => e.kind === kind).length;
+        const sum = (map: Map<number, number>): number => [...map.values()].reduce((a, b) => a + b, 0);
+        assert.equal(count(EventKind.Kmalloc), sum(allocs));
+        assert.equal(count(EventKind.Kfree), sum(frees));
+        const slabsNow = m.slub.caches.reduce((n, c) => n + c.nrSlabs, 0);
+        assert.equal(count(EventKind.SlabNew) - count(EventKind.SlabDiscard), slabsNow);
+        seen.slabsNew += count(EventKind.SlabNew);
+        seen.slabsDiscarded += count(EventKind.SlabDiscard);
+      }),
+      { seed: FC_SEED, numRuns: 20 },
+    );
+    t.diagnostic(`covered: ${JSON.stringify(seen)}`);
+    assert.ok(seen.slabsDiscarded > 0 && seen.remoteFrees > 0, 'the runs reached discard_slab and remote frees');
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// Events
+// ---------------------------------------------------------------------------------------------------------
+
+describe('event log (engine/trace/events.ts)', () => {
+  test('kmalloc, kfree, slab_new and page_alloc are recorded with their fields and increasing seq', () => {
+    const m = boot(16 * MiB, 2);
+    const k64 = cacheNamed(m, 'kmalloc-64');
+    assert.equal(m.events.length, 0, 'boot records nothing');
+    m.cpu = 1;
+    m.line = 7;
+    const a = m.kmalloc(64, GFP_KERNEL);
+    const slab = Math.floor(a / REF_PAGE_SIZE);
+    m.line = 8;
+    const b = m.kmalloc(50, GFP_KERNEL);
+    m.line = 9;
+    assert.equal(m.kfree(a), undefined);
+    m.cpu = 0;
+    m.line = 10;
+    const big = m.kmalloc(20000, GFP_KERNEL);
+    m.line = 11;
+    assert.equal(m.kfree(big), undefined);
+    const bigPfn = big / REF_PAGE_SIZE;
+    const events = m.events.slice(0);
+    assert.deepEqual(
+      events.map((e) => ({ ...e })),
+      [
+        { seq: 0, kind: EventKind.PageAlloc, cpu: 1, line: 7, cache: -1, addr: slab, size: 0, extra: 0 },
+        { seq: 1, kind: EventKind.SlabNew, cpu: 1, line: 7, cache: k64.id, addr: slab, size: 0, extra: 0 },
+        { seq: 2, kind: EventKind.Kmalloc, cpu: 1, line: 7, cache: k64.id, addr: a, size: 64, extra: 64 },
+        { seq: 3, kind: EventKind.Kmalloc, cpu: 1, line: 8, cache: k64.id, addr: b, size: 50, extra: 64 },
+        { seq: 4, kind: EventKind.Kfree, cpu: 1, line: 9, cache: k64.id, addr: a, size: 0, extra: 64 },
+        { seq: 5, kind: EventKind.PageAlloc, cpu: 0, line: 10, cache: -1, addr: bigPfn, size: 0, extra: 3 },
+        { seq: 6, kind: EventKind.Kmalloc, cpu: 0, line: 10, cache: -1, addr: big, size: 20000, extra: 32768 },
+        { seq: 7, kind: EventKind.PageFree, cpu: 0, line: 11, cache: -1, addr: bigPfn, size: 0, extra: 3 },
+        { seq: 8, kind: EventKind.Kfree, cpu: 0, line: 11, cache: -1, addr: big, size: 0, extra: 32768 },
+      ],
+    );
+    for (let i = 0; i < events.length; i++) {
+      assert.equal(m.events.get(i).seq, i);
+      assert.equal(m.events.kindAt(i), events[i]!.kind);
+    }
+    assert.throws(() => m.events.get(events.length), RangeError);
+    for (const kind of [EventKind.Kmalloc, EventKind.Kfree, EventKind.PageAlloc, EventKind.SlabNew]) {
+      assert.ok(m.events.kindMask & (1 << kind), `kindMask has ${EventKind[kind]}`);
+    }
+    assert.equal(m.events.kindMask & (1 << EventKind.SlabDiscard), 0);
+  });
+
+  test('the log grows past its first allocation and keeps every event', () => {
+    const m = boot(16 * MiB, 2);
+    const addrs: number[] = [];
+    for (let i = 0; i < 5000; i++) {
+      const p = m.kmalloc(8, GFP_KERNEL);
+      addrs.push(p);
+      m.kfree(p);
+    }
+    let seq = -1;
+    let kmallocs = 0;
+    for (const e of m.events.slice(0)) {
+      assert.ok(e.seq > seq, 'seq increases');
+      seq = e.seq;
+      if (e.kind === EventKind.Kmalloc) {
+        assert.equal(e.addr, addrs[kmallocs++]);
+      }
+    }
+    assert.equal(kmallocs, 5000);
+    assert.equal(m.events.length, seq + 1);
+  });
+});
