@@ -343,7 +343,7 @@ class Checker {
         continue;
       }
       const value = foldConstant(entry.value, isConstantName);
-      if (value === undefined) {
+      if (value === undefined && !hasMalformed(entry.value)) {
         this.report(
           'KM2008',
           `the value of '${key}' must be a constant integer (${key === 'memory' ? 'memory 256M' : 'cpus 2'})`,
@@ -351,7 +351,9 @@ class Checker {
         );
         continue;
       }
-      settings[key] = { value, range: entry.range };
+      if (value !== undefined) {
+        settings[key] = { value, range: entry.range };
+      }
     }
     this.machine = settings;
   }

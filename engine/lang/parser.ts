@@ -154,7 +154,7 @@ class Parser {
   /** "expected X, found Y" at the current token; silent on a token the lexer already reported. */
   private expected(what: string, code = 'KM1003'): void {
     const t = this.cur;
-    if (t.kind === TokenKind.Invalid) {
+    if (t.kind === TokenKind.Invalid || t.malformed) {
       this.panic = true;
       return;
     }
@@ -170,6 +170,14 @@ class Parser {
       return;
     }
     this.fail(code, `expected ${what}, found ${describeToken(t)}`, t.range);
+  }
+
+  /** Whether the token after the current one ends its line: a "}" followed by more text is a stray one. */
+  private closesLine(): boolean {
+    const next = this.tokens[this.pos + 1]!.kind;
+    return (
+      next === TokenKind.Newline || next === TokenKind.Eof || next === TokenKind.Semicolon || next === TokenKind.RBrace
+    );
   }
 
   /**
@@ -202,8 +210,8 @@ class Parser {
    * Skips to the next statement boundary and leaves panic mode.
    *   'statement'  up to a newline or ";" (consumed) or the "}" closing the current block (not consumed);
    *                a "{" on the way is skipped with its whole block.
-   *   'line'       junk after a complete statement: the rest of the line, ";" included; a stray "}" at
-   *                the top level goes too.
+   *   'line'       junk after a complete statement: the rest of the line, ";" included.
+   * In both, a "}" at the top level, or one followed by more text on its line, is junk and skipped too.
    *   'entry'      inside the machine block: up to a newline, ";" or "}", braces not counted.
    */
   private sync(mode: 'statement' | 'line' | 'entry' = 'statement'): void {
@@ -221,7 +229,7 @@ class Parser {
       if (t.kind === TokenKind.LBrace && mode !== 'entry') {
         braces++;
       } else if (t.kind === TokenKind.RBrace) {
-        if (braces === 0 && (mode !== 'line' || this.blocks > 0)) {
+        if (braces === 0 && (mode === 'entry' || (this.blocks > 0 && this.closesLine()))) {
           break;
         }
         braces = Math.max(0, braces - 1);
@@ -283,7 +291,7 @@ class Parser {
     const k = this.cur.kind;
     if (k === TokenKind.Newline || k === TokenKind.Semicolon) {
       this.advance();
-    } else if (k !== TokenKind.RBrace && k !== TokenKind.Eof) {
+    } else if (k !== TokenKind.Eof && !(k === TokenKind.RBrace && this.blocks > 0)) {
       this.expected(`end of statement (a new line or ';')`);
     }
   }
@@ -429,13 +437,10 @@ class Parser {
     return { kind: 'for', variable, from, to, body, head, range: cover(keyword.range, body.range) };
   }
 
-  /** `{ statements }` after a loop header; undefined (and panic) when the header or the "{" is broken. */
+  /** `{ statements }` after a loop header, "{" on the header's line; undefined (and panic) when broken. */
   private parseBody(after: string): Block | undefined {
     if (this.panic) {
       return undefined;
-    }
-    while (this.at(TokenKind.Newline)) {
-      this.advance();
     }
     if (!this.at(TokenKind.LBrace)) {
       this.expected(`'{' after ${after}`);
@@ -483,15 +488,16 @@ class Parser {
       if (t.kind === TokenKind.Eof || this.looksLikeStatement(true)) {
         break; // the block was not closed: what follows is the script
       }
+      this.blocks++;
       const entry = this.parseMachineEntry();
-      if (entry) {
-        entries.push(entry);
-      }
       if (!this.panic) {
         this.endStatement();
       }
+      this.blocks--;
       if (this.panic) {
         this.sync('entry');
+      } else if (entry) {
+        entries.push(entry);
       }
     }
     let end = this.lastEnd;
@@ -512,7 +518,9 @@ class Parser {
   private skipBrokenMachineBlock(): void {
     for (;;) {
       while (!this.at(TokenKind.Newline) && !this.at(TokenKind.Eof)) {
-        if (this.advance().kind === TokenKind.RBrace) {
+        const closing = this.at(TokenKind.RBrace) && this.closesLine();
+        this.advance();
+        if (closing) {
           return;
         }
       }

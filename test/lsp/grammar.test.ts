@@ -7,20 +7,14 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { GFP_NAMES } from '../../engine/mm/gfp';
+import { BUILTIN_CONSTANTS, BUILTIN_FUNCTIONS } from '../../engine/lang/builtins';
+import { RESERVED_WORDS } from '../../engine/lang/tokens';
 import { includes, regexSources, Tokenizer, type Grammar, type Token } from './tmTokenize';
 
 const root = new URL('../../', import.meta.url);
 const readText = (path: string): string => readFileSync(new URL(path, root), 'utf8');
 const grammar = JSON.parse(readText('syntaxes/kmem.tmLanguage.json')) as Grammar;
 const tokenizer = new Tokenizer(grammar);
-
-/** The keywords of the language, current and reserved. */
-const KEYWORDS = [
-  'proc', 'return', 'if', 'else', 'while', 'for', 'in', 'repeat', 'let', 'machine', 'cache', 'cpu', 'irq',
-  'softirq', 'process', 'spawn', 'fork', 'exit', 'on', 'every', 'heap', 'module', 'expect', 'include', 'store',
-  'load', 'print', 'log', 'push', 'pop', 'true', 'false', 'atomic', 'spin_lock', 'spin_unlock',
-]; // prettier-ignore
 
 /**
  * The scopes of `word` (its `nth` occurrence) in `line`; asserts the whole word is one token unless
@@ -145,14 +139,21 @@ describe('kmem TextMate grammar', () => {
     });
   });
 
-  it('scopes every GFP name the engine knows as a constant', () => {
-    for (const name of GFP_NAMES.keys()) {
+  // The next three follow engine/lang: a word the language gains must be taught to the grammar too.
+  it('scopes every builtin function of the language as support.function', () => {
+    for (const name of BUILTIN_FUNCTIONS.keys()) {
+      assertScope(`let p = ${name}(x)`, name, 'support.function');
+    }
+  });
+
+  it('scopes every builtin constant (the GFP masks) as support.constant', () => {
+    for (const name of BUILTIN_CONSTANTS.keys()) {
       assertScope(`let p = kmalloc(8, ${name} | __GFP_ZERO)`, name, 'support.constant');
     }
   });
 
-  it('scopes every keyword as keyword, storage or language constant', () => {
-    for (const word of KEYWORDS) {
+  it('scopes every reserved word as keyword, storage or language constant', () => {
+    for (const word of RESERVED_WORDS) {
       const scopes = scopesOfLine(`${word} x`, word);
       assert.ok(
         has(scopes, 'keyword.') || has(scopes, 'storage.') || has(scopes, 'constant.language'),
@@ -172,12 +173,20 @@ describe('kmem TextMate grammar', () => {
 
   it('scopes hex numbers, unit suffixes, strings, calls and C operators', () => {
     assertScope('let a = 0xffff888000000000', '0xffff888000000000', 'constant.numeric.hex');
+    assertScope('let a = 0xffff_8880_0000_0000', '0xffff_8880_0000_0000', 'constant.numeric.hex');
+    assertScope('let a = 0x10K', 'K', 'keyword.other.unit');
+    assertScope('let a = 1_000_000', '1_000_000', 'constant.numeric.decimal');
+    assertScope('let s = 64m', 'm', 'keyword.other.unit');
+    assertScope('let s = 12Q + 1_', '12Q', 'invalid.illegal.numeric');
+    assertScope('let s = 12Q + 1_', '1_', 'invalid.illegal.numeric');
     assertScope('let s = 4K', '4', 'constant.numeric.decimal');
     assertScope('let s = 4K', 'K', 'keyword.other.unit');
     assertScope('let s = 2G', 'G', 'keyword.other.unit');
     assertScope('print("a # not a comment")', '"', 'punctuation.definition.string.begin');
     assertScope('print("a # not a comment")', 'a # not a comment', 'string.quoted.double', 0, true);
     assertScope('print("tab\\t")', '\\t', 'constant.character.escape');
+    assertScope('print("bad \\q")', '\\q', 'invalid.illegal.escape');
+    assertScope('print("open', 'open', 'string.quoted.double', 0, true);
     assertScope('let q = grow(p)', 'grow', 'entity.name.function');
     assertScope('proc grow(n) { return n }', 'grow', 'entity.name.function');
     assertScope('let m = a << 2 | b & ~c', '<<', 'keyword.operator.bitwise');
@@ -197,5 +206,11 @@ describe('kmem TextMate grammar', () => {
     assert.ok(has(scopesOf(tokens[2]!, lines[2]!, 'cpus'), 'support.type.property-name'));
     assert.ok(has(scopesOf(tokens[3]!, lines[3]!, '}'), 'punctuation.section.block.end'));
     assert.ok(!has(scopesOf(tokens[4]!, lines[4]!, 'memory'), 'support.type.property-name'));
+  });
+
+  it('ends an unterminated string at the end of its line', () => {
+    const lines = ['print("open', 'let x = 1'];
+    const tokens = tokenizer.tokenize(lines);
+    assert.ok(has(scopesOf(tokens[1]!, lines[1]!, 'let'), 'storage.type'));
   });
 });

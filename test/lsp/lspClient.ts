@@ -59,9 +59,13 @@ export class LspTestClient {
     connection.listen();
   }
 
-  async initialize(): Promise<InitializeResult> {
+  /**
+   * `processId` arms the server's parent watchdog (a 3 s interval, never cleared): give it for a
+   * spawned server, as VS Code does, and null for one in this process.
+   */
+  async initialize(processId: number | null): Promise<InitializeResult> {
     const result = await this.connection.sendRequest<InitializeResult>('initialize', {
-      processId: process.pid,
+      processId,
       rootUri: null,
       capabilities: { textDocument: { publishDiagnostics: { versionSupport: true } } },
     });

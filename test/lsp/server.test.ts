@@ -19,9 +19,13 @@ const TIMEOUT = { timeout: 15_000 };
 
 /** A scenario with one typo (GFP_KERNL) on line 2, characters 21..30, and the same scenario fixed. */
 const BROKEN_URI = 'file:///scenarios/broken.kmem';
-const BROKEN = ['# broken.kmem: one typo', 'machine { memory 64M; cpus 1 }', 'let p = kmalloc(192, GFP_KERNL)', 'kfree(p)', ''].join(
-  '\n',
-);
+const BROKEN = [
+  '# broken.kmem: one typo',
+  'machine { memory 64M; cpus 1 }',
+  'let p = kmalloc(192, GFP_KERNL)',
+  'kfree(p)',
+  '',
+].join('\n');
 const FIXED = BROKEN.replace('GFP_KERNL', 'GFP_KERNEL');
 const EXPECTED = {
   code: 'KM2001',
@@ -64,7 +68,7 @@ describe('kmem language server over stdio', () => {
   });
 
   it('initializes with incremental document sync', TIMEOUT, async () => {
-    const result = await client.initialize();
+    const result = await client.initialize(process.pid);
     assert.deepEqual(result.capabilities.textDocumentSync, {
       openClose: true,
       change: TextDocumentSyncKind.Incremental,
@@ -80,7 +84,8 @@ describe('kmem language server over stdio', () => {
     const [diagnostic] = published.diagnostics;
     assert.equal(diagnostic!.source, 'kmem');
     assert.equal(diagnostic!.severity, DiagnosticSeverity.Error);
-    assert.ok(diagnostic!.message.length > 0);
+    assert.equal(typeof diagnostic!.message, 'string');
+    assert.match(diagnostic!.message as string, /GFP_KERNL/);
   });
 
   it('clears the diagnostics when an incremental edit fixes the document', TIMEOUT, async () => {

@@ -70,7 +70,7 @@ describe('server wiring (in process, mocked timers)', () => {
     client = new LspTestClient(
       createMessageConnection(new StreamMessageReader(toClient), new StreamMessageWriter(toServer)),
     );
-    await client.initialize();
+    await client.initialize(null);
   });
 
   after(() => {
@@ -141,7 +141,10 @@ describe('server wiring (in process, mocked timers)', () => {
     mock.timers.tick(DIAGNOSTICS_DELAY_MS);
     assert.deepEqual((await client.nextDiagnostics(uri, 2)).diagnostics, []);
     const logged = await client.logs.next((m) => m.type === MessageType.Error);
-    assert.match(logged.message, /diagnostics for file:\/\/\/scenarios\/wiring-\d+\.kmem failed: boom inside the service/);
+    assert.match(
+      logged.message,
+      /diagnostics for file:\/\/\/scenarios\/wiring-\d+\.kmem failed: boom inside the service/,
+    );
 
     await client.change(uri, 3, { text: 'bad again' });
     await roundTrip();
@@ -190,12 +193,22 @@ describe('guard', () => {
 
   it('guards sync and async request handlers alike', async () => {
     logged.length = 0;
-    const throwing = guardHandler(log, 'completion', (_n: number): string[] => {
-      throw new Error('sync');
-    }, []);
-    const rejecting = guardHandler(log, 'completion', async (_n: number): Promise<string[]> => {
-      throw new Error('async');
-    }, []);
+    const throwing = guardHandler(
+      log,
+      'completion',
+      (_n: number): string[] => {
+        throw new Error('sync');
+      },
+      [],
+    );
+    const rejecting = guardHandler(
+      log,
+      'completion',
+      async (_n: number): Promise<string[]> => {
+        throw new Error('async');
+      },
+      [],
+    );
     const working = guardHandler(log, 'completion', (n: number) => [String(n)], []);
     assert.deepEqual(throwing(1), []);
     assert.deepEqual(await rejecting(1), []);

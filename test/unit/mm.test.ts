@@ -628,6 +628,38 @@ describe('kmalloc size classes (mm/slab_common.c kmalloc_slab)', () => {
     }
   });
 
+  test('boundaries: 65..96 -> kmalloc-96, 129..192 -> kmalloc-192, powers of two above', () => {
+    const m = boot(16 * MiB, 2);
+    const name = (size: number): string | undefined => m.kmallocCacheFor(size)?.name;
+    const expected: [number, string][] = [
+      [1, 'kmalloc-8'],
+      [8, 'kmalloc-8'],
+      [9, 'kmalloc-16'],
+      [17, 'kmalloc-32'],
+      [33, 'kmalloc-64'],
+      [64, 'kmalloc-64'],
+      [65, 'kmalloc-96'],
+      [96, 'kmalloc-96'],
+      [97, 'kmalloc-128'],
+      [128, 'kmalloc-128'],
+      [129, 'kmalloc-192'],
+      [192, 'kmalloc-192'],
+      [193, 'kmalloc-256'],
+      [257, 'kmalloc-512'],
+      [513, 'kmalloc-1k'],
+      [1025, 'kmalloc-2k'],
+      [2049, 'kmalloc-4k'],
+      [4097, 'kmalloc-8k'],
+      [8192, 'kmalloc-8k'],
+    ];
+    assert.deepEqual(
+      expected.map(([size]) => [size, name(size)]),
+      expected,
+    );
+    assert.equal(m.kmallocCacheFor(8193), undefined);
+    assert.equal(m.kmallocCacheFor(0), undefined);
+  });
+
   test('sizes above 8 KiB go to the page allocator with order get_order(size)', () => {
     const m = boot(64 * MiB, 2);
     const before = formatBuddyinfo(buddyinfoView(m));
@@ -709,7 +741,7 @@ describe('buddy allocator (mm/page_alloc.c)', () => {
     assert.deepEqual(buddyProblems(m, new Map()), []);
   });
 
-  test('an order-0 allocation splits a 4 MiB block into one free block at each order 0..9; freeing merges it back', () => {
+  test('order 0 on a fresh machine splits a 4 MiB block into one free block per order 0..9; free merges back', () => {
     const m = boot(256 * MiB, 2);
     const before = formatBuddyinfo(buddyinfoView(m));
     const pfn = m.buddy.allocPages(0, false);

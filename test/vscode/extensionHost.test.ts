@@ -9,7 +9,7 @@
  */
 
 import * as assert from 'node:assert/strict';
-import { cpSync, existsSync, readFileSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { launchBrowser } from './lib/browser';
@@ -49,8 +49,9 @@ test('the extension-host suite passes inside code-server', { timeout: SUITE_TIME
       run.log(`codeAutomationExit(${code})`);
       exitCode(code);
     });
+    const workbenchLog = join(run.logsDir, 'workbench.log');
     await page.exposeFunction('codeAutomationLog', (level: string, message: string) => {
-      run.log(`[extension host ${level}] ${message}`);
+      appendFileSync(workbenchLog, `[${level}] ${message}\n`);
     });
 
     const url = workbenchUrl(server, run.workspaceDir, [

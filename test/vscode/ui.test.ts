@@ -87,7 +87,11 @@ test(
         STEP_TIMEOUT_MS,
       );
       assert.ok(onLine, `the current-line decoration is not on line ${breakLine} (kfree(first))`);
-      assert.equal(await workbench.cursorLine(), breakLine, 'the editor cursor is not on the stopped line');
+      const cursorOnLine = await workbench.waitForCondition(
+        async () => (await workbench!.cursorLine()) === breakLine,
+        STEP_TIMEOUT_MS,
+      );
+      assert.ok(cursorOnLine, `the editor cursor is on line ${await workbench.cursorLine()}, not ${breakLine}`);
 
       // Variables: Locals shows the two pointers the scenario holds; first expands into its object.
       const variables = workbench.viewBody('Variables');

@@ -45,7 +45,7 @@ export const serverMain = join(codeServerPackage, 'lib', 'vscode', 'out', 'serve
 /** Debian's chromium (apt-get install chromium), driven by playwright-core; KMEM_CHROMIUM overrides it. */
 export function chromiumPath(): string | undefined {
   if (process.env.KMEM_CHROMIUM) {
-    return process.env.KMEM_CHROMIUM;
+    return existsSync(process.env.KMEM_CHROMIUM) ? process.env.KMEM_CHROMIUM : undefined;
   }
   for (const dir of (process.env.PATH ?? '').split(delimiter)) {
     const candidate = join(dir, 'chromium');
