@@ -19,24 +19,7 @@ export interface Identifier {
 
 export type UnaryOp = '-' | '!' | '~';
 export type BinaryOp =
-  | '*'
-  | '/'
-  | '%'
-  | '+'
-  | '-'
-  | '<<'
-  | '>>'
-  | '&'
-  | '^'
-  | '|'
-  | '=='
-  | '!='
-  | '<'
-  | '<='
-  | '>'
-  | '>='
-  | '&&'
-  | '||';
+  '*' | '/' | '%' | '+' | '-' | '<<' | '>>' | '&' | '^' | '|' | '==' | '!=' | '<' | '<=' | '>' | '>=' | '&&' | '||';
 
 interface ExprBase {
   readonly range: Range;

@@ -213,7 +213,11 @@ class Checker {
     const info = this.lookup(name);
     if (info) {
       if (info.loopVariable) {
-        this.report('KM2015', `'${name}' is the loop variable: the loop sets it, it cannot be assigned`, stmt.target.range);
+        this.report(
+          'KM2015',
+          `'${name}' is the loop variable: the loop sets it, it cannot be assigned`,
+          stmt.target.range,
+        );
         return;
       }
       this.bindings.set(stmt, info);
@@ -244,7 +248,11 @@ class Checker {
     this.expr(expr, true);
     if (this.diagnostics.length === before && !hasMalformed(expr)) {
       const hint = expr.kind === 'binary' && expr.op === '==' ? `; to assign, write '=' instead of '=='` : '';
-      this.report('KM2013', `this expression has no effect: only calls can stand alone as statements${hint}`, expr.range);
+      this.report(
+        'KM2013',
+        `this expression has no effect: only calls can stand alone as statements${hint}`,
+        expr.range,
+      );
     }
   }
 

@@ -140,7 +140,14 @@ class Compiler {
 
   private closeScope(visibleTo: number): void {
     for (const { info, visibleFrom } of this.scopes.pop()!) {
-      this.variables.push({ name: info.name, slot: info.slot, depth: info.depth, order: info.order, visibleFrom, visibleTo });
+      this.variables.push({
+        name: info.name,
+        slot: info.slot,
+        depth: info.depth,
+        order: info.order,
+        visibleFrom,
+        visibleTo,
+      });
     }
   }
 

@@ -217,7 +217,11 @@ export function lex(source: string): LexResult {
         if (decoded === undefined) {
           const end = e === undefined || e === '\n' || e === '\r' ? j + 1 : j + 2;
           diagnostics.push(
-            error('KM1008', `invalid escape '${source.slice(j, end)}': use \\n \\t \\r \\0 \\\\ or \\"`, rangeAt(j, end)),
+            error(
+              'KM1008',
+              `invalid escape '${source.slice(j, end)}': use \\n \\t \\r \\0 \\\\ or \\"`,
+              rangeAt(j, end),
+            ),
           );
           malformed = true;
           j = end;

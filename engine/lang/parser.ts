@@ -1,7 +1,7 @@
 /*
  * The parser: tokens to a Script (ast.ts), by recursive descent with C precedence for binary operators.
  *
- *   script     = { statement end } ;            end = newline | ";" | before "}" | end of file
+ *   script     = { statement end } ;        end = newline | ";" | before the "}" of a block | end of file
  *   statement  = let | assignment | call | repeat | for | machine
  * (docs/language.md has the full EBNF.) Newlines end statements, except inside parentheses: there an
  * expression or an argument list may go on over several lines (`parens` counts the open ones, and `cur`
@@ -11,9 +11,9 @@
  * and `sync()` skips to the next statement boundary (a newline or ";" outside braces, or the "}" that
  * closes the current block); a "{" met while skipping is skipped with its whole block, so a broken loop
  * header costs one diagnostic, not one per body line. Junk after a complete statement costs the rest of
- * its line. A machine block left open ends where a line reads as a statement, and an argument list left
- * open at the end of a line ends there when the next line reads as a statement. Tokens the lexer already reported (Invalid, and
- * malformed numbers or strings) never cause a second diagnostic.
+ * its line. A machine block left open ends where a line reads as a statement, and so does an argument
+ * list left open at the end of a line. Tokens the lexer already reported (Invalid, malformed numbers or
+ * strings) never cause a second diagnostic.
  *
  * Depth: nesting (parentheses, unary operators, blocks) and the height of an expression tree are bounded
  * (KM1007), so the parser and every later pass can recurse without overflowing the stack on any input.
@@ -188,7 +188,9 @@ class Parser {
   private looksLikeStatement(inMachine = false): boolean {
     const t = this.tokens[this.pos]!;
     if (t.kind === TokenKind.Keyword) {
-      return inMachine ? ['let', 'repeat', 'for', 'machine'].includes(t.text) : t.text !== 'in' && !FUTURE_VALUE_WORDS.has(t.text);
+      return inMachine
+        ? ['let', 'repeat', 'for', 'machine'].includes(t.text)
+        : t.text !== 'in' && !FUTURE_VALUE_WORDS.has(t.text);
     }
     const next = this.tokens[this.pos + 1]?.kind;
     return (
@@ -343,7 +345,13 @@ class Parser {
     if (!this.at(TokenKind.Assign)) {
       this.expected(`'=' and an initial value after 'let ${name.name}'`);
       const init = this.errorExpr(this.cur.range);
-      return { kind: 'let', name, init, range: cover(keyword.range, name.range), head: cover(keyword.range, name.range) };
+      return {
+        kind: 'let',
+        name,
+        init,
+        range: cover(keyword.range, name.range),
+        head: cover(keyword.range, name.range),
+      };
     }
     this.advance();
     let init = this.parseExpr();

@@ -25,7 +25,6 @@ import { Op } from './vm';
 
 export { Op };
 
-
 /** Each opcode's name and the number of operands that follow it. */
 export const OPCODES: Readonly<Record<Op, { readonly name: string; readonly operands: number }>> = {
   [Op.Stmt]: { name: 'Stmt', operands: 1 },
@@ -124,7 +123,7 @@ export function baseName(fileName: string): string {
 export function disassemble(program: Program): string {
   const out: string[] = [];
   const code = program.code;
-  for (let pc = 0; pc < code.length; ) {
+  for (let pc = 0; pc < code.length;) {
     const op = code[pc]! as Op;
     const n = OPCODES[op].operands;
     const args = Array.from(code.subarray(pc + 1, pc + 1 + n));

@@ -110,7 +110,6 @@ export const enum Op {
   Halt,
 }
 
-
 export interface RuntimeError {
   code: string;
   message: string;
@@ -388,7 +387,11 @@ export class Vm {
           const b = stack[--sp]!;
           const r = code[pc] === Op.Div ? div(stack[sp - 1]!, b) : mod(stack[sp - 1]!, b);
           if (r === undefined) {
-            failure = { code: 'KM4103', message: `${code[pc] === Op.Div ? 'division' : 'remainder'} by zero`, site: code[pc + 1]! };
+            failure = {
+              code: 'KM4103',
+              message: `${code[pc] === Op.Div ? 'division' : 'remainder'} by zero`,
+              site: code[pc + 1]!,
+            };
             break loop;
           }
           stack[sp - 1] = r;
@@ -400,7 +403,11 @@ export class Vm {
           const b = stack[--sp]!;
           const r = code[pc] === Op.Shl ? shl(stack[sp - 1]!, b) : shr(stack[sp - 1]!, b);
           if (r === undefined) {
-            failure = { code: 'KM4104', message: `shift count ${formatValueImpl(b)} is outside 0..63`, site: code[pc + 1]! };
+            failure = {
+              code: 'KM4104',
+              message: `shift count ${formatValueImpl(b)} is outside 0..63`,
+              site: code[pc + 1]!,
+            };
             break loop;
           }
           stack[sp - 1] = r;

@@ -14,6 +14,7 @@ import { resolve } from 'node:path';
 import { DIAGNOSTIC_CODES, Diagnostic, Range } from '../../engine/lang/diagnostics';
 import { diagnose } from '../../engine/lang/service';
 import { loadScenario } from '../../engine/scenario';
+import { RESERVED_WORDS } from '../../engine/lang/tokens';
 
 const FIXTURES = resolve(__dirname, '..', 'fixtures', 'diagnostics');
 
@@ -155,7 +156,9 @@ test('recovery: several errors in one file, each reported once', () => {
     'let e = 2',
     'kfree(e)',
   ].join('\n');
-  const found = diagnose(source, 'recovery.kmem').map((d) => `${d.range.start.line}:${d.range.start.character} ${d.code}`);
+  const found = diagnose(source, 'recovery.kmem').map(
+    (d) => `${d.range.start.line}:${d.range.start.character} ${d.code}`,
+  );
   assert.deepEqual(found, [
     '1:30 KM1003', // expected ')' at the end of line 2
     '2:10 KM1001', // '$'
@@ -291,3 +294,12 @@ for (const file of readdirSync(FIXTURES).filter((f) => f.endsWith('.kmem'))) {
     assert.deepEqual(found, expected);
   });
 }
+
+test('docs/language.md lists every code and every reserved word', () => {
+  const docs = readFileSync(resolve(__dirname, '..', '..', 'docs', 'language.md'), 'utf8');
+  const rows = new Set([...docs.matchAll(/^\| (KM\d{4}) \|/gm)].map((m) => m[1]));
+  assert.deepEqual([...rows].sort(), Object.keys(DIAGNOSTIC_CODES).sort());
+  for (const word of RESERVED_WORDS) {
+    assert.ok(docs.includes(`\`${word}\``), word);
+  }
+});

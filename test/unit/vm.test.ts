@@ -65,7 +65,9 @@ test('loop counts, seen as kmalloc events', () => {
 });
 
 test('loop counts and bounds are evaluated once', () => {
-  const s = load('let n = 3\nrepeat n {\n  n = n + 1\n  let p = kmalloc(8, GFP_KERNEL)\n}\nfor i in 0..n { n = n + 1 }');
+  const s = load(
+    'let n = 3\nrepeat n {\n  n = n + 1\n  let p = kmalloc(8, GFP_KERNEL)\n}\nfor i in 0..n { n = n + 1 }',
+  );
   runToEnd(s.vm);
   assert.equal(eventsOf(s, EventKind.Kmalloc).length, 3);
   assert.deepEqual(locals(s.vm), ['n=12:int']);
@@ -325,7 +327,9 @@ test('kmalloc(0) is ZERO_SIZE_PTR, a failed kmalloc is NULL; kfree ignores both'
 });
 
 test('pointers are direct-map kernel addresses; the per-CPU freelist is LIFO', () => {
-  const s = load('let a = kmalloc(100, GFP_KERNEL)\nlet b = kmalloc(100, GFP_KERNEL)\nkfree(a)\nlet c = kmalloc(120, GFP_KERNEL)');
+  const s = load(
+    'let a = kmalloc(100, GFP_KERNEL)\nlet b = kmalloc(100, GFP_KERNEL)\nkfree(a)\nlet c = kmalloc(120, GFP_KERNEL)',
+  );
   runToEnd(s.vm);
   const [a, b, c] = s.vm.locals(0).map((v) => v.value);
   assert.equal(typeof a, 'bigint');
