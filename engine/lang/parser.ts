@@ -200,14 +200,6 @@ class Parser {
     );
   }
 
-  private expect(kind: TokenKind, what: string): Token | undefined {
-    if (this.at(kind)) {
-      return this.advance();
-    }
-    this.expected(what);
-    return undefined;
-  }
-
   /**
    * Skips to the next statement boundary and leaves panic mode.
    *   'statement'  up to a newline or ";" (consumed) or the "}" closing the current block (not consumed);
@@ -240,6 +232,7 @@ class Parser {
     }
     this.panic = false;
   }
+
   private enter(at: Range): boolean {
     if (this.nesting >= MAX_NESTING) {
       this.fail('KM1007', `nesting too deep (more than ${MAX_NESTING} levels)`, at);
@@ -458,10 +451,10 @@ class Parser {
   }
 
   private parseBlock(): Block | undefined {
-    const open = this.advance();
-    if (!this.enter(open.range)) {
-      return undefined;
+    if (!this.enter(this.cur.range)) {
+      return undefined; // the "{" stays: recovery skips the whole block
     }
+    const open = this.advance();
     this.blocks++;
     const statements = this.parseStatements(true);
     this.blocks--;
