@@ -7,6 +7,7 @@
 import { formatVirt } from '../mm/address';
 import { Machine } from '../mm/machine';
 import { NR_PAGE_ORDERS, PAGE_SIZE } from '../mm/config';
+import { PG_RESERVED, PG_TAIL } from '../mm/frames';
 
 /** One row of /proc/slabinfo plus the SLUB detail of /sys/kernel/slab/<cache>/. */
 export interface SlabCacheView {
@@ -154,7 +155,7 @@ export interface AddressView {
   readonly pfn: number;
   readonly cache?: string;
   readonly objectSize?: number;
-  readonly state: 'slab object' | 'large kmalloc' | 'free' | 'page';
+  readonly state: 'slab object' | 'large kmalloc' | 'free' | 'reserved' | 'page';
 }
 
 export function addressView(machine: Machine, phys: number): AddressView {
@@ -170,8 +171,16 @@ export function addressView(machine: Machine, phys: number): AddressView {
       state: 'slab object',
     };
   }
-  if (machine.largeKmalloc.has(pfn)) {
-    return { virt: formatVirt(phys), phys, pfn, objectSize: machine.largeKmalloc.get(pfn)!, state: 'large kmalloc' };
+  let head = pfn;
+  while (head > 0 && machine.frames.flags[head]! & PG_TAIL) {
+    head--;
+  }
+  const large = machine.largeKmalloc.get(head);
+  if (large !== undefined) {
+    return { virt: formatVirt(phys), phys, pfn, objectSize: large, state: 'large kmalloc' };
+  }
+  if (machine.frames.flags[pfn]! & PG_RESERVED) {
+    return { virt: formatVirt(phys), phys, pfn, state: 'reserved' };
   }
   return { virt: formatVirt(phys), phys, pfn, state: machine.buddy.findFreeBlock(pfn) ? 'free' : 'page' };
 }

@@ -108,6 +108,7 @@ export class BuddyAllocator {
     for (let p = pfn; p < end; p++) {
       frames.flags[p] = 0;
       frames.order[p] = 0;
+      frames.refcount[p] = 0;
     }
     this.zone.freePages += 1 << order;
     this.freeOne(pfn, order, false);
@@ -156,6 +157,9 @@ export class BuddyAllocator {
     if (f & PG_SLAB) {
       return 'slab page';
     }
+    if (this.frames.refcount[pfn] === 0) {
+      return 'not the head of an allocation';
+    }
     if (this.frames.order[pfn] !== order) {
       return 'wrong order';
     }
@@ -165,6 +169,7 @@ export class BuddyAllocator {
   private markAllocated(pfn: number, order: number, compound: boolean): void {
     const frames = this.frames;
     frames.order[pfn] = order;
+    frames.refcount[pfn] = 1;
     if (compound && order > 0) {
       frames.flags[pfn] = PG_HEAD;
       const end = pfn + (1 << order);

@@ -7,7 +7,8 @@
  * block carry no flag), owned by a compound allocation (PG_head on the first frame, PG_tail on the rest), a
  * single owned page (no flag), or reserved (PG_reserved, never in the allocator). `order` is meaningful on
  * the head of a free block or of a compound allocation. `next`/`prev` link free blocks of one free list
- * (the kernel's page->buddy_list), -1 at the ends.
+ * (the kernel's page->buddy_list), -1 at the ends. The first 1 MiB is reserved at boot, as x86-64 has
+ * done since Linux 5.13 (arch/x86/kernel/setup.c reserves it for BIOS and real-mode use).
  */
 
 export const PG_BUDDY = 1 << 0;
@@ -24,11 +25,18 @@ export class FrameTable {
   readonly order: Uint8Array;
   readonly next: Int32Array;
   readonly prev: Int32Array;
+  /**
+   * page_count() of the first page of an allocation (1 while allocated). Only that page carries a
+   * reference: freeing any other page of a non-compound block is refused, as put_page() on it would
+   * free nothing in the kernel.
+   */
+  readonly refcount: Uint8Array;
 
   constructor(count: number) {
     this.count = count;
     this.flags = new Uint8Array(count);
     this.order = new Uint8Array(count);
+    this.refcount = new Uint8Array(count);
     this.next = new Int32Array(count).fill(NO_PFN);
     this.prev = new Int32Array(count).fill(NO_PFN);
   }

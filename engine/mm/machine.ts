@@ -7,15 +7,16 @@
  * changes nothing. `cpu` and `line` say where the next operation comes from (the VM sets them before each
  * call); events carry both.
  *
- * Boot: the frames are handed to the buddy allocator in address order as the largest aligned blocks
- * (memblock_free_all), then the kmalloc caches are created with the geometry of the machine's CPU count.
- * No memory is reserved yet for the kernel image or mem_map, and boot-time kernel allocations are not
- * replayed: a fresh machine's caches hold no slabs. Both are later work (page allocator issue).
+ * Boot: the first 1 MiB stays reserved (x86-64 reserves it for the BIOS and real mode); the rest is handed
+ * to the buddy allocator in address order as the largest aligned blocks (memblock_free_all), then the
+ * kmalloc caches are created with the geometry of the machine's CPU count. No memory is reserved yet for
+ * the kernel image or mem_map, and boot-time kernel allocations are not replayed: a fresh machine's caches
+ * hold no slabs. Both are later work (page allocator issue).
  */
 
 import { BuddyAllocator, Zone } from './buddy';
-import { MachineConfig, PAGE_SIZE, getOrder, validateConfig, ConfigError } from './config';
-import { FrameTable, NO_PFN, PG_HEAD, PG_SLAB, PG_TAIL } from './frames';
+import { MachineConfig, MAX_PAGE_ORDER, PAGE_SIZE, getOrder, validateConfig, ConfigError } from './config';
+import { FrameTable, NO_PFN, PG_HEAD, PG_RESERVED, PG_SLAB, PG_TAIL } from './frames';
 import {
   KMALLOC_CREATION_ORDER,
   KMALLOC_MAX_CACHE_SIZE,
@@ -26,6 +27,11 @@ import {
 } from './kmalloc';
 import { KmemCache, Slub, slabGeometry } from './slub';
 import { EventKind, EventLog } from '../trace/events';
+
+/** KMALLOC_MAX_SIZE: the largest kmalloc, one block of MAX_PAGE_ORDER (4 MiB). */
+export const KMALLOC_MAX_SIZE = PAGE_SIZE << MAX_PAGE_ORDER;
+/** x86-64 reserves the first 1 MiB of RAM (arch/x86/kernel/setup.c, since 5.13). */
+export const RESERVED_LOW_BYTES = 1024 * 1024;
 
 /** kmalloc returned nothing (NULL). */
 export const KMALLOC_FAILED = -1;
@@ -77,7 +83,9 @@ export class Machine {
       return errors;
     }
     const m = new Machine(config);
-    m.buddy.freeRangeAtBoot(0, m.frames.count);
+    const reserved = RESERVED_LOW_BYTES / PAGE_SIZE;
+    m.frames.flags.fill(PG_RESERVED, 0, reserved);
+    m.buddy.freeRangeAtBoot(reserved, m.frames.count);
     for (const index of KMALLOC_CREATION_ORDER) {
       const geometry = slabGeometry(kmallocSize(index), 8, config.cpus);
       m.kmallocCaches[index] = m.slub.createCache(kmallocName(index), geometry, config.cpus);
@@ -101,6 +109,11 @@ export class Machine {
     void gfp;
     if (size === 0) {
       return KMALLOC_ZERO;
+    }
+    if (!Number.isInteger(size) || size < 0 || size > KMALLOC_MAX_SIZE) {
+      // kmalloc_large() refuses what the page allocator cannot hold (above MAX_PAGE_ORDER).
+      this.record(EventKind.KmallocFail, -1, 0, size >>> 0, 0);
+      return KMALLOC_FAILED;
     }
     if (size <= KMALLOC_MAX_CACHE_SIZE) {
       const cache = this.kmallocCaches[kmallocIndex(size)]!;

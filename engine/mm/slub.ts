@@ -130,6 +130,13 @@ export interface SlabHooks {
 
 export type SlabFreeError = 'double free' | 'not the start of an object' | 'not a slab object';
 
+/** An allocated object: its cache, the head pfn of its slab and its index in the slab. */
+export interface SlabObject {
+  readonly cache: KmemCache;
+  readonly slab: number;
+  readonly index: number;
+}
+
 export class Slub {
   /** Per-frame slab metadata (struct slab overlays struct page): meaningful on head frames of slabs. */
   readonly slabCache: Int16Array;
@@ -170,8 +177,11 @@ export class Slub {
     return this.slowAlloc(cache, cpu);
   }
 
-  /** do_slab_free()/__slab_free() of the object at phys; returns why the free is invalid, if it is. */
-  free(phys: number, cpu: number): SlabFreeError | undefined {
+  /**
+   * Finds the object a free of `phys` refers to, or why the free is invalid. Changes nothing, so the
+   * caller can record the free (kfree's tracepoint fires first in the kernel too) before doing it.
+   */
+  lookupObject(phys: number): SlabObject | SlabFreeError {
     const head = this.slabHeadOf(Math.floor(phys / PAGE_SIZE));
     if (head === NO_PFN) {
       return 'not a slab object';
@@ -179,21 +189,36 @@ export class Slub {
     const cache = this.caches[this.slabCache[head]!]!;
     const offset = phys - head * PAGE_SIZE;
     const size = cache.geometry.size;
-    const idx = Math.floor(offset / size);
-    if (offset % size !== 0 || idx >= cache.geometry.objects) {
+    const index = Math.floor(offset / size);
+    if (offset % size !== 0 || index >= cache.geometry.objects) {
       return 'not the start of an object';
     }
-    const fp = this.freeptrs.get(head)!;
-    if (fp[idx] !== OBJ_ALLOCATED) {
+    if (this.freeptrs.get(head)![index] !== OBJ_ALLOCATED) {
       return 'double free';
     }
+    return { cache, slab: head, index };
+  }
+
+  /** do_slab_free(): the CPU's own slab takes the object on its lockless freelist; others go to __slab_free. */
+  freeObject(obj: SlabObject, cpu: number): void {
+    const { cache, slab, index } = obj;
+    const fp = this.freeptrs.get(slab)!;
     cache.liveObjects--;
-    if (cache.cpuSlab[cpu] === head) {
-      fp[idx] = cache.cpuFreelist[cpu]!;
-      cache.cpuFreelist[cpu] = idx;
-      return undefined;
+    if (cache.cpuSlab[cpu] === slab) {
+      fp[index] = cache.cpuFreelist[cpu]!;
+      cache.cpuFreelist[cpu] = index;
+      return;
     }
-    this.slabFreeSlow(cache, head, idx, fp);
+    this.slabFreeSlow(cache, slab, index, fp);
+  }
+
+  /** lookupObject() then freeObject(): frees the object at phys or says why it cannot. */
+  free(phys: number, cpu: number): SlabFreeError | undefined {
+    const obj = this.lookupObject(phys);
+    if (typeof obj === 'string') {
+      return obj;
+    }
+    this.freeObject(obj, cpu);
     return undefined;
   }
 

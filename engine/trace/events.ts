@@ -1,8 +1,9 @@
 /*
  * The event stream: every state change of the machine is one numbered, typed event.
  *
- * Events are stored column-wise in growable typed arrays (struct of arrays), not one object each, so a
- * run of millions of kmalloc/kfree calls records them at a few bytes apiece. `get(seq)` decodes one into
+ * Events are stored column-wise in typed arrays (struct of arrays), not one object each, in chunks of
+ * 65,536 events that are never copied, so a run of millions of kmalloc/kfree calls records them at 27
+ * bytes apiece and the cost of an event does not depend on how many came before. `get(seq)` decodes one into
  * a plain object for views, breakpoints and the timeline. Sequence numbers start at 0 and never repeat.
  *
  * Columns: kind, cpu, line (the scenario line that caused it, 0 for boot), cache (slab cache id or -1),
@@ -48,16 +49,25 @@ export interface KmemEvent {
   readonly extra: number;
 }
 
-const INITIAL_CAPACITY = 1 << 12;
+/** Events per chunk: the log grows by whole chunks and never copies what it holds. */
+const CHUNK_SHIFT = 16;
+const CHUNK_SIZE = 1 << CHUNK_SHIFT;
+const CHUNK_MASK = CHUNK_SIZE - 1;
+
+/** One chunk of each column. */
+class Chunk {
+  readonly kinds = new Uint8Array(CHUNK_SIZE);
+  readonly cpus = new Uint16Array(CHUNK_SIZE);
+  readonly lines = new Uint32Array(CHUNK_SIZE);
+  readonly caches = new Int16Array(CHUNK_SIZE);
+  readonly addrs = new Float64Array(CHUNK_SIZE);
+  readonly sizes = new Uint32Array(CHUNK_SIZE);
+  readonly extras = new Uint32Array(CHUNK_SIZE);
+}
 
 export class EventLog {
-  private kinds = new Uint8Array(INITIAL_CAPACITY);
-  private cpus = new Uint16Array(INITIAL_CAPACITY);
-  private lines = new Uint32Array(INITIAL_CAPACITY);
-  private caches = new Int16Array(INITIAL_CAPACITY);
-  private addrs = new Float64Array(INITIAL_CAPACITY);
-  private sizes = new Uint32Array(INITIAL_CAPACITY);
-  private extras = new Uint32Array(INITIAL_CAPACITY);
+  private readonly chunks: Chunk[] = [];
+  private current: Chunk | undefined;
   private count = 0;
   /** Bit (1 << kind) is set once an event of that kind was recorded: a cheap test for breakpoint checks. */
   kindMask = 0;
@@ -68,66 +78,57 @@ export class EventLog {
 
   push(kind: EventKind, cpu: number, line: number, cache: number, addr: number, size: number, extra: number): number {
     const seq = this.count;
-    if (seq === this.kinds.length) {
-      this.grow();
+    const i = seq & CHUNK_MASK;
+    let c = this.current;
+    if (i === 0 || c === undefined) {
+      c = new Chunk();
+      this.chunks.push(c);
+      this.current = c;
     }
-    this.kinds[seq] = kind;
-    this.cpus[seq] = cpu;
-    this.lines[seq] = line;
-    this.caches[seq] = cache;
-    this.addrs[seq] = addr;
-    this.sizes[seq] = size;
-    this.extras[seq] = extra;
+    c.kinds[i] = kind;
+    c.cpus[i] = cpu;
+    c.lines[i] = line;
+    c.caches[i] = cache;
+    c.addrs[i] = addr;
+    c.sizes[i] = size;
+    c.extras[i] = extra;
     this.count = seq + 1;
     this.kindMask |= 1 << kind;
     return seq;
   }
 
   kindAt(seq: number): EventKind {
-    return this.kinds[seq] as EventKind;
+    return this.chunks[seq >>> CHUNK_SHIFT]!.kinds[seq & CHUNK_MASK] as EventKind;
+  }
+
+  cacheAt(seq: number): number {
+    return this.chunks[seq >>> CHUNK_SHIFT]!.caches[seq & CHUNK_MASK]!;
   }
 
   get(seq: number): KmemEvent {
-    if (seq < 0 || seq >= this.count) {
+    if (!Number.isInteger(seq) || seq < 0 || seq >= this.count) {
       throw new RangeError(`event ${seq} is outside the log (0..${this.count - 1})`);
     }
+    const c = this.chunks[seq >>> CHUNK_SHIFT]!;
+    const i = seq & CHUNK_MASK;
     return {
       seq,
-      kind: this.kinds[seq] as EventKind,
-      cpu: this.cpus[seq]!,
-      line: this.lines[seq]!,
-      cache: this.caches[seq]!,
-      addr: this.addrs[seq]!,
-      size: this.sizes[seq]!,
-      extra: this.extras[seq]!,
+      kind: c.kinds[i] as EventKind,
+      cpu: c.cpus[i]!,
+      line: c.lines[i]!,
+      cache: c.caches[i]!,
+      addr: c.addrs[i]!,
+      size: c.sizes[i]!,
+      extra: c.extras[i]!,
     };
   }
 
-  /** Events from `start` (inclusive) to the end, decoded; for views of a window of the log. */
+  /** Events from `start` (inclusive) to `end` (exclusive), decoded; for views of a window of the log. */
   slice(start: number, end = this.count): KmemEvent[] {
     const out: KmemEvent[] = [];
     for (let i = Math.max(0, start); i < Math.min(end, this.count); i++) {
       out.push(this.get(i));
     }
     return out;
-  }
-
-  private grow(): void {
-    const n = this.kinds.length * 2;
-    const grown = <T extends Uint8Array | Uint16Array | Uint32Array | Int16Array | Float64Array>(
-      a: T,
-      make: (n: number) => T,
-    ): T => {
-      const b = make(n);
-      b.set(a as never);
-      return b;
-    };
-    this.kinds = grown(this.kinds, (k) => new Uint8Array(k));
-    this.cpus = grown(this.cpus, (k) => new Uint16Array(k));
-    this.lines = grown(this.lines, (k) => new Uint32Array(k));
-    this.caches = grown(this.caches, (k) => new Int16Array(k));
-    this.addrs = grown(this.addrs, (k) => new Float64Array(k));
-    this.sizes = grown(this.sizes, (k) => new Uint32Array(k));
-    this.extras = grown(this.extras, (k) => new Uint32Array(k));
   }
 }

@@ -80,7 +80,8 @@ type VariableContainer =
   | { kind: 'caches' }
   | { kind: 'cache'; name: string };
 
-type StepMode = { kind: 'continue' } | { kind: 'step' };
+/** `fromLaunch`: the first run, where a breakpoint on the very first statement must count too. */
+type StepMode = { kind: 'continue'; fromLaunch?: boolean } | { kind: 'step' };
 
 export class KmemDebugSession extends LoggingDebugSession {
   private scenario: LoadedScenario | undefined;
@@ -171,7 +172,7 @@ export class KmemDebugSession extends LoggingDebugSession {
       this.lastStop = { reason: 'step', line: scenario.vm.currentLine() };
       this.sendEvent(new StoppedEvent('entry', THREAD_ID));
     } else {
-      void this.execute({ kind: 'continue' });
+      void this.execute({ kind: 'continue', fromLaunch: true });
     }
   }
 
@@ -452,6 +453,7 @@ export class KmemDebugSession extends LoggingDebugSession {
     this.pauseRequested = false;
     this.variableHandles.reset();
     const stepStart = vm.statementsExecuted;
+    let askCurrent = mode.kind === 'continue' && mode.fromLaunch === true;
     try {
       for (;;) {
         const remaining = mode.kind === 'step' ? 1 - (vm.statementsExecuted - stepStart) : undefined;
@@ -463,7 +465,9 @@ export class KmemDebugSession extends LoggingDebugSession {
               ? undefined
               : (first, end) => this.matchEvent(vm.machine, first, end),
           stepStatements: remaining !== undefined && remaining > 0 ? remaining : undefined,
+          askCurrent,
         });
+        askCurrent = false;
         if (stop.reason === 'budget') {
           if (this.pauseRequested || this.ended) {
             if (!this.ended) this.report({ ...stop, reason: 'step' }, 'pause');
@@ -561,7 +565,7 @@ export class KmemDebugSession extends LoggingDebugSession {
     for (let seq = first; seq < end; seq++) {
       const kind = machine.events.kindAt(seq);
       for (const bp of this.functionBreakpoints) {
-        if (bp.kind === kind && (bp.cache < 0 || machine.events.get(seq).cache === bp.cache)) {
+        if (bp.kind === kind && (bp.cache < 0 || machine.events.cacheAt(seq) === bp.cache)) {
           return seq;
         }
       }

@@ -115,6 +115,14 @@ describe('kmem debug adapter over DAP', () => {
     assert.equal(BigInt(vars.get('second')!.value) - BigInt(first.value), 192n);
   });
 
+  test('a breakpoint on the very first statement stops there when launched without stopOnEntry', async () => {
+    const stopped = dc.waitForEvent('stopped');
+    await launch(EXAMPLE, { lines: [lineOf('let first')] });
+    assert.equal(((await stopped) as DebugProtocol.StoppedEvent).body.reason, 'breakpoint');
+    await assertLocation(lineOf('let first'));
+    assert.equal((await locals()).size, 0, 'nothing has run yet');
+  });
+
   test('a breakpoint on a comment or blank line moves to the next statement', async () => {
     const blank = lineOf('let again') + 1; // the blank line after it
     const { lines } = await launch(EXAMPLE, { lines: [1, blank] });
