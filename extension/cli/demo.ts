@@ -71,7 +71,7 @@ async function main(): Promise<number> {
     breakpoints: breakLines.map((line) => ({ line })),
   });
   for (const bp of bps.body.breakpoints)
-    console.log(`demo: breakpoint at line ${bp.line} ${bp.verified ? 'verified' : `not verified: ${bp.message}`}`);
+    {console.log(`demo: breakpoint at line ${bp.line} ${bp.verified ? 'verified' : `not verified: ${bp.message}`}`);}
   const fbps = await dc.setFunctionBreakpointsRequest({
     breakpoints: (values.function ?? []).map((name) => ({ name })),
   });

@@ -103,10 +103,10 @@ export function main(argv: readonly string[], io: Io = nodeIo): number {
       }
       const memoryBytes = values.memory === undefined ? undefined : parseSize(values.memory);
       if (values.memory !== undefined && memoryBytes === undefined)
-        return usage(`--memory takes a size such as 256M or 4G, not '${values.memory}'`);
+        {return usage(`--memory takes a size such as 256M or 4G, not '${values.memory}'`);}
       const cpus = values.cpus === undefined ? undefined : Number(values.cpus);
       if (cpus !== undefined && (!Number.isInteger(cpus) || cpus < 1 || cpus > MAX_CPUS))
-        return usage(`--cpus takes a whole number from 1 to ${MAX_CPUS}, not '${values.cpus}'`);
+        {return usage(`--cpus takes a whole number from 1 to ${MAX_CPUS}, not '${values.cpus}'`);}
       const procs = values.proc ?? [];
       const badProc = procs.find((p) => !(PROC_FILES as readonly string[]).includes(p));
       if (badProc !== undefined) return usage(`--proc takes ${PROC_FILES.join(' or ')}, not '${badProc}'`);
@@ -115,7 +115,7 @@ export function main(argv: readonly string[], io: Io = nodeIo): number {
         return boot(io, memoryBytes, cpus, procs as ProcFile[]);
       }
       if (positionals.length !== 1)
-        return usage(positionals.length === 0 ? 'name the scenario file to run' : 'run takes one scenario file');
+        {return usage(positionals.length === 0 ? 'name the scenario file to run' : 'run takes one scenario file');}
       return run(io, positionals[0]!, memoryBytes, cpus, procs as ProcFile[]);
     }
     case 'check': {
