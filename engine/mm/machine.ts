@@ -137,26 +137,29 @@ export class Machine {
     const flags = this.frames.flags[pfn]!;
     if (flags & PG_SLAB) {
       const cache = this.slub.cacheOf(phys)!;
-      const bad = this.slub.free(phys, this.cpu);
-      if (bad) {
+      const obj = this.slub.lookupObject(phys);
+      if (typeof obj === 'string') {
         return {
-          code: bad === 'double free' ? 'KM4002' : 'KM4003',
+          code: obj === 'double free' ? 'KM4002' : 'KM4003',
           message:
-            bad === 'double free'
+            obj === 'double free'
               ? `double free of an object of ${cache.name}`
               : `kfree of an address inside an object of ${cache.name}, not its start`,
         };
       }
+      // trace_kfree() fires first in kfree(), before slab_free() may discard the slab.
       this.record(EventKind.Kfree, cache.id, phys, 0, cache.geometry.size);
+      this.slub.freeObject(obj, this.cpu);
       return undefined;
     }
     const asked = this.largeKmalloc.get(pfn);
     if (asked !== undefined && phys % PAGE_SIZE === 0) {
       const order = getOrder(asked);
+      // trace_kfree() fires first, then free_large_kmalloc() gives the pages back.
+      this.record(EventKind.Kfree, -1, phys, 0, PAGE_SIZE << order);
       this.largeKmalloc.delete(pfn);
       this.buddy.freePages(pfn, order);
       this.record(EventKind.PageFree, -1, pfn, 0, order);
-      this.record(EventKind.Kfree, -1, phys, 0, PAGE_SIZE << order);
       return undefined;
     }
     if (flags & (PG_HEAD | PG_TAIL) || this.buddy.findFreeBlock(pfn) === undefined) {

@@ -531,8 +531,9 @@ export class KmemDebugSession extends LoggingDebugSession {
 
   private describeStop(stop: Stop): string | undefined {
     if (stop.reason === 'error' && stop.error) return `${stop.error.code}: ${stop.error.message}`;
-    if (stop.reason === 'event' && stop.eventSeq !== undefined)
-      {return this.describeEvent(this.scenario!.machine.events.get(stop.eventSeq));}
+    if (stop.reason === 'event' && stop.eventSeq !== undefined) {
+      return this.describeEvent(this.scenario!.machine.events.get(stop.eventSeq));
+    }
     return undefined;
   }
 

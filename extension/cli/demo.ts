@@ -70,8 +70,9 @@ async function main(): Promise<number> {
     source: { path: program },
     breakpoints: breakLines.map((line) => ({ line })),
   });
-  for (const bp of bps.body.breakpoints)
-    {console.log(`demo: breakpoint at line ${bp.line} ${bp.verified ? 'verified' : `not verified: ${bp.message}`}`);}
+  for (const bp of bps.body.breakpoints) {
+    console.log(`demo: breakpoint at line ${bp.line} ${bp.verified ? 'verified' : `not verified: ${bp.message}`}`);
+  }
   const fbps = await dc.setFunctionBreakpointsRequest({
     breakpoints: (values.function ?? []).map((name) => ({ name })),
   });

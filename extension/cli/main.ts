@@ -102,11 +102,13 @@ export function main(argv: readonly string[], io: Io = nodeIo): number {
         return EXIT_OK;
       }
       const memoryBytes = values.memory === undefined ? undefined : parseSize(values.memory);
-      if (values.memory !== undefined && memoryBytes === undefined)
-        {return usage(`--memory takes a size such as 256M or 4G, not '${values.memory}'`);}
+      if (values.memory !== undefined && memoryBytes === undefined) {
+        return usage(`--memory takes a size such as 256M or 4G, not '${values.memory}'`);
+      }
       const cpus = values.cpus === undefined ? undefined : Number(values.cpus);
-      if (cpus !== undefined && (!Number.isInteger(cpus) || cpus < 1 || cpus > MAX_CPUS))
-        {return usage(`--cpus takes a whole number from 1 to ${MAX_CPUS}, not '${values.cpus}'`);}
+      if (cpus !== undefined && (!Number.isInteger(cpus) || cpus < 1 || cpus > MAX_CPUS)) {
+        return usage(`--cpus takes a whole number from 1 to ${MAX_CPUS}, not '${values.cpus}'`);
+      }
       const procs = values.proc ?? [];
       const badProc = procs.find((p) => !(PROC_FILES as readonly string[]).includes(p));
       if (badProc !== undefined) return usage(`--proc takes ${PROC_FILES.join(' or ')}, not '${badProc}'`);
@@ -114,8 +116,9 @@ export function main(argv: readonly string[], io: Io = nodeIo): number {
         if (positionals.length > 0) return usage(`unexpected argument '${positionals[0]}'`);
         return boot(io, memoryBytes, cpus, procs as ProcFile[]);
       }
-      if (positionals.length !== 1)
-        {return usage(positionals.length === 0 ? 'name the scenario file to run' : 'run takes one scenario file');}
+      if (positionals.length !== 1) {
+        return usage(positionals.length === 0 ? 'name the scenario file to run' : 'run takes one scenario file');
+      }
       return run(io, positionals[0]!, memoryBytes, cpus, procs as ProcFile[]);
     }
     case 'check': {

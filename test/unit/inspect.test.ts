@@ -8,8 +8,8 @@
  *  - against golden files in test/unit/golden/ for a fresh 256M/2-CPU machine and after a fixed sequence.
  *    On a mismatch the runner writes <name>.actual beside the golden; UPDATE_GOLDEN=1 rewrites the goldens.
  *
- * Tests named "engine bug: ..." pin behaviour the engine gets wrong at the time of writing; the report that
- * came with this file describes each bug and its fix.
+ * Boot keeps the first 1 MiB reserved (arch/x86/kernel/setup.c, "x86/setup: Always reserve the first 1M of
+ * RAM"): frames 0..255 never reach the buddy allocator, so a fresh machine's free memory starts at pfn 256.
  */
 
 import { describe, test } from 'node:test';
@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 
-import { Machine } from '../../engine/mm/machine';
+import { Machine, RESERVED_LOW_BYTES } from '../../engine/mm/machine';
 import { GFP_KERNEL } from '../../engine/mm/gfp';
 import { PAGE_OFFSET, formatPhys, formatVirt, physToVirt, virtToPhys } from '../../engine/mm/address';
 import {
@@ -36,6 +36,8 @@ import {
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
 const PAGE = 4096;
+/** arch/x86/kernel/setup.c: memblock_reserve(0, SZ_1M) on every x86-64 boot since Linux 5.13. */
+const RESERVED_PAGES = MiB / PAGE;
 const FC_SEED = Number(process.env.FC_SEED ?? 61200);
 
 // ---------------------------------------------------------------------------------------------------------
@@ -342,10 +344,13 @@ describe('/proc/buddyinfo (mm/vmstat.c frag_show_print)', () => {
     const m = boot(256 * MiB, 2);
     const text = formatBuddyinfo(buddyinfoView(m));
     assertSameText(text, kernelBuddyinfo(buddyinfoView(m)), 'buddyinfo');
+    // Frames 256..511 (order 8) and 512..1023 (order 9) above the reserved 1 MiB, then 63 blocks of 4 MiB.
     assert.equal(
       text,
-      'Node 0, zone   Normal      0      0      0      0      0      0      0      0      0      0     64 \n',
+      'Node 0, zone   Normal      0      0      0      0      0      0      0      0      1      1     63 \n',
     );
+    assert.equal(buddyinfoView(m).zones[0]!.freePages, 65536 - RESERVED_PAGES);
+    assert.equal(buddyinfoView(m).zones[0]!.managedPages, 65536 - RESERVED_PAGES);
     assertGolden('buddyinfo-fresh-256M-2cpu.txt', text);
   });
 
@@ -357,6 +362,10 @@ describe('/proc/buddyinfo (mm/vmstat.c frag_show_print)', () => {
     assertSameText(text, kernelBuddyinfo(view), 'buddyinfo');
     const free = view.zones[0]!.nrFree.reduce((sum, n, order) => sum + n * 2 ** order, 0);
     assert.equal(free, view.zones[0]!.freePages, 'buddyinfo counts every free page');
+    // What the sequence still holds: its slabs and the 100000-byte kmalloc (get_order = 5, 32 pages).
+    const held = summaryView(m).slabPages + 32;
+    assert.equal(free, 65536 - RESERVED_PAGES - held, 'free = total - reserved 1 MiB - slabs - large kmalloc');
+    assert.equal(view.zones[0]!.nrFree[10], 63, 'everything fitted below 4 MiB: 63 blocks untouched');
     assertGolden('buddyinfo-after-sequence-256M-2cpu.txt', text);
   });
 
@@ -399,7 +408,7 @@ describe('summaryView', () => {
       kind: 'summary',
       memoryBytes: 64 * MiB,
       cpus: 2,
-      freePages: 16384 - 4 - 1 - 8,
+      freePages: 16384 - RESERVED_PAGES - 4 - 1 - 8,
       totalPages: 16384,
       events: m.events.length,
       slabPages: 5,
@@ -450,9 +459,10 @@ describe('direct-map addresses (PAGE_OFFSET = 0xffff888000000000)', () => {
 });
 
 describe('addressView', () => {
-  test('slab objects, large kmallocs, free and allocated pages', () => {
+  test('slab objects, large kmallocs, free, reserved and allocated pages', () => {
     const m = boot(64 * MiB, 2);
     const obj = m.kmalloc(64, GFP_KERNEL);
+    assert.equal(obj, RESERVED_PAGES * PAGE, 'the first slab is the first frame above the reserved 1 MiB');
     assert.deepEqual(addressView(m, obj), {
       virt: formatVirt(obj),
       phys: obj,
@@ -479,15 +489,44 @@ describe('addressView', () => {
       pfn: free / PAGE,
       state: 'free',
     });
+    // The first 1 MiB (arch/x86/kernel/setup.c reserves it on x86-64): PG_reserved, never allocator memory.
+    assert.equal(RESERVED_LOW_BYTES, MiB);
+    assert.deepEqual(addressView(m, 0), { virt: '0xffff888000000000', phys: 0, pfn: 0, state: 'reserved' });
+    assert.deepEqual(addressView(m, MiB - 1), {
+      virt: '0xffff8880000fffff',
+      phys: MiB - 1,
+      pfn: RESERVED_PAGES - 1,
+      state: 'reserved',
+    });
+    assert.equal(addressView(m, 0x9f000).state, 'reserved', 'a frame in the middle of the first 1 MiB');
+    assert.equal(addressView(m, MiB).state, 'slab object', 'the first frame above the reservation');
   });
 
-  test('engine bug: an address in a later page of a large kmalloc is part of that kmalloc', () => {
+  test('every page of a large kmalloc resolves to that kmalloc, tail pages through their head', () => {
     const m = boot(64 * MiB, 2);
     const large = m.kmalloc(20000, GFP_KERNEL); // order 3: 8 pages
-    const inside = large + PAGE + 16;
-    const view = addressView(m, inside);
-    assert.equal(view.state, 'large kmalloc', `addressView(large + 4112).state is '${view.state}'`);
-    assert.equal(view.objectSize, 20000);
-    assert.equal(view.pfn, inside >> 12);
+    for (let page = 0; page < 8; page++) {
+      for (const offset of [0, 16, PAGE - 1]) {
+        const inside = large + page * PAGE + offset;
+        const view = addressView(m, inside);
+        assert.deepEqual(
+          view,
+          {
+            virt: formatVirt(inside),
+            phys: inside,
+            pfn: large / PAGE + page,
+            state: 'large kmalloc',
+            objectSize: 20000,
+          },
+          `addressView(large + ${page * PAGE + offset})`,
+        );
+      }
+    }
+    assert.notEqual(addressView(m, large + 8 * PAGE).state, 'large kmalloc', 'the page after the block');
+    // A compound block from the page allocator that is no kmalloc: its tail pages are plain pages.
+    const compound = m.buddy.allocPages(2, true);
+    assert.equal(addressView(m, (compound + 3) * PAGE + 8).state, 'page');
+    assert.equal(m.kfree(large), undefined);
+    assert.equal(addressView(m, large + PAGE + 16).state, 'free', 'after kfree the pages are free again');
   });
 });

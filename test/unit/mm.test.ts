@@ -9,27 +9,36 @@
  *
  * Property tests are seeded: the seed is printed as a test diagnostic and can be changed with FC_SEED=<n>.
  *
- * Tests named "engine bug: ..." pin behaviour the engine gets wrong at the time of writing; the report that
- * came with this file describes each bug and its fix.
+ * Boot reserves the first 1 MiB (frames 0..255 on x86-64, arch/x86/kernel/setup.c): expected layouts, pfns and
+ * page counts are derived from REF_RESERVED_PAGES and refBootBlocks() below, not written for a machine whose
+ * memory starts free at pfn 0.
  */
 
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 
-import { Machine, KMALLOC_FAILED, KMALLOC_ZERO, ZERO_SIZE_PTR } from '../../engine/mm/machine';
+import {
+  Machine,
+  KMALLOC_FAILED,
+  KMALLOC_MAX_SIZE,
+  KMALLOC_ZERO,
+  RESERVED_LOW_BYTES,
+  ZERO_SIZE_PTR,
+} from '../../engine/mm/machine';
 import { formatSize, parseSize, validateConfig } from '../../engine/mm/config';
-import { NO_PFN, PG_BUDDY, PG_HEAD, PG_SLAB, PG_TAIL } from '../../engine/mm/frames';
+import { NO_PFN, PG_BUDDY, PG_HEAD, PG_RESERVED, PG_SLAB, PG_TAIL } from '../../engine/mm/frames';
 import { FREE_END, OBJ_ALLOCATED, KmemCache, slabGeometry } from '../../engine/mm/slub';
 import { GFP_KERNEL } from '../../engine/mm/gfp';
 import { EventKind, KmemEvent } from '../../engine/trace/events';
-import { buddyinfoView, formatBuddyinfo, slabinfoView } from '../../engine/inspect/views';
+import { addressView, buddyinfoView, formatBuddyinfo, slabinfoView } from '../../engine/inspect/views';
 
 // Local copies of the engine's flag values: module bindings are getters under tsx, too slow for frame scans.
 const BUDDY = PG_BUDDY;
 const SLAB = PG_SLAB;
 const TAIL = PG_TAIL;
 const HEAD = PG_HEAD;
+const RESERVED = PG_RESERVED;
 const NONE = NO_PFN;
 const END = FREE_END;
 const ALLOCATED = OBJ_ALLOCATED;
@@ -56,6 +65,14 @@ const REF_MAX_PARTIAL = 10;
 const REF_KMALLOC_MAX_CACHE_SIZE = 8192;
 /** include/linux/slab.h: KMALLOC_MAX_SIZE = 1 << (MAX_PAGE_ORDER + PAGE_SHIFT). */
 const REF_KMALLOC_MAX_SIZE = REF_PAGE_SIZE << REF_MAX_PAGE_ORDER;
+/**
+ * arch/x86/kernel/setup.c setup_arch() ("x86/setup: Always reserve the first 1M of RAM", Linux 5.13):
+ * "Unconditionally reserve the entire first 1M of RAM because BIOSes are known to corrupt low memory";
+ * x86_platform.realmode_reserve() -> reserve_real_mode() does memblock_reserve(0, SZ_1M). Reserved memblock
+ * ranges never reach the buddy allocator (memblock_free_all frees only free ranges) and keep PG_reserved.
+ */
+const REF_RESERVED_LOW_BYTES = 1024 * 1024;
+const REF_RESERVED_PAGES = REF_RESERVED_LOW_BYTES / REF_PAGE_SIZE;
 
 /** include/asm-generic/bitops/fls.h: fls(x), the 1-based index of the most significant set bit. */
 function refFls(x: number): number {
@@ -154,6 +171,39 @@ function refKmallocIndex(size: number): number {
   return size <= 192 ? REF_KMALLOC_SIZE_INDEX[Math.floor((size - 1) / 8)]! : refFls(size - 1);
 }
 
+/**
+ * mm/memblock.c __free_pages_memory(start, end), as memblock_free_all() hands the free range to the buddy
+ * allocator: order = min(MAX_PAGE_ORDER, __ffs(start)) (MAX_PAGE_ORDER for start 0), lowered until the block
+ * fits before end; each block goes to the tail of its free list (FPI_TO_TAIL), so lists are in address order.
+ */
+function refBootBlocks(start: number, end: number): { pfn: number; order: number }[] {
+  const blocks: { pfn: number; order: number }[] = [];
+  while (start < end) {
+    let order = REF_MAX_PAGE_ORDER;
+    if (start !== 0) {
+      let ffs = 0;
+      while (Math.floor(start / 2 ** ffs) % 2 === 0) ffs++;
+      order = Math.min(REF_MAX_PAGE_ORDER, ffs);
+    }
+    while (start + 2 ** order > end) order--;
+    blocks.push({ pfn: start, order });
+    start += 2 ** order;
+  }
+  return blocks;
+}
+
+/** The free blocks of a fresh machine: everything above the reserved first 1 MiB. */
+function refFreshBlocks(memoryBytes: number): { pfn: number; order: number }[] {
+  return refBootBlocks(REF_RESERVED_PAGES, memoryBytes / REF_PAGE_SIZE);
+}
+
+/** /proc/buddyinfo's nr_free per order on a fresh machine. */
+function refFreshNrFree(memoryBytes: number): number[] {
+  const nrFree = new Array<number>(REF_MAX_PAGE_ORDER + 1).fill(0);
+  for (const b of refFreshBlocks(memoryBytes)) nrFree[b.order]!++;
+  return nrFree;
+}
+
 const KMALLOC_CLASSES = [8, 16, 32, 64, 96, 128, 192, 256, 512, 1024, 2048, 4096, 8192];
 
 function className(size: number): string {
@@ -183,11 +233,12 @@ function newEvents(m: Machine, from: number): KmemEvent[] {
 }
 
 /** Everything a bad free must leave untouched: frames, free lists, slab metadata, caches, events. */
-function snapshot(m: Machine): unknown {
+function snapshot(m: Machine): { readonly [key: string]: unknown; readonly events: number } {
   const { frames, zone, slub } = m;
   return {
     flags: frames.flags.slice(),
     order: frames.order.slice(),
+    refcount: frames.refcount.slice(),
     next: frames.next.slice(),
     prev: frames.prev.slice(),
     freeHead: zone.freeHead.slice(),
@@ -221,13 +272,15 @@ function snapshot(m: Machine): unknown {
  *    linked both ways, and no two free blocks overlap;
  *  - no free block has a free buddy of the same order (it would have been merged);
  *  - nr_free of each order equals the length of its list; only free-block heads carry PG_buddy;
- *  - every frame is in exactly one free block or exactly one allocated block;
- *  - the zone's free page count equals the pages on the lists, and free + allocated = total.
+ *  - PG_reserved is set exactly on the frames of the first 1 MiB, which are in no free or allocated block;
+ *  - every other frame is in exactly one free block or exactly one allocated block;
+ *  - the zone's free page count equals the pages on the lists, managed pages = total - reserved, and
+ *    free + allocated + reserved = total.
  */
 function buddyProblems(m: Machine, allocated: ReadonlyMap<number, number>): string[] {
   const { frames, zone } = m;
   const problems: string[] = [];
-  const owner = new Uint8Array(frames.count); // 0 unseen, 1 free, 2 allocated
+  const owner = new Uint8Array(frames.count); // 0 unseen, 1 free, 2 allocated, 3 reserved
   let freeFrames = 0;
   let freeHeads = 0;
   for (let order = 0; order <= REF_MAX_PAGE_ORDER; order++) {
@@ -289,11 +342,29 @@ function buddyProblems(m: Machine, allocated: ReadonlyMap<number, number>): stri
   if (buddyFlags !== freeHeads) {
     problems.push(`${buddyFlags} frames carry PG_buddy but the free lists hold ${freeHeads} blocks`);
   }
+  let reservedFrames = 0;
+  for (let p = 0; p < frames.count; p++) {
+    const reserved = (frames.flags[p]! & RESERVED) !== 0;
+    if (reserved !== p < REF_RESERVED_PAGES) {
+      problems.push(
+        `frame ${p} ${reserved ? 'carries' : 'lacks'} PG_reserved (the first ${REF_RESERVED_PAGES} are reserved)`,
+      );
+    }
+    if (reserved) {
+      if (owner[p] === 1) {
+        problems.push(`reserved frame ${p} is in a free block`);
+      }
+      owner[p] = 3;
+      reservedFrames++;
+    }
+  }
   let allocatedFrames = 0;
   for (const [head, order] of allocated) {
     for (let p = head; p < head + 2 ** order; p++) {
       if (owner[p] === 1) {
         problems.push(`frame ${p} is free and also in the allocated block ${head} (order ${order})`);
+      } else if (owner[p] === 3) {
+        problems.push(`reserved frame ${p} is in the allocated block ${head} (order ${order})`);
       } else if (owner[p] === 2) {
         problems.push(`frame ${p} is in two allocated blocks`);
       }
@@ -303,15 +374,20 @@ function buddyProblems(m: Machine, allocated: ReadonlyMap<number, number>): stri
   }
   for (let p = 0; p < frames.count; p++) {
     if (owner[p] === 0) {
-      problems.push(`frame ${p} is neither free nor allocated`);
+      problems.push(`frame ${p} is neither free, allocated nor reserved`);
       break;
     }
   }
   if (zone.freePages !== freeFrames) {
     problems.push(`zone free pages = ${zone.freePages} but the free lists hold ${freeFrames}`);
   }
-  if (freeFrames + allocatedFrames !== frames.count) {
-    problems.push(`free ${freeFrames} + allocated ${allocatedFrames} != total ${frames.count}`);
+  if (zone.managedPages !== frames.count - reservedFrames) {
+    problems.push(`managed pages = ${zone.managedPages}, total ${frames.count} - reserved ${reservedFrames}`);
+  }
+  if (freeFrames + allocatedFrames + reservedFrames !== frames.count) {
+    problems.push(
+      `free ${freeFrames} + allocated ${allocatedFrames} + reserved ${reservedFrames} != total ${frames.count}`,
+    );
   }
   return problems;
 }
@@ -691,13 +767,18 @@ describe('kmalloc size classes (mm/slab_common.c kmalloc_slab)', () => {
   });
 
   test('above KMALLOC_MAX_SIZE (4 MiB) kmalloc fails without throwing', () => {
+    // __alloc_pages(): WARN_ON_ONCE_GFP(order > MAX_PAGE_ORDER) and NULL, before any page is touched.
+    assert.equal(KMALLOC_MAX_SIZE, REF_KMALLOC_MAX_SIZE, 'KMALLOC_MAX_SIZE = 1 << (MAX_PAGE_ORDER + PAGE_SHIFT)');
     const m = boot(64 * MiB, 2);
-    const seq = m.events.length;
-    assert.equal(m.kmalloc(REF_KMALLOC_MAX_SIZE + 1, GFP_KERNEL), KMALLOC_FAILED);
-    assert.deepEqual(
-      newEvents(m, seq).map((e) => [e.kind, e.size]),
-      [[EventKind.KmallocFail, REF_KMALLOC_MAX_SIZE + 1]],
-    );
+    for (const size of [REF_KMALLOC_MAX_SIZE + 1, 2 * REF_KMALLOC_MAX_SIZE, 48 * MiB]) {
+      const before = snapshot(m);
+      assert.equal(m.kmalloc(size, GFP_KERNEL), KMALLOC_FAILED, `kmalloc(${size})`);
+      assert.deepEqual(
+        newEvents(m, before.events).map((e) => [e.kind, e.cache, e.addr, e.size]),
+        [[EventKind.KmallocFail, -1, 0, size]],
+      );
+      assert.deepEqual(snapshot(m), { ...before, events: before.events + 1 }, `kmalloc(${size}) changed the machine`);
+    }
   });
 
   test('kmalloc(0) returns ZERO_SIZE_PTR and allocates nothing', () => {
@@ -708,15 +789,37 @@ describe('kmalloc size classes (mm/slab_common.c kmalloc_slab)', () => {
     assert.deepEqual(snapshot(m), before);
   });
 
-  test('engine bug: kmalloc with a negative size fails like the kernel (size_t wraps), it must not throw', () => {
+  test('kmalloc with a negative size fails like the kernel (size_t wraps) and records kmalloc_fail', () => {
     // A scenario can pass any integer. In C, kmalloc(-1) is kmalloc(SIZE_MAX): above KMALLOC_MAX_SIZE, NULL.
+    // The event's 32-bit size column keeps the low 32 bits of that size_t.
     const m = boot(16 * MiB, 2);
-    for (const size of [-1, -64, -8192]) {
+    for (const size of [-1, -64, -8192, -REF_KMALLOC_MAX_SIZE]) {
+      const before = snapshot(m);
       let result: number | undefined;
       assert.doesNotThrow(() => {
         result = m.kmalloc(size, GFP_KERNEL);
       }, `kmalloc(${size}) throws`);
       assert.equal(result, KMALLOC_FAILED, `kmalloc(${size})`);
+      assert.deepEqual(
+        newEvents(m, before.events).map((e) => [e.kind, e.cache, e.addr, e.size]),
+        [[EventKind.KmallocFail, -1, 0, 2 ** 32 + size]],
+      );
+      assert.deepEqual(snapshot(m), { ...before, events: before.events + 1 }, `kmalloc(${size}) changed the machine`);
+    }
+  });
+
+  test('kmalloc with a size that is not an integer fails and records kmalloc_fail', () => {
+    // C cannot express these; a scenario can. No cache or page is touched.
+    const m = boot(16 * MiB, 2);
+    for (const size of [0.5, 64.5, 8192.25, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) {
+      const before = snapshot(m);
+      assert.equal(m.kmalloc(size, GFP_KERNEL), KMALLOC_FAILED, `kmalloc(${size})`);
+      assert.deepEqual(
+        newEvents(m, before.events).map((e) => [e.kind, e.cache, e.addr]),
+        [[EventKind.KmallocFail, -1, 0]],
+        `kmalloc(${size}) events`,
+      );
+      assert.deepEqual(snapshot(m), { ...before, events: before.events + 1 }, `kmalloc(${size}) changed the machine`);
     }
   });
 });
@@ -725,95 +828,245 @@ describe('kmalloc size classes (mm/slab_common.c kmalloc_slab)', () => {
 // Buddy allocator
 // ---------------------------------------------------------------------------------------------------------
 
+describe('boot reservation (arch/x86/kernel/setup.c)', () => {
+  test('the first 1 MiB of RAM stays reserved: PG_reserved, never in the buddy allocator', () => {
+    // arch/x86/kernel/setup.c, "x86/setup: Always reserve the first 1M of RAM" (Linux 5.13): setup_arch()
+    // reserves [0, 1M) unconditionally (x86_platform.realmode_reserve() -> memblock_reserve(0, SZ_1M)), so
+    // memblock_free_all() hands the buddy allocator only what lies above it.
+    assert.equal(RESERVED_LOW_BYTES, REF_RESERVED_LOW_BYTES);
+    assert.equal(REF_RESERVED_PAGES, 256);
+    for (const memoryBytes of [16 * MiB, 16 * MiB + 37 * REF_PAGE_SIZE, 256 * MiB]) {
+      const m = boot(memoryBytes, 1);
+      const total = memoryBytes / REF_PAGE_SIZE;
+      const what = formatSize(memoryBytes);
+      for (let pfn = 0; pfn < total; pfn++) {
+        if (m.frames.flags[pfn]! & RESERVED) {
+          assert.ok(pfn < REF_RESERVED_PAGES, `${what}: frame ${pfn} above 1 MiB is reserved`);
+          assert.equal(m.frames.flags[pfn], RESERVED, `${what}: reserved frame ${pfn} carries only PG_reserved`);
+          assert.equal(m.buddy.findFreeBlock(pfn), undefined, `${what}: reserved frame ${pfn} is in a free block`);
+        } else {
+          assert.ok(pfn >= REF_RESERVED_PAGES, `${what}: frame ${pfn} below 1 MiB is not reserved`);
+        }
+      }
+      assert.equal(m.zone.managedPages, total - REF_RESERVED_PAGES, `${what}: managed pages`);
+      assert.equal(m.zone.freePages, total - REF_RESERVED_PAGES, `${what}: free pages`);
+      assert.deepEqual(m.buddy.nrFreeByOrder(), refFreshNrFree(memoryBytes), `${what}: buddyinfo`);
+      for (const b of refFreshBlocks(memoryBytes)) {
+        assert.deepEqual(m.buddy.findFreeBlock(b.pfn), b, `${what}: boot block at ${b.pfn}`);
+      }
+      assert.deepEqual(buddyProblems(m, new Map()), [], what);
+    }
+
+    const m = boot(16 * MiB, 1);
+    assert.deepEqual(
+      refFreshBlocks(16 * MiB),
+      [
+        { pfn: 256, order: 8 },
+        { pfn: 512, order: 9 },
+        { pfn: 1024, order: 10 },
+        { pfn: 2048, order: 10 },
+        { pfn: 3072, order: 10 },
+      ],
+      'frames 256..511 as one order-8 block, 512..1023 as one order-9 block, then 4 MiB blocks',
+    );
+    // The first allocations land just above the reservation.
+    const obj = m.kmalloc(64, GFP_KERNEL);
+    assert.equal(obj, REF_RESERVED_LOW_BYTES, 'the first slab is the first frame above 1 MiB');
+    assert.equal(m.buddy.allocPages(0, false), REF_RESERVED_PAGES + 1);
+    // A reserved frame cannot be freed, and its address is neither free memory nor anything kmalloc returned.
+    for (const pfn of [0, 1, REF_RESERVED_PAGES - 1]) {
+      const before = snapshot(m);
+      assert.equal(m.buddy.freePages(pfn, 0), 'reserved page', `free_pages(${pfn}, 0)`);
+      assert.equal(m.kfree(pfn * REF_PAGE_SIZE + REF_PAGE_SIZE / 2)?.code, 'KM4003', `kfree inside frame ${pfn}`);
+      assert.deepEqual(snapshot(m), before, `freeing reserved frame ${pfn} changed the machine`);
+      assert.equal(addressView(m, pfn * REF_PAGE_SIZE).state, 'reserved');
+    }
+    assert.equal(addressView(m, REF_RESERVED_LOW_BYTES - 1).state, 'reserved');
+    assert.equal(addressView(m, REF_RESERVED_LOW_BYTES).state, 'slab object');
+    // Nothing ever merges into the reservation: the order-8 and order-9 blocks' buddies (256 ^ 256 = 0,
+    // 512 ^ 512 = 0) are reserved. Take every free page, give every one back: only the slab page is missing.
+    assert.equal(m.kfree(obj), undefined);
+    const pages: number[] = [];
+    for (let pfn = m.buddy.allocPages(0, false); pfn !== NONE; pfn = m.buddy.allocPages(0, false)) {
+      pages.push(pfn);
+    }
+    assert.equal(m.zone.freePages, 0);
+    const slab = cacheNamed(m, 'kmalloc-64');
+    assert.equal(
+      pages.length,
+      4096 - REF_RESERVED_PAGES - 1 - slab.nrSlabs,
+      'every frame above 1 MiB but the slab and page 257',
+    );
+    assert.ok(
+      pages.every((pfn) => pfn >= REF_RESERVED_PAGES),
+      'no page below 1 MiB is handed out',
+    );
+    for (const pfn of [...pages, REF_RESERVED_PAGES + 1]) {
+      assert.equal(m.buddy.freePages(pfn, 0), undefined, `free_pages(${pfn}, 0)`);
+    }
+    // Only the kmalloc-64 slab at 256 is still allocated: 257..511 are one free block per order 0..7.
+    assert.deepEqual(m.buddy.nrFreeByOrder(), [1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 3]);
+    assert.deepEqual(buddyProblems(m, new Map([[REF_RESERVED_PAGES, 0]])), []);
+  });
+});
+
 describe('buddy allocator (mm/page_alloc.c)', () => {
-  test('a fresh machine holds only 4 MiB blocks', () => {
+  test('a fresh machine holds everything above the reserved 1 MiB in the largest aligned blocks', () => {
     const m = boot(256 * MiB, 2);
-    assert.deepEqual(m.buddy.nrFreeByOrder(), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 64]);
-    assert.equal(m.zone.freePages, 65536);
-    assert.equal(m.zone.managedPages, 65536);
+    // 256..511 (order 8), 512..1023 (order 9), then only 4 MiB blocks: 64 - 1 of them.
+    assert.deepEqual(m.buddy.nrFreeByOrder(), [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 63]);
+    assert.deepEqual(m.buddy.nrFreeByOrder(), refFreshNrFree(256 * MiB));
+    for (const b of refFreshBlocks(256 * MiB)) {
+      if (b.pfn >= 1024) assert.equal(b.order, REF_MAX_PAGE_ORDER, `above 4 MiB only 4 MiB blocks (${b.pfn})`);
+      assert.deepEqual(m.buddy.findFreeBlock(b.pfn), b);
+    }
+    assert.equal(m.zone.freePages, 65536 - REF_RESERVED_PAGES);
+    assert.equal(m.zone.managedPages, 65536 - REF_RESERVED_PAGES);
     assert.deepEqual(buddyProblems(m, new Map()), []);
   });
 
   test('a machine that is not a multiple of 4 MiB keeps its tail as smaller aligned blocks', () => {
-    const m = boot(16 * MiB + 5 * REF_PAGE_SIZE + 2 * 64 * 1024, 1);
-    // 4096 + 32 + 5 frames: four order-10 blocks, then 32 = one order-5, then 5 = order 2 + order 0.
-    assert.deepEqual(m.buddy.nrFreeByOrder(), [1, 0, 1, 0, 0, 1, 0, 0, 0, 0, 4]);
+    const memoryBytes = 16 * MiB + 5 * REF_PAGE_SIZE + 2 * 64 * 1024;
+    const m = boot(memoryBytes, 1);
+    // 4096 + 32 + 5 frames, the first 256 reserved: order 8 and order 9 up to 4 MiB, three order-10 blocks,
+    // then 32 = one order-5, then 5 = order 2 + order 0.
+    assert.deepEqual(m.buddy.nrFreeByOrder(), [1, 0, 1, 0, 0, 1, 0, 0, 1, 1, 3]);
+    assert.deepEqual(m.buddy.nrFreeByOrder(), refFreshNrFree(memoryBytes));
+    assert.deepEqual(refFreshBlocks(memoryBytes).slice(-3), [
+      { pfn: 4096, order: 5 },
+      { pfn: 4128, order: 2 },
+      { pfn: 4132, order: 0 },
+    ]);
+    for (const b of refFreshBlocks(memoryBytes)) {
+      assert.deepEqual(m.buddy.findFreeBlock(b.pfn), b);
+    }
     assert.deepEqual(buddyProblems(m, new Map()), []);
   });
 
-  test('order 0 on a fresh machine splits a 4 MiB block into one free block per order 0..9; free merges back', () => {
+  test('order 0 splits the smallest free block into one free block per lower order; free merges back', () => {
     const m = boot(256 * MiB, 2);
     const before = formatBuddyinfo(buddyinfoView(m));
+    // __rmqueue_smallest() takes the smallest order that has a block: on a fresh machine the order-8 block
+    // just above the reserved 1 MiB.
+    const low = REF_RESERVED_PAGES;
     const pfn = m.buddy.allocPages(0, false);
-    assert.equal(pfn, 0, 'boot queued blocks in address order, so the lowest block is split first');
-    assert.deepEqual(m.buddy.nrFreeByOrder(), [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 63]);
-    for (let order = 0; order < 10; order++) {
-      // expand(): the upper half at each step, i.e. pfn 2^order, stays free as a block of that order.
-      assert.deepEqual(m.buddy.findFreeBlock(2 ** order), { pfn: 2 ** order, order });
+    assert.equal(pfn, low, 'the order-8 block at the end of the reservation is split first');
+    assert.deepEqual(m.buddy.nrFreeByOrder(), [1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 63]);
+    for (let order = 0; order < 8; order++) {
+      // expand(): the upper half at each step, i.e. pfn low + 2^order, stays free as a block of that order.
+      assert.deepEqual(m.buddy.findFreeBlock(low + 2 ** order), { pfn: low + 2 ** order, order });
     }
-    assert.deepEqual(buddyProblems(m, new Map([[0, 0]])), []);
+    assert.deepEqual(buddyProblems(m, new Map([[low, 0]])), []);
     assert.equal(m.buddy.freePages(pfn, 0), undefined);
+    assert.equal(formatBuddyinfo(buddyinfoView(m)), before);
+    assert.deepEqual(buddyProblems(m, new Map()), []);
+
+    // With the blocks below 4 MiB taken, order 0 splits a 4 MiB block into one free block per order 0..9.
+    const below = [m.buddy.allocPages(8, false), m.buddy.allocPages(9, false)];
+    assert.deepEqual(below, [256, 512]);
+    const top = m.buddy.allocPages(0, false);
+    assert.equal(top, 1024, 'boot queued the 4 MiB blocks in address order, so the lowest one is split first');
+    assert.deepEqual(m.buddy.nrFreeByOrder(), [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 62]);
+    for (let order = 0; order < 10; order++) {
+      assert.deepEqual(m.buddy.findFreeBlock(top + 2 ** order), { pfn: top + 2 ** order, order });
+    }
+    const held = new Map([
+      [256, 8],
+      [512, 9],
+      [top, 0],
+    ]);
+    assert.deepEqual(buddyProblems(m, held), []);
+    for (const [head, order] of held) {
+      assert.equal(m.buddy.freePages(head, order), undefined);
+    }
     assert.equal(formatBuddyinfo(buddyinfoView(m)), before);
     assert.deepEqual(buddyProblems(m, new Map()), []);
   });
 
   test('blocks merge only with their buddy, pfn ^ (1 << order)', () => {
     const m = boot(16 * MiB, 1);
+    // The order-8 block at B = 256 (first frame above the reserved 1 MiB) is split; B is 256-aligned, so
+    // the buddies below are those of pages 0..7.
+    const B = REF_RESERVED_PAGES;
     const pages: number[] = [];
     for (let i = 0; i < 8; i++) {
       pages.push(m.buddy.allocPages(0, false));
     }
-    assert.deepEqual(pages, [0, 1, 2, 3, 4, 5, 6, 7]);
+    assert.deepEqual(
+      pages,
+      [0, 1, 2, 3, 4, 5, 6, 7].map((i) => B + i),
+    );
     const held = new Map(pages.map((p) => [p, 0]));
     const free = (pfn: number): void => {
       assert.equal(m.buddy.freePages(pfn, 0), undefined);
       held.delete(pfn);
       assert.deepEqual(buddyProblems(m, held), []);
     };
-    free(2);
-    assert.deepEqual(m.buddy.findFreeBlock(2), { pfn: 2, order: 0 }, 'buddy 3 is allocated: no merge');
-    free(3);
-    assert.deepEqual(m.buddy.findFreeBlock(2), { pfn: 2, order: 1 }, '3 ^ 1 = 2: merged to order 1');
-    free(4);
-    free(5);
-    assert.deepEqual(m.buddy.findFreeBlock(4), { pfn: 4, order: 1 });
+    free(B + 2);
+    assert.deepEqual(m.buddy.findFreeBlock(B + 2), { pfn: B + 2, order: 0 }, 'buddy B+3 is allocated: no merge');
+    free(B + 3);
+    assert.deepEqual(m.buddy.findFreeBlock(B + 2), { pfn: B + 2, order: 1 }, '(B+3) ^ 1 = B+2: merged to order 1');
+    free(B + 4);
+    free(B + 5);
+    assert.deepEqual(m.buddy.findFreeBlock(B + 4), { pfn: B + 4, order: 1 });
     assert.deepEqual(
-      m.buddy.findFreeBlock(2),
-      { pfn: 2, order: 1 },
-      '2 and 4 are adjacent free order-1 blocks but 2 ^ 2 = 0, not 4: they stay apart',
+      m.buddy.findFreeBlock(B + 2),
+      { pfn: B + 2, order: 1 },
+      'B+2 and B+4 are adjacent free order-1 blocks but (B+2) ^ 2 = B, not B+4: they stay apart',
     );
-    free(0);
-    free(1);
-    assert.deepEqual(m.buddy.findFreeBlock(0), { pfn: 0, order: 2 }, '0+1 -> order 1, then 0 ^ 2 = 2 -> order 2');
-    assert.deepEqual(m.buddy.findFreeBlock(4), { pfn: 4, order: 1 }, '4 is order 1, 0 is order 2: no merge');
-    free(6);
-    free(7);
-    assert.deepEqual(m.buddy.findFreeBlock(0), { pfn: 0, order: 10 }, 'everything merged back to 4 MiB');
-    assert.deepEqual(m.buddy.nrFreeByOrder(), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4]);
+    free(B + 0);
+    free(B + 1);
+    assert.deepEqual(
+      m.buddy.findFreeBlock(B),
+      { pfn: B, order: 2 },
+      'B+0 and B+1 -> order 1, then B ^ 2 = B+2 -> order 2',
+    );
+    assert.deepEqual(m.buddy.findFreeBlock(B + 4), { pfn: B + 4, order: 1 }, 'B+4 is order 1, B is order 2: no merge');
+    free(B + 6);
+    free(B + 7);
+    assert.deepEqual(
+      m.buddy.findFreeBlock(B),
+      { pfn: B, order: 8 },
+      'everything merged back to order 8, and no further: its buddy 256 ^ 256 = 0 is reserved',
+    );
+    assert.deepEqual(m.buddy.nrFreeByOrder(), [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 3]);
+    assert.deepEqual(m.buddy.nrFreeByOrder(), refFreshNrFree(16 * MiB));
   });
 
   test('exhaustion returns NONE, never throws', () => {
     const m = boot(16 * MiB, 1);
+    const boot16 = refFreshBlocks(16 * MiB);
     const blocks: number[] = [];
-    for (let i = 0; i < 4; i++) {
-      blocks.push(m.buddy.allocPages(10, true));
+    for (let pfn = m.buddy.allocPages(10, true); pfn !== NONE; pfn = m.buddy.allocPages(10, true)) {
+      blocks.push(pfn);
     }
-    assert.deepEqual(blocks, [0, 1024, 2048, 3072]);
+    assert.deepEqual(blocks, [1024, 2048, 3072]);
+    assert.deepEqual(
+      blocks,
+      boot16.filter((b) => b.order === 10).map((b) => b.pfn),
+    );
+    assert.equal(m.zone.freePages, 768, 'order 10 fails while the order-8 and order-9 blocks below 4 MiB are free');
+    assert.equal(m.buddy.allocPages(9, true), 512);
+    assert.equal(m.buddy.allocPages(8, true), 256);
     assert.equal(m.buddy.allocPages(10, true), NONE);
     assert.equal(m.buddy.allocPages(0, false), NONE);
     assert.equal(m.buddy.allocPages(REF_MAX_PAGE_ORDER + 1, false), NONE, 'order above MAX_PAGE_ORDER');
     assert.equal(m.zone.freePages, 0);
-    for (const pfn of blocks) {
-      assert.equal(m.buddy.freePages(pfn, 10), undefined);
+    assert.deepEqual(buddyProblems(m, new Map(boot16.map((b) => [b.pfn, b.order]))), []);
+    for (const b of boot16) {
+      assert.equal(m.buddy.freePages(b.pfn, b.order), undefined);
     }
-    assert.deepEqual(m.buddy.nrFreeByOrder(), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4]);
+    assert.deepEqual(m.buddy.nrFreeByOrder(), [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 3]);
   });
 
   test('kmalloc on an exhausted machine fails and records kmalloc_fail', () => {
     const m = boot(16 * MiB, 1);
-    for (let i = 0; i < 4; i++) {
-      assert.ok(m.kmalloc(REF_KMALLOC_MAX_SIZE, GFP_KERNEL) >= 0);
+    // Every free block as one large kmalloc of its size, largest first: three 4 MiB, then 2 MiB and 1 MiB.
+    const blocks = refFreshBlocks(16 * MiB).sort((a, b) => b.order - a.order);
+    for (const b of blocks) {
+      assert.equal(m.kmalloc(REF_PAGE_SIZE << b.order, GFP_KERNEL), b.pfn * REF_PAGE_SIZE, `order-${b.order} block`);
     }
+    assert.equal(m.zone.freePages, 0);
     const seq = m.events.length;
     assert.equal(m.kmalloc(64, GFP_KERNEL), KMALLOC_FAILED);
     assert.equal(m.kmalloc(20000, GFP_KERNEL), KMALLOC_FAILED);
@@ -834,6 +1087,7 @@ describe('buddy allocator (mm/page_alloc.c)', () => {
     assert.equal(m.buddy.freePages(freed, 1), undefined);
     const slabObj = m.kmalloc(64, GFP_KERNEL);
     const slabPfn = Math.floor(slabObj / REF_PAGE_SIZE);
+    const plain = m.buddy.allocPages(2, false);
     const cases: [string, number, number, string][] = [
       ['double free', freed, 1, 'page already free'],
       ['free of a page inside a free block', 4000, 0, 'page already free'],
@@ -842,7 +1096,11 @@ describe('buddy allocator (mm/page_alloc.c)', () => {
       ['wrong order of a single page', single, 1, 'wrong order'],
       ['tail page of a compound block', compound + 1, 0, 'not the head of an allocation'],
       ['last tail page of a compound block', compound + 3, 0, 'not the head of an allocation'],
+      ['inner page of a non-compound block', plain + 1, 0, 'not the head of an allocation'],
+      ['last page of a non-compound block', plain + 3, 0, 'not the head of an allocation'],
       ['slab page', slabPfn, 0, 'slab page'],
+      ['first reserved page', 0, 0, 'reserved page'],
+      ['last reserved page (below 1 MiB)', REF_RESERVED_PAGES - 1, 0, 'reserved page'],
       ['pfn beyond the zone', 4096, 0, 'pfn outside the zone'],
       ['negative pfn', -1, 0, 'pfn outside the zone'],
     ];
@@ -853,17 +1111,36 @@ describe('buddy allocator (mm/page_alloc.c)', () => {
     }
   });
 
-  test('engine bug: freeing an inner page of a non-compound high-order block is refused', () => {
+  test('freeing an inner page of a non-compound high-order block is refused: only its first page holds a reference', () => {
     // Only the first page of a non-compound order-n allocation holds a reference (set_page_refcounted);
     // __free_pages() on any other page finds refcount 0 (VM_BUG_ON_PAGE with CONFIG_DEBUG_VM) and frees
-    // nothing. The engine accepts it and puts the page on a free list while its block is still allocated.
+    // nothing.
     const m = boot(16 * MiB, 1);
     const pfn = m.buddy.allocPages(2, false);
-    const before = snapshot(m);
-    const reason = m.buddy.freePages(pfn + 1, 0);
-    assert.notEqual(reason, undefined, 'free_pages(pfn + 1, 0) of an order-2 block is accepted');
-    assert.deepEqual(snapshot(m), before);
-    assert.deepEqual(buddyProblems(m, new Map([[pfn, 2]])), []);
+    assert.deepEqual(
+      Array.from(m.frames.refcount.subarray(pfn, pfn + 4)),
+      [1, 0, 0, 0],
+      'page_count() is 1 on the first page only',
+    );
+    for (const [inner, order] of [
+      [pfn + 1, 0],
+      [pfn + 2, 0],
+      [pfn + 3, 0],
+      [pfn + 2, 1],
+    ] as const) {
+      const before = snapshot(m);
+      assert.equal(
+        m.buddy.freePages(inner, order),
+        'not the head of an allocation',
+        `free_pages(pfn + ${inner - pfn}, ${order}) of an order-2 block`,
+      );
+      assert.deepEqual(snapshot(m), before);
+      assert.deepEqual(buddyProblems(m, new Map([[pfn, 2]])), []);
+    }
+    assert.equal(m.buddy.freePages(pfn, 2), undefined, 'the first page frees the block');
+    assert.equal(m.frames.refcount[pfn], 0);
+    assert.deepEqual(buddyProblems(m, new Map()), []);
+    assert.deepEqual(m.buddy.nrFreeByOrder(), refFreshNrFree(16 * MiB));
   });
 
   test('property: random alloc/free sequences keep the free lists exact', (t) => {
@@ -871,7 +1148,7 @@ describe('buddy allocator (mm/page_alloc.c)', () => {
     type Op =
       | { kind: 'alloc'; order: number; compound: boolean }
       | { kind: 'free'; pick: number }
-      | { kind: 'bad'; pick: number; how: 'double' | 'inside-free' | 'wrong-order' | 'tail' };
+      | { kind: 'bad'; pick: number; how: 'double' | 'inside-free' | 'wrong-order' | 'inner' };
     const op: fc.Arbitrary<Op> = fc.oneof(
       {
         weight: 5,
@@ -887,7 +1164,7 @@ describe('buddy allocator (mm/page_alloc.c)', () => {
         arbitrary: fc.record({
           kind: fc.constant('bad' as const),
           pick: fc.nat(),
-          how: fc.constantFrom('double' as const, 'inside-free' as const, 'wrong-order' as const, 'tail' as const),
+          how: fc.constantFrom('double' as const, 'inside-free' as const, 'wrong-order' as const, 'inner' as const),
         }),
       },
     );
@@ -933,13 +1210,15 @@ describe('buddy allocator (mm/page_alloc.c)', () => {
               const f = freed[o.pick % Math.max(1, freed.length)];
               if (f && !covered(f.pfn)) target = f;
             } else if (o.how === 'inside-free') {
+              // Any frame nobody holds: inside a free block, or one of the reserved first 1 MiB.
               const pfn = o.pick % m.frames.count;
               if (!covered(pfn)) target = { pfn, order: 0 };
             } else if (held.size > 0) {
               const [h, b] = [...held][o.pick % held.size]!;
               if (o.how === 'wrong-order') {
                 target = { pfn: h, order: b.order === 0 ? 1 : b.order - 1 };
-              } else if (b.compound && b.order > 0) {
+              } else if (b.order > 0) {
+                // A tail page of a compound block, or an inner page (refcount 0) of a non-compound one.
                 target = { pfn: h + 1 + (o.pick % (2 ** b.order - 1)), order: 0 };
               }
             }
@@ -956,8 +1235,10 @@ describe('buddy allocator (mm/page_alloc.c)', () => {
         for (const [pfn, b] of held) {
           assert.equal(m.buddy.freePages(pfn, b.order), undefined);
         }
-        // Everything free again: the boot layout is back.
-        assert.deepEqual(m.buddy.nrFreeByOrder(), [1, 0, 1, 0, 0, 1, 0, 0, 0, 0, 4]);
+        // Everything free again: the boot layout is back (above the reserved 1 MiB: order 8, order 9, three
+        // order-10 blocks, then the 37 pages as order 5 + order 2 + order 0).
+        assert.deepEqual(m.buddy.nrFreeByOrder(), [1, 0, 1, 0, 0, 1, 0, 0, 1, 1, 3]);
+        assert.deepEqual(m.buddy.nrFreeByOrder(), refFreshNrFree(16 * MiB + 37 * REF_PAGE_SIZE));
       }),
       { seed: FC_SEED, numRuns: 40 },
     );
@@ -1238,8 +1519,8 @@ describe('SLUB (mm/slub.c)', () => {
           live.delete(p);
           freed.push(p);
           bump(frees, obj.cache);
-          // One kfree event; a discard adds slab_discard + page_free (a large kfree page_free), in either
-          // order relative to the kfree (the events test pins the current order).
+          // One kfree event; a discard adds slab_discard + page_free (a large kfree page_free). Their order
+          // relative to the kfree is pinned by the event-log tests (kfree first, as trace_kfree fires first).
           const evs = newEvents(m, seq);
           const kfrees = evs.filter((e) => e.kind === EventKind.Kfree);
           assert.equal(kfrees.length, 1);
@@ -1380,39 +1661,110 @@ describe('event log (engine/trace/events.ts)', () => {
         { seq: 4, kind: EventKind.Kfree, cpu: 1, line: 9, cache: k64.id, addr: a, size: 0, extra: 64 },
         { seq: 5, kind: EventKind.PageAlloc, cpu: 0, line: 10, cache: -1, addr: bigPfn, size: 0, extra: 3 },
         { seq: 6, kind: EventKind.Kmalloc, cpu: 0, line: 10, cache: -1, addr: big, size: 20000, extra: 32768 },
-        { seq: 7, kind: EventKind.PageFree, cpu: 0, line: 11, cache: -1, addr: bigPfn, size: 0, extra: 3 },
-        { seq: 8, kind: EventKind.Kfree, cpu: 0, line: 11, cache: -1, addr: big, size: 0, extra: 32768 },
+        // mm/slab_common.c kfree(): trace_kfree() fires before free_large_kmalloc() frees the pages.
+        { seq: 7, kind: EventKind.Kfree, cpu: 0, line: 11, cache: -1, addr: big, size: 0, extra: 32768 },
+        { seq: 8, kind: EventKind.PageFree, cpu: 0, line: 11, cache: -1, addr: bigPfn, size: 0, extra: 3 },
       ],
     );
+    assert.equal(slab, REF_RESERVED_PAGES, 'the first slab is the first frame above the reserved 1 MiB');
     for (let i = 0; i < events.length; i++) {
       assert.equal(m.events.get(i).seq, i);
       assert.equal(m.events.kindAt(i), events[i]!.kind);
+      assert.equal(m.events.cacheAt(i), events[i]!.cache);
     }
     assert.throws(() => m.events.get(events.length), RangeError);
+    assert.throws(() => m.events.get(-1), RangeError);
+    assert.throws(() => m.events.get(0.5), RangeError);
     for (const kind of [EventKind.Kmalloc, EventKind.Kfree, EventKind.PageAlloc, EventKind.SlabNew]) {
       assert.ok(m.events.kindMask & (1 << kind), `kindMask has ${EventKind[kind]}`);
     }
     assert.equal(m.events.kindMask & (1 << EventKind.SlabDiscard), 0);
   });
 
-  test('the log grows past its first allocation and keeps every event', () => {
+  test('kfree is recorded before the slab_discard and page_free it causes (trace_kfree fires first)', () => {
+    // mm/slab_common.c kfree() (6.12): trace_kfree(_RET_IP_, object) is its first statement, before
+    // free_large_kmalloc() or slab_free() -> __slab_free() -> discard_slab() give pages back.
     const m = boot(16 * MiB, 2);
-    const addrs: number[] = [];
-    for (let i = 0; i < 5000; i++) {
-      const p = m.kmalloc(8, GFP_KERNEL);
-      addrs.push(p);
-      m.kfree(p);
+    const cache = cacheNamed(m, 'kmalloc-64');
+    const { objects, minPartial } = cache.geometry;
+    // minPartial + 2 slabs: all but the last are full and unfrozen; one free each puts minPartial of them on
+    // the node partial list, so emptying the first one discards it.
+    const bySlab = new Map<number, number[]>();
+    for (let i = 0; i < (minPartial + 2) * objects; i++) {
+      const p = m.kmalloc(64, GFP_KERNEL);
+      const pfn = Math.floor(p / REF_PAGE_SIZE);
+      bySlab.set(pfn, [...(bySlab.get(pfn) ?? []), p]);
     }
-    let seq = -1;
-    let kmallocs = 0;
-    for (const e of m.events.slice(0)) {
-      assert.ok(e.seq > seq, 'seq increases');
-      seq = e.seq;
-      if (e.kind === EventKind.Kmalloc) {
-        assert.equal(e.addr, addrs[kmallocs++]);
-      }
+    const slabs = [...bySlab.keys()];
+    assert.equal(slabs.length, minPartial + 2);
+    for (const pfn of slabs.slice(0, minPartial)) {
+      assert.equal(m.kfree(bySlab.get(pfn)!.pop()!), undefined);
     }
-    assert.equal(kmallocs, 5000);
-    assert.equal(m.events.length, seq + 1);
+    assert.equal(cache.nrPartial, minPartial);
+    const first = slabs[0]!;
+    const rest = bySlab.get(first)!;
+    const last = rest.pop()!;
+    for (const p of rest) {
+      assert.equal(m.kfree(p), undefined);
+    }
+    let seq = m.events.length;
+    assert.equal(m.kfree(last), undefined);
+    assert.deepEqual(
+      newEvents(m, seq).map((e) => [e.kind, e.cache, e.addr, e.extra]),
+      [
+        [EventKind.Kfree, cache.id, last, 64],
+        [EventKind.SlabDiscard, cache.id, first, 0],
+        [EventKind.PageFree, -1, first, 0],
+      ],
+    );
+    assert.equal(cache.nrSlabs, minPartial + 1, 'the slab was discarded');
+
+    const big = m.kmalloc(20000, GFP_KERNEL);
+    seq = m.events.length;
+    assert.equal(m.kfree(big), undefined);
+    assert.deepEqual(
+      newEvents(m, seq).map((e) => [e.kind, e.cache, e.addr, e.extra]),
+      [
+        [EventKind.Kfree, -1, big, 32768],
+        [EventKind.PageFree, -1, big / REF_PAGE_SIZE, 3],
+      ],
+    );
+  });
+
+  test('the log keeps every event across its storage chunks (65,536 events each)', () => {
+    const m = boot(16 * MiB, 2);
+    // 100,000 kmalloc/kfree pairs: over 200,000 events, three chunk boundaries. Every field varies.
+    const sizes = [8, 64, 192, 1024];
+    const expected: { seq: number; kind: EventKind; cpu: number; line: number; cache: number; addr: number }[] = [];
+    for (let i = 0; i < 100_000; i++) {
+      m.cpu = i % 2;
+      m.line = i + 1;
+      const size = sizes[i % sizes.length]!;
+      const cache = m.kmallocCacheFor(size)!.id;
+      const p = m.kmalloc(size, GFP_KERNEL);
+      expected.push({ seq: m.events.length - 1, kind: EventKind.Kmalloc, cpu: m.cpu, line: m.line, cache, addr: p });
+      assert.equal(m.kfree(p), undefined);
+      expected.push({ seq: m.events.length - 1, kind: EventKind.Kfree, cpu: m.cpu, line: m.line, cache, addr: p });
+    }
+    assert.ok(m.events.length > 3 * 65536);
+    for (const x of expected) {
+      const e = m.events.get(x.seq);
+      assert.deepEqual(
+        [e.seq, e.kind, e.cpu, e.line, e.cache, e.addr],
+        [x.seq, x.kind, x.cpu, x.line, x.cache, x.addr],
+      );
+      assert.equal(m.events.kindAt(x.seq), x.kind);
+      assert.equal(m.events.cacheAt(x.seq), x.cache);
+    }
+    const all = m.events.slice(0);
+    assert.equal(all.length, m.events.length);
+    all.forEach((e, i) => assert.equal(e.seq, i));
+    assert.equal(all.filter((e) => e.kind === EventKind.Kmalloc).length, 100_000);
+    assert.deepEqual(
+      m.events.slice(65530, 65542).map((e) => e.seq),
+      Array.from({ length: 12 }, (_, i) => 65530 + i),
+      'a window across the first chunk boundary',
+    );
+    assert.throws(() => m.events.get(m.events.length), RangeError);
   });
 });

@@ -345,7 +345,7 @@ test('large kmalloc: pages from the buddy allocator, freed by kfree', () => {
   runToEnd(s.vm);
   assert.deepEqual(
     eventsOf(s).map((e) => EventKind[e.kind]),
-    ['PageAlloc', 'Kmalloc', 'PageFree', 'Kfree'],
+    ['PageAlloc', 'Kmalloc', 'Kfree', 'PageFree'],
   );
   assert.equal(s.machine.largeKmalloc.size, 0);
 });
