@@ -65,10 +65,14 @@ if [ "$(installed_version)" != "$CODE_SERVER_VERSION" ] || ! works; then
   rm -rf "$cs/node_modules"
   mkdir -p "$cs"
   [ -f "$cs/package.json" ] || echo '{"name":"kmem-code-server-host","private":true}' >"$cs/package.json"
+  # Run npm itself under Node 24: npm puts the directory of the node that runs it first on the PATH of
+  # install scripts, so under `npm test` (Node 20) code-server's postinstall would otherwise see Node 20.
+  npm_cli="$(dirname "$(readlink -f "$(command -v npm)")")/npm-cli.js"
   (
     cd "$cs"
-    PATH="$node24/bin:$PATH" npm_config_nodedir="$node24" \
-      npm install --no-audit --no-fund --loglevel=error "code-server@$CODE_SERVER_VERSION"
+    env -u npm_node_execpath -u NODE -u npm_execpath -u npm_config_prefix \
+      PATH="$node24/bin:$PATH" npm_config_nodedir="$node24" \
+      "$node24/bin/node" "$npm_cli" install --no-audit --no-fund --loglevel=error "code-server@$CODE_SERVER_VERSION"
   )
   works || {
     say "code-server@$CODE_SERVER_VERSION installed but does not start; see the output above" >&2

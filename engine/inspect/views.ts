@@ -95,12 +95,15 @@ export function slabinfoView(machine: Machine): SlabinfoView {
 }
 
 export function buddyinfoView(machine: Machine): BuddyinfoView {
-  const z = machine.zone;
   return {
     kind: 'buddyinfo',
-    zones: [
-      { node: 0, zone: z.name, nrFree: Array.from(z.nrFree), freePages: z.freePages, managedPages: z.managedPages },
-    ],
+    zones: machine.buddy.populatedZones().map((z) => ({
+      node: 0,
+      zone: z.name,
+      nrFree: Array.from(z.nrFree),
+      freePages: z.freePages,
+      managedPages: z.managedPages,
+    })),
   };
 }
 
@@ -113,7 +116,7 @@ export function summaryView(machine: Machine): MachineSummaryView {
     kind: 'summary',
     memoryBytes: machine.config.memoryBytes,
     cpus: machine.config.cpus,
-    freePages: machine.zone.freePages,
+    freePages: machine.buddy.nrFreePages,
     totalPages: machine.frames.count,
     events: machine.events.length,
     slabPages,

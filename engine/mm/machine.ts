@@ -14,7 +14,6 @@
  * hold no slabs. Both are later work (page allocator issue).
  */
 
-import { BuddyAllocator, Zone } from './buddy';
 import { MachineConfig, MAX_PAGE_ORDER, PAGE_SIZE, getOrder, validateConfig, ConfigError } from './config';
 import { FrameTable, NO_PFN, PG_HEAD, PG_RESERVED, PG_SLAB, PG_TAIL } from './frames';
 import {
@@ -26,6 +25,7 @@ import {
   kmallocSize,
 } from './kmalloc';
 import { KmemCache, Slub, slabGeometry } from './slub';
+import { PageAllocator } from './page_alloc';
 import { EventKind, EventLog } from '../trace/events';
 
 /** KMALLOC_MAX_SIZE: the largest kmalloc, one block of MAX_PAGE_ORDER (4 MiB). */
@@ -46,8 +46,8 @@ export interface KfreeError {
 export class Machine {
   readonly config: MachineConfig;
   readonly frames: FrameTable;
-  readonly zone: Zone;
-  readonly buddy: BuddyAllocator;
+  /** The page allocator: one buddy allocator per zone (DMA, DMA32, Normal). */
+  readonly buddy: PageAllocator;
   readonly slub: Slub;
   readonly events = new EventLog();
   /** kmalloc caches by kmalloc_info index (1..13). */
@@ -62,8 +62,7 @@ export class Machine {
     this.config = config;
     const nrFrames = config.memoryBytes / PAGE_SIZE;
     this.frames = new FrameTable(nrFrames);
-    this.zone = new Zone('Normal', 0, nrFrames);
-    this.buddy = new BuddyAllocator(this.frames, this.zone);
+    this.buddy = new PageAllocator(this.frames);
     this.slub = new Slub(this.frames, this.buddy, {
       slabNew: (cache, pfn) => {
         this.record(EventKind.PageAlloc, -1, pfn, 0, cache.geometry.order);
@@ -106,7 +105,6 @@ export class Machine {
    * GFP flags are recorded; zone modifiers and reclaim take effect with the full page allocator.
    */
   kmalloc(size: number, gfp: number): number {
-    void gfp;
     if (size === 0) {
       return KMALLOC_ZERO;
     }
@@ -125,7 +123,7 @@ export class Machine {
       this.record(EventKind.Kmalloc, cache.id, phys, size, cache.geometry.size);
       return phys;
     }
-    return this.kmallocLarge(size);
+    return this.kmallocLarge(size, gfp);
   }
 
   /** kfree(phys); `ptr` values 0 (NULL) and ZERO_SIZE_PTR are accepted and ignored by the caller. */
@@ -169,9 +167,9 @@ export class Machine {
   }
 
   /** kmalloc_large(): 2^get_order(size) pages, compound, straight from the buddy allocator. */
-  private kmallocLarge(size: number): number {
+  private kmallocLarge(size: number, gfp: number): number {
     const order = getOrder(size);
-    const pfn = this.buddy.allocPages(order, true);
+    const pfn = this.buddy.allocPages(order, true, gfp);
     if (pfn === NO_PFN) {
       this.record(EventKind.KmallocFail, -1, 0, size, order);
       return KMALLOC_FAILED;

@@ -26,7 +26,7 @@
  */
 
 import { fls, getOrder, MAX_OBJS_PER_PAGE, PAGE_SIZE, SLUB_MAX_ORDER } from './config';
-import { BuddyAllocator } from './buddy';
+import type { PageAllocator } from './page_alloc';
 import { FrameTable, NO_PFN, PG_SLAB, PG_TAIL } from './frames';
 
 export const FREE_END = -1;
@@ -149,7 +149,7 @@ export class Slub {
 
   constructor(
     private readonly frames: FrameTable,
-    private readonly buddy: BuddyAllocator,
+    private readonly buddy: Pick<PageAllocator, 'allocPages' | 'freePages'>,
     private readonly hooks: SlabHooks,
   ) {
     this.slabCache = new Int16Array(frames.count).fill(-1);

@@ -77,6 +77,7 @@ type VariableContainer =
   | { kind: 'event' }
   | { kind: 'pointer'; value: bigint }
   | { kind: 'buddy' }
+  | { kind: 'zone'; name: string }
   | { kind: 'caches' }
   | { kind: 'cache'; name: string };
 
@@ -650,10 +651,16 @@ export class KmemDebugSession extends LoggingDebugSession {
           },
         ];
       }
-      case 'buddy': {
-        const zone = buddyinfoView(machine).zones[0]!;
+      case 'buddy':
+        return buddyinfoView(machine).zones.map((z) => ({
+          name: `zone ${z.zone}`,
+          value: `${z.nrFree.join(' ')} (${z.freePages} of ${z.managedPages} pages free)`,
+          variablesReference: this.variableHandles.create({ kind: 'zone', name: z.zone }),
+        }));
+      case 'zone': {
+        const zone = buddyinfoView(machine).zones.find((z) => z.zone === container.name);
         const out: DebugProtocol.Variable[] = [];
-        for (let order = 0; order < NR_PAGE_ORDERS; order++) {
+        for (let order = 0; zone && order < NR_PAGE_ORDERS; order++) {
           const n = zone.nrFree[order] ?? 0;
           out.push(plain(`order ${order}`, `${n} free block${n === 1 ? '' : 's'} of ${formatSize(4096 << order)}`));
         }

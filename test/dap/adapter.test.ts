@@ -197,10 +197,18 @@ describe('kmem debug adapter over DAP', () => {
     const k192 = caches.body.variables.find((v) => v.name === 'kmalloc-192')!;
     // 52 objects in 21-object slabs: 3 slabs, all 63 objects counted active (2 full slabs + the cpu slab).
     assert.equal(k192.value, '63/63 objs, 3 slabs, 52 live');
-    const order = await dc.variablesRequest({
+    const zones = await dc.variablesRequest({
       variablesReference: vars.get('free blocks per order')!.variablesReference,
     });
-    assert.equal(order.body.variables.length, 11);
+    // A 256M machine has the DMA zone (below 16 MiB) and DMA32; /proc/buddyinfo skips the empty Normal zone.
+    assert.deepEqual(
+      zones.body.variables.map((v) => v.name),
+      ['zone DMA', 'zone DMA32'],
+    );
+    assert.match(zones.body.variables[0]!.value, /^0 0 0 0 0 0 0 0 1 1 3 \(3840 of 3840 pages free\)$/);
+    const orders = await dc.variablesRequest({ variablesReference: zones.body.variables[1]!.variablesReference });
+    assert.equal(orders.body.variables.length, 11);
+    assert.match(orders.body.variables[10]!.value, /^\d+ free blocks of 4M$/);
     const slabinfo = await dc.evaluateRequest({ expression: 'slabinfo', context: 'repl' });
     assert.match(slabinfo.body.result, /^slabinfo - version: 2\.1\n/);
     assert.match(slabinfo.body.result, /\nkmalloc-192 +63 +63 +192 +21 +1 : tunables +0 +0 +0 : slabdata +3 +3 +0\n/);

@@ -101,17 +101,20 @@ describe('slab panel (Chromium, panel CSP)', () => {
 
     // Buddy free areas: nr_free per order 0..10 and the free pages they hold.
     const zone = first.buddyinfo.zones[0]!;
-    const nrFree = await page.locator('table.orders tbody tr:nth-child(2) td').allInnerTexts();
+    const nrFree = await page.locator('.zone:first-child table.orders tbody tr:nth-child(2) td').allInnerTexts();
     assert.deepEqual(
       nrFree.map((t) => t.trim()),
       zone.nrFree.map(fmt),
     );
-    const pages = await page.locator('table.orders tbody tr:nth-child(3) td').allInnerTexts();
+    const pages = await page.locator('.zone:first-child table.orders tbody tr:nth-child(3) td').allInnerTexts();
     assert.deepEqual(
       pages.map((t) => t.trim()),
       zone.nrFree.map((n, order) => fmt(n << order)),
     );
-    assert.equal(await page.locator('table.orders .bar:not(.zero)').count(), zone.nrFree.filter((n) => n > 0).length);
+    assert.equal(
+      await page.locator('.zone:first-child table.orders .bar:not(.zero)').count(),
+      zone.nrFree.filter((n) => n > 0).length,
+    );
 
     // Accessible structure.
     assert.equal(await page.locator('table.slabs thead th[scope="col"]').count(), 11);
@@ -282,7 +285,7 @@ describe('slab panel (Chromium, panel CSP)', () => {
     assert.match(error, /Ignored a malformed message \(11 so far\): message\.message is missing, not a string/);
     // The last good state is still on screen.
     assert.equal(await cellText(page, 'kmalloc-192', 'numObjs'), fmt(c.numObjs));
-    assert.equal(await page.locator('table.orders tbody tr:nth-child(2) td').count(), 11);
+    assert.equal(await page.locator('.zone:first-child table.orders tbody tr:nth-child(2) td').count(), 11);
 
     // A name that looks like markup stays text.
     await post(page, garbage.at(-1));
