@@ -70,8 +70,11 @@ if [ "$(installed_version)" != "$CODE_SERVER_VERSION" ] || ! works; then
   npm_cli="$(dirname "$(readlink -f "$(command -v npm)")")/npm-cli.js"
   (
     cd "$cs"
-    env -u npm_node_execpath -u NODE -u npm_execpath -u npm_config_prefix \
-      PATH="$node24/bin:$PATH" npm_config_nodedir="$node24" \
+    # Drop the outer npm's variables (npm_config_user_agent names Node 20, and code-server's postinstall
+    # reads its Node version from there), keeping our cache.
+    # shellcheck disable=SC2046
+    env $(env | sed -n 's/^\(npm_[A-Za-z0-9_]*\)=.*/-u \1/p') -u NODE \
+      PATH="$node24/bin:$PATH" npm_config_nodedir="$node24" npm_config_cache="$npm_config_cache" npm_config_devdir="$npm_config_devdir" \
       "$node24/bin/node" "$npm_cli" install --no-audit --no-fund --loglevel=error "code-server@$CODE_SERVER_VERSION"
   )
   works || {

@@ -1,5 +1,5 @@
 /*
- * The buddy allocator (mm/page_alloc.c), one zone for now.
+ * The buddy allocator of one zone (mm/page_alloc.c); page_alloc.ts puts one in each zone.
  *
  * Free memory is kept as naturally aligned blocks of 2^order frames, order 0..MAX_PAGE_ORDER, each block on
  * the free list of its order (zone->free_area[order], with nr_free counting the blocks). The buddy of the
@@ -14,8 +14,8 @@
  * block carries PG_buddy and its order. Blocks go to the head of a list except at boot, where memblock frees
  * memory in address order to the tail (FPI_TO_TAIL), so a fresh machine hands out low addresses first.
  *
- * Not yet modelled (later work): migrate types and page blocks, per-CPU page lists, watermarks, several
- * zones, the to-tail heuristic for blocks whose higher buddy is free (buddy_merge_likely).
+ * Not yet modelled (later work): migrate types and page blocks, per-CPU page lists, watermarks, the
+ * to-tail heuristic for blocks whose higher buddy is free (buddy_merge_likely).
  */
 
 import { MAX_PAGE_ORDER, NR_PAGE_ORDERS } from './config';
