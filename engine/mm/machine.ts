@@ -26,6 +26,10 @@ import {
 } from './kmalloc';
 import { KmemCache, Slub, slabGeometry } from './slub';
 import { PageAllocator } from './page_alloc';
+import { __GFP_DMA32, __GFP_HIGHMEM } from './gfp';
+
+/** mm/slab.h GFP_SLAB_BUG_MASK: zone modifiers kmalloc refuses (the bits above __GFP_BITS_MASK too). */
+const GFP_SLAB_BUG_MASK = __GFP_DMA32 | __GFP_HIGHMEM;
 import { EventKind, EventLog } from '../trace/events';
 
 /** KMALLOC_MAX_SIZE: the largest kmalloc, one block of MAX_PAGE_ORDER (4 MiB). */
@@ -102,7 +106,8 @@ export class Machine {
 
   /**
    * kmalloc(size, gfp): the physical address of the object, KMALLOC_ZERO for size 0, or KMALLOC_FAILED.
-   * GFP flags are recorded; zone modifiers and reclaim take effect with the full page allocator.
+   * Large kmallocs honour __GFP_DMA (zone DMA); slabs come from the highest zone, as dma-kmalloc caches
+   * and reclaim are later work.
    */
   kmalloc(size: number, gfp: number): number {
     if (size === 0) {
@@ -169,7 +174,8 @@ export class Machine {
   /** kmalloc_large(): 2^get_order(size) pages, compound, straight from the buddy allocator. */
   private kmallocLarge(size: number, gfp: number): number {
     const order = getOrder(size);
-    const pfn = this.buddy.allocPages(order, true, gfp);
+    // kmalloc_fix_flags(): GFP_SLAB_BUG_MASK (__GFP_DMA32, __GFP_HIGHMEM) is dropped with an "Unexpected gfp" warning.
+    const pfn = this.buddy.allocPages(order, true, gfp & ~GFP_SLAB_BUG_MASK);
     if (pfn === NO_PFN) {
       this.record(EventKind.KmallocFail, -1, 0, size, order);
       return KMALLOC_FAILED;

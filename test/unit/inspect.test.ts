@@ -10,6 +10,9 @@
  *
  * Boot keeps the first 1 MiB reserved (arch/x86/kernel/setup.c, "x86/setup: Always reserve the first 1M of
  * RAM"): frames 0..255 never reach the buddy allocator, so a fresh machine's free memory starts at pfn 256.
+ * Memory is split into zones (arch/x86/mm/init.c zone_sizes_init): DMA below 16 MiB, DMA32 below 4 GiB, Normal
+ * above. GFP_KERNEL allocations start at the highest populated zone (include/linux/gfp.h gfp_zone() gives
+ * ZONE_NORMAL, empty below 4 GiB), so on the machines here they come from DMA32, from 16 MiB up.
  */
 
 import { describe, test } from 'node:test';
@@ -38,6 +41,43 @@ const GiB = 1024 * MiB;
 const PAGE = 4096;
 /** arch/x86/kernel/setup.c: memblock_reserve(0, SZ_1M) on every x86-64 boot since Linux 5.13. */
 const RESERVED_PAGES = MiB / PAGE;
+/**
+ * arch/x86/include/asm/dma.h MAX_DMA_PFN (16 MiB) and MAX_DMA32_PFN (4 GiB), in frames. arch/x86/mm/init.c
+ * zone_sizes_init() ends ZONE_DMA at min(MAX_DMA_PFN, max_low_pfn), ZONE_DMA32 at min(MAX_DMA32_PFN,
+ * max_low_pfn) and ZONE_NORMAL at max_low_pfn (the end of memory on x86-64); each starts where the one below ends.
+ */
+const MAX_DMA_PFN = (16 * MiB) / PAGE;
+const MAX_DMA32_PFN = (4 * GiB) / PAGE;
+/** include/linux/mmzone.h: MAX_PAGE_ORDER. */
+const MAX_PAGE_ORDER = 10;
+
+/**
+ * The buddyinfo view of a fresh machine: memblock_free_all() frees everything above the reserved 1 MiB as the
+ * largest aligned blocks (mm/memblock.c __free_pages_memory: order min(MAX_PAGE_ORDER, __ffs(pfn)), lowered to
+ * fit), each counted in the zone that holds it; the zone boundaries are multiples of 4 MiB, so no block spans
+ * two. Only populated zones are listed (mm/vmstat.c frag_show skips the others).
+ */
+function freshBuddyinfoZones(memoryBytes: number): BuddyinfoView['zones'] {
+  const end = memoryBytes / PAGE;
+  const bounds = [0, Math.min(MAX_DMA_PFN, end), Math.min(MAX_DMA32_PFN, end), end];
+  const zones: BuddyinfoView['zones'][number][] = [];
+  ['DMA', 'DMA32', 'Normal'].forEach((zone, i) => {
+    const start = Math.max(bounds[i]!, RESERVED_PAGES);
+    const stop = bounds[i + 1]!;
+    if (bounds[i]! >= stop) return;
+    const nrFree = new Array<number>(MAX_PAGE_ORDER + 1).fill(0);
+    for (let pfn = start; pfn < stop;) {
+      let order = MAX_PAGE_ORDER;
+      while (pfn % 2 ** order !== 0 || pfn + 2 ** order > stop) order--;
+      nrFree[order]!++;
+      pfn += 2 ** order;
+    }
+    const pages = Math.max(0, stop - start);
+    zones.push({ node: 0, zone, nrFree, freePages: pages, managedPages: pages });
+  });
+  return zones;
+}
+
 const FC_SEED = Number(process.env.FC_SEED ?? 61200);
 
 // ---------------------------------------------------------------------------------------------------------
@@ -342,15 +382,26 @@ describe('/proc/slabinfo (mm/slab_common.c cache_show)', () => {
 describe('/proc/buddyinfo (mm/vmstat.c frag_show_print)', () => {
   test('a fresh 256M/2-CPU machine, character by character', () => {
     const m = boot(256 * MiB, 2);
-    const text = formatBuddyinfo(buddyinfoView(m));
-    assertSameText(text, kernelBuddyinfo(buddyinfoView(m)), 'buddyinfo');
-    // Frames 256..511 (order 8) and 512..1023 (order 9) above the reserved 1 MiB, then 63 blocks of 4 MiB.
+    const view = buddyinfoView(m);
+    const text = formatBuddyinfo(view);
+    assertSameText(text, kernelBuddyinfo(view), 'buddyinfo');
+    const expected = freshBuddyinfoZones(256 * MiB);
+    assert.deepEqual(view.zones, expected);
+    assert.equal(text, kernelBuddyinfo({ kind: 'buddyinfo', zones: expected }));
+    // DMA: frames 256..511 (order 8) and 512..1023 (order 9) above the reserved 1 MiB, then 3 blocks of 4 MiB up
+    // to 16 MiB. DMA32: the (256 - 16) / 4 = 60 blocks of 4 MiB above. Normal (above 4 GiB) is empty: no line.
     assert.equal(
       text,
-      'Node 0, zone   Normal      0      0      0      0      0      0      0      0      1      1     63 \n',
+      'Node 0, zone      DMA      0      0      0      0      0      0      0      0      1      1      3 \n' +
+        'Node 0, zone    DMA32      0      0      0      0      0      0      0      0      0      0     60 \n',
     );
-    assert.equal(buddyinfoView(m).zones[0]!.freePages, 65536 - RESERVED_PAGES);
-    assert.equal(buddyinfoView(m).zones[0]!.managedPages, 65536 - RESERVED_PAGES);
+    assert.deepEqual(
+      view.zones.map((z) => [z.zone, z.freePages, z.managedPages]),
+      [
+        ['DMA', MAX_DMA_PFN - RESERVED_PAGES, MAX_DMA_PFN - RESERVED_PAGES],
+        ['DMA32', 65536 - MAX_DMA_PFN, 65536 - MAX_DMA_PFN],
+      ],
+    );
     assertGolden('buddyinfo-fresh-256M-2cpu.txt', text);
   });
 
@@ -360,12 +411,28 @@ describe('/proc/buddyinfo (mm/vmstat.c frag_show_print)', () => {
     const view = buddyinfoView(m);
     const text = formatBuddyinfo(view);
     assertSameText(text, kernelBuddyinfo(view), 'buddyinfo');
-    const free = view.zones[0]!.nrFree.reduce((sum, n, order) => sum + n * 2 ** order, 0);
-    assert.equal(free, view.zones[0]!.freePages, 'buddyinfo counts every free page');
+    assert.deepEqual(
+      view.zones.map((z) => z.zone),
+      ['DMA', 'DMA32'],
+    );
+    const free = view.zones.map((z) => z.nrFree.reduce((sum, n, order) => sum + n * 2 ** order, 0));
+    assert.deepEqual(
+      free,
+      view.zones.map((z) => z.freePages),
+      'buddyinfo counts every free page of each zone',
+    );
+    // Every allocation was GFP_KERNEL: gfp_zone() = ZONE_NORMAL, empty on 256M, so all of it came from DMA32.
+    const [dma, dma32] = freshBuddyinfoZones(256 * MiB);
+    assert.deepEqual(view.zones[0], dma, 'the DMA zone is as booted');
     // What the sequence still holds: its slabs and the 100000-byte kmalloc (get_order = 5, 32 pages).
     const held = summaryView(m).slabPages + 32;
-    assert.equal(free, 65536 - RESERVED_PAGES - held, 'free = total - reserved 1 MiB - slabs - large kmalloc');
-    assert.equal(view.zones[0]!.nrFree[10], 63, 'everything fitted below 4 MiB: 63 blocks untouched');
+    assert.equal(free[1], dma32!.freePages - held, 'DMA32 free = its frames - slabs - large kmalloc');
+    assert.equal(
+      free[0]! + free[1]!,
+      65536 - RESERVED_PAGES - held,
+      'free = total - reserved 1 MiB - slabs - large kmalloc',
+    );
+    assert.equal(view.zones[1]!.nrFree[10], 59, 'everything fitted in the first 4 MiB of DMA32: 59 blocks untouched');
     assertGolden('buddyinfo-after-sequence-256M-2cpu.txt', text);
   });
 
@@ -462,7 +529,8 @@ describe('addressView', () => {
   test('slab objects, large kmallocs, free, reserved and allocated pages', () => {
     const m = boot(64 * MiB, 2);
     const obj = m.kmalloc(64, GFP_KERNEL);
-    assert.equal(obj, RESERVED_PAGES * PAGE, 'the first slab is the first frame above the reserved 1 MiB');
+    // GFP_KERNEL starts at the highest populated zone: DMA32, whose first frame is at 16 MiB.
+    assert.equal(obj, MAX_DMA_PFN * PAGE, 'the first slab is the first frame of DMA32');
     assert.deepEqual(addressView(m, obj), {
       virt: formatVirt(obj),
       phys: obj,
@@ -499,7 +567,13 @@ describe('addressView', () => {
       state: 'reserved',
     });
     assert.equal(addressView(m, 0x9f000).state, 'reserved', 'a frame in the middle of the first 1 MiB');
-    assert.equal(addressView(m, MiB).state, 'slab object', 'the first frame above the reservation');
+    assert.deepEqual(
+      addressView(m, MiB),
+      { virt: '0xffff888000100000', phys: MiB, pfn: RESERVED_PAGES, state: 'free' },
+      'the first frame above the reservation: DMA, untouched by GFP_KERNEL',
+    );
+    assert.equal(addressView(m, 16 * MiB - 1).state, 'free', 'the last byte of DMA');
+    assert.equal(addressView(m, 16 * MiB).state, 'slab object', 'the first frame of DMA32');
   });
 
   test('every page of a large kmalloc resolves to that kmalloc, tail pages through their head', () => {

@@ -29,7 +29,7 @@ import {
 import { formatSize, parseSize, validateConfig } from '../../engine/mm/config';
 import { NO_PFN, PG_BUDDY, PG_HEAD, PG_RESERVED, PG_SLAB, PG_TAIL } from '../../engine/mm/frames';
 import { FREE_END, OBJ_ALLOCATED, KmemCache, slabGeometry } from '../../engine/mm/slub';
-import { GFP_KERNEL } from '../../engine/mm/gfp';
+import { GFP_DMA, GFP_DMA32, GFP_KERNEL, __GFP_HIGHMEM, __GFP_MOVABLE, __GFP_ZERO } from '../../engine/mm/gfp';
 import { EventKind, KmemEvent } from '../../engine/trace/events';
 import { addressView, buddyinfoView, formatBuddyinfo, slabinfoView } from '../../engine/inspect/views';
 
@@ -204,6 +204,93 @@ function refFreshNrFree(memoryBytes: number): number[] {
   return nrFree;
 }
 
+/**
+ * Zones (Linux 6.12, x86-64). arch/x86/include/asm/dma.h: MAX_DMA_PFN = (16UL * 1024 * 1024) >> PAGE_SHIFT
+ * and MAX_DMA32_PFN = 1UL << (32 - PAGE_SHIFT). arch/x86/mm/init.c zone_sizes_init():
+ *   max_zone_pfns[ZONE_DMA]    = min(MAX_DMA_PFN, max_low_pfn);
+ *   max_zone_pfns[ZONE_DMA32]  = min(MAX_DMA32_PFN, max_low_pfn);
+ *   max_zone_pfns[ZONE_NORMAL] = max_low_pfn;
+ * (max_low_pfn = max_pfn on x86-64 once init_mem_mapping() ran); free_area_init() then makes each zone span
+ * from the end of the zone below to its own max, so a zone may be empty. mm/page_alloc.c zone_names[] names
+ * them "DMA", "DMA32", "Normal"; mm/vmstat.c frag_show() skips unpopulated zones.
+ */
+const REF_MAX_DMA_PFN = (16 * 1024 * 1024) / REF_PAGE_SIZE;
+const REF_MAX_DMA32_PFN = 2 ** (32 - 12);
+const REF_ZONE_NAMES = ['DMA', 'DMA32', 'Normal'] as const;
+type RefZoneName = (typeof REF_ZONE_NAMES)[number];
+
+/** The spans zone_sizes_init() gives a machine of memoryBytes (one node, no holes), every zone, lowest first. */
+function refZones(memoryBytes: number): { name: RefZoneName; start: number; end: number }[] {
+  const maxPfn = memoryBytes / REF_PAGE_SIZE;
+  const max = [Math.min(REF_MAX_DMA_PFN, maxPfn), Math.min(REF_MAX_DMA32_PFN, maxPfn), maxPfn];
+  return REF_ZONE_NAMES.map((name, i) => ({ name, start: i === 0 ? 0 : max[i - 1]!, end: max[i]! }));
+}
+
+/** The zone holding pfn (page_zone()). */
+function refZoneOf(pfn: number): RefZoneName {
+  return pfn < REF_MAX_DMA_PFN ? 'DMA' : pfn < REF_MAX_DMA32_PFN ? 'DMA32' : 'Normal';
+}
+
+/**
+ * A fresh machine's boot blocks sorted into their zones. memblock_free_all() frees memory without looking at
+ * zones; both zone boundaries are multiples of the largest block (4 MiB), so every block lies in one zone
+ * (asserted here, not assumed).
+ */
+function refFreshZoneBlocks(memoryBytes: number): Map<RefZoneName, { pfn: number; order: number }[]> {
+  const out = new Map<RefZoneName, { pfn: number; order: number }[]>(REF_ZONE_NAMES.map((n) => [n, []]));
+  for (const b of refFreshBlocks(memoryBytes)) {
+    const zone = refZoneOf(b.pfn);
+    assert.equal(refZoneOf(b.pfn + 2 ** b.order - 1), zone, `boot block ${b.pfn} (order ${b.order}) spans two zones`);
+    out.get(zone)!.push(b);
+  }
+  return out;
+}
+
+/** nr_free per order of each populated zone on a fresh machine: one /proc/buddyinfo line each. */
+function refFreshZoneNrFree(memoryBytes: number): Map<RefZoneName, number[]> {
+  const out = new Map<RefZoneName, number[]>();
+  const blocks = refFreshZoneBlocks(memoryBytes);
+  for (const z of refZones(memoryBytes)) {
+    if (z.end <= z.start) continue;
+    const nrFree = new Array<number>(REF_MAX_PAGE_ORDER + 1).fill(0);
+    for (const b of blocks.get(z.name)!) nrFree[b.order]!++;
+    out.set(z.name, nrFree);
+  }
+  return out;
+}
+
+/** mm/vmstat.c frag_show_print(): "Node %d, zone %8s " then "%6lu " per order, then '\n'. */
+function refBuddyinfo(zones: ReadonlyMap<string, readonly number[]>): string {
+  let out = '';
+  for (const [name, nrFree] of zones) {
+    out += `Node 0, zone ${name.padStart(8)} ${nrFree.map((n) => `${String(n).padStart(6)} `).join('')}\n`;
+  }
+  return out;
+}
+
+/** include/linux/gfp_types.h (6.12): the zone modifiers, the low bits of a GFP mask. */
+const REF___GFP_DMA = 0x01;
+const REF___GFP_HIGHMEM = 0x02;
+const REF___GFP_DMA32 = 0x04;
+const REF___GFP_MOVABLE = 0x08;
+
+/**
+ * include/linux/gfp.h gfp_zone(): GFP_ZONE_TABLE indexed by flags & GFP_ZONEMASK. On x86-64 (no CONFIG_HIGHMEM,
+ * so OPT_ZONE_HIGHMEM = ZONE_NORMAL): none -> NORMAL, __GFP_DMA -> DMA, __GFP_HIGHMEM -> NORMAL, __GFP_DMA32 ->
+ * DMA32, __GFP_MOVABLE -> NORMAL, __GFP_MOVABLE|__GFP_DMA -> DMA, __GFP_MOVABLE|__GFP_DMA32 -> DMA32,
+ * __GFP_MOVABLE|__GFP_HIGHMEM -> ZONE_MOVABLE; the other combinations are GFP_ZONE_BAD. ZONE_MOVABLE is empty
+ * without kernelcore=/movablecore=, so its zonelist walk starts at NORMAL: that is what is returned for it.
+ * Returns the index into REF_ZONE_NAMES of the highest zone the allocation may use.
+ */
+function refGfpZone(gfp: number): number {
+  const zoneBits = gfp & (REF___GFP_DMA | REF___GFP_HIGHMEM | REF___GFP_DMA32 | REF___GFP_MOVABLE);
+  assert.ok(!(zoneBits & REF___GFP_DMA && zoneBits & (REF___GFP_DMA32 | REF___GFP_HIGHMEM)), 'GFP_ZONE_BAD');
+  assert.ok(!(zoneBits & REF___GFP_DMA32 && zoneBits & REF___GFP_HIGHMEM), 'GFP_ZONE_BAD');
+  if (zoneBits & REF___GFP_DMA) return 0;
+  if (zoneBits & REF___GFP_DMA32) return 1;
+  return 2;
+}
+
 const KMALLOC_CLASSES = [8, 16, 32, 64, 96, 128, 192, 256, 512, 1024, 2048, 4096, 8192];
 
 function className(size: number): string {
@@ -232,19 +319,44 @@ function newEvents(m: Machine, from: number): KmemEvent[] {
   return m.events.slice(from);
 }
 
+/** nr_free per order of each populated zone, lowest zone first, read from the engine's zones. */
+function zoneNrFree(m: Machine): Map<string, number[]> {
+  return new Map(m.buddy.populatedZones().map((z) => [z.name, Array.from(z.nrFree)]));
+}
+
+/** The engine's zone of that name. */
+function zoneNamed(
+  m: Machine,
+  name: RefZoneName,
+): { freePages: number; managedPages: number; nrFree: ArrayLike<number> } {
+  const zone = m.buddy.zones.find((z) => z.name === name);
+  assert.ok(zone, `no zone named ${name}`);
+  return zone;
+}
+
+/** nr_free with one block added at each order in `plus` and one taken at each order in `minus`. */
+function nrFreeWith(nrFree: readonly number[], plus: readonly number[], minus: readonly number[]): number[] {
+  const out = nrFree.slice();
+  for (const o of plus) out[o]!++;
+  for (const o of minus) out[o]!--;
+  return out;
+}
+
 /** Everything a bad free must leave untouched: frames, free lists, slab metadata, caches, events. */
 function snapshot(m: Machine): { readonly [key: string]: unknown; readonly events: number } {
-  const { frames, zone, slub } = m;
+  const { frames, slub } = m;
   return {
     flags: frames.flags.slice(),
     order: frames.order.slice(),
     refcount: frames.refcount.slice(),
     next: frames.next.slice(),
     prev: frames.prev.slice(),
-    freeHead: zone.freeHead.slice(),
-    freeTail: zone.freeTail.slice(),
-    nrFree: zone.nrFree.slice(),
-    freePages: zone.freePages,
+    zones: m.buddy.zones.map((zone) => ({
+      freeHead: zone.freeHead.slice(),
+      freeTail: zone.freeTail.slice(),
+      nrFree: zone.nrFree.slice(),
+      freePages: zone.freePages,
+    })),
     slabCache: slub.slabCache.slice(),
     slabInuse: slub.slabInuse.slice(),
     slabFreelist: slub.slabFreelist.slice(),
@@ -278,62 +390,84 @@ function snapshot(m: Machine): { readonly [key: string]: unknown; readonly event
  *    free + allocated + reserved = total.
  */
 function buddyProblems(m: Machine, allocated: ReadonlyMap<number, number>): string[] {
-  const { frames, zone } = m;
+  const { frames } = m;
   const problems: string[] = [];
   const owner = new Uint8Array(frames.count); // 0 unseen, 1 free, 2 allocated, 3 reserved
   let freeFrames = 0;
   let freeHeads = 0;
-  for (let order = 0; order <= REF_MAX_PAGE_ORDER; order++) {
-    let len = 0;
-    let prev = NONE;
-    for (let pfn = zone.freeHead[order]!; pfn !== NONE; pfn = frames.next[pfn]!) {
-      if (++len > frames.count) {
-        problems.push(`free list of order ${order} loops`);
-        break;
-      }
-      const size = 2 ** order;
-      if (frames.prev[pfn] !== prev) {
-        problems.push(`free block ${pfn} (order ${order}): prev is ${frames.prev[pfn]}, expected ${prev}`);
-      }
-      if (!(frames.flags[pfn]! & BUDDY)) {
-        problems.push(`free block ${pfn} on the order-${order} list lacks PG_buddy`);
-      }
-      if (frames.order[pfn] !== order) {
-        problems.push(`free block ${pfn} on the order-${order} list records order ${frames.order[pfn]}`);
-      }
-      if (pfn % size !== 0) {
-        problems.push(`free block ${pfn} is not aligned to its order ${order}`);
-      }
-      if (pfn < zone.startPfn || pfn + size > zone.endPfn) {
-        problems.push(`free block ${pfn} (order ${order}) leaves the zone`);
-      }
-      for (let p = pfn; p < Math.min(pfn + size, frames.count); p++) {
-        if (owner[p] !== 0) {
-          problems.push(`frame ${p} is in two free blocks`);
+  let managedPages = 0;
+  // Zones by physical address (zone_sizes_init: DMA below 16 MiB, DMA32 below 4 GiB, Normal above), each with
+  // its own free area.
+  const zones = refZones(frames.count * REF_PAGE_SIZE);
+  const spans = m.buddy.zones.map((z) => [z.name, z.startPfn, z.endPfn]);
+  if (JSON.stringify(spans) !== JSON.stringify(zones.map((z) => [z.name, z.start, z.end]))) {
+    problems.push(`zones span ${JSON.stringify(spans)}, expected ${JSON.stringify(zones)}`);
+  }
+  for (const zone of m.buddy.zones) {
+    const zoneFreeBefore = freeFrames;
+    managedPages += zone.managedPages;
+    for (let order = 0; order <= REF_MAX_PAGE_ORDER; order++) {
+      let len = 0;
+      let prev = NONE;
+      for (let pfn = zone.freeHead[order]!; pfn !== NONE; pfn = frames.next[pfn]!) {
+        if (++len > frames.count) {
+          problems.push(`free list of order ${order} loops`);
+          break;
         }
-        owner[p] = 1;
-      }
-      if (order < REF_MAX_PAGE_ORDER) {
-        const buddy = pfn ^ size;
-        if (
-          buddy >= zone.startPfn &&
-          buddy + size <= zone.endPfn &&
-          frames.flags[buddy]! & BUDDY &&
-          frames.order[buddy] === order
-        ) {
-          problems.push(`free block ${pfn} and its buddy ${buddy} are both free at order ${order} (not merged)`);
+        const size = 2 ** order;
+        if (frames.prev[pfn] !== prev) {
+          problems.push(`free block ${pfn} (order ${order}): prev is ${frames.prev[pfn]}, expected ${prev}`);
         }
+        if (!(frames.flags[pfn]! & BUDDY)) {
+          problems.push(`free block ${pfn} on the order-${order} list lacks PG_buddy`);
+        }
+        if (frames.order[pfn] !== order) {
+          problems.push(`free block ${pfn} on the order-${order} list records order ${frames.order[pfn]}`);
+        }
+        if (pfn % size !== 0) {
+          problems.push(`free block ${pfn} is not aligned to its order ${order}`);
+        }
+        if (pfn < zone.startPfn || pfn + size > zone.endPfn) {
+          problems.push(`free block ${pfn} (order ${order}) leaves the zone`);
+        }
+        for (let p = pfn; p < Math.min(pfn + size, frames.count); p++) {
+          if (owner[p] !== 0) {
+            problems.push(`frame ${p} is in two free blocks`);
+          }
+          owner[p] = 1;
+        }
+        if (order < REF_MAX_PAGE_ORDER) {
+          const buddy = pfn ^ size;
+          if (
+            buddy >= zone.startPfn &&
+            buddy + size <= zone.endPfn &&
+            frames.flags[buddy]! & BUDDY &&
+            frames.order[buddy] === order
+          ) {
+            problems.push(`free block ${pfn} and its buddy ${buddy} are both free at order ${order} (not merged)`);
+          }
+        }
+        freeFrames += size;
+        prev = pfn;
       }
-      freeFrames += size;
-      prev = pfn;
+      if (zone.freeTail[order] !== prev) {
+        problems.push(`free list of order ${order}: tail is ${zone.freeTail[order]}, last entry ${prev}`);
+      }
+      if (zone.nrFree[order] !== len) {
+        problems.push(`nr_free[${order}] = ${zone.nrFree[order]} but the list holds ${len} blocks`);
+      }
+      freeHeads += len;
     }
-    if (zone.freeTail[order] !== prev) {
-      problems.push(`free list of order ${order}: tail is ${zone.freeTail[order]}, last entry ${prev}`);
+    if (zone.freePages !== freeFrames - zoneFreeBefore) {
+      problems.push(
+        `zone ${zone.name} free pages = ${zone.freePages} but its free lists hold ${freeFrames - zoneFreeBefore}`,
+      );
     }
-    if (zone.nrFree[order] !== len) {
-      problems.push(`nr_free[${order}] = ${zone.nrFree[order]} but the list holds ${len} blocks`);
+    // zone_managed_pages: the zone's frames less the reserved first 1 MiB (all of it in DMA).
+    const managed = Math.max(0, zone.endPfn - Math.max(zone.startPfn, REF_RESERVED_PAGES));
+    if (zone.managedPages !== managed) {
+      problems.push(`zone ${zone.name} manages ${zone.managedPages} pages, expected ${managed}`);
     }
-    freeHeads += len;
   }
   let buddyFlags = 0;
   for (let p = 0; p < frames.count; p++) {
@@ -378,11 +512,11 @@ function buddyProblems(m: Machine, allocated: ReadonlyMap<number, number>): stri
       break;
     }
   }
-  if (zone.freePages !== freeFrames) {
-    problems.push(`zone free pages = ${zone.freePages} but the free lists hold ${freeFrames}`);
+  if (m.buddy.nrFreePages !== freeFrames) {
+    problems.push(`free pages = ${m.buddy.nrFreePages} but the free lists hold ${freeFrames}`);
   }
-  if (zone.managedPages !== frames.count - reservedFrames) {
-    problems.push(`managed pages = ${zone.managedPages}, total ${frames.count} - reserved ${reservedFrames}`);
+  if (managedPages !== frames.count - reservedFrames) {
+    problems.push(`managed pages = ${managedPages}, total ${frames.count} - reserved ${reservedFrames}`);
   }
   if (freeFrames + allocatedFrames + reservedFrames !== frames.count) {
     problems.push(
@@ -741,13 +875,13 @@ describe('kmalloc size classes (mm/slab_common.c kmalloc_slab)', () => {
     const before = formatBuddyinfo(buddyinfoView(m));
     for (const size of [8193, 12288, 12289, 16384, 16385, 65536, 1 << 20, (1 << 20) + 1, REF_KMALLOC_MAX_SIZE]) {
       const order = refGetOrder(size);
-      const free = m.zone.freePages;
+      const free = m.buddy.nrFreePages;
       const seq = m.events.length;
       const p = m.kmalloc(size, GFP_KERNEL);
       assert.ok(p >= 0 && p % REF_PAGE_SIZE === 0, `kmalloc(${size}) returns a page-aligned address`);
       const pfn = p / REF_PAGE_SIZE;
       assert.equal(m.slub.cacheOf(p), undefined, `kmalloc(${size}) is not a slab object`);
-      assert.equal(m.zone.freePages, free - 2 ** order, `kmalloc(${size}) takes 2^${order} pages`);
+      assert.equal(m.buddy.nrFreePages, free - 2 ** order, `kmalloc(${size}) takes 2^${order} pages`);
       assert.equal(m.frames.flags[pfn]! & HEAD, HEAD, 'the block is compound (__GFP_COMP)');
       for (let p2 = pfn + 1; p2 < pfn + 2 ** order; p2++) {
         assert.equal(m.frames.flags[p2]! & TAIL, TAIL, `frame ${p2} is a tail page`);
@@ -761,7 +895,7 @@ describe('kmalloc size classes (mm/slab_common.c kmalloc_slab)', () => {
         ],
       );
       assert.equal(m.kfree(p), undefined);
-      assert.equal(m.zone.freePages, free);
+      assert.equal(m.buddy.nrFreePages, free);
     }
     assert.equal(formatBuddyinfo(buddyinfoView(m)), before, 'every large kmalloc merged back');
   });
@@ -848,8 +982,8 @@ describe('boot reservation (arch/x86/kernel/setup.c)', () => {
           assert.ok(pfn >= REF_RESERVED_PAGES, `${what}: frame ${pfn} below 1 MiB is not reserved`);
         }
       }
-      assert.equal(m.zone.managedPages, total - REF_RESERVED_PAGES, `${what}: managed pages`);
-      assert.equal(m.zone.freePages, total - REF_RESERVED_PAGES, `${what}: free pages`);
+      assert.equal(m.buddy.managedPages, total - REF_RESERVED_PAGES, `${what}: managed pages`);
+      assert.equal(m.buddy.nrFreePages, total - REF_RESERVED_PAGES, `${what}: free pages`);
       assert.deepEqual(m.buddy.nrFreeByOrder(), refFreshNrFree(memoryBytes), `${what}: buddyinfo`);
       for (const b of refFreshBlocks(memoryBytes)) {
         assert.deepEqual(m.buddy.findFreeBlock(b.pfn), b, `${what}: boot block at ${b.pfn}`);
@@ -890,7 +1024,7 @@ describe('boot reservation (arch/x86/kernel/setup.c)', () => {
     for (let pfn = m.buddy.allocPages(0, false); pfn !== NONE; pfn = m.buddy.allocPages(0, false)) {
       pages.push(pfn);
     }
-    assert.equal(m.zone.freePages, 0);
+    assert.equal(m.buddy.nrFreePages, 0);
     const slab = cacheNamed(m, 'kmalloc-64');
     assert.equal(
       pages.length,
@@ -916,12 +1050,22 @@ describe('buddy allocator (mm/page_alloc.c)', () => {
     // 256..511 (order 8), 512..1023 (order 9), then only 4 MiB blocks: 64 - 1 of them.
     assert.deepEqual(m.buddy.nrFreeByOrder(), [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 63]);
     assert.deepEqual(m.buddy.nrFreeByOrder(), refFreshNrFree(256 * MiB));
+    // Per zone: DMA (below 16 MiB) has the order-8 and order-9 blocks and 3 of the 4 MiB blocks, DMA32 the
+    // other (256 - 16) / 4 = 60.
+    assert.deepEqual(zoneNrFree(m), refFreshZoneNrFree(256 * MiB));
+    assert.deepEqual(
+      zoneNrFree(m),
+      new Map([
+        ['DMA', [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 3]],
+        ['DMA32', [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 60]],
+      ]),
+    );
     for (const b of refFreshBlocks(256 * MiB)) {
       if (b.pfn >= 1024) assert.equal(b.order, REF_MAX_PAGE_ORDER, `above 4 MiB only 4 MiB blocks (${b.pfn})`);
       assert.deepEqual(m.buddy.findFreeBlock(b.pfn), b);
     }
-    assert.equal(m.zone.freePages, 65536 - REF_RESERVED_PAGES);
-    assert.equal(m.zone.managedPages, 65536 - REF_RESERVED_PAGES);
+    assert.equal(m.buddy.nrFreePages, 65536 - REF_RESERVED_PAGES);
+    assert.equal(m.buddy.managedPages, 65536 - REF_RESERVED_PAGES);
     assert.deepEqual(buddyProblems(m, new Map()), []);
   });
 
@@ -932,6 +1076,15 @@ describe('buddy allocator (mm/page_alloc.c)', () => {
     // then 32 = one order-5, then 5 = order 2 + order 0.
     assert.deepEqual(m.buddy.nrFreeByOrder(), [1, 0, 1, 0, 0, 1, 0, 0, 1, 1, 3]);
     assert.deepEqual(m.buddy.nrFreeByOrder(), refFreshNrFree(memoryBytes));
+    // The 37 frames above 16 MiB are the whole DMA32 zone.
+    assert.deepEqual(zoneNrFree(m), refFreshZoneNrFree(memoryBytes));
+    assert.deepEqual(
+      zoneNrFree(m),
+      new Map([
+        ['DMA', [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 3]],
+        ['DMA32', [1, 0, 1, 0, 0, 1, 0, 0, 0, 0, 0]],
+      ]),
+    );
     assert.deepEqual(refFreshBlocks(memoryBytes).slice(-3), [
       { pfn: 4096, order: 5 },
       { pfn: 4128, order: 2 },
@@ -943,17 +1096,40 @@ describe('buddy allocator (mm/page_alloc.c)', () => {
     assert.deepEqual(buddyProblems(m, new Map()), []);
   });
 
-  test('order 0 splits the smallest free block into one free block per lower order; free merges back', () => {
+  test('order 0 splits the smallest free block of its zone into one free block per lower order; free merges back', () => {
     const m = boot(256 * MiB, 2);
     const before = formatBuddyinfo(buddyinfoView(m));
-    // __rmqueue_smallest() takes the smallest order that has a block: on a fresh machine the order-8 block
-    // just above the reserved 1 MiB.
+    const fresh = refFreshZoneNrFree(256 * MiB);
+    const upTo = (n: number): number[] => Array.from({ length: n }, (_, o) => o);
+    assert.deepEqual([...fresh.keys()], ['DMA', 'DMA32'], 'below 4 GiB: no Normal zone');
+    assert.deepEqual(zoneNrFree(m), fresh);
+
+    // GFP_KERNEL: gfp_zone() = ZONE_NORMAL, which is empty on 256M, so the zonelist walk starts at DMA32. It
+    // holds only 4 MiB blocks (from MAX_DMA_PFN up, queued in address order at boot): __rmqueue_smallest()
+    // takes the lowest and expand() splits it into one free block per order 0..9.
+    const top = m.buddy.allocPages(0, false, GFP_KERNEL);
+    assert.equal(top, REF_MAX_DMA_PFN, 'the first 4 MiB block of DMA32 (16 MiB) is split');
+    assert.deepEqual(zoneNrFree(m).get('DMA32'), nrFreeWith(fresh.get('DMA32')!, upTo(10), [10]));
+    assert.deepEqual(zoneNrFree(m).get('DMA32'), [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 59]);
+    assert.deepEqual(zoneNrFree(m).get('DMA'), fresh.get('DMA'), 'the DMA zone is untouched');
+    for (let order = 0; order < 10; order++) {
+      // expand(): the upper half at each step, i.e. pfn top + 2^order, stays free as a block of that order.
+      assert.deepEqual(m.buddy.findFreeBlock(top + 2 ** order), { pfn: top + 2 ** order, order });
+    }
+    assert.deepEqual(buddyProblems(m, new Map([[top, 0]])), []);
+    assert.equal(m.buddy.freePages(top, 0), undefined);
+    assert.equal(formatBuddyinfo(buddyinfoView(m)), before);
+    assert.deepEqual(buddyProblems(m, new Map()), []);
+
+    // GFP_DMA: only the DMA zone, whose smallest block is the order-8 block just above the reserved 1 MiB.
     const low = REF_RESERVED_PAGES;
-    const pfn = m.buddy.allocPages(0, false);
+    const pfn = m.buddy.allocPages(0, false, GFP_DMA);
     assert.equal(pfn, low, 'the order-8 block at the end of the reservation is split first');
-    assert.deepEqual(m.buddy.nrFreeByOrder(), [1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 63]);
+    assert.deepEqual(zoneNrFree(m).get('DMA'), nrFreeWith(fresh.get('DMA')!, upTo(8), [8]));
+    assert.deepEqual(zoneNrFree(m).get('DMA'), [1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 3]);
+    assert.deepEqual(zoneNrFree(m).get('DMA32'), fresh.get('DMA32'), 'the DMA32 zone is untouched');
+    assert.deepEqual(m.buddy.nrFreeByOrder(), [1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 63], 'summed over the zones');
     for (let order = 0; order < 8; order++) {
-      // expand(): the upper half at each step, i.e. pfn low + 2^order, stays free as a block of that order.
       assert.deepEqual(m.buddy.findFreeBlock(low + 2 ** order), { pfn: low + 2 ** order, order });
     }
     assert.deepEqual(buddyProblems(m, new Map([[low, 0]])), []);
@@ -961,19 +1137,22 @@ describe('buddy allocator (mm/page_alloc.c)', () => {
     assert.equal(formatBuddyinfo(buddyinfoView(m)), before);
     assert.deepEqual(buddyProblems(m, new Map()), []);
 
-    // With the blocks below 4 MiB taken, order 0 splits a 4 MiB block into one free block per order 0..9.
-    const below = [m.buddy.allocPages(8, false), m.buddy.allocPages(9, false)];
+    // With the DMA blocks below 4 MiB taken, GFP_DMA order 0 splits DMA's lowest 4 MiB block.
+    const below = [m.buddy.allocPages(8, false, GFP_DMA), m.buddy.allocPages(9, false, GFP_DMA)];
     assert.deepEqual(below, [256, 512]);
-    const top = m.buddy.allocPages(0, false);
-    assert.equal(top, 1024, 'boot queued the 4 MiB blocks in address order, so the lowest one is split first');
+    const dmaTop = m.buddy.allocPages(0, false, GFP_DMA);
+    assert.equal(dmaTop, 1024, 'boot queued the 4 MiB blocks in address order, so the lowest one is split first');
+    assert.deepEqual(zoneNrFree(m).get('DMA'), nrFreeWith(fresh.get('DMA')!, upTo(10), [8, 9, 10]));
+    assert.deepEqual(zoneNrFree(m).get('DMA'), [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2]);
+    assert.deepEqual(zoneNrFree(m).get('DMA32'), fresh.get('DMA32'));
     assert.deepEqual(m.buddy.nrFreeByOrder(), [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 62]);
     for (let order = 0; order < 10; order++) {
-      assert.deepEqual(m.buddy.findFreeBlock(top + 2 ** order), { pfn: top + 2 ** order, order });
+      assert.deepEqual(m.buddy.findFreeBlock(dmaTop + 2 ** order), { pfn: dmaTop + 2 ** order, order });
     }
     const held = new Map([
       [256, 8],
       [512, 9],
-      [top, 0],
+      [dmaTop, 0],
     ]);
     assert.deepEqual(buddyProblems(m, held), []);
     for (const [head, order] of held) {
@@ -1045,13 +1224,13 @@ describe('buddy allocator (mm/page_alloc.c)', () => {
       blocks,
       boot16.filter((b) => b.order === 10).map((b) => b.pfn),
     );
-    assert.equal(m.zone.freePages, 768, 'order 10 fails while the order-8 and order-9 blocks below 4 MiB are free');
+    assert.equal(m.buddy.nrFreePages, 768, 'order 10 fails while the order-8 and order-9 blocks below 4 MiB are free');
     assert.equal(m.buddy.allocPages(9, true), 512);
     assert.equal(m.buddy.allocPages(8, true), 256);
     assert.equal(m.buddy.allocPages(10, true), NONE);
     assert.equal(m.buddy.allocPages(0, false), NONE);
     assert.equal(m.buddy.allocPages(REF_MAX_PAGE_ORDER + 1, false), NONE, 'order above MAX_PAGE_ORDER');
-    assert.equal(m.zone.freePages, 0);
+    assert.equal(m.buddy.nrFreePages, 0);
     assert.deepEqual(buddyProblems(m, new Map(boot16.map((b) => [b.pfn, b.order]))), []);
     for (const b of boot16) {
       assert.equal(m.buddy.freePages(b.pfn, b.order), undefined);
@@ -1066,7 +1245,7 @@ describe('buddy allocator (mm/page_alloc.c)', () => {
     for (const b of blocks) {
       assert.equal(m.kmalloc(REF_PAGE_SIZE << b.order, GFP_KERNEL), b.pfn * REF_PAGE_SIZE, `order-${b.order} block`);
     }
-    assert.equal(m.zone.freePages, 0);
+    assert.equal(m.buddy.nrFreePages, 0);
     const seq = m.events.length;
     assert.equal(m.kmalloc(64, GFP_KERNEL), KMALLOC_FAILED);
     assert.equal(m.kmalloc(20000, GFP_KERNEL), KMALLOC_FAILED);
@@ -1146,7 +1325,7 @@ describe('buddy allocator (mm/page_alloc.c)', () => {
   test('property: random alloc/free sequences keep the free lists exact', (t) => {
     t.diagnostic(`fast-check seed ${FC_SEED} (set FC_SEED to change)`);
     type Op =
-      | { kind: 'alloc'; order: number; compound: boolean }
+      | { kind: 'alloc'; order: number; compound: boolean; gfp: number }
       | { kind: 'free'; pick: number }
       | { kind: 'bad'; pick: number; how: 'double' | 'inside-free' | 'wrong-order' | 'inner' };
     const op: fc.Arbitrary<Op> = fc.oneof(
@@ -1156,6 +1335,7 @@ describe('buddy allocator (mm/page_alloc.c)', () => {
           kind: fc.constant('alloc' as const),
           order: fc.oneof(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: REF_MAX_PAGE_ORDER })),
           compound: fc.boolean(),
+          gfp: fc.constantFrom(0, GFP_KERNEL, GFP_DMA, GFP_DMA32, GFP_KERNEL | GFP_DMA, GFP_KERNEL | GFP_DMA32),
         }),
       },
       { weight: 4, arbitrary: fc.record({ kind: fc.constant('free' as const), pick: fc.nat() }) },
@@ -1168,32 +1348,48 @@ describe('buddy allocator (mm/page_alloc.c)', () => {
         }),
       },
     );
-    const seen = { ops: 0, allocs: 0, failures: 0, frees: 0, badFrees: 0 };
+    const seen = { ops: 0, allocs: 0, failures: 0, fallbacks: 0, frees: 0, badFrees: 0 };
     fc.assert(
       fc.property(fc.array(op, { maxLength: 250, size: 'max' }), (ops) => {
-        // 16 MiB + 37 pages: the zone ends inside a 4 MiB block, so merges meet the zone boundary.
-        const m = boot(16 * MiB + 37 * REF_PAGE_SIZE, 1);
+        // 16 MiB + 37 pages: the DMA zone holds everything below 16 MiB, the DMA32 zone only the 37 frames
+        // above, so it ends inside a 4 MiB block and merges meet its end; small DMA32 blocks make
+        // allocations fall back to DMA often.
+        const memoryBytes = 16 * MiB + 37 * REF_PAGE_SIZE;
+        const m = boot(memoryBytes, 1);
+        const zones = refZones(memoryBytes);
         seen.ops += ops.length;
         const held = new Map<number, { order: number; compound: boolean }>();
         const freed: { pfn: number; order: number }[] = [];
         const heldOrders = (): Map<number, number> => new Map([...held].map(([pfn, b]) => [pfn, b.order]));
         for (const o of ops) {
           if (o.kind === 'alloc') {
-            const free = m.zone.freePages;
-            const pfn = m.buddy.allocPages(o.order, o.compound);
+            const free = m.buddy.nrFreePages;
+            // The zonelist walk: from gfp_zone() down to DMA, the first zone with a block of this order or
+            // above (no watermarks or lowmem_reserve in the model).
+            const highest = refGfpZone(o.gfp);
+            let expected: RefZoneName | undefined;
+            for (let z = highest; z >= 0 && expected === undefined; z--) {
+              const avail = Array.from(zoneNamed(m, REF_ZONE_NAMES[z]!).nrFree).slice(o.order);
+              if (avail.some((n) => n > 0)) expected = REF_ZONE_NAMES[z];
+            }
+            const pfn = m.buddy.allocPages(o.order, o.compound, o.gfp);
             seen.allocs++;
             if (pfn === NONE) {
               seen.failures++;
-              // Only when no block of this order or above is free.
-              const avail = m.buddy.nrFreeByOrder().slice(o.order);
-              assert.ok(
-                avail.every((n) => n === 0),
-                `order ${o.order} failed with free blocks ${avail}`,
-              );
-              assert.equal(m.zone.freePages, free);
+              // Only when no zone the mask allows has a block of this order or above.
+              assert.equal(expected, undefined, `order ${o.order} with gfp ${o.gfp} failed, ${expected} has a block`);
+              assert.equal(m.buddy.nrFreePages, free);
             } else {
               assert.ok(!held.has(pfn), `block ${pfn} handed out twice`);
               assert.equal(pfn % 2 ** o.order, 0, `block ${pfn} of order ${o.order} is aligned`);
+              const zone = zones.find((z) => z.name === expected);
+              assert.ok(
+                zone && pfn >= zone.start && pfn + 2 ** o.order <= zone.end,
+                `order ${o.order} with gfp ${o.gfp} came from ${refZoneOf(pfn)}, not ${expected}`,
+              );
+              // A fallback: the block comes from below the highest populated zone the mask allows.
+              const populated = zones.filter((z, i) => i <= highest && z.end > z.start);
+              if (expected !== populated.at(-1)!.name) seen.fallbacks++;
               held.set(pfn, { order: o.order, compound: o.compound });
             }
           } else if (o.kind === 'free') {
@@ -1238,11 +1434,380 @@ describe('buddy allocator (mm/page_alloc.c)', () => {
         // Everything free again: the boot layout is back (above the reserved 1 MiB: order 8, order 9, three
         // order-10 blocks, then the 37 pages as order 5 + order 2 + order 0).
         assert.deepEqual(m.buddy.nrFreeByOrder(), [1, 0, 1, 0, 0, 1, 0, 0, 1, 1, 3]);
-        assert.deepEqual(m.buddy.nrFreeByOrder(), refFreshNrFree(16 * MiB + 37 * REF_PAGE_SIZE));
+        assert.deepEqual(m.buddy.nrFreeByOrder(), refFreshNrFree(memoryBytes));
+        assert.deepEqual(zoneNrFree(m), refFreshZoneNrFree(memoryBytes));
       }),
       { seed: FC_SEED, numRuns: 40 },
     );
     t.diagnostic(`covered: ${JSON.stringify(seen)}`);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// Zones
+// ---------------------------------------------------------------------------------------------------------
+
+describe('zones (arch/x86/mm/init.c zone_sizes_init, include/linux/gfp.h gfp_zone)', () => {
+  const GiB = 1024 * MiB;
+  /** The first 4 MiB block boot queued in a zone of a fresh machine. */
+  const firstTopBlock = (memoryBytes: number, zone: RefZoneName): number =>
+    refFreshZoneBlocks(memoryBytes)
+      .get(zone)!
+      .find((b) => b.order === REF_MAX_PAGE_ORDER)!.pfn;
+
+  test('DMA below 16 MiB, DMA32 below 4 GiB, Normal above; /proc/buddyinfo prints the populated zones', () => {
+    assert.equal(REF_MAX_DMA_PFN, 4096);
+    assert.equal(REF_MAX_DMA32_PFN, 1048576);
+    const cases: [number, string[]][] = [
+      [16 * MiB, ['DMA']],
+      [16 * MiB + 37 * REF_PAGE_SIZE, ['DMA', 'DMA32']],
+      [256 * MiB, ['DMA', 'DMA32']],
+      [4 * GiB, ['DMA', 'DMA32']],
+      [4 * GiB + REF_PAGE_SIZE, ['DMA', 'DMA32', 'Normal']],
+      [6 * GiB, ['DMA', 'DMA32', 'Normal']],
+    ];
+    for (const [memoryBytes, populated] of cases) {
+      const m = boot(memoryBytes, 1);
+      const what = formatSize(memoryBytes);
+      const zones = refZones(memoryBytes);
+      assert.deepEqual(
+        zones.filter((z) => z.end > z.start).map((z) => z.name),
+        populated,
+        `${what}: reference populated zones`,
+      );
+      assert.deepEqual(
+        m.buddy.zones.map((z) => ({ name: z.name, start: z.startPfn, end: z.endPfn })),
+        zones,
+        `${what}: zone spans`,
+      );
+      assert.deepEqual(
+        m.buddy.populatedZones().map((z) => z.name),
+        populated,
+        `${what}: populated zones`,
+      );
+      const blocks = refFreshZoneBlocks(memoryBytes);
+      for (const z of zones) {
+        const managed = blocks.get(z.name)!.reduce((n, b) => n + 2 ** b.order, 0);
+        assert.equal(managed, Math.max(0, z.end - Math.max(z.start, REF_RESERVED_PAGES)), `${what}: ${z.name} size`);
+        assert.equal(zoneNamed(m, z.name).managedPages, managed, `${what}: ${z.name} managed pages`);
+        assert.equal(zoneNamed(m, z.name).freePages, managed, `${what}: ${z.name} free pages`);
+        for (const b of blocks.get(z.name)!) {
+          assert.deepEqual(m.buddy.findFreeBlock(b.pfn), b, `${what}: boot block at ${b.pfn}`);
+        }
+      }
+      assert.deepEqual(zoneNrFree(m), refFreshZoneNrFree(memoryBytes), `${what}: nr_free per zone`);
+      assert.equal(formatBuddyinfo(buddyinfoView(m)), refBuddyinfo(refFreshZoneNrFree(memoryBytes)), what);
+      assert.deepEqual(
+        buddyinfoView(m).zones.map((z) => [z.zone, z.freePages, z.managedPages]),
+        populated.map((name) => [
+          name,
+          zoneNamed(m, name as RefZoneName).freePages,
+          zoneNamed(m, name as RefZoneName).managedPages,
+        ]),
+        `${what}: buddyinfo view`,
+      );
+      assert.deepEqual(buddyProblems(m, new Map()), [], what);
+    }
+
+    const line = (zone: string, nrFree: number[]): string =>
+      `Node 0, zone ${zone.padStart(8)}${nrFree.map((n) => String(n).padStart(7)).join('')} \n`;
+    const dma = 'Node 0, zone      DMA      0      0      0      0      0      0      0      0      1      1      3 \n';
+    assert.equal(line('DMA', [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 3]), dma);
+    // 16M: DMA only. 256M: DMA32 holds (256 - 16) / 4 = 60 blocks of 4 MiB. 6G: DMA32 holds (4096 - 16) / 4 =
+    // 1020, Normal (6144 - 4096) / 4 = 512.
+    assert.equal(formatBuddyinfo(buddyinfoView(boot(16 * MiB, 1))), dma);
+    assert.equal(
+      formatBuddyinfo(buddyinfoView(boot(256 * MiB, 1))),
+      dma + 'Node 0, zone    DMA32      0      0      0      0      0      0      0      0      0      0     60 \n',
+    );
+    assert.equal(
+      formatBuddyinfo(buddyinfoView(boot(6 * GiB, 1))),
+      dma +
+        'Node 0, zone    DMA32      0      0      0      0      0      0      0      0      0      0   1020 \n' +
+        'Node 0, zone   Normal      0      0      0      0      0      0      0      0      0      0    512 \n',
+    );
+  });
+
+  test('GFP_KERNEL starts at the highest populated zone and falls back down to the first zone with a block of the order', () => {
+    // gfp_zone(GFP_KERNEL) = ZONE_NORMAL. The node's zonelist (mm/page_alloc.c build_zonelists) runs from the
+    // highest zone down, Normal -> DMA32 -> DMA, and get_page_from_freelist() takes the first zone whose
+    // free_area can serve the order (watermarks and lowmem_reserve are not modelled).
+    assert.equal(refGfpZone(GFP_KERNEL), 2);
+    const memoryBytes = 6 * GiB;
+    const m = boot(memoryBytes, 2);
+    const fresh = refFreshZoneNrFree(memoryBytes);
+    const dma = zoneNamed(m, 'DMA');
+    const dma32 = zoneNamed(m, 'DMA32');
+    const normal = zoneNamed(m, 'Normal');
+    const held = new Map<number, number>();
+    const alloc = (order: number): number => {
+      const pfn = m.buddy.allocPages(order, true, GFP_KERNEL);
+      if (pfn !== NONE) held.set(pfn, order);
+      return pfn;
+    };
+
+    assert.equal(alloc(0), REF_MAX_DMA32_PFN, 'the first frame above 4 GiB, the start of Normal');
+    // Normal's other 511 blocks of 4 MiB, in address order; Normal keeps 1023 free pages as orders 0..9.
+    const normalTop = Array.from({ length: 511 }, () => alloc(10));
+    assert.deepEqual(
+      normalTop,
+      refFreshZoneBlocks(memoryBytes)
+        .get('Normal')!
+        .slice(1)
+        .map((b) => b.pfn),
+    );
+    assert.deepEqual(Array.from(normal.nrFree), [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0]);
+    assert.equal(normal.freePages, 1023);
+    // Order 10 falls back to DMA32 although Normal has free pages; order 9 still comes from Normal.
+    assert.equal(alloc(10), REF_MAX_DMA_PFN, 'the first 4 MiB block of DMA32');
+    assert.equal(normal.freePages, 1023);
+    assert.equal(alloc(9), REF_MAX_DMA32_PFN + 512);
+    // DMA32's other 1019 blocks; then order 10 falls back to DMA, the last zone.
+    const dma32Top = Array.from({ length: 1019 }, () => alloc(10));
+    assert.deepEqual(
+      [REF_MAX_DMA_PFN, ...dma32Top],
+      refFreshZoneBlocks(memoryBytes)
+        .get('DMA32')!
+        .map((b) => b.pfn),
+    );
+    assert.equal(dma32.freePages, 0);
+    assert.deepEqual(Array.from(dma.nrFree), fresh.get('DMA'), 'DMA untouched while DMA32 could serve');
+    assert.deepEqual([alloc(10), alloc(10), alloc(10)], [1024, 2048, 3072]);
+    assert.equal(alloc(10), NONE, 'no zone has a 4 MiB block left');
+    // Order 9: gone from Normal, none in DMA32, so DMA's order-9 block at 2 MiB. Order 8 is back in Normal.
+    assert.equal(alloc(9), 512);
+    assert.equal(alloc(8), REF_MAX_DMA32_PFN + 256);
+    assert.equal(normal.freePages, 255);
+    assert.deepEqual(Array.from(dma.nrFree), [0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0]);
+    // A 4 MiB kmalloc fails and records kmalloc_fail with 511 pages free in Normal and DMA.
+    assert.equal(m.buddy.nrFreePages, 255 + 256);
+    const seq = m.events.length;
+    assert.equal(m.kmalloc(4 * MiB, GFP_KERNEL), KMALLOC_FAILED);
+    assert.deepEqual(
+      newEvents(m, seq).map((e) => [e.kind, e.cache, e.size, e.extra]),
+      [[EventKind.KmallocFail, -1, 4 * MiB, 10]],
+    );
+    for (const [pfn, order] of held) {
+      assert.equal(m.buddy.freePages(pfn, order), undefined, `free_pages(${pfn}, ${order})`);
+    }
+    assert.deepEqual(zoneNrFree(m), fresh, 'everything merged back in its own zone');
+
+    // Below 4 GiB the Normal zone is empty and the walk starts at DMA32. On 16M + 37 pages DMA32 is those 37
+    // frames (order 5 at 4096, order 2 at 4128, order 0 at 4132): what they cannot serve comes from DMA.
+    const small = boot(16 * MiB + 37 * REF_PAGE_SIZE, 1);
+    assert.equal(small.buddy.allocPages(0, false, GFP_KERNEL), 4132);
+    assert.equal(small.buddy.allocPages(6, false, GFP_KERNEL), REF_RESERVED_PAGES, 'no order-6 block in DMA32');
+    assert.equal(small.buddy.allocPages(5, false, GFP_KERNEL), 4096);
+    assert.equal(small.buddy.allocPages(2, false, GFP_KERNEL), 4128);
+    assert.equal(zoneNamed(small, 'DMA32').freePages, 0);
+    assert.equal(
+      small.buddy.allocPages(0, false, GFP_KERNEL),
+      REF_RESERVED_PAGES + 64,
+      'DMA32 empty: DMA, splitting the order-6 half left of its order-8 block',
+    );
+    assert.equal(boot(256 * MiB, 1).buddy.allocPages(0, false, GFP_KERNEL), REF_MAX_DMA_PFN);
+  });
+
+  test('GFP_DMA and GFP_DMA32 restrict allocPages to their zone and the zones below it', () => {
+    // include/linux/gfp_types.h: GFP_DMA = __GFP_DMA = 0x01, GFP_DMA32 = __GFP_DMA32 = 0x04.
+    assert.equal(GFP_DMA, REF___GFP_DMA);
+    assert.equal(GFP_DMA, 0x01);
+    assert.equal(GFP_DMA32, REF___GFP_DMA32);
+    assert.equal(GFP_DMA32, 0x04);
+    assert.equal(__GFP_HIGHMEM, REF___GFP_HIGHMEM);
+    assert.equal(__GFP_MOVABLE, REF___GFP_MOVABLE);
+    const memoryBytes = 6 * GiB;
+    const m = boot(memoryBytes, 2);
+    const fresh = refFreshZoneNrFree(memoryBytes);
+    const dma = zoneNamed(m, 'DMA');
+    const dma32 = zoneNamed(m, 'DMA32');
+    const normal = zoneNamed(m, 'Normal');
+
+    // On a fresh machine a 4 MiB request gets the first 4 MiB block of the zone gfp_zone() picks.
+    const masks = [
+      0,
+      GFP_KERNEL,
+      GFP_DMA,
+      GFP_DMA32,
+      GFP_KERNEL | GFP_DMA,
+      GFP_KERNEL | GFP_DMA32 | __GFP_ZERO,
+      __GFP_HIGHMEM,
+      __GFP_MOVABLE,
+      __GFP_MOVABLE | GFP_DMA,
+      __GFP_MOVABLE | GFP_DMA32,
+      __GFP_MOVABLE | __GFP_HIGHMEM,
+    ];
+    for (const gfp of masks) {
+      const pfn = m.buddy.allocPages(REF_MAX_PAGE_ORDER, true, gfp);
+      const zone = REF_ZONE_NAMES[refGfpZone(gfp)]!;
+      assert.equal(pfn, firstTopBlock(memoryBytes, zone), `gfp 0x${gfp.toString(16)} allocates from ${zone}`);
+      assert.equal(m.buddy.freePages(pfn, REF_MAX_PAGE_ORDER), undefined);
+    }
+    assert.deepEqual(
+      [GFP_DMA, GFP_DMA32, GFP_KERNEL].map((gfp) => {
+        const pfn = m.buddy.allocPages(REF_MAX_PAGE_ORDER, false, gfp);
+        assert.equal(m.buddy.freePages(pfn, REF_MAX_PAGE_ORDER), undefined);
+        return pfn;
+      }),
+      [1024, 4096, 1048576],
+      '4 MiB, 16 MiB, 4 GiB',
+    );
+    assert.deepEqual(zoneNrFree(m), fresh);
+
+    // GFP_DMA never leaves DMA: once it is empty, requests fail while DMA32 and Normal are untouched.
+    const held = new Map<number, number>();
+    const take = (order: number, gfp: number): number => {
+      const pfn = m.buddy.allocPages(order, false, gfp);
+      if (pfn !== NONE) held.set(pfn, order);
+      return pfn;
+    };
+    assert.deepEqual(
+      [10, 10, 10, 10, 9, 8, 0].map((order) => take(order, GFP_DMA)),
+      [1024, 2048, 3072, NONE, 512, 256, NONE],
+    );
+    assert.equal(dma.freePages, 0);
+    assert.deepEqual(Array.from(dma32.nrFree), fresh.get('DMA32'));
+    assert.deepEqual(Array.from(normal.nrFree), fresh.get('Normal'));
+
+    // GFP_DMA32 never goes above 4 GiB: DMA32's 1020 blocks, then nothing while Normal is full.
+    const dma32Blocks = Array.from({ length: 1020 }, () => take(10, GFP_DMA32));
+    assert.ok(
+      dma32Blocks.every((pfn) => pfn >= REF_MAX_DMA_PFN && pfn + 1024 <= REF_MAX_DMA32_PFN),
+      'every GFP_DMA32 block lies in DMA32',
+    );
+    assert.equal(new Set(dma32Blocks).size, 1020);
+    assert.equal(take(0, GFP_DMA32), NONE, 'DMA32 and DMA are empty; Normal is not allowed');
+    assert.deepEqual(Array.from(normal.nrFree), fresh.get('Normal'));
+    // With DMA32 empty, GFP_DMA32 falls back to DMA. Freed blocks go to the head of their free list, so the
+    // last one freed is taken first.
+    for (const pfn of [3072, 2048, 1024]) {
+      assert.equal(m.buddy.freePages(pfn, 10), undefined);
+      held.delete(pfn);
+    }
+    assert.equal(take(10, GFP_DMA32), 1024, 'below 16 MiB, not above 4 GiB');
+    assert.equal(take(0, GFP_KERNEL), REF_MAX_DMA32_PFN, 'GFP_KERNEL still gets Normal');
+    for (const [pfn, order] of held) {
+      assert.equal(m.buddy.freePages(pfn, order), undefined, `free_pages(${pfn}, ${order})`);
+    }
+    assert.deepEqual(zoneNrFree(m), fresh);
+
+    // On a 16M machine DMA is the only zone: every mask is served from it.
+    const small = boot(16 * MiB, 1);
+    assert.deepEqual(
+      [GFP_KERNEL, GFP_DMA32, GFP_DMA].map((gfp) => small.buddy.allocPages(10, false, gfp)),
+      [1024, 2048, 3072],
+    );
+  });
+
+  test('a large kmalloc with GFP_DMA lands below 16 MiB', () => {
+    // mm/slab_common.c __kmalloc_large_node(): alloc_pages_node(node, flags | __GFP_COMP, order) with the
+    // caller's flags, so the zone modifier picks the zone.
+    const m = boot(256 * MiB, 2);
+    const before = formatBuddyinfo(buddyinfoView(m));
+    const kernel = m.kmalloc(20000, GFP_KERNEL);
+    assert.equal(kernel, REF_MAX_DMA_PFN * REF_PAGE_SIZE, 'GFP_KERNEL: DMA32, from 16 MiB');
+    let seq = m.events.length;
+    const dma = m.kmalloc(20000, GFP_DMA);
+    // get_order(20000) = 3: DMA's smallest block of order 3 or above is the order-8 block above the reserved 1 MiB.
+    assert.equal(dma, REF_RESERVED_LOW_BYTES);
+    assert.ok(dma + (REF_PAGE_SIZE << refGetOrder(20000)) <= 16 * MiB, 'the whole block lies below 16 MiB');
+    assert.deepEqual(
+      newEvents(m, seq).map((e) => [e.kind, e.addr, e.size, e.extra]),
+      [
+        [EventKind.PageAlloc, REF_RESERVED_PAGES, 0, 3],
+        [EventKind.Kmalloc, dma, 20000, REF_PAGE_SIZE << 3],
+      ],
+    );
+    assert.equal(addressView(m, dma + 5 * REF_PAGE_SIZE).state, 'large kmalloc');
+    // get_order(100000) = 5: after the split above, the order-5 block at 256 + 32.
+    const dma5 = m.kmalloc(100000, GFP_KERNEL | GFP_DMA);
+    assert.equal(dma5, (REF_RESERVED_PAGES + 32) * REF_PAGE_SIZE);
+    // DMA's three 4 MiB blocks, then a fourth GFP_DMA request fails although DMA32 holds 59 free ones.
+    const top = [1, 2, 3].map(() => m.kmalloc(4 * MiB, GFP_DMA));
+    assert.deepEqual(top, [4 * MiB, 8 * MiB, 12 * MiB]);
+    seq = m.events.length;
+    assert.equal(m.kmalloc(4 * MiB, GFP_DMA), KMALLOC_FAILED);
+    assert.deepEqual(
+      newEvents(m, seq).map((e) => [e.kind, e.cache, e.size, e.extra]),
+      [[EventKind.KmallocFail, -1, 4 * MiB, 10]],
+    );
+    assert.equal(zoneNamed(m, 'DMA32').nrFree[10], 59);
+    const kernelTop = m.kmalloc(4 * MiB, GFP_KERNEL);
+    assert.equal(kernelTop, (REF_MAX_DMA_PFN + 1024) * REF_PAGE_SIZE, 'GFP_KERNEL: the second 4 MiB of DMA32');
+    for (const p of [kernel, dma, dma5, ...top, kernelTop]) {
+      assert.equal(m.kfree(p), undefined);
+    }
+    assert.equal(formatBuddyinfo(buddyinfoView(m)), before);
+
+    // Above 4 GiB of memory: GFP_KERNEL goes to Normal, GFP_DMA still below 16 MiB.
+    const big = boot(6 * GiB, 1);
+    assert.equal(big.kmalloc(20000, GFP_KERNEL), REF_MAX_DMA32_PFN * REF_PAGE_SIZE);
+    assert.equal(big.kmalloc(20000, GFP_KERNEL | GFP_DMA), REF_RESERVED_LOW_BYTES);
+  });
+
+  test('kmalloc drops __GFP_DMA32 (GFP_SLAB_BUG_MASK): a large kmalloc with GFP_DMA32 comes from Normal', () => {
+    // mm/slab.h: GFP_SLAB_BUG_MASK = __GFP_DMA32 | __GFP_HIGHMEM | ~__GFP_BITS_MASK. mm/slub.c
+    // ___kmalloc_large_node() (6.12): if (flags & GFP_SLAB_BUG_MASK) flags = kmalloc_fix_flags(flags), which
+    // warns "Unexpected gfp: 0x4 (GFP_DMA32). Fixing up to gfp: ..." and clears those bits before
+    // alloc_pages_node(). kmalloc cannot hand out DMA32 memory; drivers use GFP_DMA or the page allocator.
+    const m = boot(6 * GiB, 1);
+    const p = m.kmalloc(20000, GFP_KERNEL | GFP_DMA32);
+    assert.equal(p, REF_MAX_DMA32_PFN * REF_PAGE_SIZE, 'gfp_zone(GFP_KERNEL) = Normal: the first frame above 4 GiB');
+    assert.equal(m.kmalloc(20000, GFP_DMA32), (REF_MAX_DMA32_PFN + 8) * REF_PAGE_SIZE, 'the next 8 pages of Normal');
+    // The page allocator itself honours GFP_DMA32.
+    assert.equal(m.buddy.allocPages(3, true, GFP_DMA32), REF_MAX_DMA_PFN);
+  });
+
+  test('blocks never merge across the 16 MiB boundary between DMA and DMA32', () => {
+    // MAX_DMA_PFN = 4096 is a multiple of 2^MAX_PAGE_ORDER, and __free_one_page() merges within one zone's
+    // free_area: the frames either side of 16 MiB end in different zones' blocks.
+    const memoryBytes = 16 * MiB + 37 * REF_PAGE_SIZE;
+    const m = boot(memoryBytes, 1);
+    const fresh = refFreshZoneNrFree(memoryBytes);
+    const before = formatBuddyinfo(buddyinfoView(m));
+    const dma = zoneNamed(m, 'DMA');
+    const dma32 = zoneNamed(m, 'DMA32');
+    // Every free page, one at a time: DMA32's 37 first (GFP_KERNEL starts there), then DMA's 3840.
+    const pages: number[] = [];
+    for (let pfn = m.buddy.allocPages(0, false, GFP_KERNEL); pfn !== NONE;) {
+      pages.push(pfn);
+      pfn = m.buddy.allocPages(0, false, GFP_KERNEL);
+    }
+    assert.equal(pages.length, 37 + REF_MAX_DMA_PFN - REF_RESERVED_PAGES);
+    assert.ok(pages.slice(0, 37).every((pfn) => pfn >= REF_MAX_DMA_PFN));
+    assert.ok(pages.slice(37).every((pfn) => pfn >= REF_RESERVED_PAGES && pfn < REF_MAX_DMA_PFN));
+    const held = new Map(pages.map((pfn) => [pfn, 0]));
+    const free = (pfn: number): void => {
+      assert.equal(m.buddy.freePages(pfn, 0), undefined, `free_pages(${pfn}, 0)`);
+      held.delete(pfn);
+    };
+
+    free(REF_MAX_DMA_PFN - 1);
+    free(REF_MAX_DMA_PFN);
+    assert.deepEqual(m.buddy.findFreeBlock(REF_MAX_DMA_PFN - 1), { pfn: REF_MAX_DMA_PFN - 1, order: 0 });
+    assert.deepEqual(m.buddy.findFreeBlock(REF_MAX_DMA_PFN), { pfn: REF_MAX_DMA_PFN, order: 0 });
+    assert.deepEqual([dma.freePages, dma32.freePages], [1, 1], 'one free page in each zone');
+    assert.deepEqual(buddyProblems(m, held), []);
+
+    // The rest of DMA32: it merges back to its boot layout, up to its own start and no further.
+    for (let pfn = REF_MAX_DMA_PFN + 1; pfn < REF_MAX_DMA_PFN + 37; pfn++) free(pfn);
+    assert.deepEqual(Array.from(dma32.nrFree), fresh.get('DMA32'));
+    assert.deepEqual(m.buddy.findFreeBlock(REF_MAX_DMA_PFN), { pfn: REF_MAX_DMA_PFN, order: 5 });
+    assert.deepEqual(m.buddy.findFreeBlock(REF_MAX_DMA_PFN - 1), { pfn: REF_MAX_DMA_PFN - 1, order: 0 });
+    // DMA's last 4 MiB, from the top down: it merges up to one order-10 block ending at 16 MiB.
+    for (let pfn = REF_MAX_DMA_PFN - 2; pfn >= REF_MAX_DMA_PFN - 1024; pfn--) {
+      free(pfn);
+      const block = m.buddy.findFreeBlock(pfn)!;
+      assert.ok(block.pfn + 2 ** block.order <= REF_MAX_DMA_PFN, `block ${block.pfn} crosses 16 MiB`);
+    }
+    assert.deepEqual(m.buddy.findFreeBlock(REF_MAX_DMA_PFN - 1), { pfn: REF_MAX_DMA_PFN - 1024, order: 10 });
+    assert.deepEqual(Array.from(dma.nrFree), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+    assert.deepEqual([dma.freePages, dma32.freePages], [1024, 37]);
+    assert.deepEqual(buddyProblems(m, held), []);
+    for (const pfn of [...held.keys()]) free(pfn);
+    assert.deepEqual(zoneNrFree(m), fresh);
+    assert.equal(formatBuddyinfo(buddyinfoView(m)), before);
+    assert.deepEqual(buddyProblems(m, new Map()), []);
   });
 });
 
