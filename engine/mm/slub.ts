@@ -135,6 +135,8 @@ export interface SlabObject {
   readonly cache: KmemCache;
   readonly slab: number;
   readonly index: number;
+  /** The slab's free pointers (looked up once for the whole free). */
+  readonly fp: Int32Array;
 }
 
 export class Slub {
@@ -193,16 +195,16 @@ export class Slub {
     if (offset % size !== 0 || index >= cache.geometry.objects) {
       return 'not the start of an object';
     }
-    if (this.freeptrs.get(head)![index] !== OBJ_ALLOCATED) {
+    const fp = this.freeptrs.get(head)!;
+    if (fp[index] !== OBJ_ALLOCATED) {
       return 'double free';
     }
-    return { cache, slab: head, index };
+    return { cache, slab: head, index, fp };
   }
 
   /** do_slab_free(): the CPU's own slab takes the object on its lockless freelist; others go to __slab_free. */
   freeObject(obj: SlabObject, cpu: number): void {
-    const { cache, slab, index } = obj;
-    const fp = this.freeptrs.get(slab)!;
+    const { cache, slab, index, fp } = obj;
     cache.liveObjects--;
     if (cache.cpuSlab[cpu] === slab) {
       fp[index] = cache.cpuFreelist[cpu]!;
