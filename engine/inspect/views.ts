@@ -6,7 +6,8 @@
 
 import { formatVirt } from '../mm/address';
 import { Machine } from '../mm/machine';
-import { NR_PAGE_ORDERS, PAGE_SIZE } from '../mm/config';
+import { MAX_PAGE_ORDER, NR_PAGE_ORDERS, PAGE_SIZE } from '../mm/config';
+import { ZONE_NAMES } from '../mm/page_alloc';
 import { PG_RESERVED, PG_TAIL } from '../mm/frames';
 
 /** One row of /proc/slabinfo plus the SLUB detail of /sys/kernel/slab/<cache>/. */
@@ -156,23 +157,26 @@ export interface AddressView {
   readonly virt: string;
   readonly phys: number;
   readonly pfn: number;
+  /** The zone that holds the frame: DMA, DMA32 or Normal. */
+  readonly zone: string;
   readonly cache?: string;
   readonly objectSize?: number;
-  readonly state: 'slab object' | 'large kmalloc' | 'free' | 'reserved' | 'page';
+  /** For 'pages', 'large kmalloc' and 'free': the first frame of the block and its order. */
+  readonly headPfn?: number;
+  readonly order?: number;
+  /**
+   * 'pages': a block from alloc_pages/__get_free_pages; 'page': a frame allocated otherwise (no owner the
+   * machine records).
+   */
+  readonly state: 'slab object' | 'large kmalloc' | 'pages' | 'free' | 'reserved' | 'page';
 }
 
 export function addressView(machine: Machine, phys: number): AddressView {
   const pfn = Math.floor(phys / PAGE_SIZE);
+  const base = { virt: formatVirt(phys), phys, pfn, zone: ZONE_NAMES[machine.buddy.zoneOf(pfn)]! };
   const cache = machine.slub.cacheOf(phys);
   if (cache) {
-    return {
-      virt: formatVirt(phys),
-      phys,
-      pfn,
-      cache: cache.name,
-      objectSize: cache.geometry.size,
-      state: 'slab object',
-    };
+    return { ...base, cache: cache.name, objectSize: cache.geometry.size, state: 'slab object' };
   }
   let head = pfn;
   while (head > 0 && machine.frames.flags[head]! & PG_TAIL) {
@@ -180,12 +184,23 @@ export function addressView(machine: Machine, phys: number): AddressView {
   }
   const large = machine.largeKmalloc.get(head);
   if (large !== undefined) {
-    return { virt: formatVirt(phys), phys, pfn, objectSize: large, state: 'large kmalloc' };
+    return { ...base, objectSize: large, headPfn: head, order: machine.frames.order[head]!, state: 'large kmalloc' };
+  }
+  for (let o = 0; o <= MAX_PAGE_ORDER; o++) {
+    const first = pfn & ~((1 << o) - 1);
+    const order = machine.pageAllocations.get(first);
+    if (order !== undefined && pfn < first + (1 << order)) {
+      return { ...base, headPfn: first, order, state: 'pages' };
+    }
   }
   if (machine.frames.flags[pfn]! & PG_RESERVED) {
-    return { virt: formatVirt(phys), phys, pfn, state: 'reserved' };
+    return { ...base, state: 'reserved' };
   }
-  return { virt: formatVirt(phys), phys, pfn, state: machine.buddy.findFreeBlock(pfn) ? 'free' : 'page' };
+  const free = machine.buddy.findFreeBlock(pfn);
+  if (free) {
+    return { ...base, headPfn: free.pfn, order: free.order, state: 'free' };
+  }
+  return { ...base, state: 'page' };
 }
 
 function pad(n: number, width: number): string {

@@ -34,6 +34,33 @@ export const BUILTIN_FUNCTIONS: ReadonlyMap<string, BuiltinFunction> = new Map(
       returnsValue: false,
       summary: 'Frees an object kmalloc returned; NULL and ZERO_SIZE_PTR are ignored.',
     },
+    {
+      name: 'alloc_pages',
+      params: ['order', 'gfp'],
+      returnsValue: true,
+      summary:
+        'Allocates 2^order contiguous pages (order 0..10) from the buddy allocator; returns the direct-map address of the first page, or NULL (with a page allocation failure warning in the log unless __GFP_NOWARN). Compound only with __GFP_COMP.',
+    },
+    {
+      name: 'free_pages',
+      params: ['ptr', 'order'],
+      returnsValue: false,
+      summary:
+        'Gives 2^order pages back to the buddy allocator; NULL is ignored. A double free, a wrong order, a tail page or a reserved page stops the scenario with "BUG: Bad page state" (KM4005).',
+    },
+    {
+      name: '__get_free_pages',
+      params: ['gfp', 'order'],
+      returnsValue: true,
+      summary:
+        'The kernel argument order of alloc_pages: 2^order pages, their address or NULL (__GFP_HIGHMEM is dropped).',
+    },
+    {
+      name: 'get_zeroed_page',
+      params: ['gfp'],
+      returnsValue: true,
+      summary: 'One zeroed page: __get_free_pages(gfp | __GFP_ZERO, 0); its address or NULL.',
+    },
   ].map((f) => [f.name, f] as const),
 );
 

@@ -13,7 +13,7 @@ import { BUILTIN_CONSTANTS } from './builtins';
 import { CheckResult, VarInfo } from './checker';
 import { Range, cover } from './diagnostics';
 import { foldConstant } from './fold';
-import { Op, Program, StatementInfo, VariableInfo, baseName } from '../vm/program';
+import { Op, PagesCall, Program, StatementInfo, VariableInfo, baseName } from '../vm/program';
 import { Value } from '../vm/values';
 
 export function compile(script: Script, checked: CheckResult, fileName: string): Program {
@@ -266,6 +266,26 @@ class Compiler {
         if (expr.callee.name === 'kfree') {
           this.emit(Op.Kfree, this.site(expr.range));
           this.stack(-1);
+          return false;
+        }
+        if (expr.callee.name === 'alloc_pages') {
+          this.emit(Op.AllocPages, this.site(expr.range), PagesCall.AllocPages);
+          this.stack(-1);
+          return true;
+        }
+        if (expr.callee.name === '__get_free_pages') {
+          this.emit(Op.AllocPages, this.site(expr.range), PagesCall.GetFreePages);
+          this.stack(-1);
+          return true;
+        }
+        if (expr.callee.name === 'get_zeroed_page') {
+          // get_zeroed_page(gfp) is __get_free_pages(gfp | __GFP_ZERO, 0) (mm/page_alloc.c).
+          this.emit(Op.AllocPages, this.site(expr.range), PagesCall.GetZeroedPage);
+          return true;
+        }
+        if (expr.callee.name === 'free_pages') {
+          this.emit(Op.FreePages, this.site(expr.range));
+          this.stack(-2);
           return false;
         }
         throw new Error(`compile: no opcode for builtin ${expr.callee.name}`);

@@ -9,7 +9,8 @@
  *   KM1xxx  lexical and syntax errors (the parser recovers at the next statement boundary)
  *   KM2xxx  names, arity, placement, reserved words
  *   KM3xxx  machine configuration (validateConfig in engine/mm/config.ts)
- *   KM4xxx  runtime errors (KM4001..KM4003 come from Machine.kfree, KM41xx from the VM)
+ *   KM4xxx  runtime errors (KM4001..KM4003 come from Machine.kfree, KM4005/KM4006 from Machine.freePages and
+ *           the VM, KM41xx from the VM)
  * A code, once published, keeps its meaning: new problems get new codes.
  */
 
@@ -65,6 +66,8 @@ export const DIAGNOSTIC_CODES: Readonly<Record<string, string>> = {
   KM4001: 'kfree of an address outside memory',
   KM4002: 'double free',
   KM4003: 'kfree of an address kmalloc did not return (or inside an object)',
+  KM4005: 'Bad page state: free_pages refused (double free, wrong order, tail page, reserved page)',
+  KM4006: 'free_pages of a value that is not a direct-map address inside memory',
   KM4100: 'statement limit reached',
   KM4101: 'invalid kmalloc size',
   KM4102: 'kfree of a value that is not a direct-map kernel address',
@@ -72,6 +75,7 @@ export const DIAGNOSTIC_CODES: Readonly<Record<string, string>> = {
   KM4104: 'shift count out of range (0..63)',
   KM4105: 'invalid loop count or range bound',
   KM4106: 'invalid GFP mask',
+  KM4107: 'invalid page order',
 };
 
 export function position(line: number, character: number): Position {

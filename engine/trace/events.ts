@@ -25,6 +25,11 @@ export enum EventKind {
   SlabNew,
   /** SLUB gave an empty slab back to the page allocator (discard_slab): addr = pfn, extra = order. */
   SlabDiscard,
+  /**
+   * alloc_pages() (or __get_free_pages) returned NULL: size = the GFP mask, extra = the order asked (also
+   * above MAX_PAGE_ORDER). The warning text, unless __GFP_NOWARN, is in Machine.log.
+   */
+  PageAllocFail,
 }
 
 export const EVENT_KIND_NAMES: Readonly<Record<EventKind, string>> = {
@@ -35,6 +40,7 @@ export const EVENT_KIND_NAMES: Readonly<Record<EventKind, string>> = {
   [EventKind.PageFree]: 'page_free',
   [EventKind.SlabNew]: 'slab_new',
   [EventKind.SlabDiscard]: 'slab_discard',
+  [EventKind.PageAllocFail]: 'page_alloc_fail',
 };
 
 /** One decoded event. */

@@ -21,9 +21,9 @@
 
 import { Range } from '../lang/diagnostics';
 import { Value } from './values';
-import { Op } from './vm';
+import { Op, PagesCall } from './vm';
 
-export { Op };
+export { Op, PagesCall };
 
 /** Each opcode's name and the number of operands that follow it. */
 export const OPCODES: Readonly<Record<Op, { readonly name: string; readonly operands: number }>> = {
@@ -58,6 +58,8 @@ export const OPCODES: Readonly<Record<Op, { readonly name: string; readonly oper
   [Op.JmpIfTrue]: { name: 'JmpIfTrue', operands: 1 },
   [Op.Kmalloc]: { name: 'Kmalloc', operands: 1 },
   [Op.Kfree]: { name: 'Kfree', operands: 1 },
+  [Op.AllocPages]: { name: 'AllocPages', operands: 2 },
+  [Op.FreePages]: { name: 'FreePages', operands: 1 },
   [Op.RepeatInit]: { name: 'RepeatInit', operands: 2 },
   [Op.RepeatLoop]: { name: 'RepeatLoop', operands: 2 },
   [Op.ForInit]: { name: 'ForInit', operands: 2 },

@@ -24,6 +24,8 @@
 import { Range } from '../lang/diagnostics';
 import { PAGE_OFFSET } from '../mm/address';
 import { KMALLOC_FAILED, KMALLOC_ZERO, Machine } from '../mm/machine';
+import { MAX_PAGE_ORDER } from '../mm/config';
+import { __GFP_HIGHMEM, __GFP_ZERO } from '../mm/gfp';
 import { PointerCache } from './pointers';
 import type { Program } from './program';
 import {
@@ -108,12 +110,30 @@ export const enum Op {
   /** slot var target: if slots[slot] < slots[slot + 1], var = slots[slot]++, jump to target. */
   ForLoop,
   Halt,
+  /** site call: pop the two arguments (order, gfp; or gfp, order for __get_free_pages) or gfp; push the pointer. */
+  AllocPages,
+  /** site: pop order, the pointer. */
+  FreePages,
 }
+
+/** Which builtin an AllocPages instruction is: the arguments it pops and the name its errors use. */
+export const enum PagesCall {
+  /** alloc_pages(order, gfp) */
+  AllocPages = 0,
+  /** __get_free_pages(gfp, order): gfp & ~__GFP_HIGHMEM */
+  GetFreePages = 1,
+  /** get_zeroed_page(gfp): __get_free_pages(gfp | __GFP_ZERO, 0) */
+  GetZeroedPage = 2,
+}
+
+const PAGES_CALL_NAMES = ['alloc_pages', '__get_free_pages', 'get_zeroed_page'];
 
 export interface RuntimeError {
   code: string;
   message: string;
   range: Range;
+  /** The kernel's whole report when there is one (free_pages: "BUG: Bad page state ..."); message is its first line. */
+  report?: string;
 }
 
 export type StopReason = 'step' | 'breakpoint' | 'event' | 'end' | 'error' | 'budget';
@@ -275,7 +295,7 @@ export class Vm {
     let statements = this._statementsExecuted;
     let skip = this.standing && code[pc] === Op.Stmt;
     let stop: Stop | undefined;
-    let failure: { code: string; message: string; site: number } | undefined;
+    let failure: { code: string; message: string; site: number; report?: string } | undefined;
     this.stopSite = -1;
     this.standing = false;
 
@@ -549,6 +569,100 @@ export class Vm {
           }
           continue;
         }
+        case Op.AllocPages: {
+          const call = code[pc + 2]! as PagesCall;
+          const name = PAGES_CALL_NAMES[call]!;
+          let order: Value;
+          let gfp: Value;
+          if (call === PagesCall.AllocPages) {
+            gfp = stack[--sp]!;
+            order = stack[sp - 1]!;
+          } else if (call === PagesCall.GetFreePages) {
+            order = stack[--sp]!;
+            gfp = stack[sp - 1]!;
+          } else {
+            order = 0;
+            gfp = stack[sp - 1]!;
+          }
+          if (typeof order !== 'number' || order < 0) {
+            failure = {
+              code: 'KM4107',
+              message: `${name} order must be a page order from 0 up (0..${MAX_PAGE_ORDER} can be met), not ${formatValueImpl(order)}`,
+              site: code[pc + 1]!,
+            };
+            break loop;
+          }
+          if (typeof gfp !== 'number' || gfp < 0 || gfp > GFP_MAX) {
+            failure = {
+              code: 'KM4106',
+              message: `${name} gfp must be a mask of GFP flags (like GFP_KERNEL), not ${formatValueImpl(gfp)}`,
+              site: code[pc + 1]!,
+            };
+            break loop;
+          }
+          let mask = gfp;
+          if (call !== PagesCall.AllocPages) mask = (mask & ~__GFP_HIGHMEM) >>> 0;
+          if (call === PagesCall.GetZeroedPage) mask = (mask | __GFP_ZERO) >>> 0;
+          const first = events.length;
+          const phys = machine.allocPages(order, mask);
+          stack[sp - 1] = phys >= 0 ? pointers.toPointer(phys) : nullFor(phys);
+          pc += 3;
+          executed++;
+          if (onEvent !== undefined && events.length > first) {
+            const seq = onEvent(first, events.length);
+            if (seq !== undefined) {
+              this.stopSite = code[pc - 2]!;
+              stop = { reason: 'event', line: lines[statement]!, eventSeq: seq };
+              break loop;
+            }
+          }
+          continue;
+        }
+        case Op.FreePages: {
+          const order = stack[--sp]!;
+          const ptr = stack[--sp]!;
+          if (typeof order !== 'number' || order < 0 || order > MAX_PAGE_ORDER) {
+            failure = {
+              code: 'KM4107',
+              message: `free_pages order must be a page order from 0 to ${MAX_PAGE_ORDER}, not ${formatValueImpl(order)}`,
+              site: code[pc + 1]!,
+            };
+            break loop;
+          }
+          // free_pages(): `if (addr != 0)`; then VM_BUG_ON(!virt_addr_valid(addr)) and the page holding addr.
+          if (ptr === NULL || ptr === 0) {
+            pc += 2;
+            break;
+          }
+          if (typeof ptr !== 'bigint' || ptr < DIRECT_MAP_START || ptr >= memoryEnd) {
+            const inDirectMap = typeof ptr === 'bigint' && ptr >= DIRECT_MAP_START && ptr < DIRECT_MAP_END;
+            failure = {
+              code: 'KM4006',
+              message: inDirectMap
+                ? `free_pages of ${formatValueImpl(ptr)}, outside memory`
+                : `free_pages of ${formatValueImpl(ptr)}, which is not a direct-map kernel address (virt_addr_valid fails)`,
+              site: code[pc + 1]!,
+            };
+            break loop;
+          }
+          const first = events.length;
+          const bad = machine.freePages(pointers.toPhys(ptr), order);
+          if (bad) {
+            failure = { code: bad.code, message: bad.message, site: code[pc + 1]!, report: bad.report };
+            break loop;
+          }
+          pc += 2;
+          executed++;
+          if (onEvent !== undefined && events.length > first) {
+            const seq = onEvent(first, events.length);
+            if (seq !== undefined) {
+              this.stopSite = code[pc - 1]!;
+              stop = { reason: 'event', line: lines[statement]!, eventSeq: seq };
+              break loop;
+            }
+          }
+          continue;
+        }
         case Op.RepeatInit: {
           const count = stack[--sp]!;
           if (typeof count !== 'number' || count < 0) {
@@ -615,7 +729,12 @@ export class Vm {
     }
 
     if (failure !== undefined) {
-      this.fail({ code: failure.code, message: failure.message, range: this.program.sites[failure.site]! });
+      const range = this.program.sites[failure.site]!;
+      this.fail(
+        failure.report === undefined
+          ? { code: failure.code, message: failure.message, range }
+          : { code: failure.code, message: failure.message, range, report: failure.report },
+      );
       stop = { reason: 'error', line: statement >= 0 ? lines[statement]! : 0, error: this._error };
     }
     this.pc = pc;

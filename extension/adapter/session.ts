@@ -11,8 +11,12 @@
  * threads / stackTrace / scopes / variables / evaluate / kmem/state → ... → terminated.
  *
  * Allocation breakpoints are function breakpoints named after an event ("kmalloc", "kfree", "slab_new",
- * "slab_discard", "page_alloc", "page_free", "kmalloc_fail") or a slab cache ("kmalloc-192": stop when that
- * cache hands out an object).
+ * "slab_discard", "page_alloc", "page_free", "kmalloc_fail", "page_alloc_fail") or a slab cache
+ * ("kmalloc-192": stop when that cache hands out an object).
+ *
+ * What the machine prints to its kernel log (Machine.log: a page allocation failure, a warning) goes to the
+ * debug console as it happens, after every slice of the run; a runtime error that carries the kernel's report
+ * (free_pages: "BUG: Bad page state ...") prints the whole report there too.
  */
 
 import {
@@ -34,6 +38,7 @@ import { basename } from 'node:path';
 import { PAGE_OFFSET, formatVirt, virtToPhys } from '../../engine/mm/address';
 import { formatSize, NR_PAGE_ORDERS } from '../../engine/mm/config';
 import { Machine } from '../../engine/mm/machine';
+import { formatGfpMode } from '../../engine/mm/page_report';
 import {
   addressView,
   buddyinfoView,
@@ -99,6 +104,9 @@ export class KmemDebugSession extends LoggingDebugSession {
   private ended = false;
   private lastStop: Stop | undefined;
   private lastEvent: KmemEvent | undefined;
+  /** Machine.log entries already sent to the client, and whether the "log full" notice was. */
+  private logSent = 0;
+  private logFullSent = false;
   /** Executable lines of files breakpoints were set in before (or without) a launch, by path. */
   private readonly linesByPath = new Map<string, readonly number[]>();
 
@@ -375,6 +383,7 @@ export class KmemDebugSession extends LoggingDebugSession {
       exceptionId: error?.code ?? 'none',
       description: error?.message ?? 'No error',
       breakMode: 'always',
+      ...(error?.report !== undefined ? { details: { message: error.report, typeName: 'Bad page state' } } : {}),
     };
     this.sendResponse(response);
   }
@@ -469,6 +478,7 @@ export class KmemDebugSession extends LoggingDebugSession {
           askCurrent,
         });
         askCurrent = false;
+        this.flushLog(vm.machine);
         if (stop.reason === 'budget') {
           if (this.pauseRequested || this.ended) {
             if (!this.ended) this.report({ ...stop, reason: 'step' }, 'pause');
@@ -511,6 +521,7 @@ export class KmemDebugSession extends LoggingDebugSession {
     if (stop.reason === 'error' && stop.error) {
       const e = stop.error;
       this.sendEvent(new OutputEvent(`${formatDiagnostic(this.programPath, { ...e, severity: 'error' })}\n`, 'stderr'));
+      if (e.report !== undefined) this.sendEvent(new OutputEvent(e.report, 'stderr'));
     }
     this.sendEvent(event);
   }
@@ -556,6 +567,20 @@ export class KmemDebugSession extends LoggingDebugSession {
         return `page allocator handed out pfn ${e.addr}, order ${e.extra}`;
       case EventKind.PageFree:
         return `page allocator took back pfn ${e.addr}, order ${e.extra}`;
+      case EventKind.PageAllocFail:
+        return `page allocation of order ${e.extra} failed (mode ${formatGfpMode(e.size)})`;
+    }
+  }
+
+  /** Sends what the machine appended to its kernel log since the last call to the debug console. */
+  private flushLog(machine: Machine): void {
+    const log = machine.log;
+    for (; this.logSent < log.length; this.logSent++) {
+      this.sendEvent(new OutputEvent(log[this.logSent]!, 'console'));
+    }
+    if (machine.logDropped > 0 && !this.logFullSent) {
+      this.logFullSent = true;
+      this.sendEvent(new OutputEvent(`kmem: the kernel log is full; later messages are not shown\n`, 'console'));
     }
   }
 
@@ -625,7 +650,9 @@ export class KmemDebugSession extends LoggingDebugSession {
                   }),
                 },
               ]
-            : [plain('pfn', String(e.addr)), plain('order', String(e.extra))]),
+            : e.kind === EventKind.PageAllocFail
+              ? [plain('order', String(e.extra)), plain('mode', formatGfpMode(e.size))]
+              : [plain('pfn', String(e.addr)), plain('order', String(e.extra))]),
           ...(e.kind === EventKind.Kmalloc
             ? [plain('requested', `${e.size} bytes`), plain('given', `${e.extra} bytes`)]
             : []),
@@ -707,7 +734,11 @@ export class KmemDebugSession extends LoggingDebugSession {
       plain('address', view.virt),
       plain('phys', `0x${phys.toString(16)}`),
       plain('pfn', String(view.pfn)),
+      plain('zone', view.zone),
       plain('state', view.state),
+      ...(view.order !== undefined && view.headPfn !== undefined
+        ? [plain('order', `${view.order} (${formatSize(4096 << view.order)})`), plain('head pfn', String(view.headPfn))]
+        : []),
       ...(view.cache ? [plain('cache', view.cache)] : []),
       ...(view.objectSize !== undefined
         ? [plain(view.state === 'large kmalloc' ? 'size' : 'object size', `${view.objectSize} bytes`)]

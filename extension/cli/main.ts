@@ -40,6 +40,7 @@ Exit codes: 0 clean, 1 runtime errors in the scenario, 2 invalid input or usage.
   run: `kmem run FILE [--memory SIZE] [--cpus N] [--proc slabinfo|buddyinfo]...
 
 Runs the scenario to the end and prints a summary: statements, events by kind, live objects per cache.
+What the machine's kernel log receives (a page allocation failure) is printed to stderr as it happens.
 --memory and --cpus apply where the scenario's machine block is silent. Each --proc prints that file of
 the final machine. Exits 1 when the scenario stops on a runtime error, 2 when it does not compile.
 `,
@@ -54,7 +55,7 @@ the kernel's own format.
 `,
 };
 
-interface Io {
+export interface Io {
   out(text: string): void;
   err(text: string): void;
   readFile(path: string): string;
@@ -202,8 +203,18 @@ function run(
   for (const d of diagnostics) io.err(`${formatDiagnostic(file, d)}\n`);
   if (!scenario) return EXIT_USAGE;
   const { vm, machine } = scenario;
+  // The kernel log (a page allocation failure, a warning) goes to stderr as the run produces it.
+  let logged = 0;
+  const flushLog = () => {
+    for (; logged < machine.log.length; logged++) io.err(machine.log[logged]!);
+  };
   let stop = vm.run({ maxInstructions: 1_000_000 });
-  while (stop.reason === 'budget') stop = vm.run({ maxInstructions: 1_000_000 });
+  flushLog();
+  while (stop.reason === 'budget') {
+    stop = vm.run({ maxInstructions: 1_000_000 });
+    flushLog();
+  }
+  if (machine.logDropped > 0) io.err(`kmem: ${machine.logDropped} more kernel log messages not shown\n`);
   const s = summaryView(machine);
   io.out(
     `${file}: ${stop.reason === 'error' ? 'stopped on an error' : 'finished'} after ${vm.statementsExecuted} statements, ${s.events} events\n`,
@@ -228,6 +239,7 @@ function run(
   if (procs.length > 0) printProcs(io, machine, procs);
   if (stop.reason === 'error' && stop.error) {
     io.err(`${formatDiagnostic(file, { ...stop.error, severity: 'error' })}\n`);
+    if (stop.error.report !== undefined) io.err(stop.error.report);
     return EXIT_FINDINGS;
   }
   return EXIT_OK;

@@ -245,6 +245,67 @@ describe('kmem debug adapter over DAP', () => {
     await terminated;
   });
 
+  test('page allocator: pointer expansion, a failure warning as output, a double free_pages as exception', async () => {
+    const program = scenario(
+      'pages.kmem',
+      [
+        'machine { memory 16M }',
+        'let p = alloc_pages(3, GFP_KERNEL)',
+        'repeat 4 {',
+        '  let b = alloc_pages(10, GFP_KERNEL)',
+        '}',
+        'free_pages(p, 3)',
+        'free_pages(p, 3)',
+        '',
+      ].join('\n'),
+    );
+    const outputs: DebugProtocol.OutputEvent[] = [];
+    dc.on('output', (e) => outputs.push(e as DebugProtocol.OutputEvent));
+    const atFree = dc.waitForEvent('stopped');
+    await launch(program, { lines: [6] });
+    assert.equal(((await atFree) as DebugProtocol.StoppedEvent).body.reason, 'breakpoint');
+    // The fourth order-10 block does not exist on 16M: NULL, and warn_alloc's report on the console.
+    const warning = outputs.find((o) => o.body.output.includes('page allocation failure'));
+    assert.ok(warning, 'the failure report arrived as an output event');
+    assert.equal(warning.body.category, 'console');
+    assert.match(
+      warning.body.output,
+      /^kmem: page allocation failure: order:10, mode:0xcc0\(GFP_KERNEL\), nodemask=\(null\)\nNode 0 DMA: 0\*4kB .* = \d+kB\n$/,
+    );
+    const vars = await locals();
+    const p = vars.get('p')!;
+    assert.ok(p.variablesReference > 0);
+    const fields = new Map(
+      (await dc.variablesRequest({ variablesReference: p.variablesReference })).body.variables.map((v) => [
+        v.name,
+        v.value,
+      ]),
+    );
+    assert.equal(fields.get('zone'), 'DMA');
+    assert.equal(fields.get('state'), 'pages');
+    assert.equal(fields.get('order'), '3 (32K)');
+    assert.equal(fields.get('head pfn'), fields.get('pfn'));
+    const stopped = dc.waitForEvent('stopped');
+    await dc.continueRequest({ threadId: 1 });
+    const event = (await stopped) as DebugProtocol.StoppedEvent;
+    assert.equal(event.body.reason, 'exception');
+    assert.match(event.body.text ?? '', /^KM4005: BUG: Bad page state in process kmem {2}pfn:[0-9a-f]{5}$/);
+    await assertLocation(7);
+    const info = await dc.exceptionInfoRequest({ threadId: 1 });
+    assert.equal(info.body.exceptionId, 'KM4005');
+    assert.match(
+      info.body.details?.message ?? '',
+      /\npage dumped because: VM_BUG_ON_PAGE\(page_ref_count\(page\) == 0\)\n/,
+    );
+    assert.ok(
+      outputs.some((o) => o.body.category === 'stderr' && /^BUG: Bad page state/.test(o.body.output)),
+      'the whole report is printed',
+    );
+    const terminated = dc.waitForEvent('terminated');
+    await dc.continueRequest({ threadId: 1 });
+    await terminated;
+  });
+
   test('pause interrupts a long run at once', async () => {
     const program = scenario('long.kmem', 'repeat 100000000 {\n  let p = kmalloc(64, GFP_KERNEL)\n  kfree(p)\n}\n');
     await launch(program);

@@ -535,6 +535,7 @@ describe('addressView', () => {
       virt: formatVirt(obj),
       phys: obj,
       pfn: Math.floor(obj / PAGE),
+      zone: 'DMA32',
       cache: 'kmalloc-64',
       objectSize: 64,
       state: 'slab object',
@@ -545,7 +546,10 @@ describe('addressView', () => {
       virt: formatVirt(large),
       phys: large,
       pfn: large / PAGE,
+      zone: 'DMA32',
       objectSize: 20000,
+      headPfn: large / PAGE,
+      order: 3,
       state: 'large kmalloc',
     });
     const page = m.buddy.allocPages(0, false);
@@ -555,21 +559,39 @@ describe('addressView', () => {
       virt: '0xffff888003c00000',
       phys: free,
       pfn: free / PAGE,
+      zone: 'DMA32',
+      headPfn: free / PAGE,
+      order: 10,
       state: 'free',
     });
     // The first 1 MiB (arch/x86/kernel/setup.c reserves it on x86-64): PG_reserved, never allocator memory.
     assert.equal(RESERVED_LOW_BYTES, MiB);
-    assert.deepEqual(addressView(m, 0), { virt: '0xffff888000000000', phys: 0, pfn: 0, state: 'reserved' });
+    assert.deepEqual(addressView(m, 0), {
+      virt: '0xffff888000000000',
+      phys: 0,
+      pfn: 0,
+      zone: 'DMA',
+      state: 'reserved',
+    });
     assert.deepEqual(addressView(m, MiB - 1), {
       virt: '0xffff8880000fffff',
       phys: MiB - 1,
       pfn: RESERVED_PAGES - 1,
+      zone: 'DMA',
       state: 'reserved',
     });
     assert.equal(addressView(m, 0x9f000).state, 'reserved', 'a frame in the middle of the first 1 MiB');
     assert.deepEqual(
       addressView(m, MiB),
-      { virt: '0xffff888000100000', phys: MiB, pfn: RESERVED_PAGES, state: 'free' },
+      {
+        virt: '0xffff888000100000',
+        phys: MiB,
+        pfn: RESERVED_PAGES,
+        zone: 'DMA',
+        headPfn: RESERVED_PAGES,
+        order: 8,
+        state: 'free',
+      },
       'the first frame above the reservation: DMA, untouched by GFP_KERNEL',
     );
     assert.equal(addressView(m, 16 * MiB - 1).state, 'free', 'the last byte of DMA');
@@ -589,8 +611,11 @@ describe('addressView', () => {
             virt: formatVirt(inside),
             phys: inside,
             pfn: large / PAGE + page,
+            zone: 'DMA32',
             state: 'large kmalloc',
             objectSize: 20000,
+            headPfn: large / PAGE,
+            order: 3,
           },
           `addressView(large + ${page * PAGE + offset})`,
         );

@@ -87,6 +87,8 @@ const CASES: readonly Case[] = [
   { code: 'KM4001', text: 'let p = 0xffff888000000000 + 512M\n⟦kfree(p)⟧', runtime: true },
   { code: 'KM4002', text: 'let p = kmalloc(64, GFP_KERNEL)\nkfree(p)\n⟦kfree(p)⟧', runtime: true },
   { code: 'KM4003', text: 'let p = kmalloc(64, GFP_KERNEL)\n⟦kfree(p + 8)⟧', runtime: true },
+  { code: 'KM4005', text: 'let p = alloc_pages(3, GFP_KERNEL)\nfree_pages(p, 3)\n⟦free_pages(p, 3)⟧', runtime: true },
+  { code: 'KM4006', text: 'let p = 5\n⟦free_pages(p, 0)⟧', runtime: true },
   { code: 'KM4100', text: 'repeat 10 {\n  ⟦let p = 1⟧\n}', runtime: true },
   { code: 'KM4101', text: 'let n = -1\nlet p = ⟦kmalloc(n, GFP_KERNEL)⟧', runtime: true },
   { code: 'KM4102', text: 'let p = 5\n⟦kfree(p)⟧', runtime: true },
@@ -94,6 +96,7 @@ const CASES: readonly Case[] = [
   { code: 'KM4104', text: 'let n = 64\nlet x = 1 ⟦<<⟧ n', runtime: true },
   { code: 'KM4105', text: 'let n = 2\nrepeat ⟦n - 3⟧ {\n  let p = 1\n}', runtime: true },
   { code: 'KM4106', text: 'let p = ⟦kmalloc(8, -1)⟧', runtime: true },
+  { code: 'KM4107', text: 'let p = ⟦alloc_pages(-1, GFP_KERNEL)⟧', runtime: true },
 ];
 
 function diagnosticsOf(c: Case, source: string): Diagnostic[] {

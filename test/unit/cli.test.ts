@@ -1,0 +1,138 @@
+/*
+ * The `kmem` command line through main(argv, io) with a fake io: exit codes of run, check and boot, what goes
+ * to stdout and stderr, and the kernel log (a page allocation failure) and the Bad page state report that
+ * `kmem run` prints to stderr.
+ */
+
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, Io, main } from '../../extension/cli/main';
+
+function cli(argv: string[], files: Record<string, string> = {}): { code: number; out: string; err: string } {
+  let out = '';
+  let err = '';
+  const io: Io = {
+    out: (t) => (out += t),
+    err: (t) => (err += t),
+    readFile: (p) => {
+      const text = files[p];
+      if (text === undefined) throw Object.assign(new Error(`ENOENT: ${p}`), { code: 'ENOENT' });
+      return text;
+    },
+  };
+  const code = main(argv, io);
+  return { code, out, err };
+}
+
+describe('kmem run', () => {
+  test('a clean scenario: exit 0, the summary on stdout, nothing on stderr', () => {
+    const r = cli(['run', 'ok.kmem'], { 'ok.kmem': 'let p = kmalloc(64, GFP_KERNEL)\nkfree(p)\n' });
+    assert.equal(r.code, EXIT_OK);
+    assert.equal(r.err, '');
+    assert.equal(
+      r.out,
+      'ok.kmem: finished after 2 statements, 4 events\n' +
+        'machine: 256M, 2 CPUs, 65279 of 65536 pages free, 1 in slabs\n' +
+        'events: page_alloc 1, slab_new 1, kmalloc 1, kfree 1\n' +
+        '  kmalloc-64          0 live      64/64     objs  1 slab of 1 page\n',
+    );
+  });
+
+  test('a failing alloc_pages prints the kernel warning to stderr and is no error', () => {
+    const source = 'machine { memory 16M }\nrepeat 4 {\n  let b = alloc_pages(10, GFP_KERNEL)\n}\n';
+    const r = cli(['run', 'fail.kmem'], { 'fail.kmem': source });
+    assert.equal(r.code, EXIT_OK);
+    assert.equal(
+      r.err,
+      'kmem: page allocation failure: order:10, mode:0xcc0(GFP_KERNEL), nodemask=(null)\n' +
+        'Node 0 DMA: 0*4kB 0*8kB 0*16kB 0*32kB 0*64kB 0*128kB 0*256kB 0*512kB 1*1024kB 1*2048kB 0*4096kB = 3072kB\n',
+    );
+    assert.match(r.out, /\nevents: page_alloc 3, page_alloc_fail 1\n/);
+  });
+
+  test('a double free_pages: exit 1, the diagnostic and the Bad page state report on stderr', () => {
+    const source = 'machine { memory 16M }\nlet p = alloc_pages(3, GFP_KERNEL)\nfree_pages(p, 3)\nfree_pages(p, 3)\n';
+    const r = cli(['run', 'df.kmem'], { 'df.kmem': source });
+    assert.equal(r.code, EXIT_FINDINGS);
+    assert.match(r.out, /^df\.kmem: stopped on an error after 3 statements, 2 events\n/);
+    // p is the first order-3 block of DMA: the order-8 block at pfn 0x100 split down, so pfn 0x100.
+    assert.equal(
+      r.err,
+      'df.kmem:4:1: error KM4005: BUG: Bad page state in process kmem  pfn:00100\n' +
+        'BUG: Bad page state in process kmem  pfn:00100\n' +
+        'page dumped because: VM_BUG_ON_PAGE(page_ref_count(page) == 0)\n' +
+        'kmem: pfn 0x100 is already free (in the order-8 free block at pfn 0x100): double free\n',
+    );
+  });
+
+  test('other runtime errors exit 1; a scenario that does not compile exits 2; usage errors exit 2', () => {
+    assert.equal(cli(['run', 'k.kmem'], { 'k.kmem': 'let p = kmalloc(8, GFP_KERNEL)\nkfree(p)\nkfree(p)\n' }).code, 1);
+    const broken = cli(['run', 'b.kmem'], { 'b.kmem': 'let p = alloc_pages(3)\n' });
+    assert.equal(broken.code, EXIT_USAGE);
+    assert.match(broken.err, /^b\.kmem:1:9: error KM2004: alloc_pages takes 2 arguments/);
+    assert.equal(cli(['run']).code, EXIT_USAGE);
+    assert.equal(cli(['run', 'missing.kmem']).code, EXIT_USAGE);
+    assert.match(cli(['run', 'missing.kmem']).err, /^kmem: cannot read missing\.kmem: ENOENT\n/);
+    assert.equal(cli(['run', 'x.kmem', '--cpus', '0'], { 'x.kmem': '' }).code, EXIT_USAGE);
+    assert.equal(cli(['frobnicate']).code, EXIT_USAGE);
+    assert.equal(cli([]).code, EXIT_USAGE);
+    assert.equal(cli(['--help']).code, EXIT_OK);
+  });
+
+  test('--proc prints /proc files of the final machine', () => {
+    const r = cli(['run', 'p.kmem', '--proc', 'buddyinfo'], { 'p.kmem': 'machine { memory 16M }\n' });
+    assert.equal(r.code, EXIT_OK);
+    assert.match(r.out, /\nNode 0, zone +DMA +0 +0 +0 +0 +0 +0 +0 +0 +1 +1 +3 \n$/);
+  });
+});
+
+describe('kmem check and kmem boot', () => {
+  test('check: diagnostics on stdout, exit 2 on errors, 0 when clean', () => {
+    const files = { 'good.kmem': 'let p = get_zeroed_page(GFP_KERNEL)\n', 'bad.kmem': 'free_pages(1)\n' };
+    assert.deepEqual(cli(['check', 'good.kmem'], files), { code: EXIT_OK, out: '', err: '' });
+    const bad = cli(['check', 'good.kmem', 'bad.kmem'], files);
+    assert.equal(bad.code, EXIT_USAGE);
+    assert.match(bad.out, /^bad\.kmem:1:1: error KM2004: free_pages takes 2 arguments \(ptr, order\), not 1\n$/);
+    assert.equal(cli(['check']).code, EXIT_USAGE);
+  });
+
+  test('boot: /proc files of a fresh machine; bad machines exit 2', () => {
+    const r = cli(['boot', '--memory', '16M', '--proc', 'buddyinfo']);
+    assert.equal(r.code, EXIT_OK);
+    assert.equal(
+      r.out,
+      'Node 0, zone      DMA      0      0      0      0      0      0      0      0      1      1      3 \n',
+    );
+    const both = cli(['boot']);
+    assert.equal(both.code, EXIT_OK);
+    assert.match(both.out, /^==> \/proc\/slabinfo <==\nslabinfo - version: 2\.1\n/);
+    assert.equal(cli(['boot', '--memory', '8M']).code, EXIT_USAGE);
+    assert.match(cli(['boot', '--memory', '8M']).err, /error KM3001/);
+    assert.equal(cli(['boot', '--memory', 'lots']).code, EXIT_USAGE);
+    assert.equal(cli(['boot', 'extra']).code, EXIT_USAGE);
+  });
+});
+
+describe('the bundled examples', () => {
+  const dir = join(__dirname, '..', '..', 'examples');
+  const examples = readdirSync(dir).filter((f) => f.endsWith('.kmem'));
+
+  test('there are examples to run', () => {
+    assert.ok(examples.length >= 2, examples.join(', '));
+  });
+
+  for (const name of examples) {
+    test(`${name}: check is clean and run finishes with exit 0`, () => {
+      const files = { [name]: readFileSync(join(dir, name), 'utf8') };
+      const checked = cli(['check', name], files);
+      assert.equal(checked.out, '');
+      assert.equal(checked.code, EXIT_OK);
+      const ran = cli(['run', name], files);
+      assert.equal(ran.code, EXIT_OK, ran.err);
+      assert.match(ran.out, new RegExp(`^${name.replace('.', '\\.')}: finished after \\d+ statements`));
+    });
+  }
+});
