@@ -12,7 +12,8 @@
  * to the buddy allocator in address order as the largest aligned blocks (memblock_free_all), then the
  * kmalloc caches are created with the geometry of the machine's CPU count. No memory is reserved yet for
  * the kernel image or mem_map, and boot-time kernel allocations are not replayed: a fresh machine's caches
- * hold no slabs. Both are later work (page allocator issue).
+ * hold no slabs. Both are later work (page allocator issue). Boot then computes the zone watermarks
+ * (watermarks.ts); they are shown, not yet enforced.
  */
 
 import { MachineConfig, MAX_PAGE_ORDER, PAGE_SIZE, getOrder, validateConfig, ConfigError } from './config';
@@ -29,6 +30,7 @@ import { KmemCache, Slub, slabGeometry } from './slub';
 import { PageAllocator, gfpZone } from './page_alloc';
 import { __GFP_COMP, __GFP_DMA32, __GFP_HIGHMEM, __GFP_NOWARN } from './gfp';
 import { formatBadPage, formatOrderWarning, formatPageAllocFailure } from './page_report';
+import { Watermarks, computeWatermarks } from './watermarks';
 
 /** mm/slab.h GFP_SLAB_BUG_MASK: zone modifiers kmalloc refuses (the bits above __GFP_BITS_MASK too). */
 const GFP_SLAB_BUG_MASK = __GFP_DMA32 | __GFP_HIGHMEM;
@@ -86,6 +88,12 @@ export class Machine {
   /** The CPU and scenario line the next operation runs on behalf of. */
   cpu = 0;
   line = 0;
+  /**
+   * Zone watermarks (min/low/high/promo), lowmem_reserve[] and totalreserve_pages, computed once at boot
+   * from the zones' managed pages as init_per_zone_wmark_min() does (watermarks.ts). Shown in
+   * /proc/zoneinfo and used by MemAvailable; the allocator does not enforce them yet (later work).
+   */
+  watermarks: Watermarks = computeWatermarks([]);
   /** WARN_ON_ONCE fired for order > MAX_PAGE_ORDER. */
   private warnedOrder = false;
 
@@ -116,6 +124,8 @@ export class Machine {
     const reserved = RESERVED_LOW_BYTES / PAGE_SIZE;
     m.frames.flags.fill(PG_RESERVED, 0, reserved);
     m.buddy.freeRangeAtBoot(reserved, m.frames.count);
+    // init_per_zone_wmark_min() (a postcore_initcall) runs once memblock has freed memory to the zones.
+    m.watermarks = computeWatermarks(m.buddy.zones.map((z) => z.managedPages));
     for (const index of KMALLOC_CREATION_ORDER) {
       const geometry = slabGeometry(kmallocSize(index), 8, config.cpus);
       m.kmallocCaches[index] = m.slub.createCache(kmallocName(index), geometry, config.cpus);

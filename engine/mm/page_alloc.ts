@@ -11,8 +11,10 @@
  *
  * An allocation starts at the highest zone its GFP mask allows (gfp_zone(): __GFP_DMA → DMA, __GFP_DMA32 →
  * DMA32, otherwise Normal) and falls back down the zonelist, Normal → DMA32 → DMA, to the first zone with a
- * free block of the order. Not yet modelled (page allocator issue): watermarks and lowmem_reserve, which
- * keep the lower zones for the allocations that need them, migrate types and per-CPU page lists.
+ * free block of the order. Not yet modelled (page allocator issue): enforcing the watermarks and
+ * lowmem_reserve, which keep the lower zones for the allocations that need them (they are computed at boot,
+ * watermarks.ts, and shown in /proc/zoneinfo, but no allocation checks them yet), migrate types and
+ * per-CPU page lists.
  */
 
 import { BadPageReason, BuddyAllocator, Zone } from './buddy';

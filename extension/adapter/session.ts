@@ -39,14 +39,8 @@ import { PAGE_OFFSET, formatVirt, virtToPhys } from '../../engine/mm/address';
 import { formatSize, NR_PAGE_ORDERS } from '../../engine/mm/config';
 import { Machine } from '../../engine/mm/machine';
 import { formatGfpMode } from '../../engine/mm/page_report';
-import {
-  addressView,
-  buddyinfoView,
-  formatBuddyinfo,
-  formatSlabinfo,
-  slabinfoView,
-  summaryView,
-} from '../../engine/inspect/views';
+import { addressView, buddyinfoView, slabinfoView, summaryView } from '../../engine/inspect/views';
+import { isProcFileName, procFileText } from '../../engine/inspect/procfs';
 import { EVENT_KIND_NAMES, EventKind, KmemEvent } from '../../engine/trace/events';
 import { loadScenario, LoadedScenario } from '../../engine/scenario';
 import { Stop, Value, Vm, formatValue } from '../../engine/vm/vm';
@@ -353,13 +347,9 @@ export class KmemDebugSession extends LoggingDebugSession {
       return this.fail(response, errors.notLaunched());
     }
     const expression = args.expression.trim();
-    const procFile = /^(?:cat\s+)?(?:\/proc\/)?(slabinfo|buddyinfo)$/.exec(expression);
-    if (procFile) {
-      const text =
-        procFile[1] === 'slabinfo'
-          ? formatSlabinfo(slabinfoView(scenario.machine))
-          : formatBuddyinfo(buddyinfoView(scenario.machine));
-      response.body = { result: text, variablesReference: 0 };
+    const procFile = /^(?:cat\s+)?(?:\/proc\/)?(\w+)$/.exec(expression)?.[1];
+    if (isProcFileName(procFile)) {
+      response.body = { result: procFileText(scenario.machine, procFile), variablesReference: 0 };
       return this.sendResponse(response);
     }
     if (this.running) {
@@ -369,7 +359,7 @@ export class KmemDebugSession extends LoggingDebugSession {
     if (!local) {
       const reason =
         args.context === 'repl'
-          ? 'not a variable in scope (try a variable name, slabinfo or buddyinfo)'
+          ? 'not a variable in scope (try a variable name, slabinfo, buddyinfo, zoneinfo or meminfo)'
           : 'not in scope';
       return this.fail(response, errors.evaluateFailed(expression, reason));
     }
@@ -411,16 +401,16 @@ export class KmemDebugSession extends LoggingDebugSession {
     }
     if (command === 'kmem/proc') {
       const name = (args as { name?: unknown } | undefined)?.name;
-      if (!this.scenario || (name !== 'slabinfo' && name !== 'buddyinfo')) {
+      if (!this.scenario || !isProcFileName(name)) {
         return this.fail(
           response,
-          errors.evaluateFailed(String(name), "expected { name: 'slabinfo' | 'buddyinfo' } after launch"),
+          errors.evaluateFailed(
+            String(name),
+            "expected { name: 'slabinfo' | 'buddyinfo' | 'zoneinfo' | 'meminfo' } after launch",
+          ),
         );
       }
-      const m = this.scenario.machine;
-      response.body = {
-        text: name === 'slabinfo' ? formatSlabinfo(slabinfoView(m)) : formatBuddyinfo(buddyinfoView(m)),
-      };
+      response.body = { text: procFileText(this.scenario.machine, name) };
       return this.sendResponse(response);
     }
     this.fail(response, errors.unknownRequest(command));

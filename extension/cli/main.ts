@@ -15,12 +15,13 @@ import { loadScenario } from '../../engine/scenario';
 import { diagnose } from '../../engine/lang/service';
 import { Machine } from '../../engine/mm/machine';
 import { MAX_CPUS, formatSize, parseSize } from '../../engine/mm/config';
-import { buddyinfoView, formatBuddyinfo, formatSlabinfo, slabinfoView, summaryView } from '../../engine/inspect/views';
+import { slabinfoView, summaryView } from '../../engine/inspect/views';
+import { PROC_FILE_NAMES, ProcFileName, procFileText } from '../../engine/inspect/procfs';
 import { EVENT_KIND_NAMES, EventKind } from '../../engine/trace/events';
 import { formatDiagnostic } from '../shared/format';
 
-const PROC_FILES = ['slabinfo', 'buddyinfo'] as const;
-type ProcFile = (typeof PROC_FILES)[number];
+const PROC_FILES = PROC_FILE_NAMES;
+type ProcFile = ProcFileName;
 
 export const EXIT_OK = 0;
 export const EXIT_FINDINGS = 1;
@@ -37,7 +38,7 @@ Usage:
 
 Exit codes: 0 clean, 1 runtime errors in the scenario, 2 invalid input or usage.
 `,
-  run: `kmem run FILE [--memory SIZE] [--cpus N] [--proc slabinfo|buddyinfo]...
+  run: `kmem run FILE [--memory SIZE] [--cpus N] [--proc slabinfo|buddyinfo|zoneinfo|meminfo]...
 
 Runs the scenario to the end and prints a summary: statements, events by kind, live objects per cache.
 What the machine's kernel log receives (a page allocation failure) is printed to stderr as it happens.
@@ -48,10 +49,11 @@ the final machine. Exits 1 when the scenario stops on a runtime error, 2 when it
 
 Prints every diagnostic as file:line:col: error KM1234: message. Exits 2 when any file has errors.
 `,
-  boot: `kmem boot [--memory SIZE] [--cpus N] [--proc slabinfo|buddyinfo]...
+  boot: `kmem boot [--memory SIZE] [--cpus N] [--proc slabinfo|buddyinfo|zoneinfo|meminfo]...
 
-Boots a machine (default 256M, 2 CPUs) and prints the /proc files named (both when none is named), in
-the kernel's own format.
+Boots a machine (default 256M, 2 CPUs) and prints the /proc files named (all four when none is named),
+in the kernel's own format. zoneinfo and meminfo print only the fields the emulator models; the zone
+watermarks they show are computed as Linux 6.12 does at boot but not yet enforced by the allocator.
 `,
 };
 
@@ -112,7 +114,11 @@ export function main(argv: readonly string[], io: Io = nodeIo): number {
       }
       const procs = values.proc ?? [];
       const badProc = procs.find((p) => !(PROC_FILES as readonly string[]).includes(p));
-      if (badProc !== undefined) return usage(`--proc takes ${PROC_FILES.join(' or ')}, not '${badProc}'`);
+      if (badProc !== undefined) {
+        return usage(
+          `--proc takes ${PROC_FILES.slice(0, -1).join(', ')} or ${PROC_FILES[PROC_FILES.length - 1]}, not '${badProc}'`,
+        );
+      }
       if (command === 'boot') {
         if (positionals.length > 0) return usage(`unexpected argument '${positionals[0]}'`);
         return boot(io, memoryBytes, cpus, procs as ProcFile[]);
@@ -185,7 +191,7 @@ function boot(io: Io, memoryBytes: number | undefined, cpus: number | undefined,
 function printProcs(io: Io, machine: Machine, procs: readonly ProcFile[]): void {
   for (const name of procs) {
     if (procs.length > 1) io.out(`==> /proc/${name} <==\n`);
-    io.out(name === 'slabinfo' ? formatSlabinfo(slabinfoView(machine)) : formatBuddyinfo(buddyinfoView(machine)));
+    io.out(procFileText(machine, name));
     if (procs.length > 1) io.out('\n');
   }
 }

@@ -212,6 +212,14 @@ describe('kmem debug adapter over DAP', () => {
     const slabinfo = await dc.evaluateRequest({ expression: 'slabinfo', context: 'repl' });
     assert.match(slabinfo.body.result, /^slabinfo - version: 2\.1\n/);
     assert.match(slabinfo.body.result, /\nkmalloc-192 +63 +63 +192 +21 +1 : tunables +0 +0 +0 : slabdata +3 +3 +0\n/);
+    const zoneinfo = await dc.evaluateRequest({ expression: 'zoneinfo', context: 'repl' });
+    assert.match(zoneinfo.body.result, /^Node 0, zone {6}DMA\n {2}pages free {5}\d+\n {8}boost {4}0\n {8}min {6}30\n/);
+    const meminfo = await dc.evaluateRequest({ expression: '/proc/meminfo', context: 'repl' });
+    assert.match(meminfo.body.result, /^MemTotal: {9}261120 kB\nMemFree: +\d+ kB\nMemAvailable: +\d+ kB\n/);
+    assert.match((await dc.evaluateRequest({ expression: 'cat meminfo', context: 'repl' })).body.result, /^MemTotal:/);
+    const proc = await dc.customRequest('kmem/proc', { name: 'zoneinfo' });
+    assert.match(proc.body.text, /\n {8}protection: \(0, 240, 240, 240\)\n/);
+    await assert.rejects(dc.customRequest('kmem/proc', { name: 'vmstat' }), /zoneinfo/);
     const value = await dc.evaluateRequest({ expression: 'first', context: 'hover' });
     assert.match(value.body.result, /^0xffff888/);
     await assert.rejects(dc.evaluateRequest({ expression: 'nonsense', context: 'repl' }), /Cannot evaluate 'nonsense'/);

@@ -114,6 +114,32 @@ describe('kmem check and kmem boot', () => {
     assert.equal(cli(['boot', '--memory', 'lots']).code, EXIT_USAGE);
     assert.equal(cli(['boot', 'extra']).code, EXIT_USAGE);
   });
+
+  test('boot --proc zoneinfo|meminfo: watermarks and meminfo of a fresh machine; run --proc too', () => {
+    const z = cli(['boot', '--proc', 'zoneinfo']);
+    assert.equal(z.code, EXIT_OK);
+    // 256M: min_free_kbytes 2043, DMA min 30 low 37 high 44 promo 51, lowmem_reserve 61440 / 256 = 240.
+    assert.match(
+      z.out,
+      /^Node 0, zone {6}DMA\n {2}pages free {5}3840\n {8}boost {4}0\n {8}min {6}30\n {8}low {6}37\n {8}high {5}44\n {8}promo {4}51\n/,
+    );
+    assert.match(z.out, /\n {8}protection: \(0, 240, 240, 240\)\n/);
+    assert.match(z.out, /Node 0, zone {2}Movable\n/);
+    const m = cli(['boot', '--proc', 'meminfo']);
+    assert.equal(m.code, EXIT_OK);
+    assert.match(m.out, /^MemTotal: {9}261120 kB\nMemFree: {10}261120 kB\nMemAvailable: {5}257104 kB\n/);
+    const all = cli(['boot']);
+    assert.deepEqual(
+      all.out.split('\n').filter((l) => l.startsWith('==> ')),
+      ['==> /proc/slabinfo <==', '==> /proc/buddyinfo <==', '==> /proc/zoneinfo <==', '==> /proc/meminfo <=='],
+    );
+    const r = cli(['run', 'p.kmem', '--proc', 'meminfo'], { 'p.kmem': 'let p = kmalloc(64, GFP_KERNEL)\n' });
+    assert.equal(r.code, EXIT_OK);
+    assert.match(r.out, /\nSlab: {18}4 kB\n/);
+    const bad = cli(['boot', '--proc', 'vmstat']);
+    assert.equal(bad.code, EXIT_USAGE);
+    assert.match(bad.err, /--proc takes slabinfo, buddyinfo, zoneinfo or meminfo, not 'vmstat'/);
+  });
 });
 
 describe('the bundled examples', () => {
