@@ -15,12 +15,18 @@ import type {
   SlabCacheView,
   SlabinfoView,
 } from '../engine/inspect/views';
+import type { ZoneinfoView, ZoneinfoZoneView } from '../engine/inspect/procfs';
 
 /** Everything the slab panel renders, as of one stop of the debugger. */
 export interface MachineState {
   readonly slabinfo: SlabinfoView;
   readonly buddyinfo: BuddyinfoView;
   readonly summary: MachineSummaryView;
+  /**
+   * /proc/zoneinfo as JSON: every zone's watermarks, for the buddy blocks. Optional: hosts and reports
+   * from before watermarks were modelled do not send it, and the panel then shows no watermark line.
+   */
+  readonly zoneinfo?: ZoneinfoView;
   /** Why and where the scenario stopped; absent for a finished run or a report. */
   readonly stop?: {
     readonly reason: string;
@@ -92,6 +98,7 @@ export function explainMachineState(x: unknown, at = 'state'): string | undefine
       explainSlabinfo(x.slabinfo, `${at}.slabinfo`) ??
       explainBuddyinfo(x.buddyinfo, `${at}.buddyinfo`) ??
       explainSummary(x.summary, `${at}.summary`) ??
+      (x.zoneinfo === undefined ? undefined : explainZoneinfo(x.zoneinfo, `${at}.zoneinfo`)) ??
       (x.stop === undefined ? undefined : explainStop(x.stop, `${at}.stop`))
     );
   });
@@ -123,6 +130,23 @@ const SUMMARY_COUNTS: readonly (keyof MachineSummaryView)[] = [
   'events',
   'slabPages',
 ];
+/** Every count in ZoneinfoZoneView. */
+const ZONEINFO_ZONE_COUNTS: readonly (keyof ZoneinfoZoneView)[] = [
+  'node',
+  'freePages',
+  'boost',
+  'min',
+  'low',
+  'high',
+  'promo',
+  'spanned',
+  'present',
+  'managed',
+  'cma',
+  'startPfn',
+];
+/** Zone types a zoneinfo view may list (MAX_NR_ZONES is 4 to 5 in real configs), and protection[] entries. */
+const MAX_ZONES = 8;
 /** Buddy orders a zone may report: Linux's MAX_PAGE_ORDER is a config option, 10 by default. */
 const MAX_ORDERS = 32;
 
@@ -165,6 +189,38 @@ function explainZone(x: unknown, at: string): string | undefined {
   }
   for (let i = 0; i < nrFree.length; i++) {
     if (!isCount(nrFree[i])) return `${at}.nrFree[${i}] is ${describe(nrFree[i])}, not a count`;
+  }
+  return undefined;
+}
+
+function explainZoneinfo(x: unknown, at: string): string | undefined {
+  if (!isRecord(x)) return `${at} is ${describe(x)}, not an object`;
+  if (x.kind !== 'zoneinfo') return `${at}.kind is ${describe(x.kind)}, not "zoneinfo"`;
+  const counts = explainCounts(x, ['minFreeKbytes', 'totalreservePages'] satisfies (keyof ZoneinfoView)[], at);
+  if (counts !== undefined) return counts;
+  const zones = x.zones;
+  if (!Array.isArray(zones) || zones.length > MAX_ZONES) {
+    return `${at}.zones is ${describe(zones)}, not an array of at most ${MAX_ZONES} zones`;
+  }
+  for (let i = 0; i < zones.length; i++) {
+    const why = explainZoneinfoZone(zones[i], `${at}.zones[${i}]`);
+    if (why !== undefined) return why;
+  }
+  return undefined;
+}
+
+function explainZoneinfoZone(x: unknown, at: string): string | undefined {
+  if (!isRecord(x)) return `${at} is ${describe(x)}, not an object`;
+  if (typeof x.zone !== 'string') return `${at}.zone is ${describe(x.zone)}, not a string`;
+  if (typeof x.populated !== 'boolean') return `${at}.populated is ${describe(x.populated)}, not a boolean`;
+  const counts = explainCounts(x, ZONEINFO_ZONE_COUNTS, at);
+  if (counts !== undefined) return counts;
+  const protection = x.protection;
+  if (!Array.isArray(protection) || protection.length > MAX_ZONES) {
+    return `${at}.protection is ${describe(protection)}, not an array of at most ${MAX_ZONES} counts`;
+  }
+  for (let i = 0; i < protection.length; i++) {
+    if (!isCount(protection[i])) return `${at}.protection[${i}] is ${describe(protection[i])}, not a count`;
   }
   return undefined;
 }

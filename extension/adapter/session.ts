@@ -40,7 +40,7 @@ import { formatSize, NR_PAGE_ORDERS } from '../../engine/mm/config';
 import { Machine } from '../../engine/mm/machine';
 import { formatGfpMode } from '../../engine/mm/page_report';
 import { addressView, buddyinfoView, slabinfoView, summaryView } from '../../engine/inspect/views';
-import { isProcFileName, procFileText } from '../../engine/inspect/procfs';
+import { isProcFileName, procFileText, zoneinfoView } from '../../engine/inspect/procfs';
 import { EVENT_KIND_NAMES, EventKind, KmemEvent } from '../../engine/trace/events';
 import { loadScenario, LoadedScenario } from '../../engine/scenario';
 import { Stop, Value, Vm, formatValue } from '../../engine/vm/vm';
@@ -424,6 +424,7 @@ export class KmemDebugSession extends LoggingDebugSession {
       slabinfo: slabinfoView(machine),
       buddyinfo: buddyinfoView(machine),
       summary: summaryView(machine),
+      zoneinfo: zoneinfoView(machine),
       stop: stop
         ? { reason: this.stopReasonText(stop), line: stop.line + 1, description: this.describeStop(stop) }
         : undefined,

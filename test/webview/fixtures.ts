@@ -4,19 +4,26 @@
  */
 
 import assert from 'node:assert/strict';
+import { zoneinfoView } from '../../engine/inspect/procfs';
 import { buddyinfoView, slabinfoView, summaryView } from '../../engine/inspect/views';
 import { GFP_KERNEL } from '../../engine/mm/gfp';
 import { Machine } from '../../engine/mm/machine';
 import type { MachineState } from '../../webview/protocol';
 
-export function bootMachine(): Machine {
-  const m = Machine.boot({ memoryBytes: 256 * 1024 * 1024, cpus: 2 });
+export function bootMachine(memoryBytes = 256 * 1024 * 1024): Machine {
+  const m = Machine.boot({ memoryBytes, cpus: 2 });
   assert.ok(!Array.isArray(m), 'boot failed');
   return m;
 }
 
 export function stateOf(m: Machine, stop?: MachineState['stop']): MachineState {
-  return { slabinfo: slabinfoView(m), buddyinfo: buddyinfoView(m), summary: summaryView(m), stop };
+  return {
+    slabinfo: slabinfoView(m),
+    buddyinfo: buddyinfoView(m),
+    summary: summaryView(m),
+    zoneinfo: zoneinfoView(m),
+    stop,
+  };
 }
 
 function alloc(m: Machine, line: number, size: number, count: number, cpu = 0): number[] {

@@ -75,6 +75,44 @@ describe('protocol guards', () => {
     }
   });
 
+  test('zoneinfo: optional, and checked when present', () => {
+    assert.ok(first.zoneinfo, 'the fixture carries the engine’s zoneinfo view');
+    assert.equal(first.zoneinfo.zones.length, 4);
+    // Valid: the engine's view, also after a JSON round trip.
+    assert.equal(isMachineState(first), true);
+    assert.equal(isHostToWebview(JSON.parse(JSON.stringify({ type: 'state', state: first }))), true);
+    // Missing: a state from an older host or report is still valid.
+    const { zoneinfo, ...old } = first;
+    assert.equal(isMachineState(old), true);
+    assert.equal(isHostToWebview({ type: 'state', state: old }), true);
+    // Malformed: each names the bad field.
+    const zone0 = zoneinfo!.zones[0]!;
+    const withZone = (z: unknown) => ({ ...first, zoneinfo: { ...zoneinfo, zones: [z] } });
+    const cases: [unknown, RegExp][] = [
+      [{ ...first, zoneinfo: null }, /state\.zoneinfo is null, not an object/],
+      [{ ...first, zoneinfo: [] }, /state\.zoneinfo is an array, not an object/],
+      [
+        { ...first, zoneinfo: { ...zoneinfo, kind: 'buddyinfo' } },
+        /state\.zoneinfo\.kind is "buddyinfo", not "zoneinfo"/,
+      ],
+      [{ ...first, zoneinfo: { ...zoneinfo, minFreeKbytes: -1 } }, /state\.zoneinfo\.minFreeKbytes is -1, not a count/],
+      [{ ...first, zoneinfo: { ...zoneinfo, zones: 'DMA' } }, /state\.zoneinfo\.zones is "DMA", not an array/],
+      [{ ...first, zoneinfo: { ...zoneinfo, zones: new Array(9).fill(zone0) } }, /not an array of at most 8 zones/],
+      [withZone(7), /state\.zoneinfo\.zones\[0\] is 7, not an object/],
+      [withZone({ ...zone0, zone: 1 }), /zones\[0\]\.zone is 1, not a string/],
+      [withZone({ ...zone0, populated: 'yes' }), /zones\[0\]\.populated is "yes", not a boolean/],
+      [withZone({ ...zone0, low: 2.5 }), /zones\[0\]\.low is 2\.5, not a count/],
+      [withZone({ ...zone0, min: undefined }), /zones\[0\]\.min is missing, not a count/],
+      [withZone({ ...zone0, freePages: '3' }), /zones\[0\]\.freePages is "3", not a count/],
+      [withZone({ ...zone0, protection: {} }), /zones\[0\]\.protection is an object, not an array/],
+      [withZone({ ...zone0, protection: [0, NaN] }), /zones\[0\]\.protection\[1\] is NaN, not a count/],
+    ];
+    for (const [state, reason] of cases) {
+      assert.equal(isMachineState(state), false, JSON.stringify(state)?.slice(0, 80));
+      assert.match(explainHostToWebview({ type: 'state', state }) ?? '', reason);
+    }
+  });
+
   test('never throw, even on hostile objects', () => {
     const hostile = new Proxy(
       {},

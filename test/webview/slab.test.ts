@@ -13,10 +13,12 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
+import { zoneinfoView, type ZoneinfoZoneView } from '../../engine/inspect/procfs';
 import type { SlabCacheView } from '../../engine/inspect/views';
+import { NO_PFN } from '../../engine/mm/frames';
 import { reportHtml } from '../../webview/html';
 import type { MachineState } from '../../webview/protocol';
-import { scenarioStates } from './fixtures';
+import { bootMachine, scenarioStates, stateOf } from './fixtures';
 import { BUNDLE, ROOT, STYLE, openHarness, openPage, post, type Harness, type Problems } from './harness';
 
 const { first, second } = scenarioStates();
@@ -119,6 +121,75 @@ describe('slab panel (Chromium, panel CSP)', () => {
     // Accessible structure.
     assert.equal(await page.locator('table.slabs thead th[scope="col"]').count(), 11);
     assert.equal(await page.locator('table.slabs [aria-sort]').count(), 0);
+    assertClean(problems);
+    await context.close();
+  });
+
+  test('each zone shows its watermarks and free pages as the engine computes them', async () => {
+    const { context, page, problems } = await openPanel();
+    const m = bootMachine();
+    const zoneinfo = zoneinfoView(m);
+    const state = { ...stateOf(m), zoneinfo };
+    await showState(page, state);
+    for (const name of ['DMA', 'DMA32']) {
+      const w = zoneinfo.zones.find((z) => z.zone === name)!;
+      assert.ok(w.populated && w.min > 0 && w.min < w.low && w.low < w.high, `${name} has watermarks`);
+      const line = page.locator(`.zone[data-zone="${name}"] .watermarks`);
+      const num = async (key: string) => (await line.locator(`[data-wm="${key}"] .num`).innerText()).trim();
+      assert.equal(await num('free'), fmt(w.freePages), `${name} free`);
+      assert.equal(await num('min'), fmt(w.min), `${name} min`);
+      assert.equal(await num('low'), fmt(w.low), `${name} low`);
+      assert.equal(await num('high'), fmt(w.high), `${name} high`);
+      assert.equal(await num('managed'), fmt(w.managed), `${name} managed`);
+      assert.equal(
+        (await line.locator('.wm-numbers').innerText()).replace(/\s+/g, ' ').trim(),
+        `free ${fmt(w.freePages)} pages · min ${fmt(w.min)} · low ${fmt(w.low)} · high ${fmt(w.high)} · managed ${fmt(w.managed)}`,
+      );
+      // A fresh zone is far above its high watermark: no badge, three ticks on the gauge.
+      assert.equal(await line.getAttribute('data-level'), 'ok');
+      assert.equal(await line.locator('.wm-badge').count(), 0);
+      assert.equal(await line.locator('.wm-gauge .tick').count(), 3);
+    }
+    // The 256 MiB machine's DMA32 zone: the numbers of the brief's example, from the engine.
+    const dma32 = zoneinfo.zones.find((z) => z.zone === 'DMA32')!;
+    assert.deepEqual([dma32.min, dma32.low, dma32.high, dma32.managed], [480, 600, 720, 61440]);
+
+    // An older host sends no zoneinfo: the zones show no watermark line, and nothing breaks.
+    const { zoneinfo: _zoneinfo, ...old } = first;
+    await showState(page, old);
+    await page.waitForFunction(() => document.querySelectorAll('.zone .watermarks').length === 0);
+    assert.equal(await page.locator('.zone').count(), first.buddyinfo.zones.length);
+    assertClean(problems);
+    await context.close();
+  });
+
+  test('a zone below its low, then its min watermark, says so', async () => {
+    const { context, page, problems } = await openPanel();
+    const m = bootMachine(16 * 1024 * 1024);
+    const dma = (): ZoneinfoZoneView => zoneinfoView(m).zones.find((z) => z.zone === 'DMA')!;
+    const w = dma();
+    assert.equal(m.buddy.populatedZones().length, 1, 'a 16 MiB machine has only ZONE_DMA');
+    // Allocate most of the zone, a page at a time, until free pages are at the low watermark but above min.
+    const target = w.low - Math.floor((w.low - w.min) / 2);
+    while (dma().freePages > target) assert.notEqual(m.buddy.allocPages(0, false), NO_PFN);
+    const low = dma();
+    assert.ok(low.freePages <= low.low && low.freePages > low.min, `free ${low.freePages} between min and low`);
+    await showState(page, stateOf(m));
+    const line = page.locator('.zone[data-zone="DMA"] .watermarks');
+    await page.waitForFunction(() => document.querySelector('.zone .watermarks')?.getAttribute('data-level') === 'low');
+    assert.equal((await line.locator('.wm-badge').innerText()).trim(), 'below low watermark: kswapd would wake');
+    assert.equal((await line.locator('[data-wm="free"] .num').innerText()).trim(), fmt(low.freePages));
+    assert.equal((await line.locator('[data-wm="low"] .num').innerText()).trim(), fmt(low.low));
+
+    // Further down, below min.
+    while (dma().freePages > w.min - 10) assert.notEqual(m.buddy.allocPages(0, false), NO_PFN);
+    await post(page, { type: 'state', state: stateOf(m) });
+    await page.waitForFunction(() => document.querySelector('.zone .watermarks')?.getAttribute('data-level') === 'min');
+    assert.equal((await line.locator('.wm-badge').innerText()).trim(), 'below min: only atomic allocations');
+    assert.equal(await line.locator('.wm-badge').count(), 1);
+    assert.equal((await line.locator('[data-wm="free"] .num').innerText()).trim(), fmt(dma().freePages));
+    mkdirSync(join(ROOT, 'test-results'), { recursive: true });
+    await page.screenshot({ path: join(ROOT, 'test-results', 'slab-panel-below-min.png'), fullPage: true });
     assertClean(problems);
     await context.close();
   });

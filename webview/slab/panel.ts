@@ -1,12 +1,14 @@
 /*
  * The slab panel's view: the stop and machine summary, the slab caches table (sortable, filterable,
- * with the changes since the previous state), and the buddy free areas per zone. It draws whatever
+ * with the changes since the previous state), and the buddy free areas per zone with the zone's
+ * watermarks (when the host sends /proc/zoneinfo). It draws whatever
  * MachineState it is given; main.ts decides where states come from and where the panel's requests go.
  *
  * The skeleton (header, toolbar, table head) is built once, so the filter box keeps its focus and caret
  * while states arrive; each state redraws only the rows and numbers.
  */
 
+import type { ZoneinfoView, ZoneinfoZoneView } from '../../engine/inspect/procfs';
 import type { BuddyZoneView, SlabCacheView } from '../../engine/inspect/views';
 import type { MachineState, WebviewToHost } from '../protocol';
 import { h, replaceChildren, type Child } from './dom';
@@ -198,7 +200,7 @@ export class SlabPanel {
     this.renderStop(state);
     this.renderSummary(state);
     this.renderRows();
-    this.renderBuddy(state.buddyinfo.zones, this.prev?.buddyinfo.zones);
+    this.renderBuddy(state.buddyinfo.zones, this.prev?.buddyinfo.zones, state.zoneinfo);
   }
 
   private renderEnded(): void {
@@ -333,7 +335,11 @@ export class SlabPanel {
     this.countEl.textContent = parts.join(' · ');
   }
 
-  private renderBuddy(zones: readonly BuddyZoneView[], prev: readonly BuddyZoneView[] | undefined): void {
+  private renderBuddy(
+    zones: readonly BuddyZoneView[],
+    prev: readonly BuddyZoneView[] | undefined,
+    zoneinfo: ZoneinfoView | undefined,
+  ): void {
     if (zones.length === 0) {
       replaceChildren(this.buddyEl, h('p', { class: 'muted' }, 'No zones.'));
       return;
@@ -344,6 +350,7 @@ export class SlabPanel {
         zoneTable(
           z,
           prev?.find((p) => p.node === z.node && p.zone === z.zone),
+          zoneinfo?.zones.find((w) => w.node === z.node && w.zone === z.zone),
         ),
       ),
     );
@@ -421,7 +428,90 @@ function cell(c: SlabCacheView, col: Column, delta: CacheDelta | undefined): HTM
   }
 }
 
-function zoneTable(z: BuddyZoneView, prev: BuddyZoneView | undefined): HTMLElement {
+/**
+ * Where a zone's free pages stand against its watermarks. The kernel's check, __zone_watermark_ok(), fails
+ * when free pages are at or below the mark: at or below low, the allocator's slow path would wake kswapd;
+ * at or below min, only allocations that may dip into the reserve (atomic, __GFP_HIGH) would succeed.
+ * (The engine computes the watermarks but does not enforce them yet; the badge says what Linux would do.)
+ */
+export type WatermarkLevel = 'ok' | 'low' | 'min';
+
+export function watermarkLevel(w: ZoneinfoZoneView): WatermarkLevel {
+  if (w.freePages <= w.min) return 'min';
+  if (w.freePages <= w.low) return 'low';
+  return 'ok';
+}
+
+/** The zone's watermark line: the numbers, a gauge with min/low/high marked, and a badge when low. */
+function watermarkLine(w: ZoneinfoZoneView): HTMLElement {
+  const level = watermarkLevel(w);
+  // The gauge zooms in on the watermarks (they are ~1% of a zone): 0 to twice the high mark, so min, low
+  // and high sit apart; free pages beyond the scale fill it.
+  const scale = Math.max(1, 2 * w.high);
+  const at = (n: number): string => `${((Math.max(0, Math.min(scale, n)) / scale) * 100).toFixed(2)}%`;
+  const fill = h('span', { class: 'fill' });
+  fill.style.width = at(w.freePages);
+  const ticks = (['min', 'low', 'high'] as const).map((mark) => {
+    const tick = h('span', { class: `tick ${mark}` });
+    tick.style.left = at(w[mark]);
+    return tick;
+  });
+  const gauge = h(
+    'span',
+    {
+      class: 'wm-gauge',
+      role: 'img',
+      'aria-label': `${formatCount(w.freePages)} free pages; min ${formatCount(w.min)}, low ${formatCount(w.low)}, high ${formatCount(w.high)}`,
+      title: `0 to ${formatCount(scale)} pages (twice the high watermark); ticks at min, low and high`,
+    },
+    fill,
+    ...ticks,
+  );
+  const num = (label: string, value: number, cls?: string): HTMLElement =>
+    h(
+      'span',
+      { class: cls ? `wm-item ${cls}` : 'wm-item', 'data-wm': label },
+      `${label} `,
+      h('span', { class: 'num' }, formatCount(value)),
+    );
+  const sep = (): HTMLElement => h('span', { class: 'sep' }, ' · ');
+  const badge =
+    level === 'min'
+      ? h(
+          'span',
+          { class: 'wm-badge min', role: 'status', title: 'free pages ≤ WMARK_MIN: zone_watermark_ok(min) fails' },
+          'below min: only atomic allocations',
+        )
+      : level === 'low'
+        ? h(
+            'span',
+            { class: 'wm-badge low', role: 'status', title: 'free pages ≤ WMARK_LOW: zone_watermark_ok(low) fails' },
+            'below low watermark: kswapd would wake',
+          )
+        : null;
+  return h(
+    'div',
+    { class: `watermarks ${level}`, 'data-level': level },
+    gauge,
+    h(
+      'span',
+      { class: 'wm-numbers' },
+      num('free', w.freePages, 'free'),
+      h('span', { class: 'unit' }, ' pages'),
+      sep(),
+      num('min', w.min),
+      sep(),
+      num('low', w.low),
+      sep(),
+      num('high', w.high),
+      sep(),
+      num('managed', w.managed),
+    ),
+    badge,
+  );
+}
+
+function zoneTable(z: BuddyZoneView, prev: BuddyZoneView | undefined, wm: ZoneinfoZoneView | undefined): HTMLElement {
   const pages = z.nrFree.map((n, order) => n * 2 ** order);
   const maxPages = Math.max(1, ...pages);
   const head = h('tr', null, h('th', { scope: 'col', class: 'text' }, 'Order'));
@@ -453,7 +543,7 @@ function zoneTable(z: BuddyZoneView, prev: BuddyZoneView | undefined): HTMLEleme
   const managed = z.managedPages > 0 ? z.freePages / z.managedPages : 0;
   return h(
     'div',
-    { class: 'zone' },
+    { class: 'zone', 'data-zone': z.zone },
     h(
       'h3',
       null,
@@ -464,6 +554,7 @@ function zoneTable(z: BuddyZoneView, prev: BuddyZoneView | undefined): HTMLEleme
         ` · ${formatCount(z.freePages)} of ${formatCount(z.managedPages)} pages free (${formatPercent(managed)})`,
       ),
     ),
+    wm ? watermarkLine(wm) : null,
     h(
       'table',
       { class: 'orders' },
