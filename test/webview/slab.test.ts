@@ -186,6 +186,11 @@ describe('slab panel (Chromium, panel CSP)', () => {
     await post(page, { type: 'state', state: stateOf(m) });
     await page.waitForFunction(() => document.querySelector('.zone .watermarks')?.getAttribute('data-level') === 'min');
     assert.equal((await line.locator('.wm-badge').innerText()).trim(), 'below min: only atomic allocations');
+    // Every cache of this machine is empty and hidden: the table says so, and how to list them.
+    assert.match(
+      await page.locator('table.slabs tbody').innerText(),
+      /Every cache is empty: untick "Hide empty caches"/,
+    );
     assert.equal(await line.locator('.wm-badge').count(), 1);
     assert.equal((await line.locator('[data-wm="free"] .num').innerText()).trim(), fmt(dma().freePages));
     mkdirSync(join(ROOT, 'test-results'), { recursive: true });

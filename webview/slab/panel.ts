@@ -321,7 +321,12 @@ export class SlabPanel {
     const rows = document.createDocumentFragment();
     for (const c of shown) rows.appendChild(cacheRow(c, deltas.get(c.name)));
     if (shown.length === 0) {
-      const why = caches.length === 0 ? 'No slab caches.' : 'No cache matches the filter.';
+      const why =
+        caches.length === 0
+          ? 'No slab caches.'
+          : caches.some((c) => matchesFilter(c, this.ui.filter))
+            ? 'Every cache is empty: untick "Hide empty caches" to list them.'
+            : 'No cache matches the filter.';
       rows.appendChild(h('tr', { class: 'none' }, h('td', { colspan: COLUMNS.length }, why)));
     }
     replaceChildren(this.tbody, rows);
