@@ -16,10 +16,8 @@
  */
 
 import { describe, test } from 'node:test';
+import { assertGolden, firstDifference } from './golden';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 
 import { Machine, RESERVED_LOW_BYTES } from '../../engine/mm/machine';
@@ -83,57 +81,6 @@ const FC_SEED = Number(process.env.FC_SEED ?? 61200);
 // ---------------------------------------------------------------------------------------------------------
 // Golden files
 // ---------------------------------------------------------------------------------------------------------
-
-const GOLDEN_DIR = fileURLToPath(new URL('./golden/', import.meta.url));
-
-/** The first place two texts differ, as "line L, column C" with both lines and a caret, or undefined. */
-function firstDifference(actual: string, expected: string): string | undefined {
-  if (actual === expected) {
-    return undefined;
-  }
-  const a = actual.split('\n');
-  const e = expected.split('\n');
-  for (let line = 0; line < Math.max(a.length, e.length); line++) {
-    const al = a[line];
-    const el = e[line];
-    if (al === el) continue;
-    if (al === undefined || el === undefined) {
-      return `line ${line + 1}: ${al === undefined ? 'missing' : 'extra'} line ${JSON.stringify(al ?? el)}`;
-    }
-    let col = 0;
-    while (col < al.length && al[col] === el[col]) col++;
-    return (
-      `line ${line + 1}, column ${col + 1}:\n` +
-      `  expected: ${JSON.stringify(el)}\n` +
-      `  actual:   ${JSON.stringify(al)}\n` +
-      `             ${' '.repeat(col)}^`
-    );
-  }
-  return 'texts differ';
-}
-
-/** Compares `actual` with golden/<name>; writes <name>.actual on a mismatch; UPDATE_GOLDEN=1 rewrites it. */
-function assertGolden(name: string, actual: string): void {
-  const file = join(GOLDEN_DIR, name);
-  const actualFile = `${file}.actual`;
-  if (process.env.UPDATE_GOLDEN === '1') {
-    writeFileSync(file, actual);
-    rmSync(actualFile, { force: true });
-    return;
-  }
-  if (!existsSync(file)) {
-    writeFileSync(actualFile, actual);
-    assert.fail(`golden ${name} is missing; wrote ${name}.actual (accept with UPDATE_GOLDEN=1)`);
-  }
-  const expected = readFileSync(file, 'utf8');
-  const diff = firstDifference(actual, expected);
-  if (diff === undefined) {
-    rmSync(actualFile, { force: true });
-    return;
-  }
-  writeFileSync(actualFile, actual);
-  assert.fail(`golden ${name} differs at ${diff}\n(wrote ${name}.actual; accept with UPDATE_GOLDEN=1)`);
-}
 
 function assertSameText(actual: string, expected: string, what: string): void {
   const diff = firstDifference(actual, expected);

@@ -9,10 +9,8 @@
  */
 
 import { describe, test } from 'node:test';
+import { assertGolden } from './golden';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 import { Machine } from '../../engine/mm/machine';
 import { GFP_KERNEL } from '../../engine/mm/gfp';
@@ -26,39 +24,11 @@ import {
 } from '../../engine/inspect/procfs';
 
 const MiB = 1024 * 1024;
-const GOLDEN_DIR = fileURLToPath(new URL('./golden/', import.meta.url));
 
 function boot(memoryBytes: number, cpus = 2): Machine {
   const m = Machine.boot({ memoryBytes, cpus });
   assert.ok(m instanceof Machine);
   return m;
-}
-
-function assertGolden(name: string, actual: string): void {
-  const file = join(GOLDEN_DIR, name);
-  const actualFile = `${file}.actual`;
-  if (process.env.UPDATE_GOLDEN === '1') {
-    writeFileSync(file, actual);
-    rmSync(actualFile, { force: true });
-    return;
-  }
-  if (!existsSync(file)) {
-    writeFileSync(actualFile, actual);
-    assert.fail(`golden ${name} is missing; wrote ${name}.actual (accept with UPDATE_GOLDEN=1)`);
-  }
-  const expected = readFileSync(file, 'utf8');
-  if (actual === expected) {
-    rmSync(actualFile, { force: true });
-    return;
-  }
-  writeFileSync(actualFile, actual);
-  const a = actual.split('\n');
-  const e = expected.split('\n');
-  const line = a.findIndex((l, i) => l !== e[i]);
-  assert.fail(
-    `golden ${name} differs at line ${line + 1}: expected ${JSON.stringify(e[line])}, actual ${JSON.stringify(a[line])}` +
-      ` (wrote ${name}.actual; accept with UPDATE_GOLDEN=1)`,
-  );
 }
 
 /** The subset of lib/vsprintf.c the formats use: %s, %Ns, %-Ns, %d, %lu, %ld, %Nlu. */
