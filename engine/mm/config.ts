@@ -6,6 +6,8 @@
  * bigint or hex strings only at the edges (see address.ts).
  */
 
+import { ArchName } from './arch';
+
 export const PAGE_SHIFT = 12;
 export const PAGE_SIZE = 1 << PAGE_SHIFT;
 /** include/linux/mmzone.h: MAX_PAGE_ORDER = 10, so NR_PAGE_ORDERS = 11 and the largest block is 4 MiB. */
@@ -25,6 +27,8 @@ export interface MachineConfig {
   readonly memoryBytes: number;
   /** Present CPUs (num_present_cpus()); SLUB sizes its slabs by this count. */
   readonly cpus: number;
+  /** The architecture and paging mode (arch.ts); x86_64 (4-level) when absent. */
+  readonly arch?: ArchName;
 }
 
 export const DEFAULT_CONFIG: MachineConfig = { memoryBytes: 256 * 1024 * 1024, cpus: 2 };
