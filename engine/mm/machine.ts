@@ -8,16 +8,24 @@
  * what the kernel would only print (a page allocation failure) goes to `log`. `cpu` and `line` say where the next operation comes from (the VM sets them before each
  * call); events carry both.
  *
- * Boot: the first 1 MiB stays reserved (x86-64 reserves it for the BIOS and real mode); the rest is handed
- * to the buddy allocator in address order as the largest aligned blocks (memblock_free_all), then the
- * kmalloc caches are created with the geometry of the machine's CPU count. No memory is reserved yet for
- * the kernel image or mem_map, and boot-time kernel allocations are not replayed: a fresh machine's caches
- * hold no slabs. Both are later work (page allocator issue). Boot then computes the zone watermarks
- * (watermarks.ts); they are shown, not yet enforced.
+ * Boot (memblock, then memblock_free_all): reserved ranges first (boot.ts: the first 1 MiB on x86-64, the
+ * firmware on RISC-V, the kernel image, the memmap of 64 bytes per frame at the top of RAM), then the rest
+ * goes to the buddy allocator in address order as the largest aligned blocks. init_per_zone_wmark_min()
+ * then sets the zone watermarks and lowmem reserves (watermarks.ts) and the per-CPU lists' batch and high;
+ * finally the kmalloc caches are created with the geometry of the machine's CPU count. Boot-time kernel
+ * allocations are not replayed: a fresh machine's caches hold no slabs.
+ *
+ * Allocation failures follow the kernel (page_alloc.ts): NULL with a warning, or the OOM killer. With no
+ * user task to kill the kernel panics ("System is deadlocked on memory"); the machine then sets `panic`
+ * and refuses nothing else, and hosts stop the scenario with it.
  */
 
 import { MachineConfig, MAX_PAGE_ORDER, PAGE_SIZE, getOrder, validateConfig, ConfigError } from './config';
 import { FrameTable, NO_PFN, PG_BUDDY, PG_HEAD, PG_RESERVED, PG_SLAB, PG_TAIL } from './frames';
+import { ArchSpec, archSpec } from './arch';
+import { PhysMem } from './physmem';
+import { ReservedRange, bootReservations } from './boot';
+import { MIGRATE_TYPES } from './buddy';
 import {
   KMALLOC_CREATION_ORDER,
   KMALLOC_MAX_CACHE_SIZE,
@@ -28,8 +36,9 @@ import {
 } from './kmalloc';
 import { KmemCache, Slub, slabGeometry } from './slub';
 import { PageAllocator, gfpZone } from './page_alloc';
-import { __GFP_COMP, __GFP_DMA32, __GFP_HIGHMEM, __GFP_NOWARN } from './gfp';
-import { formatBadPage, formatOrderWarning, formatPageAllocFailure } from './page_report';
+import { GFP_KERNEL, __GFP_COMP, __GFP_DMA32, __GFP_HIGHMEM, __GFP_NOWARN, __GFP_ZERO } from './gfp';
+import { formatGfpMode as formatGfpFlagsHex } from './page_report';
+import { formatBadPage, formatOom, formatOrderWarning, formatPageAllocFailure } from './page_report';
 import { Watermarks, computeWatermarks } from './watermarks';
 
 /** mm/slab.h GFP_SLAB_BUG_MASK: zone modifiers kmalloc refuses (the bits above __GFP_BITS_MASK too). */
@@ -62,9 +71,23 @@ export const PAGES_FAILED = KMALLOC_FAILED;
 /** Machine.log keeps this many messages; later ones are counted in logDropped. */
 export const LOG_LIMIT = 1000;
 
+/** The kernel panicked: the scenario cannot go on. */
+export interface KernelPanic {
+  readonly code: string;
+  readonly message: string;
+  readonly report: string;
+}
+
 export class Machine {
   readonly config: MachineConfig;
+  readonly arch: ArchSpec;
   readonly frames: FrameTable;
+  /** The bytes of physical memory (sparse). */
+  readonly mem = new PhysMem();
+  /** Ranges memblock kept from the buddy allocator at boot, lowest first. */
+  reserved: readonly ReservedRange[] = [];
+  /** Set when the kernel panicked (OOM with nothing to kill); every later step should stop. */
+  panic: KernelPanic | undefined;
   /** The page allocator: one buddy allocator per zone (DMA, DMA32, Normal). */
   readonly buddy: PageAllocator;
   readonly slub: Slub;
@@ -99,10 +122,18 @@ export class Machine {
 
   private constructor(config: MachineConfig) {
     this.config = config;
-    const nrFrames = config.memoryBytes / PAGE_SIZE;
-    this.frames = new FrameTable(nrFrames);
-    this.buddy = new PageAllocator(this.frames);
-    this.slub = new Slub(this.frames, this.buddy, {
+    this.arch = archSpec(config.arch ?? 'x86_64');
+    const firstPfn = this.arch.physBase / PAGE_SIZE;
+    this.frames = new FrameTable(firstPfn + config.memoryBytes / PAGE_SIZE);
+    this.buddy = new PageAllocator(this.frames, firstPfn, this.arch.hasZoneDma, config.cpus);
+    const slabPages = {
+      allocSlabPages: (order: number, gfp: number, cpu: number) => this.allocFrames(order, gfp | __GFP_COMP, cpu, true),
+      freeSlabPages: (pfn: number, order: number, cpu: number) => {
+        const bad = this.buddy.freePages(pfn, order, cpu);
+        if (bad) throw new Error(`discard_slab: the page allocator refused pfn ${pfn}: ${bad}`);
+      },
+    };
+    this.slub = new Slub(this.frames, slabPages, {
       slabNew: (cache, pfn) => {
         this.record(EventKind.PageAlloc, -1, pfn, 0, cache.geometry.order);
         this.record(EventKind.SlabNew, cache.id, pfn, 0, cache.geometry.order);
@@ -121,11 +152,26 @@ export class Machine {
       return errors;
     }
     const m = new Machine(config);
-    const reserved = RESERVED_LOW_BYTES / PAGE_SIZE;
-    m.frames.flags.fill(PG_RESERVED, 0, reserved);
-    m.buddy.freeRangeAtBoot(reserved, m.frames.count);
+    // Frames below the start of RAM (RISC-V) do not exist; they stay reserved and in no zone.
+    m.frames.flags.fill(PG_RESERVED, 0, m.buddy.firstPfn);
+    m.reserved = bootReservations(m.arch, config.memoryBytes);
+    let pfn = m.buddy.firstPfn;
+    for (const r of m.reserved) {
+      m.frames.flags.fill(PG_RESERVED, r.startPfn, r.endPfn);
+      if (pfn < r.startPfn) m.buddy.freeRangeAtBoot(pfn, r.startPfn);
+      pfn = Math.max(pfn, r.endPfn);
+    }
+    if (pfn < m.frames.count) m.buddy.freeRangeAtBoot(pfn, m.frames.count);
     // init_per_zone_wmark_min() (a postcore_initcall) runs once memblock has freed memory to the zones.
     m.watermarks = computeWatermarks(m.buddy.zones.map((z) => z.managedPages));
+    m.buddy.zones.forEach((zone, i) => {
+      const w = m.watermarks.zones[i]!;
+      zone.wmarkMin = w.min;
+      zone.wmarkLow = w.low;
+      zone.wmarkHigh = w.high;
+      zone.lowmemReserve = w.lowmemReserve;
+    });
+    m.buddy.setupPcp();
     for (const index of KMALLOC_CREATION_ORDER) {
       const geometry = slabGeometry(kmallocSize(index), 8, config.cpus);
       m.kmallocCaches[index] = m.slub.createCache(kmallocName(index), geometry, config.cpus);
@@ -157,7 +203,7 @@ export class Machine {
     }
     if (size <= KMALLOC_MAX_CACHE_SIZE) {
       const cache = this.kmallocCaches[kmallocIndex(size)]!;
-      const phys = this.slub.alloc(cache, this.cpu);
+      const phys = this.slub.alloc(cache, this.cpu, gfp & ~GFP_SLAB_BUG_MASK);
       if (phys < 0) {
         this.record(EventKind.KmallocFail, cache.id, 0, size, 0);
         return KMALLOC_FAILED;
@@ -198,7 +244,7 @@ export class Machine {
       // trace_kfree() fires first, then free_large_kmalloc() gives the pages back.
       this.record(EventKind.Kfree, -1, phys, 0, PAGE_SIZE << order);
       this.largeKmalloc.delete(pfn);
-      this.buddy.freePages(pfn, order);
+      this.buddy.freePages(pfn, order, this.cpu);
       this.record(EventKind.PageFree, -1, pfn, 0, order);
       return undefined;
     }
@@ -212,7 +258,7 @@ export class Machine {
   private kmallocLarge(size: number, gfp: number): number {
     const order = getOrder(size);
     // kmalloc_fix_flags(): GFP_SLAB_BUG_MASK (__GFP_DMA32, __GFP_HIGHMEM) is dropped with an "Unexpected gfp" warning.
-    const pfn = this.buddy.allocPages(order, true, gfp & ~GFP_SLAB_BUG_MASK);
+    const pfn = this.allocFrames(order, (gfp & ~GFP_SLAB_BUG_MASK) | __GFP_COMP, this.cpu, false);
     if (pfn === NO_PFN) {
       this.record(EventKind.KmallocFail, -1, 0, size, order);
       return KMALLOC_FAILED;
@@ -242,23 +288,8 @@ export class Machine {
       this.record(EventKind.PageAllocFail, -1, 0, gfp >>> 0, Math.min(Math.max(order, 0), 0xffffffff));
       return PAGES_FAILED;
     }
-    const pfn = this.buddy.allocPages(order, (gfp & __GFP_COMP) !== 0, gfp);
+    const pfn = this.allocFrames(order, gfp, this.cpu, false);
     if (pfn === NO_PFN) {
-      if (!(gfp & __GFP_NOWARN)) {
-        this.printk(
-          formatPageAllocFailure({
-            comm: this.comm,
-            order,
-            gfp,
-            zones: this.buddy.populatedZones().map((z) => ({
-              name: z.name,
-              index: this.buddy.zones.indexOf(z),
-              nrFree: Array.from(z.nrFree),
-            })),
-            maxZoneIndex: gfpZone(gfp),
-          }),
-        );
-      }
       this.record(EventKind.PageAllocFail, -1, 0, gfp >>> 0, order);
       return PAGES_FAILED;
     }
@@ -300,7 +331,7 @@ export class Machine {
       const report = formatBadPage({ comm: this.comm, pfn, reason: bad.reason, note: bad.note });
       return { code: 'KM4005', message: report.slice(0, report.indexOf('\n')), report };
     }
-    const refused = this.buddy.freePages(pfn, order);
+    const refused = this.buddy.freePages(pfn, order, this.cpu);
     if (refused) {
       throw new Error(`machine: the buddy allocator refused a free the checks passed (${refused})`);
     }
@@ -308,6 +339,63 @@ export class Machine {
     this.largeKmalloc.delete(pfn);
     this.record(EventKind.PageFree, -1, pfn, 0, order);
     return undefined;
+  }
+
+  /**
+   * __alloc_pages() for every caller (alloc_pages, large kmalloc, slabs): the first pfn, or NO_PFN after
+   * the kernel's reaction to the failure: warn_alloc() unless __GFP_NOWARN, or the OOM killer, which with
+   * no user task to kill panics the kernel (this.panic). __GFP_ZERO zeroes the frames' bytes.
+   */
+  private allocFrames(order: number, gfp: number, cpu: number, slab: boolean): number {
+    if (this.panic) return NO_PFN;
+    const req = { order, gfp, cpu, compound: (gfp & __GFP_COMP) !== 0 };
+    const pfn = this.buddy.allocPages(req);
+    if (pfn !== NO_PFN) {
+      if (gfp & __GFP_ZERO) {
+        for (let p = pfn; p < pfn + (1 << order); p++) this.mem.zeroPage(p);
+      }
+      return pfn;
+    }
+    const failure = this.buddy.lastFailure;
+    if (failure === 'oom' || failure === 'livelock') {
+      const report =
+        failure === 'oom'
+          ? formatOom({ comm: this.comm, gfp, order })
+          : `kmem: ${slab ? 'a slab' : 'an'} order-${order} allocation with mode ${formatGfpFlagsHex(gfp)} cannot fail ` +
+            `and cannot invoke the OOM killer without __GFP_FS: the kernel would retry forever\n`;
+      this.printk(report);
+      this.record(EventKind.Oom, -1, 0, gfp >>> 0, order);
+      this.panic = {
+        code: failure === 'oom' ? 'KM4008' : 'KM4009',
+        message:
+          failure === 'oom'
+            ? 'Kernel panic - not syncing: System is deadlocked on memory (out of memory and no killable processes)'
+            : `allocation livelock: order-${order} ${formatGfpFlagsHex(gfp)} can neither fail nor OOM-kill`,
+        report,
+      };
+      return NO_PFN;
+    }
+    if (!(gfp & __GFP_NOWARN)) {
+      this.printk(
+        formatPageAllocFailure({
+          comm: this.comm,
+          order,
+          gfp,
+          zones: this.buddy.populatedZones().map((z) => ({
+            name: z.name,
+            index: z.index,
+            nrFree: Array.from(z.nrFree),
+            types: Array.from({ length: z.nrFree.length }, (_, o) => {
+              let mask = 0;
+              for (let mt = 0; mt < MIGRATE_TYPES; mt++) if (z.nrFreeByType[o * MIGRATE_TYPES + mt]) mask |= 1 << mt;
+              return mask;
+            }),
+          })),
+          maxZoneIndex: gfpZone(gfp),
+        }),
+      );
+    }
+    return NO_PFN;
   }
 
   /** The allocation (head pfn and order) a non-free frame belongs to, from its flags and head orders. */
@@ -330,6 +418,13 @@ export class Machine {
       return {
         reason: 'PAGE_FLAGS_CHECK_AT_FREE flag(s) set',
         note: `pfn ${hex(pfn)} is reserved (PG_reserved): the page allocator never handed it out`,
+      };
+    }
+    const cached = this.buddy.findPcpBlock(pfn);
+    if (cached) {
+      return {
+        reason: refZero,
+        note: `pfn ${hex(pfn)} is already free (cached on CPU ${cached.cpu}'s per-CPU page list): double free`,
       };
     }
     const free = this.buddy.findFreeBlock(pfn);

@@ -19,8 +19,9 @@
  *                   if (nr[order]) show_migration_types(types[order]);     "(UME) "
  *   printk(KERN_CONT "= %lukB\n", K(total));
  *
- * Migrate types are not modelled (one free list per order), so the "(U)"-style letters after non-zero counts
- * are left out; the cpuset suffix, the stack, "Mem-Info:" and the per-zone watermark lines are too. The
+ * After a non-zero count come the letters of the migrate types with blocks of that order (show_migration_types:
+ * U Unmovable, M Movable, E Reclaimable, H HighAtomic, C CMA, I Isolate). The cpuset suffix, the stack,
+ * "Mem-Info:" and the per-zone watermark lines are left out. The
  * kernel rate-limits warn_alloc() to one report per 10 s; the emulator has no clock and reports every
  * failure (hosts cap what they keep: Machine.log).
  *
@@ -45,6 +46,8 @@ export interface ZoneFreeArea {
   readonly index: number;
   /** free_area[order].nr_free for order 0..10. */
   readonly nrFree: readonly number[];
+  /** Per order, a bitmask of the migrate types with a non-empty free list (bit mt); absent: no letters. */
+  readonly types?: readonly number[];
 }
 
 export interface PageAllocFailure {
@@ -68,7 +71,16 @@ export function formatGfpMode(gfp: number): string {
   return `${formatHexSpecial(gfp)}(${formatGfpFlags(gfp)})`;
 }
 
-/** show_free_areas(): "Node 0 DMA: 0*4kB 1*8kB ... = 15360kB" (without migrate-type letters). */
+const MIGRATE_LETTERS = 'UMEHCI';
+
+/** show_migration_types(): "(UM) " for a bitmask of migrate types. */
+export function formatMigrationTypes(mask: number): string {
+  let out = '';
+  for (let i = 0; i < MIGRATE_LETTERS.length; i++) if (mask & (1 << i)) out += MIGRATE_LETTERS[i];
+  return `(${out}) `;
+}
+
+/** show_free_areas(): "Node 0 DMA: 0*4kB 1*8kB (M) ... = 15360kB". */
 export function formatZoneFreeArea(zone: ZoneFreeArea, node = 0): string {
   let line = `Node ${node} ${zone.name}: `;
   let totalPages = 0;
@@ -76,6 +88,7 @@ export function formatZoneFreeArea(zone: ZoneFreeArea, node = 0): string {
     const n = zone.nrFree[order] ?? 0;
     totalPages += n * 2 ** order;
     line += `${n}*${(PAGE_SIZE / 1024) * 2 ** order}kB `;
+    if (n && zone.types) line += formatMigrationTypes(zone.types[order] ?? 0);
   }
   return `${line}= ${(totalPages * PAGE_SIZE) / 1024}kB`;
 }
@@ -123,5 +136,43 @@ export function formatBadPage(b: BadPage): string {
   const lines = [badPageHeader(b.comm, b.pfn)];
   if (b.reason !== undefined) lines.push(`page dumped because: ${b.reason}`);
   lines.push(`kmem: ${b.note}`);
+  return lines.join('\n') + '\n';
+}
+
+/** What the OOM killer saw (mm/oom_kill.c dump_header, oom_kill_process). */
+export interface OomReport {
+  readonly comm: string;
+  readonly gfp: number;
+  readonly order: number;
+  /** The victim: pid, name, and its memory in kB; undefined when no task could be killed. */
+  readonly victim?: {
+    readonly pid: number;
+    readonly comm: string;
+    readonly totalVmKb: number;
+    readonly anonRssKb: number;
+    readonly pgtablesKb: number;
+  };
+}
+
+/**
+ * The OOM killer's lines: dump_header()'s first line ("%s invoked oom-killer: gfp_mask=%#x(%pGg), order=%d,
+ * oom_score_adj=%hd"), then either __oom_kill_process()'s "Out of memory: Killed process %d (%s)
+ * total-vm:%lukB, anon-rss:%lukB, file-rss:%lukB, shmem-rss:%lukB, UID:%u pgtables:%lukB oom_score_adj:%hd"
+ * or, with no killable task, out_of_memory()'s "Out of memory and no killable processes..." and the panic
+ * "Kernel panic - not syncing: System is deadlocked on memory". The stack, Mem-Info and the task list that
+ * dump_header() also prints are left out.
+ */
+export function formatOom(r: OomReport): string {
+  const lines = [`${r.comm} invoked oom-killer: gfp_mask=${formatGfpMode(r.gfp)}, order=${r.order}, oom_score_adj=0`];
+  if (r.victim) {
+    const v = r.victim;
+    lines.push(
+      `Out of memory: Killed process ${v.pid} (${v.comm}) total-vm:${v.totalVmKb}kB, anon-rss:${v.anonRssKb}kB, ` +
+        `file-rss:0kB, shmem-rss:0kB, UID:0 pgtables:${v.pgtablesKb}kB oom_score_adj:0`,
+    );
+  } else {
+    lines.push('Out of memory and no killable processes...');
+    lines.push('Kernel panic - not syncing: System is deadlocked on memory');
+  }
   return lines.join('\n') + '\n';
 }

@@ -26,7 +26,6 @@
  */
 
 import { fls, getOrder, MAX_OBJS_PER_PAGE, PAGE_SIZE, SLUB_MAX_ORDER } from './config';
-import type { PageAllocator } from './page_alloc';
 import { FrameTable, NO_PFN, PG_SLAB, PG_TAIL } from './frames';
 
 export const FREE_END = -1;
@@ -122,6 +121,13 @@ export class KmemCache {
   }
 }
 
+/** Where slab pages come from: the machine's page allocator (allocate_slab, __free_slab). */
+export interface SlabPageSource {
+  /** 2^order compound frames for a slab; NO_PFN when the page allocator fails. */
+  allocSlabPages(order: number, gfp: number, cpu: number): number;
+  freeSlabPages(pfn: number, order: number, cpu: number): void;
+}
+
 /** What one step of the slow paths did, so the machine can record events. */
 export interface SlabHooks {
   slabNew(cache: KmemCache, pfn: number): void;
@@ -151,7 +157,7 @@ export class Slub {
 
   constructor(
     private readonly frames: FrameTable,
-    private readonly buddy: Pick<PageAllocator, 'allocPages' | 'freePages'>,
+    private readonly pages: SlabPageSource,
     private readonly hooks: SlabHooks,
   ) {
     this.slabCache = new Int16Array(frames.count).fill(-1);
@@ -167,7 +173,7 @@ export class Slub {
   }
 
   /** slab_alloc_node(): the physical address of a fresh object, or -1 when no slab could be allocated. */
-  alloc(cache: KmemCache, cpu: number): number {
+  alloc(cache: KmemCache, cpu: number, gfp = 0): number {
     const obj = cache.cpuFreelist[cpu]!;
     if (obj !== FREE_END) {
       const fp = cache.cpuFreeptr[cpu]!;
@@ -176,7 +182,7 @@ export class Slub {
       cache.liveObjects++;
       return cache.cpuSlab[cpu]! * PAGE_SIZE + obj * cache.geometry.size;
     }
-    return this.slowAlloc(cache, cpu);
+    return this.slowAlloc(cache, cpu, gfp);
   }
 
   /**
@@ -211,7 +217,7 @@ export class Slub {
       cache.cpuFreelist[cpu] = index;
       return;
     }
-    this.slabFreeSlow(cache, slab, index, fp);
+    this.slabFreeSlow(cache, slab, index, fp, cpu);
   }
 
   /** lookupObject() then freeObject(): frees the object at phys or says why it cannot. */
@@ -261,7 +267,7 @@ export class Slub {
   }
 
   /** ___slab_alloc(): refill the CPU freelist from the cpu slab, the partial list or a new slab. */
-  private slowAlloc(cache: KmemCache, cpu: number): number {
+  private slowAlloc(cache: KmemCache, cpu: number, gfp: number): number {
     let slab = cache.cpuSlab[cpu]!;
     if (slab !== NO_PFN) {
       if (this.slabFreelist[slab] === FREE_END) {
@@ -273,7 +279,7 @@ export class Slub {
       }
     }
     if (slab === NO_PFN) {
-      slab = cache.partialHead !== NO_PFN ? this.takePartial(cache) : this.newSlab(cache);
+      slab = cache.partialHead !== NO_PFN ? this.takePartial(cache) : this.newSlab(cache, cpu, gfp);
       if (slab === NO_PFN) {
         return -1;
       }
@@ -285,7 +291,7 @@ export class Slub {
     cache.cpuFreelist[cpu] = this.slabFreelist[slab]!;
     this.slabFreelist[slab] = FREE_END;
     this.slabInuse[slab] = cache.geometry.objects;
-    return this.alloc(cache, cpu);
+    return this.alloc(cache, cpu, gfp);
   }
 
   /** get_partial_node(): take the first slab of the node partial list. */
@@ -296,9 +302,9 @@ export class Slub {
   }
 
   /** new_slab()/allocate_slab(): pages from the buddy allocator, every object on the slab freelist. */
-  private newSlab(cache: KmemCache): number {
+  private newSlab(cache: KmemCache, cpu: number, gfp: number): number {
     const g = cache.geometry;
-    const pfn = this.buddy.allocPages(g.order, true);
+    const pfn = this.pages.allocSlabPages(g.order, gfp, cpu);
     if (pfn === NO_PFN) {
       return NO_PFN;
     }
@@ -322,7 +328,7 @@ export class Slub {
   }
 
   /** __slab_free(): the object goes on its slab's freelist; the slab may move to the partial list or go away. */
-  private slabFreeSlow(cache: KmemCache, slab: number, idx: number, fp: Int32Array): void {
+  private slabFreeSlow(cache: KmemCache, slab: number, idx: number, fp: Int32Array, cpu: number): void {
     const prior = this.slabFreelist[slab]!;
     fp[idx] = prior;
     this.slabFreelist[slab] = idx;
@@ -334,7 +340,7 @@ export class Slub {
       if (prior !== FREE_END) {
         this.removePartial(cache, slab);
       }
-      this.discardSlab(cache, slab);
+      this.discardSlab(cache, slab, cpu);
       return;
     }
     if (prior === FREE_END) {
@@ -343,7 +349,7 @@ export class Slub {
   }
 
   /** discard_slab(): the pages go back to the buddy allocator. */
-  private discardSlab(cache: KmemCache, slab: number): void {
+  private discardSlab(cache: KmemCache, slab: number, cpu: number): void {
     const order = cache.geometry.order;
     const end = slab + (1 << order);
     for (let p = slab; p < end; p++) {
@@ -356,10 +362,7 @@ export class Slub {
     cache.nrSlabs--;
     cache.totalObjects -= cache.geometry.objects;
     this.hooks.slabDiscard(cache, slab);
-    const bad = this.buddy.freePages(slab, order);
-    if (bad) {
-      throw new Error(`discard_slab: buddy refused pfn ${slab}: ${bad}`);
-    }
+    this.pages.freeSlabPages(slab, order, cpu);
   }
 
   private addPartialTail(cache: KmemCache, slab: number): void {

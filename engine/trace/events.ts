@@ -30,6 +30,8 @@ export enum EventKind {
    * above MAX_PAGE_ORDER). The warning text, unless __GFP_NOWARN, is in Machine.log.
    */
   PageAllocFail,
+  /** The OOM killer ran (out_of_memory): size = the GFP mask, extra = the order; the report is in Machine.log. */
+  Oom,
 }
 
 export const EVENT_KIND_NAMES: Readonly<Record<EventKind, string>> = {
@@ -41,6 +43,7 @@ export const EVENT_KIND_NAMES: Readonly<Record<EventKind, string>> = {
   [EventKind.SlabNew]: 'slab_new',
   [EventKind.SlabDiscard]: 'slab_discard',
   [EventKind.PageAllocFail]: 'page_alloc_fail',
+  [EventKind.Oom]: 'oom',
 };
 
 /** One decoded event. */

@@ -560,6 +560,8 @@ export class KmemDebugSession extends LoggingDebugSession {
         return `page allocator took back pfn ${e.addr}, order ${e.extra}`;
       case EventKind.PageAllocFail:
         return `page allocation of order ${e.extra} failed (mode ${formatGfpMode(e.size)})`;
+      case EventKind.Oom:
+        return `the OOM killer ran for an order-${e.extra} allocation (mode ${formatGfpMode(e.size)})`;
     }
   }
 
