@@ -24,6 +24,7 @@
  */
 
 import { NR_PAGE_ORDERS } from '../mm/config';
+import { MIGRATETYPE_NAMES } from '../mm/buddy';
 
 /** The per-zone data the buddy allocator fills. */
 export interface PagetypeinfoZoneView {
@@ -49,14 +50,7 @@ export interface PagetypeinfoView {
 export const PAGETYPEINFO_FREECOUNT_CAP = 100000;
 
 /** Linux 6.12 migratetype_names[] with CONFIG_CMA and CONFIG_MEMORY_ISOLATION (mm/page_alloc.c). */
-export const MIGRATETYPE_NAMES: readonly string[] = [
-  'Unmovable',
-  'Movable',
-  'Reclaimable',
-  'HighAtomic',
-  'CMA',
-  'Isolate',
-];
+export { MIGRATETYPE_NAMES };
 
 /** mm/vmstat.c pagetypeinfo_show(), without the CONFIG_PAGE_OWNER mixed-blocks table. */
 export function formatPagetypeinfo(view: PagetypeinfoView): string {

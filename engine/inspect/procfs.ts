@@ -10,8 +10,9 @@
  *   - the "per-node stats" block of the first populated zone (LRU, file, anon, workingset... counters the
  *     model has no source for);
  *   - the other zone stats (nr_zone_inactive_anon ... nr_free_cma, whose set depends on the config);
- *   - "pagesets" (per-CPU page lists are not modelled yet) and "vm stats threshold".
- * present = spanned (the emulated RAM has no holes); managed excludes the reserved first 1 MiB.
+ * Then "pagesets": each CPU's per-CPU list (count, high, batch, high_min, high_max, as 6.7+ prints them) and
+ * its "vm stats threshold" (calculate_normal_threshold). present = spanned (the emulated RAM has no holes);
+ * managed excludes the memblock reservations (boot.ts). Without ZONE_DMA (RISC-V) the DMA zone is absent.
  *
  * /proc/meminfo (fs/proc/meminfo.c meminfo_proc_show, show_val_kb: the label padded to 16 columns, the
  * value in kB right-aligned in 8, then " kB"): the lines up to VmallocChunk that the model determines,
@@ -25,7 +26,10 @@
  */
 
 import { Machine } from '../mm/machine';
-import { getOrder } from '../mm/config';
+import { NR_PAGE_ORDERS, fls, getOrder } from '../mm/config';
+import { MIGRATETYPE_NAMES, MIGRATE_TYPES, PAGEBLOCK_ORDER } from '../mm/buddy';
+import { PagetypeinfoView, formatPagetypeinfo } from './pagetypeinfo';
+import { ExtfragView, extfragView, formatExtfragIndex, formatUnusableIndex } from './fragmentation';
 import { ALL_ZONE_NAMES, MAX_NR_ZONES } from '../mm/watermarks';
 import { buddyinfoView, formatBuddyinfo, formatSlabinfo, slabinfoView } from './views';
 
@@ -49,6 +53,20 @@ export interface ZoneinfoZoneView {
   readonly protection: readonly number[];
   /** zone_start_pfn (0 for an unpopulated zone). */
   readonly startPfn: number;
+  /** Each online CPU's per-CPU page list of the zone (populated zones only). */
+  readonly pagesets: readonly PagesetView[];
+  /** calculate_normal_threshold(): the vmstat per-CPU counter threshold. */
+  readonly statThreshold: number;
+}
+
+/** struct per_cpu_pages of one CPU, as zoneinfo prints it. */
+export interface PagesetView {
+  readonly cpu: number;
+  readonly count: number;
+  readonly high: number;
+  readonly batch: number;
+  readonly highMin: number;
+  readonly highMax: number;
 }
 
 export interface ZoneinfoView {
@@ -74,14 +92,30 @@ export interface MeminfoView {
 
 /** sysctl_overcommit_ratio default (mm/util.c). */
 const OVERCOMMIT_RATIO = 50;
-/** x86-64 4-level paging: VMALLOC_END - VMALLOC_START = 32 TiB - 1, printed >> 10. */
-const VMALLOC_TOTAL_KB = Math.floor((32 * 2 ** 40 - 1) / 1024);
+/**
+ * VMALLOC_TOTAL >> 10 = (VMALLOC_END - VMALLOC_START) >> 10. x86-64 defines VMALLOC_END as the last byte
+ * (VMALLOC_START + 32 TiB - 1 on 4-level paging), RISC-V as the first byte after (PAGE_OFFSET); arch.ts
+ * keeps exclusive ends.
+ */
+function vmallocTotalKb(machine: Machine): number {
+  const { vmallocStart, vmallocEnd, family } = machine.arch;
+  const total = vmallocEnd - vmallocStart - (family === 'x86' ? 1n : 0n);
+  return Number(total >> 10n);
+}
+
+export function calculateNormalThreshold(managedPages: number, cpus: number): number {
+  const mem = managedPages >> (27 - 12);
+  return Math.min(125, 2 * fls(cpus) * (1 + fls(mem)));
+}
 
 export function zoneinfoView(machine: Machine): ZoneinfoView {
   const wm = machine.watermarks;
   const zones: ZoneinfoZoneView[] = [];
-  for (let i = 0; i < MAX_NR_ZONES; i++) {
+  // Without CONFIG_ZONE_DMA (RISC-V) there is no DMA zone at all: not printed, no protection column.
+  const first = machine.arch.hasZoneDma ? 0 : 1;
+  for (let i = first; i < MAX_NR_ZONES; i++) {
     const zone = machine.buddy.zones[i];
+    const pcp = machine.buddy.pcp[i];
     const spanned = zone ? zone.endPfn - zone.startPfn : 0;
     const w = wm.zones[i]!;
     zones.push({
@@ -98,8 +132,20 @@ export function zoneinfoView(machine: Machine): ZoneinfoView {
       present: spanned,
       managed: zone?.managedPages ?? 0,
       cma: 0,
-      protection: [...w.lowmemReserve],
+      protection: w.lowmemReserve.slice(first),
       startPfn: spanned > 0 ? zone!.startPfn : 0,
+      pagesets:
+        spanned > 0 && pcp
+          ? pcp.cpus.map((c, cpu) => ({
+              cpu,
+              count: c.count,
+              high: c.high,
+              batch: c.batch,
+              highMin: c.highMin,
+              highMax: c.highMax,
+            }))
+          : [],
+      statThreshold: calculateNormalThreshold(zone?.managedPages ?? 0, machine.config.cpus),
     });
   }
   return { kind: 'zoneinfo', minFreeKbytes: wm.minFreeKbytes, totalreservePages: wm.totalreservePages, zones };
@@ -127,6 +173,17 @@ export function formatZoneinfo(view: ZoneinfoView): string {
       continue;
     }
     out += `\n      ${'nr_free_pages'.padEnd(12)} ${z.freePages}`;
+    out += `\n  pagesets`;
+    for (const p of z.pagesets) {
+      out +=
+        `\n    cpu: ${p.cpu}` +
+        `\n              count:    ${p.count}` +
+        `\n              high:     ${p.high}` +
+        `\n              batch:    ${p.batch}` +
+        `\n              high_min: ${p.highMin}` +
+        `\n              high_max: ${p.highMax}` +
+        `\n  vm stats threshold: ${z.statThreshold}`;
+    }
     out += `\n  node_unreclaimable:  0` + `\n  start_pfn:           ${z.startPfn}`;
     out += '\n';
   }
@@ -179,7 +236,7 @@ export function meminfoView(machine: Machine): MeminfoView {
     ['WritebackTmp', 0],
     ['CommitLimit', K(commitLimit)],
     ['Committed_AS', 0],
-    ['VmallocTotal', VMALLOC_TOTAL_KB],
+    ['VmallocTotal', vmallocTotalKb(machine)],
     ['VmallocUsed', 0],
     ['VmallocChunk', 0],
   ];
@@ -200,8 +257,51 @@ export function formatMeminfo(view: MeminfoView): string {
   return view.lines.map((l) => `${`${l.label}:`.padEnd(16)}${String(l.kb).padStart(8)} kB\n`).join('');
 }
 
+/** The page-block types of a machine and its free lists split by type: /proc/pagetypeinfo's data. */
+export function pagetypeinfoView(machine: Machine): PagetypeinfoView {
+  return {
+    kind: 'pagetypeinfo',
+    pageblockOrder: PAGEBLOCK_ORDER,
+    migrateTypeNames: MIGRATETYPE_NAMES,
+    zones: machine.buddy.populatedZones().map((z) => {
+      const freeByType = MIGRATETYPE_NAMES.map((_, mt) =>
+        Array.from({ length: NR_PAGE_ORDERS }, (_, o) => z.nrFreeByType[o * MIGRATE_TYPES + mt]!),
+      );
+      // pagetypeinfo_showblockcount_print(): every page block whose first pfn is in the zone.
+      const blocksByType = new Array<number>(MIGRATE_TYPES).fill(0);
+      const step = 1 << PAGEBLOCK_ORDER;
+      for (let pfn = Math.ceil(z.startPfn / step) * step; pfn < z.endPfn; pfn += step) {
+        blocksByType[machine.buddy.pageblockMt[pfn >> PAGEBLOCK_ORDER]!]!++;
+      }
+      return { node: 0, zone: z.name, freeByType, blocksByType };
+    }),
+  };
+}
+
+/** /sys/kernel/debug/extfrag/*: the unusable free space and fragmentation indices of each populated zone. */
+export function extfragViewOf(machine: Machine): ExtfragView {
+  return extfragView(buddyinfoView(machine).zones);
+}
+
 /** The /proc files the hosts (CLI, debug console, kmem/proc) can print. */
-export const PROC_FILE_NAMES = ['slabinfo', 'buddyinfo', 'zoneinfo', 'meminfo'] as const;
+export const PROC_FILE_NAMES = ['slabinfo', 'buddyinfo', 'pagetypeinfo', 'zoneinfo', 'meminfo'] as const;
+/** The debugfs files (under /sys/kernel/debug) the hosts can print. */
+export const DEBUGFS_FILE_NAMES = ['extfrag/unusable_index', 'extfrag/extfrag_index'] as const;
+export type DebugfsFileName = (typeof DEBUGFS_FILE_NAMES)[number];
+
+export function isDebugfsFileName(name: unknown): name is DebugfsFileName {
+  return typeof name === 'string' && (DEBUGFS_FILE_NAMES as readonly string[]).includes(name);
+}
+
+/** The text of /sys/kernel/debug/<name>. */
+export function debugfsFileText(machine: Machine, name: DebugfsFileName): string {
+  switch (name) {
+    case 'extfrag/unusable_index':
+      return formatUnusableIndex(extfragViewOf(machine));
+    case 'extfrag/extfrag_index':
+      return formatExtfragIndex(extfragViewOf(machine));
+  }
+}
 export type ProcFileName = (typeof PROC_FILE_NAMES)[number];
 
 export function isProcFileName(name: unknown): name is ProcFileName {
@@ -215,6 +315,8 @@ export function procFileText(machine: Machine, name: ProcFileName): string {
       return formatSlabinfo(slabinfoView(machine));
     case 'buddyinfo':
       return formatBuddyinfo(buddyinfoView(machine));
+    case 'pagetypeinfo':
+      return formatPagetypeinfo(pagetypeinfoView(machine));
     case 'zoneinfo':
       return formatZoneinfo(zoneinfoView(machine));
     case 'meminfo':

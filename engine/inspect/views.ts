@@ -4,7 +4,6 @@
  * machine, so they can cross a process or webview boundary as they are.
  */
 
-import { formatVirt } from '../mm/address';
 import { Machine } from '../mm/machine';
 import { MAX_PAGE_ORDER, NR_PAGE_ORDERS, PAGE_SIZE } from '../mm/config';
 import { ZONE_NAMES } from '../mm/page_alloc';
@@ -173,7 +172,7 @@ export interface AddressView {
 
 export function addressView(machine: Machine, phys: number): AddressView {
   const pfn = Math.floor(phys / PAGE_SIZE);
-  const base = { virt: formatVirt(phys), phys, pfn, zone: ZONE_NAMES[machine.buddy.zoneOf(pfn)]! };
+  const base = { virt: machine.formatVirt(phys), phys, pfn, zone: ZONE_NAMES[machine.buddy.zoneOf(pfn)]! };
   const cache = machine.slub.cacheOf(phys);
   if (cache) {
     return { ...base, cache: cache.name, objectSize: cache.geometry.size, state: 'slab object' };

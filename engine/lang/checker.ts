@@ -16,6 +16,7 @@
  * against engine/mm/config.ts (KM3xxx, in service.ts) with the entry's range.
  */
 
+import { ARCH_NAMES, ArchName, isArchName } from '../mm/arch';
 import { AssignStmt, Block, Expr, ForStmt, LetStmt, MachineStmt, NameExpr, RepeatStmt, Script, Stmt } from './ast';
 import { BUILTIN_CONSTANTS, BUILTIN_FUNCTIONS, isBuiltinName } from './builtins';
 import { Diagnostic, Range, error } from './diagnostics';
@@ -42,9 +43,16 @@ export interface MachineSetting {
   readonly range: Range;
 }
 
+/** `arch sv39`: the architecture named, and the entry's range. */
+export interface ArchSetting {
+  readonly name: ArchName;
+  readonly range: Range;
+}
+
 export interface MachineSettings {
   readonly memory?: MachineSetting;
   readonly cpus?: MachineSetting;
+  readonly arch?: ArchSetting;
   /** The machine block that configures the machine, when the script has one in the right place. */
   readonly block?: MachineStmt;
 }
@@ -338,11 +346,26 @@ class Checker {
       this.report('KM2006', `the machine block must come before any other statement`, stmt.keyword);
       return;
     }
-    const settings: { memory?: MachineSetting; cpus?: MachineSetting; block: MachineStmt } = { block: stmt };
+    const settings: { memory?: MachineSetting; cpus?: MachineSetting; arch?: ArchSetting; block: MachineStmt } = {
+      block: stmt,
+    };
     for (const entry of stmt.entries) {
-      const key = entry.name.name as 'memory' | 'cpus';
+      const key = entry.name.name as 'memory' | 'cpus' | 'arch';
       if (settings[key]) {
         this.report('KM2009', `'${key}' is already set in this machine block`, entry.range);
+        continue;
+      }
+      if (key === 'arch') {
+        const name = archWord(entry.value);
+        if (name !== undefined && isArchName(name)) {
+          settings.arch = { name, range: entry.range };
+        } else if (!hasMalformed(entry.value)) {
+          this.report(
+            'KM2008',
+            `'arch' must name an architecture: ${ARCH_NAMES.join(', ')}${name !== undefined ? `, not '${name}'` : ''}`,
+            entry.value.range,
+          );
+        }
         continue;
       }
       const before = this.diagnostics.length;
@@ -365,6 +388,16 @@ class Checker {
     }
     this.machine = settings;
   }
+}
+
+/** The word an `arch` entry spells: a name (sv39), a string ("x86_64-la57") or the name pair x86_64-la57. */
+function archWord(expr: Expr): string | undefined {
+  if (expr.kind === 'name') return expr.name;
+  if (expr.kind === 'string') return expr.value;
+  if (expr.kind === 'binary' && expr.op === '-' && expr.left.kind === 'name' && expr.right.kind === 'name') {
+    return `${expr.left.name}-${expr.right.name}`;
+  }
+  return undefined;
 }
 
 /** Whether an expression holds a token the lexer already reported (no second diagnostic for it). */

@@ -8,11 +8,13 @@
 
 import { MachineSettings } from './checker';
 import { Diagnostic, Range, error } from './diagnostics';
+import { ArchName } from '../mm/arch';
 import { DEFAULT_CONFIG, MachineConfig, validateConfig } from '../mm/config';
 
 export interface MachineDefaults {
   memoryBytes?: number;
   cpus?: number;
+  arch?: ArchName;
 }
 
 /** Which machine entry each configuration error code is about. */
@@ -34,6 +36,7 @@ export function resolveMachineConfig(
         ? Number(settings.memory.value)
         : (defaults.memoryBytes ?? DEFAULT_CONFIG.memoryBytes),
     cpus: settings.cpus !== undefined ? Number(settings.cpus.value) : (defaults.cpus ?? DEFAULT_CONFIG.cpus),
+    arch: settings.arch?.name ?? defaults.arch ?? 'x86_64',
   };
   const diagnostics = validateConfig(config).map((e) => {
     const entry = ENTRY_OF_CODE[e.code];

@@ -179,6 +179,23 @@ export class Machine {
     return m;
   }
 
+  /** The direct-map (linear map) virtual address of a physical address: page_address() / __va(). */
+  virt(phys: number): bigint {
+    return this.arch.pageOffset + BigInt(phys - this.arch.physBase);
+  }
+
+  /** virt() as the kernel prints a pointer with %px: 0x and 16 hex digits. */
+  formatVirt(phys: number): string {
+    return `0x${this.virt(phys).toString(16).padStart(16, '0')}`;
+  }
+
+  /** __pa() of a direct-map address inside RAM, or undefined when it is not one. */
+  phys(virt: bigint): number | undefined {
+    const offset = virt - this.arch.pageOffset;
+    if (offset < 0n || offset >= BigInt(this.config.memoryBytes)) return undefined;
+    return Number(offset) + this.arch.physBase;
+  }
+
   /** The kmalloc cache a request of `size` bytes is served from, or undefined above 8 KiB or for 0. */
   kmallocCacheFor(size: number): KmemCache | undefined {
     if (size <= 0 || size > KMALLOC_MAX_CACHE_SIZE) {

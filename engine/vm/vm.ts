@@ -22,7 +22,6 @@
  */
 
 import { Range } from '../lang/diagnostics';
-import { PAGE_OFFSET } from '../mm/address';
 import { KMALLOC_FAILED, KMALLOC_ZERO, Machine } from '../mm/machine';
 import { MAX_PAGE_ORDER } from '../mm/config';
 import { __GFP_HIGHMEM, __GFP_ZERO } from '../mm/gfp';
@@ -201,10 +200,7 @@ export interface VmState {
 // Imported values copied once into this module, so the dispatch loop reads plain constants.
 const NULL = 0n;
 const ZERO_SIZE_PTR = 16n;
-const DIRECT_MAP_START: bigint = PAGE_OFFSET;
 const KMALLOC_ZERO_RESULT: number = KMALLOC_ZERO;
-/** x86-64 4-level paging maps up to 64 TiB at PAGE_OFFSET (Documentation/arch/x86/x86_64/mm.rst). */
-const DIRECT_MAP_END = PAGE_OFFSET + (1n << 46n);
 const GFP_MAX = 0xffffffff;
 
 export function formatValue(v: Value): string {
@@ -231,11 +227,12 @@ export class Vm {
   private _error: RuntimeError | undefined;
   private _statementsExecuted = 0;
   private _instructionsExecuted = 0;
-  private readonly pointers = new PointerCache();
+  private readonly pointers: PointerCache;
 
   constructor(program: Program, machine: Machine, options: VmOptions = {}) {
     this.program = program;
     this.machine = machine;
+    this.pointers = new PointerCache(machine.arch.pageOffset, machine.arch.physBase);
     this.statementLimit = options.statementLimit ?? Infinity;
     this.lines = Int32Array.from(program.statements, (s) => s.line);
     this.stack = new Array<Value>(program.maxStack).fill(0);
@@ -277,8 +274,10 @@ export class Vm {
     const slots = this.slots;
     const machine = this.machine;
     const events = machine.events;
-    const memoryBytes = machine.config.memoryBytes;
-    const memoryEnd = DIRECT_MAP_START + BigInt(memoryBytes);
+    // The direct map: RAM starts at PAGE_OFFSET; the region the architecture reserves for it ends at DIRECT_MAP_END.
+    const DIRECT_MAP_START = machine.arch.pageOffset;
+    const DIRECT_MAP_END = DIRECT_MAP_START + machine.arch.directMapSize;
+    const memoryEnd = DIRECT_MAP_START + BigInt(machine.config.memoryBytes);
     const pointers = this.pointers;
     const breakAt = options.breakAtLine;
     const onEvent = options.stopOnEvent;

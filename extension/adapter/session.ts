@@ -35,7 +35,6 @@ import {
 } from '@vscode/debugadapter';
 import { DebugProtocol } from '@vscode/debugprotocol';
 import { basename } from 'node:path';
-import { PAGE_OFFSET, formatVirt, virtToPhys } from '../../engine/mm/address';
 import { formatSize, NR_PAGE_ORDERS } from '../../engine/mm/config';
 import { Machine } from '../../engine/mm/machine';
 import { formatGfpMode } from '../../engine/mm/page_report';
@@ -545,9 +544,9 @@ export class KmemDebugSession extends LoggingDebugSession {
     const cache = e.cache >= 0 ? machine.slub.caches[e.cache]?.name : undefined;
     switch (e.kind) {
       case EventKind.Kmalloc:
-        return `${cache ?? 'kmalloc (page allocator)'} allocated ${formatVirt(e.addr)} (${e.extra} bytes for a ${e.size}-byte request)`;
+        return `${cache ?? 'kmalloc (page allocator)'} allocated ${machine.formatVirt(e.addr)} (${e.extra} bytes for a ${e.size}-byte request)`;
       case EventKind.Kfree:
-        return `${cache ?? 'kfree (page allocator)'} freed ${formatVirt(e.addr)} (${e.extra} bytes)`;
+        return `${cache ?? 'kfree (page allocator)'} freed ${machine.formatVirt(e.addr)} (${e.extra} bytes)`;
       case EventKind.KmallocFail:
         return `kmalloc of ${e.size} bytes failed`;
       case EventKind.SlabNew:
@@ -636,10 +635,10 @@ export class KmemDebugSession extends LoggingDebugSession {
             ? [
                 {
                   name: 'object',
-                  value: formatVirt(e.addr),
+                  value: machine.formatVirt(e.addr),
                   variablesReference: this.variableHandles.create({
                     kind: 'pointer',
-                    value: PAGE_OFFSET + BigInt(e.addr),
+                    value: machine.virt(e.addr),
                   }),
                 },
               ]
@@ -714,13 +713,13 @@ export class KmemDebugSession extends LoggingDebugSession {
 
   private pointerReference(value: Value): number {
     if (typeof value !== 'bigint' || !this.scenario) return 0;
-    return virtToPhys(value, this.scenario.machine.config.memoryBytes) === undefined
+    return this.scenario.machine.phys(value) === undefined
       ? 0
       : this.variableHandles.create({ kind: 'pointer', value });
   }
 
   private pointerVariables(value: bigint, machine: Machine): DebugProtocol.Variable[] {
-    const phys = virtToPhys(value, machine.config.memoryBytes);
+    const phys = machine.phys(value);
     if (phys === undefined) return [plain('address', formatValue(value)), plain('state', 'not in the direct map')];
     const view = addressView(machine, phys);
     return [

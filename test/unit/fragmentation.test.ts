@@ -171,7 +171,14 @@ describe('/proc/pagetypeinfo', () => {
         zone: 'Normal',
         // Unmovable order 0: 99999 prints in full; Movable order 0: 123456 stops at 100000 (">100000"), and a
         // list of exactly 100000 also prints ">100000" ("if (++freecount >= 100000)").
-        freeByType: [counts({ 0: 99999, 3: 12 }), counts({ 0: 123456, 1: 100000, 9: 2, 10: 40 }), counts({ 2: 5 }), zero, zero, zero],
+        freeByType: [
+          counts({ 0: 99999, 3: 12 }),
+          counts({ 0: 123456, 1: 100000, 9: 2, 10: 40 }),
+          counts({ 2: 5 }),
+          zero,
+          zero,
+          zero,
+        ],
         blocksByType: [10, 100, 2, 0, 0, 0],
       },
     ],
