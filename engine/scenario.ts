@@ -13,6 +13,7 @@ import { compile } from './lang/compiler';
 import { resolveMachineConfig } from './lang/machineConfig';
 import { analyze } from './lang/service';
 import { MachineConfig } from './mm/config';
+import { ArchName } from './mm/arch';
 import { Machine } from './mm/machine';
 import { Program } from './vm/program';
 import { Vm } from './vm/vm';
@@ -21,6 +22,7 @@ import { Vm } from './vm/vm';
 export interface ScenarioDefaults {
   memoryBytes?: number;
   cpus?: number;
+  arch?: ArchName;
 }
 
 export interface LoadedScenario {

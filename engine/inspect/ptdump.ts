@@ -26,7 +26,7 @@
  */
 
 import { ArchSpec } from '../mm/arch';
-import { LevelName, PageTable, WalkResult, levelShifts, sizeName } from '../mm/pgtable';
+import { PageTable, WalkResult, levelShifts, sizeName } from '../mm/pgtable';
 
 export interface PtdumpRange {
   /** Range as printed: start and end (exclusive) as 0x%016lx. */
@@ -400,5 +400,3 @@ export function formatWalk(spec: ArchSpec, walk: WalkResult): string {
   }
   return lines.join('\n') + '\n';
 }
-
-export type { LevelName };

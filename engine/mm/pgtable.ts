@@ -53,7 +53,7 @@
  * walk() builds its report and is meant for people.
  */
 
-import { ArchSpec, isCanonical } from './arch';
+import { ArchSpec } from './arch';
 import { PAGE_SIZE } from './config';
 import { NO_PFN } from './frames';
 import { PhysMem } from './physmem';
@@ -120,7 +120,6 @@ const X_A = 1 << 5;
 const X_D = 1 << 6;
 const X_PSE = 1 << 7;
 const X_G = 1 << 8;
-const X_PAT_LARGE = 1 << 12;
 const X_NX_HI = 0x80000000; // bit 63 in the high word
 const X_TABLE = X_P | X_RW | X_US | X_A | X_D;
 const R_V = 1 << 0;
@@ -210,7 +209,13 @@ export interface WalkLevel {
 }
 
 export type WalkOutcome =
-  | { readonly kind: 'mapped'; readonly phys: number; readonly pfn: number; readonly pageSize: PageSize; readonly level: LevelName }
+  | {
+      readonly kind: 'mapped';
+      readonly phys: number;
+      readonly pfn: number;
+      readonly pageSize: PageSize;
+      readonly level: LevelName;
+    }
   | { readonly kind: 'not-present'; readonly level: LevelName }
   | { readonly kind: 'reserved'; readonly level: LevelName; readonly reason: string }
   | { readonly kind: 'non-canonical' };
@@ -595,7 +600,10 @@ export class PageTable {
   private checkVa(va: bigint, what: string): PtError | undefined {
     if (this.destroyed) return err(PT_ERRORS.destroyed, `${what} on a destroyed page table`);
     if (!this.split(va)) {
-      return err(PT_ERRORS.nonCanonical, `${hex(BigInt.asUintN(64, va))} is not a canonical ${this.spec.vaBits}-bit address`);
+      return err(
+        PT_ERRORS.nonCanonical,
+        `${hex(BigInt.asUintN(64, va))} is not a canonical ${this.spec.vaBits}-bit address`,
+      );
     }
     if (this.isUser && this.kernelHalf()) {
       return err(PT_ERRORS.wrongHalf, `${hex(va)} is in the kernel half, shared with the kernel's page table`);
@@ -627,10 +635,16 @@ export class PageTable {
       return err(PT_ERRORS.badPfn, `pfn ${pfn} does not fit a page-table entry`);
     }
     if (pfn % pages !== 0) {
-      return err(PT_ERRORS.misaligned, `pfn 0x${pfn.toString(16)} is not aligned to the ${sizeName(pageSize)} page size`);
+      return err(
+        PT_ERRORS.misaligned,
+        `pfn 0x${pfn.toString(16)} is not aligned to the ${sizeName(pageSize)} page size`,
+      );
     }
     if (this.isUser && va + BigInt(pageSize) > this.spec.userTop) {
-      return err(PT_ERRORS.wrongHalf, `${hex(va)} + ${sizeName(pageSize)} goes past TASK_SIZE_MAX ${hex(this.spec.userTop)}`);
+      return err(
+        PT_ERRORS.wrongHalf,
+        `${hex(va)} + ${sizeName(pageSize)} goes past TASK_SIZE_MAX ${hex(this.spec.userTop)}`,
+      );
     }
     if (!this.leafBits(pfn, 0, prot)) {
       return err(PT_ERRORS.badProt, 'a RISC-V leaf needs read, write or exec permission');
@@ -660,11 +674,17 @@ export class PageTable {
       }
       if (!this.present()) {
         this.rollback(fresh, hookTable, hookIndex);
-        return err(PT_ERRORS.alreadyMapped, `${hex(va)}: the ${this.names[l]} entry is not empty (a non-present value)`);
+        return err(
+          PT_ERRORS.alreadyMapped,
+          `${hex(va)}: the ${this.names[l]} entry is not empty (a non-present value)`,
+        );
       }
       if (this.leaf(l)) {
         this.rollback(fresh, hookTable, hookIndex);
-        return err(PT_ERRORS.alreadyMapped, `${hex(va)} is inside a ${sizeName(this.sizeOfLevel(l))} page mapped at the ${this.names[l]}`);
+        return err(
+          PT_ERRORS.alreadyMapped,
+          `${hex(va)} is inside a ${sizeName(this.sizeOfLevel(l))} page mapped at the ${this.names[l]}`,
+        );
       }
       table = this.entryPfn();
     }
@@ -672,7 +692,8 @@ export class PageTable {
     this.readEntry(table, i);
     if (this.eLo !== 0 || this.eHi !== 0) {
       this.rollback(fresh, hookTable, hookIndex);
-      const why = this.present() && !this.leaf(target) ? 'a page table is there (smaller pages inside)' : 'already mapped';
+      const why =
+        this.present() && !this.leaf(target) ? 'a page table is there (smaller pages inside)' : 'already mapped';
       return err(PT_ERRORS.alreadyMapped, `${hex(va)}: ${why}`);
     }
     this.leafBits(pfn, target, prot);
@@ -804,14 +825,25 @@ export class PageTable {
       this.readEntry(table, i);
       const entry = (BigInt(this.eHi) << 32n) | BigInt(this.eLo);
       const level = this.names[l]!;
-      levels.push({ level, index: i, entryPhys: table * PAGE_SIZE + i * 8, entry, flags: entryFlagNames(this.spec, entry, level) });
+      levels.push({
+        level,
+        index: i,
+        entryPhys: table * PAGE_SIZE + i * 8,
+        entry,
+        flags: entryFlagNames(this.spec, entry, level),
+      });
       if (!this.present()) return { va, root: this.root, levels, outcome: { kind: 'not-present', level } };
       const reserved = this.reservedReason(l);
       if (reserved) return { va, root: this.root, levels, outcome: { kind: 'reserved', level, reason: reserved } };
       if (this.leaf(l)) {
         const pageSize = this.sizeOfLevel(l);
         const phys = this.physOf(l);
-        return { va, root: this.root, levels, outcome: { kind: 'mapped', phys, pfn: Math.floor(phys / SZ_4K), pageSize, level } };
+        return {
+          va,
+          root: this.root,
+          levels,
+          outcome: { kind: 'mapped', phys, pfn: Math.floor(phys / SZ_4K), pageSize, level },
+        };
       }
       table = this.entryPfn();
     }
@@ -862,26 +894,37 @@ export class PageTable {
         table = this.entryPfn();
         continue;
       }
-      const why = this.x86 ? x86Denied(rw, us, nx, write, exec, user, uaccess) : riscvDenied(this.eLo, write, exec, user, uaccess);
+      const why = this.x86
+        ? x86Denied(rw, us, nx, write, exec, user, uaccess)
+        : riscvDenied(this.eLo, write, exec, user, uaccess);
       if (why) return this.fault(write, exec, user, 'protection', l, why);
       const phys = this.physOf(l);
       // Success: A (and D for a write) as the hardware sets them.
       if (this.x86) {
         for (let k = 0; k < l; k++) {
           this.readEntry(this.pathTable[k]!, this.pathIndex[k]!);
-          if ((this.eLo & X_A) === 0) this.writeEntry(this.pathTable[k]!, this.pathIndex[k]!, (this.eLo | X_A) >>> 0, this.eHi);
+          if ((this.eLo & X_A) === 0)
+            {this.writeEntry(this.pathTable[k]!, this.pathIndex[k]!, (this.eLo | X_A) >>> 0, this.eHi);}
         }
         this.readEntry(this.pathTable[l]!, this.pathIndex[l]!);
       }
       const want = (this.x86 ? X_A : R_A) | (write ? (this.x86 ? X_D : R_D) : 0);
-      if ((this.eLo & want) !== want) this.writeEntry(this.pathTable[l]!, this.pathIndex[l]!, (this.eLo | want) >>> 0, this.eHi);
+      if ((this.eLo & want) !== want)
+        {this.writeEntry(this.pathTable[l]!, this.pathIndex[l]!, (this.eLo | want) >>> 0, this.eHi);}
       return { ok: true, phys, pageSize: this.sizeOfLevel(l), level: this.names[l]! };
     }
     /* c8 ignore next */
     return this.fault(write, exec, user, 'reserved', this.nlevels - 1, 'walk ran past the last level');
   }
 
-  private fault(write: boolean, exec: boolean, user: boolean, kind: PageFault['kind'], l: number, reason: string): AccessResult {
+  private fault(
+    write: boolean,
+    exec: boolean,
+    user: boolean,
+    kind: PageFault['kind'],
+    l: number,
+    reason: string,
+  ): AccessResult {
     let errorCode = 0;
     if (this.x86 && kind !== 'non-canonical') {
       if (kind !== 'not-present') errorCode |= X86_PF_PROT;
@@ -890,7 +933,13 @@ export class PageTable {
       if (user) errorCode |= X86_PF_USER;
       if (exec) errorCode |= X86_PF_INSTR;
     }
-    const cause = this.x86 ? undefined : exec ? EXC_INST_PAGE_FAULT : write ? EXC_STORE_PAGE_FAULT : EXC_LOAD_PAGE_FAULT;
+    const cause = this.x86
+      ? undefined
+      : exec
+        ? EXC_INST_PAGE_FAULT
+        : write
+          ? EXC_STORE_PAGE_FAULT
+          : EXC_LOAD_PAGE_FAULT;
     const level = l < 0 ? undefined : this.names[l];
     return { ok: false, fault: { kind, level, write, user, exec, errorCode, cause, reason } };
   }
@@ -965,7 +1014,15 @@ export class PageTable {
   }
 }
 
-function x86Denied(rw: boolean, us: boolean, nx: boolean, write: boolean, exec: boolean, user: boolean, uaccess: boolean): string | undefined {
+function x86Denied(
+  rw: boolean,
+  us: boolean,
+  nx: boolean,
+  write: boolean,
+  exec: boolean,
+  user: boolean,
+  uaccess: boolean,
+): string | undefined {
   if (user && !us) return 'supervisor page (U/S clear at some level)';
   if (!user && us && exec) return 'SMEP: supervisor fetch from a user page';
   if (!user && us && !exec && !uaccess) return 'SMAP: supervisor access to a user page outside uaccess';
@@ -992,4 +1049,3 @@ function signExtend(va: bigint, vaBits: number): bigint {
 export function sizeName(size: number): string {
   return size >= SZ_1G ? `${size / SZ_1G}G` : size >= 0x100000 ? `${size / 0x100000}M` : `${size / 1024}K`;
 }
-

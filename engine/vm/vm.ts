@@ -518,6 +518,10 @@ export class Vm {
           }
           const first = events.length;
           const phys = machine.kmalloc(size, gfp);
+          if (machine.panic !== undefined) {
+            failure = { ...machine.panic, site: code[pc + 1]! };
+            break loop;
+          }
           stack[sp - 1] =
             phys >= 0 ? pointers.toPointer(phys) : phys === KMALLOC_ZERO_RESULT ? ZERO_SIZE_PTR : nullFor(phys);
           pc += 2;
@@ -604,6 +608,10 @@ export class Vm {
           if (call === PagesCall.GetZeroedPage) mask = (mask | __GFP_ZERO) >>> 0;
           const first = events.length;
           const phys = machine.allocPages(order, mask);
+          if (machine.panic !== undefined) {
+            failure = { ...machine.panic, site: code[pc + 1]! };
+            break loop;
+          }
           stack[sp - 1] = phys >= 0 ? pointers.toPointer(phys) : nullFor(phys);
           pc += 3;
           executed++;

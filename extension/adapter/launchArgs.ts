@@ -3,6 +3,7 @@
  * problem reported at once; nothing here throws.
  */
 
+import { ARCH_NAMES, ArchName, isArchName } from '../../engine/mm/arch';
 import { DebugProtocol } from '@vscode/debugprotocol';
 import { MAX_CPUS, parseSize } from '../../engine/mm/config';
 
@@ -15,6 +16,7 @@ export interface KmemLaunchArgs {
   /** Machine defaults where the scenario's machine block is silent. */
   readonly memoryBytes?: number;
   readonly cpus?: number;
+  readonly arch?: ArchName;
 }
 
 export type LaunchRequestArguments = DebugProtocol.LaunchRequestArguments & Record<string, unknown>;
@@ -41,6 +43,10 @@ export function parseLaunchArgs(raw: LaunchRequestArguments): { args?: KmemLaunc
   if (cpus !== undefined && (typeof cpus !== 'number' || !Number.isInteger(cpus) || cpus < 1 || cpus > MAX_CPUS)) {
     problems.push(`'cpus' must be a whole number from 1 to ${MAX_CPUS}, not ${JSON.stringify(cpus)}`);
   }
+  const arch = raw['arch'];
+  if (arch !== undefined && (typeof arch !== 'string' || !isArchName(arch))) {
+    problems.push(`'arch' must be one of ${ARCH_NAMES.join(', ')}, not ${JSON.stringify(arch)}`);
+  }
   if (problems.length > 0) {
     return { problems };
   }
@@ -52,6 +58,7 @@ export function parseLaunchArgs(raw: LaunchRequestArguments): { args?: KmemLaunc
       noDebug: raw.noDebug === true,
       memoryBytes,
       cpus: cpus as number | undefined,
+      arch: arch as ArchName | undefined,
     },
   };
 }

@@ -147,6 +147,7 @@ export class KmemDebugSession extends LoggingDebugSession {
     const { diagnostics, scenario } = loadScenario(source, args.program, {
       memoryBytes: args.memoryBytes,
       cpus: args.cpus,
+      arch: args.arch,
     });
     const problemsFound = diagnostics.filter((d) => d.severity === 'error');
     if (!scenario || problemsFound.length > 0) {

@@ -11,12 +11,21 @@
 
 import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { loadScenario } from '../../engine/scenario';
+import { ScenarioDefaults, loadScenario } from '../../engine/scenario';
+import { ARCH_NAMES, ArchName, isArchName } from '../../engine/mm/arch';
 import { diagnose } from '../../engine/lang/service';
 import { Machine } from '../../engine/mm/machine';
-import { MAX_CPUS, formatSize, parseSize } from '../../engine/mm/config';
+import { DEFAULT_CONFIG, MAX_CPUS, formatSize, parseSize } from '../../engine/mm/config';
 import { slabinfoView, summaryView } from '../../engine/inspect/views';
-import { PROC_FILE_NAMES, ProcFileName, procFileText } from '../../engine/inspect/procfs';
+import {
+  DEBUGFS_FILE_NAMES,
+  DebugfsFileName,
+  PROC_FILE_NAMES,
+  ProcFileName,
+  debugfsFileText,
+  isDebugfsFileName,
+  procFileText,
+} from '../../engine/inspect/procfs';
 import { EVENT_KIND_NAMES, EventKind } from '../../engine/trace/events';
 import { formatDiagnostic } from '../shared/format';
 
@@ -31,29 +40,33 @@ const HELP: Record<string, string> = {
   main: `kmem: run kernel-memory scenarios on an emulated Linux 6.12 machine
 
 Usage:
-  kmem run FILE [--memory SIZE] [--cpus N] [--proc NAME]...
+  kmem run FILE [--memory SIZE] [--cpus N] [--arch ARCH] [--proc NAME]... [--debugfs NAME]...
   kmem check FILE...
-  kmem boot [--memory SIZE] [--cpus N] [--proc NAME]...
+  kmem boot [--memory SIZE] [--cpus N] [--arch ARCH] [--proc NAME]... [--debugfs NAME]...
   kmem COMMAND --help
 
 Exit codes: 0 clean, 1 runtime errors in the scenario, 2 invalid input or usage.
 `,
-  run: `kmem run FILE [--memory SIZE] [--cpus N] [--proc slabinfo|buddyinfo|zoneinfo|meminfo]...
+  run: `kmem run FILE [--memory SIZE] [--cpus N] [--arch ARCH] [--proc NAME]... [--debugfs NAME]...
 
 Runs the scenario to the end and prints a summary: statements, events by kind, live objects per cache.
-What the machine's kernel log receives (a page allocation failure) is printed to stderr as it happens.
---memory and --cpus apply where the scenario's machine block is silent. Each --proc prints that file of
-the final machine. Exits 1 when the scenario stops on a runtime error, 2 when it does not compile.
+What the machine's kernel log receives (a page allocation failure, the OOM killer) is printed to stderr as
+it happens. --memory, --cpus and --arch apply where the scenario's machine block is silent. Each --proc
+prints that /proc file of the final machine (${PROC_FILE_NAMES.join(', ')}), each --debugfs that file
+under /sys/kernel/debug (${DEBUGFS_FILE_NAMES.join(', ')}).
+ARCH is ${ARCH_NAMES.join(', ')}. Exits 1 when the scenario stops on a runtime error (a kernel panic
+included), 2 when it does not compile.
 `,
   check: `kmem check FILE...
 
 Prints every diagnostic as file:line:col: error KM1234: message. Exits 2 when any file has errors.
 `,
-  boot: `kmem boot [--memory SIZE] [--cpus N] [--proc slabinfo|buddyinfo|zoneinfo|meminfo]...
+  boot: `kmem boot [--memory SIZE] [--cpus N] [--arch ARCH] [--proc NAME]... [--debugfs NAME]...
 
-Boots a machine (default 256M, 2 CPUs) and prints the /proc files named (all four when none is named),
-in the kernel's own format. zoneinfo and meminfo print only the fields the emulator models; the zone
-watermarks they show are computed as Linux 6.12 does at boot but not yet enforced by the allocator.
+Boots a machine (default 256M, 2 CPUs, x86_64) and prints the files named, in the kernel's own format:
+/proc files with --proc (${PROC_FILE_NAMES.join(', ')}), debugfs files with --debugfs
+(${DEBUGFS_FILE_NAMES.join(', ')}); every /proc file when none is named. zoneinfo and meminfo print
+only the fields the emulator models. ARCH is ${ARCH_NAMES.join(', ')}.
 `,
 };
 
@@ -72,7 +85,9 @@ const nodeIo: Io = {
 const machineOptions = {
   memory: { type: 'string' },
   cpus: { type: 'string' },
+  arch: { type: 'string' },
   proc: { type: 'string', multiple: true },
+  debugfs: { type: 'string', multiple: true },
   help: { type: 'boolean', short: 'h' },
 } satisfies ParseArgsConfig['options'];
 
@@ -83,7 +98,7 @@ export function main(argv: readonly string[], io: Io = nodeIo): number {
     return command === undefined ? EXIT_USAGE : EXIT_OK;
   }
   if (command === '--version') {
-    io.out('kmem 0.1.0 (models Linux 6.12, x86-64)\n');
+    io.out(`kmem 0.1.0 (models Linux 6.12: ${ARCH_NAMES.join(', ')})\n`);
     return EXIT_OK;
   }
   const usage = (message: string) => {
@@ -112,6 +127,16 @@ export function main(argv: readonly string[], io: Io = nodeIo): number {
       if (cpus !== undefined && (!Number.isInteger(cpus) || cpus < 1 || cpus > MAX_CPUS)) {
         return usage(`--cpus takes a whole number from 1 to ${MAX_CPUS}, not '${values.cpus}'`);
       }
+      if (values.arch !== undefined && !isArchName(values.arch)) {
+        return usage(`--arch takes ${ARCH_NAMES.join(', ')}, not '${values.arch}'`);
+      }
+      const arch = values.arch as ArchName | undefined;
+      const debugfs = values.debugfs ?? [];
+      const badDebugfs = debugfs.find((d) => !isDebugfsFileName(d));
+      if (badDebugfs !== undefined) {
+        return usage(`--debugfs takes ${DEBUGFS_FILE_NAMES.join(' or ')}, not '${badDebugfs}'`);
+      }
+      const files = { procs: [] as ProcFile[], debugfs: debugfs as DebugfsFileName[] };
       const procs = values.proc ?? [];
       const badProc = procs.find((p) => !(PROC_FILES as readonly string[]).includes(p));
       if (badProc !== undefined) {
@@ -121,12 +146,14 @@ export function main(argv: readonly string[], io: Io = nodeIo): number {
       }
       if (command === 'boot') {
         if (positionals.length > 0) return usage(`unexpected argument '${positionals[0]}'`);
-        return boot(io, memoryBytes, cpus, procs as ProcFile[]);
+        files.procs = procs.length > 0 || debugfs.length > 0 ? (procs as ProcFile[]) : [...PROC_FILES];
+        return boot(io, { memoryBytes, cpus, arch }, files);
       }
       if (positionals.length !== 1) {
         return usage(positionals.length === 0 ? 'name the scenario file to run' : 'run takes one scenario file');
       }
-      return run(io, positionals[0]!, memoryBytes, cpus, procs as ProcFile[]);
+      files.procs = procs as ProcFile[];
+      return run(io, positionals[0]!, { memoryBytes, cpus, arch }, files);
     }
     case 'check': {
       let parsed;
@@ -178,34 +205,45 @@ function check(io: Io, files: readonly string[]): number {
   return errors > 0 ? EXIT_USAGE : EXIT_OK;
 }
 
-function boot(io: Io, memoryBytes: number | undefined, cpus: number | undefined, procs: ProcFile[]): number {
-  const machine = Machine.boot({ memoryBytes: memoryBytes ?? 256 * 1024 * 1024, cpus: cpus ?? 2 });
+/** The files a run or boot prints at the end. */
+interface Files {
+  procs: ProcFile[];
+  debugfs: DebugfsFileName[];
+}
+
+function boot(io: Io, defaults: ScenarioDefaults, files: Files): number {
+  const machine = Machine.boot({
+    memoryBytes: defaults.memoryBytes ?? DEFAULT_CONFIG.memoryBytes,
+    cpus: defaults.cpus ?? DEFAULT_CONFIG.cpus,
+    arch: defaults.arch ?? 'x86_64',
+  });
   if (!(machine instanceof Machine)) {
     for (const e of machine) io.err(`kmem boot: error ${e.code}: ${e.message}\n`);
     return EXIT_USAGE;
   }
-  printProcs(io, machine, procs.length > 0 ? procs : [...PROC_FILES]);
+  printFiles(io, machine, files);
   return EXIT_OK;
 }
 
-function printProcs(io: Io, machine: Machine, procs: readonly ProcFile[]): void {
-  for (const name of procs) {
-    if (procs.length > 1) io.out(`==> /proc/${name} <==\n`);
-    io.out(procFileText(machine, name));
-    if (procs.length > 1) io.out('\n');
+function printFiles(io: Io, machine: Machine, files: Files): void {
+  const all = [
+    ...files.procs.map((name) => ({ path: `/proc/${name}`, text: () => procFileText(machine, name) })),
+    ...files.debugfs.map((name) => ({
+      path: `/sys/kernel/debug/${name}`,
+      text: () => debugfsFileText(machine, name),
+    })),
+  ];
+  for (const f of all) {
+    if (all.length > 1) io.out(`==> ${f.path} <==\n`);
+    io.out(f.text());
+    if (all.length > 1) io.out('\n');
   }
 }
 
-function run(
-  io: Io,
-  file: string,
-  memoryBytes: number | undefined,
-  cpus: number | undefined,
-  procs: ProcFile[],
-): number {
+function run(io: Io, file: string, defaults: ScenarioDefaults, files: Files): number {
   const text = readScenario(io, file);
   if (text === undefined) return EXIT_USAGE;
-  const { diagnostics, scenario } = loadScenario(text, file, { memoryBytes, cpus });
+  const { diagnostics, scenario } = loadScenario(text, file, defaults);
   for (const d of diagnostics) io.err(`${formatDiagnostic(file, d)}\n`);
   if (!scenario) return EXIT_USAGE;
   const { vm, machine } = scenario;
@@ -242,7 +280,7 @@ function run(
       `  ${c.name.padEnd(14)} ${String(c.liveObjects).padStart(6)} live  ${String(c.activeObjs).padStart(6)}/${String(c.numObjs).padEnd(6)} objs  ${c.numSlabs} slab${c.numSlabs === 1 ? '' : 's'} of ${c.pagesPerSlab} page${c.pagesPerSlab === 1 ? '' : 's'}\n`,
     );
   }
-  if (procs.length > 0) printProcs(io, machine, procs);
+  printFiles(io, machine, files);
   if (stop.reason === 'error' && stop.error) {
     io.err(`${formatDiagnostic(file, { ...stop.error, severity: 'error' })}\n`);
     if (stop.error.report !== undefined) io.err(stop.error.report);
