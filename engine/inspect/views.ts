@@ -117,7 +117,7 @@ export function summaryView(machine: Machine): MachineSummaryView {
     memoryBytes: machine.config.memoryBytes,
     cpus: machine.config.cpus,
     freePages: machine.buddy.nrFreePages,
-    totalPages: machine.frames.count,
+    totalPages: machine.config.memoryBytes / PAGE_SIZE,
     events: machine.events.length,
     slabPages,
   };

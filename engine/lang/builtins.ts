@@ -9,6 +9,7 @@
 
 import { GFP_NAMES } from '../mm/gfp';
 import { Value } from '../vm/values';
+import { GENERIC_BUILTINS } from '../vm/calls';
 
 export interface BuiltinFunction {
   readonly name: string;
@@ -61,7 +62,8 @@ export const BUILTIN_FUNCTIONS: ReadonlyMap<string, BuiltinFunction> = new Map(
       returnsValue: true,
       summary: 'One zeroed page: __get_free_pages(gfp | __GFP_ZERO, 0); its address or NULL.',
     },
-  ].map((f) => [f.name, f] as const),
+    ...GENERIC_BUILTINS,
+  ].map((f) => [f.name, { name: f.name, params: f.params, returnsValue: f.returnsValue, summary: f.summary }] as const),
 );
 
 export const BUILTIN_CONSTANTS: ReadonlyMap<string, Value> = GFP_NAMES;

@@ -13,6 +13,7 @@ import { BUILTIN_CONSTANTS } from './builtins';
 import { CheckResult, VarInfo } from './checker';
 import { Range, cover } from './diagnostics';
 import { foldConstant } from './fold';
+import { GENERIC_BUILTINS, GENERIC_BUILTIN_IDS } from '../vm/calls';
 import { Op, PagesCall, Program, StatementInfo, VariableInfo, baseName } from '../vm/program';
 import { Value } from '../vm/values';
 
@@ -288,7 +289,14 @@ class Compiler {
           this.stack(-2);
           return false;
         }
-        throw new Error(`compile: no opcode for builtin ${expr.callee.name}`);
+        {
+          const id = GENERIC_BUILTIN_IDS.get(expr.callee.name);
+          if (id === undefined) throw new Error(`compile: no opcode for builtin ${expr.callee.name}`);
+          const builtin = GENERIC_BUILTINS[id]!;
+          this.emit(Op.CallBuiltin, this.site(expr.range), id, expr.args.length);
+          this.stack(-expr.args.length + (builtin.returnsValue ? 1 : 0));
+          return builtin.returnsValue;
+        }
       case 'unary':
         this.expr(expr.operand);
         this.emit(expr.op === '-' ? Op.Neg : expr.op === '!' ? Op.Not : Op.BitNot);

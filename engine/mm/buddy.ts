@@ -229,7 +229,7 @@ export class BuddyAllocator {
    * Puts 2^order frames back as free (__free_one_page after free_pages_prepare): the caller has checked
    * the free; mt is the migrate type of the list (the page block's type at free time).
    */
-  freeBlock(pfn: number, order: number, mt: number): void {
+  freeBlock(pfn: number, order: number, mt: number, toTail = false): void {
     const frames = this.frames;
     const end = pfn + (1 << order);
     for (let p = pfn; p < end; p++) {
@@ -237,7 +237,7 @@ export class BuddyAllocator {
       frames.order[p] = 0;
       frames.refcount[p] = 0;
     }
-    this.freeOne(pfn, order, mt, false);
+    this.freeOne(pfn, order, mt, toTail);
   }
 
   /** Counts of free blocks per order (the numbers /proc/buddyinfo prints). */

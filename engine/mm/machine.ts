@@ -36,7 +36,7 @@ import {
 } from './kmalloc';
 import { KmemCache, Slub, slabGeometry } from './slub';
 import { PageAllocator, gfpZone } from './page_alloc';
-import { GFP_KERNEL, __GFP_COMP, __GFP_DMA32, __GFP_HIGHMEM, __GFP_NOWARN, __GFP_ZERO } from './gfp';
+import { __GFP_COMP, __GFP_DMA32, __GFP_HIGHMEM, __GFP_NOWARN, __GFP_ZERO } from './gfp';
 import { formatGfpMode as formatGfpFlagsHex } from './page_report';
 import { formatBadPage, formatOom, formatOrderWarning, formatPageAllocFailure } from './page_report';
 import { Watermarks, computeWatermarks } from './watermarks';
@@ -413,6 +413,81 @@ export class Machine {
       );
     }
     return NO_PFN;
+  }
+
+  /**
+   * split_page(page, order): a non-compound block of 2^order pages becomes 2^order order-0 pages, each
+   * with its own reference, so each can be freed alone. The kernel's VM_BUG_ON_PAGE(PageCompound(page))
+   * and VM_BUG_ON_PAGE(!page_count(page)) become errors here.
+   */
+  splitPage(phys: number, order: number): KfreeError | undefined {
+    const pfn = Math.floor(phys / PAGE_SIZE);
+    const owner = Number.isInteger(phys) && pfn >= 0 && pfn < this.frames.count ? this.ownerOf(pfn) : undefined;
+    if (!owner || owner.head !== pfn || this.frames.flags[pfn]! & PG_SLAB) {
+      return {
+        code: 'KM4010',
+        message: `split_page of a page that is not the first page of an allocation (page_count is 0)`,
+      };
+    }
+    if (this.frames.flags[pfn]! & PG_HEAD) {
+      return {
+        code: 'KM4010',
+        message: `split_page of a compound page (allocated with __GFP_COMP): VM_BUG_ON_PAGE(PageCompound(page))`,
+      };
+    }
+    if (owner.order !== order) {
+      return { code: 'KM4010', message: `split_page with order ${order} of an order-${owner.order} block` };
+    }
+    this.splitOwned(pfn, order);
+    return undefined;
+  }
+
+  private splitOwned(pfn: number, order: number): void {
+    this.pageAllocations.delete(pfn);
+    for (let p = pfn; p < pfn + (1 << order); p++) {
+      this.frames.order[p] = 0;
+      this.frames.refcount[p] = 1;
+      this.pageAllocations.set(p, 0);
+    }
+  }
+
+  /**
+   * alloc_pages_exact(size, gfp): __get_free_pages(gfp, get_order(size)) split into single pages, the pages
+   * past PAGE_ALIGN(size) given back at once (make_alloc_exact, to the tail of the free lists). __GFP_COMP
+   * and __GFP_HIGHMEM are dropped with a warning, as WARN_ON_ONCE does.
+   */
+  allocPagesExact(size: number, gfp: number): number {
+    if (!Number.isInteger(size) || size <= 0 || size > PAGE_SIZE << MAX_PAGE_ORDER) {
+      return this.allocPages(MAX_PAGE_ORDER + 1, gfp);
+    }
+    const order = getOrder(size);
+    const phys = this.allocPages(order, gfp & ~(__GFP_COMP | __GFP_HIGHMEM));
+    if (phys < 0) return phys;
+    const pfn = phys / PAGE_SIZE;
+    const nr = Math.ceil(size / PAGE_SIZE);
+    this.splitOwned(pfn, order);
+    for (let p = pfn + nr; p < pfn + (1 << order); p++) {
+      this.pageAllocations.delete(p);
+      const buddy = this.buddy.buddies[this.buddy.zoneOf(p)]!;
+      buddy.freeBlock(p, 0, buddy.blockType(p), true);
+      this.record(EventKind.PageFree, -1, p, 0, 0);
+    }
+    return phys;
+  }
+
+  /** free_pages_exact(addr, size): free_page() on each page of PAGE_ALIGN(size) bytes from addr. */
+  freePagesExact(phys: number, size: number): FreePagesError | undefined {
+    const pages = Math.ceil(size / PAGE_SIZE);
+    for (let i = 0; i < pages; i++) {
+      const bad = this.freePages(phys + i * PAGE_SIZE, 0);
+      if (bad) return bad;
+    }
+    return undefined;
+  }
+
+  /** drain_all_pages(NULL): every CPU's per-CPU page lists go back to the buddy allocator; frames moved. */
+  drainAllPages(): number {
+    return this.buddy.drainAll();
   }
 
   /** The allocation (head pfn and order) a non-free frame belongs to, from its flags and head orders. */

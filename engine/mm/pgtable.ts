@@ -903,14 +903,16 @@ export class PageTable {
       if (this.x86) {
         for (let k = 0; k < l; k++) {
           this.readEntry(this.pathTable[k]!, this.pathIndex[k]!);
-          if ((this.eLo & X_A) === 0)
-            {this.writeEntry(this.pathTable[k]!, this.pathIndex[k]!, (this.eLo | X_A) >>> 0, this.eHi);}
+          if ((this.eLo & X_A) === 0) {
+            this.writeEntry(this.pathTable[k]!, this.pathIndex[k]!, (this.eLo | X_A) >>> 0, this.eHi);
+          }
         }
         this.readEntry(this.pathTable[l]!, this.pathIndex[l]!);
       }
       const want = (this.x86 ? X_A : R_A) | (write ? (this.x86 ? X_D : R_D) : 0);
-      if ((this.eLo & want) !== want)
-        {this.writeEntry(this.pathTable[l]!, this.pathIndex[l]!, (this.eLo | want) >>> 0, this.eHi);}
+      if ((this.eLo & want) !== want) {
+        this.writeEntry(this.pathTable[l]!, this.pathIndex[l]!, (this.eLo | want) >>> 0, this.eHi);
+      }
       return { ok: true, phys, pageSize: this.sizeOfLevel(l), level: this.names[l]! };
     }
     /* c8 ignore next */

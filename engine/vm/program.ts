@@ -60,6 +60,7 @@ export const OPCODES: Readonly<Record<Op, { readonly name: string; readonly oper
   [Op.Kfree]: { name: 'Kfree', operands: 1 },
   [Op.AllocPages]: { name: 'AllocPages', operands: 2 },
   [Op.FreePages]: { name: 'FreePages', operands: 1 },
+  [Op.CallBuiltin]: { name: 'CallBuiltin', operands: 3 },
   [Op.RepeatInit]: { name: 'RepeatInit', operands: 2 },
   [Op.RepeatLoop]: { name: 'RepeatLoop', operands: 2 },
   [Op.ForInit]: { name: 'ForInit', operands: 2 },

@@ -26,6 +26,7 @@ import { KMALLOC_FAILED, KMALLOC_ZERO, Machine } from '../mm/machine';
 import { MAX_PAGE_ORDER } from '../mm/config';
 import { __GFP_HIGHMEM, __GFP_ZERO } from '../mm/gfp';
 import { PointerCache } from './pointers';
+import { GENERIC_BUILTINS, isCallFailure } from './calls';
 import type { Program } from './program';
 import {
   Value,
@@ -113,6 +114,8 @@ export const enum Op {
   AllocPages,
   /** site: pop order, the pointer. */
   FreePages,
+  /** site id argc: pop argc arguments, run GENERIC_BUILTINS[id] (calls.ts), push its value if it returns one. */
+  CallBuiltin,
 }
 
 /** Which builtin an AllocPages instruction is: the arguments it pops and the name its errors use. */
@@ -664,6 +667,34 @@ export class Vm {
             const seq = onEvent(first, events.length);
             if (seq !== undefined) {
               this.stopSite = code[pc - 1]!;
+              stop = { reason: 'event', line: lines[statement]!, eventSeq: seq };
+              break loop;
+            }
+          }
+          continue;
+        }
+        case Op.CallBuiltin: {
+          const builtin = GENERIC_BUILTINS[code[pc + 2]!]!;
+          const argc = code[pc + 3]!;
+          sp -= argc;
+          const args = stack.slice(sp, sp + argc);
+          const first = events.length;
+          const result = builtin.run(machine, args);
+          if (machine.panic !== undefined) {
+            failure = { ...machine.panic, site: code[pc + 1]! };
+            break loop;
+          }
+          if (isCallFailure(result)) {
+            failure = { code: result.code, message: result.message, report: result.report, site: code[pc + 1]! };
+            break loop;
+          }
+          if (builtin.returnsValue) stack[sp++] = result ?? 0;
+          pc += 4;
+          executed++;
+          if (onEvent !== undefined && events.length > first) {
+            const seq = onEvent(first, events.length);
+            if (seq !== undefined) {
+              this.stopSite = code[pc - 3]!;
               stop = { reason: 'event', line: lines[statement]!, eventSeq: seq };
               break loop;
             }

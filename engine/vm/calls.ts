@@ -1,0 +1,119 @@
+/*
+ * Builtins that run through one generic VM instruction (Op.CallBuiltin site id argc) instead of an opcode of
+ * their own: everything but the hot allocation calls (kmalloc, kfree, alloc_pages, free_pages keep theirs).
+ *
+ * Each entry checks its arguments, calls the machine and returns a value (for functions that return one),
+ * nothing, or a runtime failure with a stable KM4xxx code. The checker and hovers read the same table
+ * (engine/lang/builtins.ts), so a builtin's name, parameters and summary live in one place.
+ */
+
+import { MAX_PAGE_ORDER, PAGE_SIZE } from '../mm/config';
+import { Machine } from '../mm/machine';
+import { Value, formatValue as formatValueImpl } from './values';
+
+export interface CallFailure {
+  readonly code: string;
+  readonly message: string;
+  readonly report?: string;
+}
+
+export interface GenericBuiltin {
+  readonly name: string;
+  readonly params: readonly string[];
+  readonly returnsValue: boolean;
+  readonly summary: string;
+  run(machine: Machine, args: readonly Value[]): Value | undefined | CallFailure;
+}
+
+const NULL = 0n;
+
+export function isCallFailure(x: Value | undefined | CallFailure): x is CallFailure {
+  return typeof x === 'object';
+}
+
+/** A direct-map pointer's physical address, or a failure naming the builtin. */
+function physOf(machine: Machine, name: string, ptr: Value, code: string): number | CallFailure {
+  const phys = typeof ptr === 'bigint' ? machine.phys(ptr) : undefined;
+  if (phys === undefined) {
+    return { code, message: `${name} of ${formatValueImpl(ptr)}, which is not a direct-map address inside memory` };
+  }
+  return phys;
+}
+
+function count(name: string, what: string, v: Value, max: number): number | CallFailure {
+  if (typeof v !== 'number' || v < 0 || v > max) {
+    return {
+      code: 'KM4107',
+      message: `${name} ${what} must be an integer from 0 to ${max}, not ${formatValueImpl(v)}`,
+    };
+  }
+  return v;
+}
+
+function gfpOf(name: string, v: Value): number | CallFailure {
+  if (typeof v !== 'number' || v < 0 || v > 0xffffffff) {
+    return {
+      code: 'KM4106',
+      message: `${name} gfp must be a mask of GFP flags (like GFP_KERNEL), not ${formatValueImpl(v)}`,
+    };
+  }
+  return v;
+}
+
+export const GENERIC_BUILTINS: readonly GenericBuiltin[] = [
+  {
+    name: 'split_page',
+    params: ['ptr', 'order'],
+    returnsValue: false,
+    summary:
+      'Splits a non-compound block of 2^order pages into single pages, each freed on its own with free_pages(p, 0) (mm/page_alloc.c split_page). A compound block or another order stops the scenario (KM4010).',
+    run(machine, [ptr, orderArg]) {
+      const order = count('split_page', 'order', orderArg!, MAX_PAGE_ORDER);
+      if (typeof order !== 'number') return order;
+      const phys = physOf(machine, 'split_page', ptr!, 'KM4006');
+      if (typeof phys !== 'number') return phys;
+      return machine.splitPage(phys, order);
+    },
+  },
+  {
+    name: 'alloc_pages_exact',
+    params: ['size', 'gfp'],
+    returnsValue: true,
+    summary:
+      'Allocates PAGE_ALIGN(size) bytes of contiguous pages: a 2^get_order(size) block split into single pages, the unused tail given back at once (make_alloc_exact). Returns the address or NULL.',
+    run(machine, [sizeArg, gfpArg]) {
+      const size = count('alloc_pages_exact', 'size', sizeArg!, Number.MAX_SAFE_INTEGER);
+      if (typeof size !== 'number') return size;
+      const gfp = gfpOf('alloc_pages_exact', gfpArg!);
+      if (typeof gfp !== 'number') return gfp;
+      const phys = machine.allocPagesExact(size, gfp);
+      return phys >= 0 ? machine.virt(phys) : NULL;
+    },
+  },
+  {
+    name: 'free_pages_exact',
+    params: ['ptr', 'size'],
+    returnsValue: false,
+    summary: 'Frees what alloc_pages_exact(size) returned: free_page() on each of its PAGE_ALIGN(size) / 4096 pages.',
+    run(machine, [ptr, sizeArg]) {
+      const size = count('free_pages_exact', 'size', sizeArg!, PAGE_SIZE << MAX_PAGE_ORDER);
+      if (typeof size !== 'number') return size;
+      if (ptr === NULL || ptr === 0) return undefined;
+      const phys = physOf(machine, 'free_pages_exact', ptr!, 'KM4006');
+      if (typeof phys !== 'number') return phys;
+      return machine.freePagesExact(phys, size);
+    },
+  },
+  {
+    name: 'drain_all_pages',
+    params: [],
+    returnsValue: true,
+    summary:
+      "Empties every CPU's per-CPU page lists into the buddy allocator (drain_all_pages); returns the number of pages moved.",
+    run(machine) {
+      return machine.drainAllPages();
+    },
+  },
+];
+
+export const GENERIC_BUILTIN_IDS: ReadonlyMap<string, number> = new Map(GENERIC_BUILTINS.map((b, i) => [b.name, i]));
