@@ -29,6 +29,8 @@ import { Machine } from '../mm/machine';
 import { NR_PAGE_ORDERS, fls, getOrder } from '../mm/config';
 import { MIGRATETYPE_NAMES, MIGRATE_TYPES, PAGEBLOCK_ORDER } from '../mm/buddy';
 import { PagetypeinfoView, formatPagetypeinfo } from './pagetypeinfo';
+import { formatVmallocinfo, vmallocinfoView } from './vmallocinfo';
+import { ptdump } from './ptdump';
 import { ExtfragView, extfragView, formatExtfragIndex, formatUnusableIndex } from './fragmentation';
 import { ALL_ZONE_NAMES, MAX_NR_ZONES } from '../mm/watermarks';
 import { buddyinfoView, formatBuddyinfo, formatSlabinfo, slabinfoView } from './views';
@@ -229,7 +231,7 @@ export function meminfoView(machine: Machine): MeminfoView {
     ['SReclaimable', K(sReclaimable)],
     ['SUnreclaim', K(sUnreclaim)],
     ['KernelStack', 0],
-    ['PageTables', 0],
+    ['PageTables', K(machine.pageTablePages)],
     ['SecPageTables', 0],
     ['NFS_Unstable', 0],
     ['Bounce', 0],
@@ -237,7 +239,7 @@ export function meminfoView(machine: Machine): MeminfoView {
     ['CommitLimit', K(commitLimit)],
     ['Committed_AS', 0],
     ['VmallocTotal', vmallocTotalKb(machine)],
-    ['VmallocUsed', 0],
+    ['VmallocUsed', K(machine.vmalloc.nrVmallocPages)],
     ['VmallocChunk', 0],
   ];
   return {
@@ -284,9 +286,9 @@ export function extfragViewOf(machine: Machine): ExtfragView {
 }
 
 /** The /proc files the hosts (CLI, debug console, kmem/proc) can print. */
-export const PROC_FILE_NAMES = ['slabinfo', 'buddyinfo', 'pagetypeinfo', 'zoneinfo', 'meminfo'] as const;
+export const PROC_FILE_NAMES = ['slabinfo', 'buddyinfo', 'pagetypeinfo', 'zoneinfo', 'meminfo', 'vmallocinfo'] as const;
 /** The debugfs files (under /sys/kernel/debug) the hosts can print. */
-export const DEBUGFS_FILE_NAMES = ['extfrag/unusable_index', 'extfrag/extfrag_index'] as const;
+export const DEBUGFS_FILE_NAMES = ['extfrag/unusable_index', 'extfrag/extfrag_index', 'page_tables/kernel'] as const;
 export type DebugfsFileName = (typeof DEBUGFS_FILE_NAMES)[number];
 
 export function isDebugfsFileName(name: unknown): name is DebugfsFileName {
@@ -300,6 +302,8 @@ export function debugfsFileText(machine: Machine, name: DebugfsFileName): string
       return formatUnusableIndex(extfragViewOf(machine));
     case 'extfrag/extfrag_index':
       return formatExtfragIndex(extfragViewOf(machine));
+    case 'page_tables/kernel':
+      return ptdump(machine.kernelPt).text;
   }
 }
 export type ProcFileName = (typeof PROC_FILE_NAMES)[number];
@@ -321,5 +325,7 @@ export function procFileText(machine: Machine, name: ProcFileName): string {
       return formatZoneinfo(zoneinfoView(machine));
     case 'meminfo':
       return formatMeminfo(meminfoView(machine));
+    case 'vmallocinfo':
+      return formatVmallocinfo(vmallocinfoView(machine.vmalloc, machine.config.cpus));
   }
 }

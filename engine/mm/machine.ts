@@ -21,7 +21,9 @@
  */
 
 import { MachineConfig, MAX_PAGE_ORDER, PAGE_SIZE, getOrder, validateConfig, ConfigError } from './config';
-import { FrameTable, NO_PFN, PG_BUDDY, PG_HEAD, PG_RESERVED, PG_SLAB, PG_TAIL } from './frames';
+import { PAGE_KERNEL, PAGE_KERNEL_ROX, PageSize, PageTable, SZ_1G, SZ_2M, SZ_4K } from './pgtable';
+import { VmallocSpace } from './vmalloc';
+import { FrameTable, NO_PFN, PG_BUDDY, PG_HEAD, PG_PGTABLE, PG_RESERVED, PG_SLAB, PG_TAIL } from './frames';
 import { ArchSpec, archSpec } from './arch';
 import { PhysMem } from './physmem';
 import { ReservedRange, bootReservations } from './boot';
@@ -36,7 +38,7 @@ import {
 } from './kmalloc';
 import { KmemCache, Slub, slabGeometry } from './slub';
 import { PageAllocator, gfpZone } from './page_alloc';
-import { __GFP_COMP, __GFP_DMA32, __GFP_HIGHMEM, __GFP_NOWARN, __GFP_ZERO } from './gfp';
+import { GFP_KERNEL, __GFP_COMP, __GFP_DMA32, __GFP_HIGHMEM, __GFP_NOWARN, __GFP_ZERO } from './gfp';
 import { formatGfpMode as formatGfpFlagsHex } from './page_report';
 import { formatBadPage, formatOom, formatOrderWarning, formatPageAllocFailure } from './page_report';
 import { Watermarks, computeWatermarks } from './watermarks';
@@ -88,6 +90,15 @@ export class Machine {
   reserved: readonly ReservedRange[] = [];
   /** Set when the kernel panicked (OOM with nothing to kill); every later step should stop. */
   panic: KernelPanic | undefined;
+  /** init_mm's page table: the direct map and the kernel image at boot, vmalloc mappings later. */
+  kernelPt!: PageTable;
+  /** The vmalloc area allocator (vmap areas, guard pages, pages mapped into kernelPt). */
+  vmalloc!: VmallocSpace;
+  /** Page-table pages allocated after boot (NR_PAGETABLE, meminfo's PageTables). */
+  pageTablePages = 0;
+  /** Where early (memblock) page-table pages come from at boot: the next frame down, NO_PFN after boot. */
+  private earlyPtNext = NO_PFN;
+  private earlyPtLow = NO_PFN;
   /** The page allocator: one buddy allocator per zone (DMA, DMA32, Normal). */
   readonly buddy: PageAllocator;
   readonly slub: Slub;
@@ -155,9 +166,10 @@ export class Machine {
     // Frames below the start of RAM (RISC-V) do not exist; they stay reserved and in no zone.
     m.frames.flags.fill(PG_RESERVED, 0, m.buddy.firstPfn);
     m.reserved = bootReservations(m.arch, config.memoryBytes);
+    m.buildKernelPageTable();
     let pfn = m.buddy.firstPfn;
     for (const r of m.reserved) {
-      m.frames.flags.fill(PG_RESERVED, r.startPfn, r.endPfn);
+      for (let p = r.startPfn; p < r.endPfn; p++) m.frames.flags[p]! |= PG_RESERVED;
       if (pfn < r.startPfn) m.buddy.freeRangeAtBoot(pfn, r.startPfn);
       pfn = Math.max(pfn, r.endPfn);
     }
@@ -172,6 +184,19 @@ export class Machine {
       zone.lowmemReserve = w.lowmemReserve;
     });
     m.buddy.setupPcp();
+    m.earlyPtNext = NO_PFN;
+    m.vmalloc = new VmallocSpace(m.arch.vmallocStart, m.arch.vmallocEnd, {
+      allocPage: (gfp) => m.allocFrames(0, gfp, m.cpu, false),
+      freePage: (pfn) => {
+        const bad = m.buddy.freePages(pfn, 0, m.cpu);
+        if (bad) throw new Error(`vfree: the page allocator refused pfn ${pfn}: ${bad}`);
+      },
+      map: (va, pfn) => m.kernelPt.map(va, pfn, SZ_4K, PAGE_KERNEL).ok,
+      unmap: (va) => {
+        m.kernelPt.unmap(va);
+      },
+      totalramPages: () => m.buddy.managedPages,
+    });
     for (const index of KMALLOC_CREATION_ORDER) {
       const geometry = slabGeometry(kmallocSize(index), 8, config.cpus);
       m.kmallocCaches[index] = m.slub.createCache(kmallocName(index), geometry, config.cpus);
@@ -488,6 +513,81 @@ export class Machine {
   /** drain_all_pages(NULL): every CPU's per-CPU page lists go back to the buddy allocator; frames moved. */
   drainAllPages(): number {
     return this.buddy.drainAll();
+  }
+
+  /**
+   * The kernel's own page table at boot (init_mm): the direct map of all RAM at PAGE_OFFSET with the
+   * largest pages that fit (1 GiB, then 2 MiB, then 4 KiB, as the kernel's kernel_physical_mapping_init
+   * does on x86-64 with gbpages), and the kernel image at its link address (x86-64 __START_KERNEL_map +
+   * its physical address; RISC-V KERNEL_LINK_ADDR), the first half as text (read-only, executable), the
+   * rest as data (read-write, NX). Early table pages come from memblock, just below the memmap, and are
+   * reserved ("page tables"); they do not count in PageTables, as memblock allocations do not.
+   */
+  private buildKernelPageTable(): void {
+    const memmap = this.reserved.find((r) => r.name === 'memmap')!;
+    this.earlyPtNext = memmap.startPfn;
+    this.earlyPtLow = memmap.startPfn;
+    const host = {
+      mem: this.mem,
+      allocTablePage: () => this.allocTablePage(),
+      freeTablePage: (pfn: number) => this.freeTablePage(pfn),
+    };
+    const pt = PageTable.createKernel(this.arch, host);
+    if (!pt) throw new Error('boot: no frame for the kernel pgd');
+    this.kernelPt = pt;
+    const base = this.arch.physBase;
+    const end = base + this.config.memoryBytes;
+    for (let phys = base; phys < end;) {
+      const size = [SZ_1G, SZ_2M, SZ_4K].find((sz) => phys % sz === 0 && phys + sz <= end)! as PageSize;
+      const r = pt.map(this.virt(phys), phys / PAGE_SIZE, size, PAGE_KERNEL);
+      if (!r.ok) throw new Error(`boot: direct map of ${phys}: ${r.message}`);
+      phys += size;
+    }
+    const image = this.reserved.find((r) => r.name === 'kernel image')!;
+    const textEnd = image.startPfn + Math.floor((image.endPfn - image.startPfn) / 2);
+    for (let pfn = image.startPfn; pfn < image.endPfn;) {
+      // x86-64: __START_KERNEL_map + the physical address (_text = 0xffffffff81000000 at 16 MiB);
+      // RISC-V: KERNEL_LINK_ADDR maps the image's first byte.
+      const offset = this.arch.family === 'x86' ? pfn * PAGE_SIZE : (pfn - image.startPfn) * PAGE_SIZE;
+      const va = this.arch.kernelTextStart + BigInt(offset);
+      const rx = pfn < textEnd;
+      const limit = rx ? textEnd : image.endPfn;
+      const large = pfn % 512 === 0 && pfn + 512 <= limit && va % BigInt(SZ_2M) === 0n;
+      const r = pt.map(va, pfn, large ? SZ_2M : SZ_4K, rx ? PAGE_KERNEL_ROX : PAGE_KERNEL);
+      if (!r.ok) throw new Error(`boot: kernel image mapping: ${r.message}`);
+      pfn += large ? 512 : 1;
+    }
+    this.reserved = [
+      ...this.reserved.filter((r) => r !== memmap),
+      { name: 'page tables', startPfn: this.earlyPtLow, endPfn: memmap.startPfn },
+      memmap,
+    ].filter((r) => r.endPfn > r.startPfn);
+  }
+
+  /** A zeroed frame for a page table: memblock at boot, the page allocator (GFP_PGTABLE_KERNEL) after. */
+  private allocTablePage(): number {
+    if (this.earlyPtNext !== NO_PFN) {
+      const pfn = --this.earlyPtNext;
+      this.earlyPtLow = pfn;
+      this.frames.flags[pfn] = PG_RESERVED | PG_PGTABLE;
+      this.mem.zeroPage(pfn);
+      return pfn;
+    }
+    const pfn = this.allocFrames(0, GFP_KERNEL | __GFP_ZERO, this.cpu, false);
+    if (pfn === NO_PFN) return NO_PFN;
+    this.frames.flags[pfn]! |= PG_PGTABLE;
+    this.pageTablePages++;
+    return pfn;
+  }
+
+  private freeTablePage(pfn: number): void {
+    if (!Number.isInteger(pfn) || pfn < 0 || pfn >= this.frames.count || !(this.frames.flags[pfn]! & PG_PGTABLE)) {
+      return; // a corrupted entry pointing anywhere: never free what is not a table page
+    }
+    if (this.frames.flags[pfn]! & PG_RESERVED) return; // boot tables stay
+    this.frames.flags[pfn]! &= ~PG_PGTABLE;
+    this.pageTablePages--;
+    this.buddy.freePages(pfn, 0, this.cpu);
   }
 
   /** The allocation (head pfn and order) a non-free frame belongs to, from its flags and head orders. */

@@ -498,10 +498,12 @@ export class PageTable {
     return (BigInt(this.eHi) << 32n) | BigInt(this.eLo);
   }
 
-  private isEmptyTable(pfn: number): boolean {
+  /** True when every entry of table page pfn is zero; starts at byte `from` (the entry just cleared). */
+  private isEmptyTable(pfn: number, from: number): boolean {
     const b = this.mem.page(pfn);
     if (b === undefined) return true;
-    for (let i = 0; i < PAGE_SIZE; i++) if (b[i] !== 0) return false;
+    for (let i = from; i < PAGE_SIZE; i++) if (b[i] !== 0) return false;
+    for (let i = 0; i < from; i++) if (b[i] !== 0) return false;
     return true;
   }
 
@@ -750,7 +752,7 @@ export class PageTable {
   private freeEmptyAbove(l: number): void {
     for (let k = l; k > 0; k--) {
       const table = this.pathTable[k]!;
-      if (!this.isEmptyTable(table)) return;
+      if (!this.isEmptyTable(table, this.pathIndex[k]! << 3)) return;
       this.writeEntry(this.pathTable[k - 1]!, this.pathIndex[k - 1]!, 0, 0);
       this.host.freeTablePage(table);
     }
