@@ -388,7 +388,7 @@ export class Machine {
    * the kernel's reaction to the failure: warn_alloc() unless __GFP_NOWARN, or the OOM killer, which with
    * no user task to kill panics the kernel (this.panic). __GFP_ZERO zeroes the frames' bytes.
    */
-  private allocFrames(order: number, gfp: number, cpu: number, slab: boolean): number {
+  allocFrames(order: number, gfp: number, cpu: number, slab = false): number {
     if (this.panic) return NO_PFN;
     const req = { order, gfp, cpu, compound: (gfp & __GFP_COMP) !== 0 };
     const pfn = this.buddy.allocPages(req);
