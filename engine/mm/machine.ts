@@ -657,7 +657,8 @@ export class Machine {
     return undefined;
   }
 
-  private printk(text: string): void {
+  /** Appends one message (ending in a newline) to the kernel log. */
+  printk(text: string): void {
     if (this.log.length < LOG_LIMIT) {
       this.log.push(text);
     } else {

@@ -26,8 +26,9 @@
  * Invariants kept by this module: a table page is an ordinary frame obtained from the host (the page
  * allocator) and returned to it; an entry is either zero, a pointer to a table page this PageTable owns
  * (or, for the kernel half of a user table, that the kernel's table owns), or a leaf. Intermediate entries
- * are written as Linux writes them: x86 _PAGE_TABLE (P|RW|USER|A|D, pmd_populate() and friends; the leaf
- * decides the real protection), RISC-V _PAGE_TABLE (V only).
+ * are written as Linux writes them: x86 _PAGE_TABLE (P|RW|USER|A|D, pud_populate() and friends; the leaf
+ * decides the real protection) except a kernel pmd pointing at a pte table, which pmd_populate_kernel()
+ * writes with _KERNPG_TABLE (no USER); RISC-V _PAGE_TABLE (V only).
  *
  * A user address space shares the kernel half: pgd_alloc() copies the kernel's top-level entries into each
  * new pgd (x86 pgd_ctor(): clone_pgd_range() from KERNEL_PGD_BOUNDARY = pgd_index(PAGE_OFFSET); RISC-V
@@ -524,8 +525,15 @@ export class PageTable {
     return (this.eLo >>> 10) + (this.eHi & 0x3fffff) * 0x400000;
   }
 
-  private tableLo(pfn: number): number {
-    return this.x86 ? ((pfn & 0xfffff) * 0x1000 + X_TABLE) >>> 0 : ((pfn & 0x3fffff) * 0x400 + R_V) >>> 0;
+  /**
+   * The low word of an entry pointing at table pfn from level l. x86: pud_populate() and pgd/p4d_populate()
+   * write _PAGE_TABLE (with USER); a pmd pointing at a kernel pte table is written by pmd_populate_kernel()
+   * with _KERNPG_TABLE (no USER), a user one by pmd_populate() with _PAGE_TABLE.
+   */
+  private tableLo(pfn: number, l: number): number {
+    if (!this.x86) return ((pfn & 0x3fffff) * 0x400 + R_V) >>> 0;
+    const bits = !this.isUser && this.names[l] === 'pmd' ? X_TABLE & ~0x4 : X_TABLE;
+    return ((pfn & 0xfffff) * 0x1000 + bits) >>> 0;
   }
 
   private tableHi(pfn: number): number {
@@ -670,7 +678,7 @@ export class PageTable {
           hookIndex = i;
         }
         this.newTables[fresh++] = next;
-        this.writeEntry(table, i, this.tableLo(next), this.tableHi(next));
+        this.writeEntry(table, i, this.tableLo(next, l), this.tableHi(next));
         table = next;
         continue;
       }

@@ -9,6 +9,9 @@
 
 import { MAX_PAGE_ORDER, PAGE_SIZE } from '../mm/config';
 import { Machine } from '../mm/machine';
+import { GFP_KERNEL, __GFP_ZERO } from '../mm/gfp';
+import { isVmallocError } from '../mm/vmalloc';
+import { formatGfpMode } from '../mm/page_report';
 import { Value, formatValue as formatValueImpl } from './values';
 
 export interface CallFailure {
@@ -105,6 +108,40 @@ export const GENERIC_BUILTINS: readonly GenericBuiltin[] = [
     },
   },
   {
+    name: 'vmalloc',
+    params: ['size'],
+    returnsValue: true,
+    summary:
+      'Allocates size bytes of virtually contiguous memory in the vmalloc area: single pages from the page allocator mapped into the kernel page table, followed by an unmapped guard page (mm/vmalloc.c). Returns the address or NULL.',
+    run: (machine, [size]) => vmallocCall(machine, 'vmalloc', size!, false),
+  },
+  {
+    name: 'vzalloc',
+    params: ['size'],
+    returnsValue: true,
+    summary: 'vmalloc() with zeroed pages (__GFP_ZERO).',
+    run: (machine, [size]) => vmallocCall(machine, 'vzalloc', size!, true),
+  },
+  {
+    name: 'vfree',
+    params: ['ptr'],
+    returnsValue: false,
+    summary:
+      'Frees a vmalloc area: unmaps it, gives its pages back. NULL is ignored; an address that is no vmalloc area stops the scenario with the kernel\'s "Trying to vfree() nonexistent vm area" (KM4011).',
+    run(machine, [ptr]) {
+      if (ptr === NULL || ptr === 0) return undefined;
+      if (typeof ptr !== 'bigint') {
+        return { code: 'KM4011', message: `vfree of ${formatValueImpl(ptr!)}, which is not a kernel address` };
+      }
+      const r = machine.vmalloc.vfree(ptr);
+      if (isVmallocError(r)) {
+        const report = r.log.map((l) => `${l.text}\n`).join('');
+        return { code: 'KM4011', message: r.message, ...(report ? { report } : {}) };
+      }
+      return undefined;
+    },
+  },
+  {
     name: 'drain_all_pages',
     params: [],
     returnsValue: true,
@@ -115,5 +152,24 @@ export const GENERIC_BUILTINS: readonly GenericBuiltin[] = [
     },
   },
 ];
+
+/** vmalloc()/vzalloc() from a scenario line: the area's caller is that line; failures print the kernel's lines. */
+function vmallocCall(machine: Machine, name: string, sizeArg: Value, zero: boolean): Value | CallFailure {
+  const size = count(name, 'size', sizeArg, Number.MAX_SAFE_INTEGER);
+  if (typeof size !== 'number') return size;
+  const gfp = GFP_KERNEL | (zero ? __GFP_ZERO : 0);
+  const r = machine.vmalloc.vmalloc(size, gfp, { caller: `${name} at line ${machine.line + 1}` });
+  if (isVmallocError(r)) {
+    for (const l of r.log) {
+      machine.printk(
+        l.gfp === undefined
+          ? `${l.text}\n`
+          : `${machine.comm}: ${l.text}, mode:${formatGfpMode(l.gfp)}, nodemask=(null)\n`,
+      );
+    }
+    return NULL;
+  }
+  return r.addr;
+}
 
 export const GENERIC_BUILTIN_IDS: ReadonlyMap<string, number> = new Map(GENERIC_BUILTINS.map((b, i) => [b.name, i]));

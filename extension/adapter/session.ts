@@ -39,7 +39,14 @@ import { formatSize, NR_PAGE_ORDERS } from '../../engine/mm/config';
 import { Machine } from '../../engine/mm/machine';
 import { formatGfpMode } from '../../engine/mm/page_report';
 import { addressView, buddyinfoView, slabinfoView, summaryView } from '../../engine/inspect/views';
-import { isProcFileName, procFileText, zoneinfoView } from '../../engine/inspect/procfs';
+import {
+  debugfsFileText,
+  isDebugfsFileName,
+  isProcFileName,
+  procFileText,
+  zoneinfoView,
+} from '../../engine/inspect/procfs';
+import { formatWalk } from '../../engine/inspect/ptdump';
 import { EVENT_KIND_NAMES, EventKind, KmemEvent } from '../../engine/trace/events';
 import { loadScenario, LoadedScenario } from '../../engine/scenario';
 import { Stop, Value, Vm, formatValue } from '../../engine/vm/vm';
@@ -352,19 +359,45 @@ export class KmemDebugSession extends LoggingDebugSession {
       response.body = { result: procFileText(scenario.machine, procFile), variablesReference: 0 };
       return this.sendResponse(response);
     }
+    const debugfsFile = /^(?:cat\s+)?(?:\/sys\/kernel\/debug\/)?([\w/]+)$/.exec(expression)?.[1];
+    if (isDebugfsFileName(debugfsFile)) {
+      response.body = { result: debugfsFileText(scenario.machine, debugfsFile), variablesReference: 0 };
+      return this.sendResponse(response);
+    }
     if (this.running) {
       return this.fail(response, errors.busy('values'));
+    }
+    const walk = /^pagewalk\s+(\S+)$/.exec(expression);
+    if (walk) {
+      const va = this.addressOf(walk[1]!);
+      if (va === undefined) {
+        return this.fail(
+          response,
+          errors.evaluateFailed(expression, 'pagewalk takes an address (0x...) or a variable'),
+        );
+      }
+      const machine = scenario.machine;
+      const where = machine.vmalloc.findArea(va) ? `\nvmalloc: ${machine.vmalloc.describe(va)}\n` : '';
+      response.body = { result: formatWalk(machine.arch, machine.kernelPt.walk(va)) + where, variablesReference: 0 };
+      return this.sendResponse(response);
     }
     const local = scenario.vm.locals(0).findLast((v) => v.name === expression);
     if (!local) {
       const reason =
         args.context === 'repl'
-          ? 'not a variable in scope (try a variable name, slabinfo, buddyinfo, zoneinfo or meminfo)'
+          ? 'not a variable in scope (try a variable name, a /proc file such as slabinfo, buddyinfo, pagetypeinfo, zoneinfo, meminfo or vmallocinfo, a debugfs file such as extfrag/extfrag_index or page_tables/kernel, or pagewalk ADDR)'
           : 'not in scope';
       return this.fail(response, errors.evaluateFailed(expression, reason));
     }
     response.body = { result: formatValue(local.value), variablesReference: this.pointerReference(local.value) };
     this.sendResponse(response);
+  }
+
+  /** A console operand: a hex or decimal address, or a variable whose value is one. */
+  private addressOf(text: string): bigint | undefined {
+    if (/^(0x[0-9a-f]+|\d+)$/i.test(text)) return BigInt(text);
+    const local = this.scenario?.vm.locals(0).findLast((v) => v.name === text);
+    return local === undefined ? undefined : BigInt.asUintN(64, BigInt(local.value));
   }
 
   protected override exceptionInfoRequest(response: DebugProtocol.ExceptionInfoResponse): void {
