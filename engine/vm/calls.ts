@@ -158,7 +158,7 @@ function vmallocCall(machine: Machine, name: string, sizeArg: Value, zero: boole
   const size = count(name, 'size', sizeArg, Number.MAX_SAFE_INTEGER);
   if (typeof size !== 'number') return size;
   const gfp = GFP_KERNEL | (zero ? __GFP_ZERO : 0);
-  const r = machine.vmalloc.vmalloc(size, gfp, { caller: `${name} at line ${machine.line + 1}` });
+  const r = machine.vmalloc.vmalloc(size, gfp, { caller: `${name} at line ${machine.line}` });
   if (isVmallocError(r)) {
     for (const l of r.log) {
       machine.printk(

@@ -319,6 +319,40 @@ describe('kmem debug adapter over DAP', () => {
     await terminated;
   });
 
+  test('vmalloc areas, the kernel page table and debugfs in the debug console', async () => {
+    const program = scenario(
+      'vmalloc.kmem',
+      ['machine { memory 64M; cpus 1 }', 'let v = vmalloc(5000)', 'let w = vmalloc(4096)', 'vfree(v)', ''].join('\n'),
+    );
+    const atFree = dc.waitForEvent('stopped');
+    await launch(program, { lines: [4] });
+    await atFree;
+    const repl = async (expression: string) => (await dc.evaluateRequest({ expression, context: 'repl' })).body.result;
+    // vmalloc(5000): two pages and a guard page from VMALLOC_START (x86-64 4-level: 0xffffc90000000000);
+    // vmalloc(4096) right after: one page and its guard (mm/vmalloc.c, first fit by address).
+    assert.match(
+      await repl('vmallocinfo'),
+      /^0xffffc90000000000-0xffffc90000003000 {3}12288 vmalloc at line 2 pages=2 vmalloc N0=2\n0xffffc90000003000-0xffffc90000005000 {4}8192 vmalloc at line 3 pages=1 vmalloc N0=1\n$/,
+    );
+    // The walk of v: pgd index (0xffffc90000000000 >> 39) & 511 = 402, then pud 0, pmd 0, pte 0: a 4K page.
+    const walk = await repl('pagewalk v');
+    assert.match(walk, /^0xffffc90000000000: x86_64, CR3 -> pgd at 0x[0-9a-f]{16}\n {2}pgd\[402\] /);
+    assert.match(
+      walk,
+      /\n {2}pte\[0\] +@ 0x[0-9a-f]{16} = 0x8000000[0-9a-f]{6}163 {2}PRESENT RW ACCESSED DIRTY GLOBAL NX\n/,
+    );
+    assert.match(walk, /vmalloc: offset 0 in area/);
+    // The guard page after v is not mapped.
+    assert.match(await repl('pagewalk 0xffffc90000002000'), /not mapped: pte entry not present/);
+    assert.match(await repl('cat /sys/kernel/debug/page_tables/kernel'), /---\[ vmalloc\(\) Area \]---/);
+    assert.match(await repl('extfrag/unusable_index'), /^Node 0, zone {6}DMA /);
+    assert.match(await repl('pagetypeinfo'), /^Page block order: 9\nPages per block: {2}512\n/);
+    await assert.rejects(repl('pagewalk nowhere'), /pagewalk takes an address/);
+    const terminated = dc.waitForEvent('terminated');
+    await dc.terminateRequest({});
+    await terminated;
+  });
+
   test('pause interrupts a long run at once', async () => {
     const program = scenario('long.kmem', 'repeat 100000000 {\n  let p = kmalloc(64, GFP_KERNEL)\n  kfree(p)\n}\n');
     await launch(program);
