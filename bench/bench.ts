@@ -37,6 +37,7 @@ import { MemPool } from '@thi.ng/malloc';
 import { Machine } from '../engine/mm/machine';
 import { GFP_KERNEL, __GFP_NOWARN } from '../engine/mm/gfp';
 import { FrameTable } from '../engine/mm/frames';
+import { PAGE_SHARED, PageTable, SZ_4K } from '../engine/mm/pgtable';
 import { loadScenario } from '../engine/scenario';
 
 const args = new Set(process.argv.slice(2));
@@ -68,6 +69,10 @@ const MIXED_LIVE = 10_000;
 const PAGES_LIVE = 4000;
 const PAGES_OPS = 200_000;
 const PAGES_BUDGET_MS = QUICK ? 1000 : 4000;
+/** Page-table mix: mapped pages kept, ops per timed round. */
+const PT_SPAN = 20_000;
+const PT_OPS = 100_000;
+const PT_BUDGET_MS = QUICK ? 1000 : 3000;
 const MIXED_MIN = 8;
 const MIXED_MAX = 4096;
 const MIXED_SEED = 0x6b6d656d; // "kmem"
@@ -237,6 +242,77 @@ function pagesRound(heap: PageHeap, ops: number): Round {
   };
 }
 
+/** A translation structure under test: map a 4 KiB page, translate an address, unmap. */
+interface Translator {
+  map(va: bigint, pfn: number): void;
+  translate(va: bigint): number;
+  unmap(va: bigint): void;
+}
+
+function enginePagetable(): Translator {
+  const m = bootMachine();
+  const pt = PageTable.createUser(m.kernelPt);
+  if (!pt) throw new Error('no pgd');
+  return {
+    map: (va, pfn) => {
+      if (!pt.map(va, pfn, SZ_4K, PAGE_SHARED).ok) throw new Error('map failed');
+    },
+    translate: (va) => pt.translate(va),
+    unmap: (va) => {
+      pt.unmap(va);
+    },
+  };
+}
+
+function mapPagetable(): Translator {
+  const table = new Map<bigint, number>();
+  return {
+    map: (va, pfn) => {
+      table.set(va >> 12n, pfn);
+    },
+    translate: (va) => {
+      const pfn = table.get(va >> 12n);
+      return pfn === undefined ? -1 : pfn * 4096 + Number(va & 4095n);
+    },
+    unmap: (va) => {
+      table.delete(va >> 12n);
+    },
+  };
+}
+
+/** One op: map a page at a random user address in a 1 GiB window, translate it, unmap it; PT_SPAN stay mapped. */
+function pagetableRound(t: Translator, ops: number): Round {
+  const next = prng(MIXED_SEED);
+  const base = 0x7f0000000000n;
+  const live: bigint[] = [];
+  const pick = () => base + (BigInt(next() % (1 << 18)) << 12n);
+  const used = new Set<bigint>();
+  while (live.length < PT_SPAN) {
+    const va = pick();
+    if (used.has(va)) continue;
+    used.add(va);
+    t.map(va, 4096 + live.length);
+    live.push(va);
+  }
+  return {
+    run: () => {
+      for (let i = 0; i < ops; i++) {
+        const k = next() % live.length;
+        const old = live[k]!;
+        t.unmap(old);
+        used.delete(old);
+        let va = pick();
+        while (used.has(va)) va = pick();
+        used.add(va);
+        t.map(va, 4096 + k);
+        if (t.translate(va + 8n) < 0) throw new Error('walk lost a mapping');
+        live[k] = va;
+      }
+      return ops;
+    },
+  };
+}
+
 const CASES: readonly Case[] = [
   {
     name: 'engine.pairs',
@@ -328,6 +404,26 @@ const CASES: readonly Case[] = [
     budgetMs: PAGES_BUDGET_MS,
     maxOps: PAGES_OPS,
     setup: (ops) => pagesRound(thingPages(new MemPool({ size: 200 * MiB, align: 4096 })), ops),
+  },
+  {
+    name: 'engine.pgtable',
+    pattern: `page tables: map+walk+unmap of ${PT_SPAN} pages`,
+    allocator: 'engine: PageTable (x86-64 4-level, entries in PhysMem)',
+    baseline: 'engine.pgtable',
+    fixedOps: PT_OPS,
+    budgetMs: PT_BUDGET_MS,
+    maxOps: PT_OPS,
+    setup: (ops) => pagetableRound(enginePagetable(), ops),
+  },
+  {
+    name: 'map.pgtable',
+    pattern: `page tables: map+walk+unmap of ${PT_SPAN} pages`,
+    allocator: 'JS Map from page number to pfn (no levels)',
+    baseline: 'engine.pgtable',
+    fixedOps: PT_OPS,
+    budgetMs: PT_BUDGET_MS,
+    maxOps: PT_OPS,
+    setup: (ops) => pagetableRound(mapPagetable(), ops),
   },
   {
     name: 'engine.mixed',
@@ -491,7 +587,7 @@ function main(): void {
   printFigures();
   console.log(
     '\nops/s: median of the timed rounds (IQR: their interquartile range / median); one op = a kmalloc+kfree' +
-      '\npair (pairs) or a free + replacement (mixed).' +
+      '\npair (pairs), a free + replacement (mixed, pages), an unmap + map + walk (page tables).' +
       '\nvs engine: ops/s / engine ops/s on the same pattern. Targets are information; nothing fails the run.',
   );
 }
