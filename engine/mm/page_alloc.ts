@@ -55,6 +55,7 @@ import {
   __GFP_DMA,
   __GFP_DMA32,
   __GFP_FS,
+  __GFP_HIGHMEM,
   __GFP_HIGH,
   __GFP_KSWAPD_RECLAIM,
   __GFP_MOVABLE,
@@ -77,10 +78,18 @@ export const ZONE_NAMES: readonly string[] = ['DMA', 'DMA32', 'Normal'];
 export const MAX_DMA_PFN = (16 * 1024 * 1024) >> 12;
 export const MAX_DMA32_PFN = (4 * 1024 * 1024 * 1024) / 4096;
 
-/** include/linux/gfp.h gfp_zone(): the highest zone an allocation with this mask may use. */
-export function gfpZone(gfp: number): ZoneType {
+/** enum zone_type index of ZONE_MOVABLE (always empty in the model: no kernelcore=/movablecore=). */
+export const ZONE_MOVABLE_INDEX = 3;
+
+/**
+ * include/linux/gfp.h gfp_zone() (GFP_ZONE_TABLE): the highest zone an allocation with this mask may use.
+ * __GFP_MOVABLE together with __GFP_HIGHMEM (GFP_HIGHUSER_MOVABLE) means ZONE_MOVABLE; x86-64 has no
+ * highmem, so __GFP_HIGHMEM alone means Normal.
+ */
+export function gfpZone(gfp: number): number {
   if (gfp & __GFP_DMA) return ZoneType.DMA;
   if (gfp & __GFP_DMA32) return ZoneType.DMA32;
+  if (gfp & __GFP_MOVABLE && gfp & __GFP_HIGHMEM) return ZONE_MOVABLE_INDEX;
   return ZoneType.Normal;
 }
 
@@ -338,7 +347,7 @@ export class PageAllocator {
   /** The zonelist of an allocation whose highest zone is `highest`: populated zones from it down. */
   zonelist(highest: number): Zone[] {
     const out: Zone[] = [];
-    for (let z = highest; z >= 0; z--) {
+    for (let z = Math.min(highest, this.zones.length - 1); z >= 0; z--) {
       const zone = this.zones[z]!;
       if (zone.managedPages > 0) out.push(zone);
     }
