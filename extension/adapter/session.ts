@@ -43,9 +43,11 @@ import {
   debugfsFileText,
   isDebugfsFileName,
   isProcFileName,
+  pagetypeinfoView,
   procFileText,
   zoneinfoView,
 } from '../../engine/inspect/procfs';
+import { MIGRATETYPE_NAMES } from '../../engine/mm/buddy';
 import { formatWalk } from '../../engine/inspect/ptdump';
 import { EVENT_KIND_NAMES, EventKind, KmemEvent } from '../../engine/trace/events';
 import { loadScenario, LoadedScenario } from '../../engine/scenario';
@@ -691,6 +693,9 @@ export class KmemDebugSession extends LoggingDebugSession {
           plain('cpus', String(s.cpus)),
           plain('free pages', `${s.freePages} of ${s.totalPages}`),
           plain('slab pages', String(s.slabPages)),
+          plain('per-CPU list pages', String(machine.buddy.nrPcpPages)),
+          plain('vmalloc areas', `${machine.vmalloc.areas().length} (${machine.vmalloc.nrVmallocPages} pages)`),
+          plain('page-table pages', String(machine.pageTablePages)),
           plain('events', String(s.events)),
           {
             name: 'free blocks per order',
@@ -712,10 +717,46 @@ export class KmemDebugSession extends LoggingDebugSession {
         }));
       case 'zone': {
         const zone = buddyinfoView(machine).zones.find((z) => z.zone === container.name);
+        const types = pagetypeinfoView(machine).zones.find((z) => z.zone === container.name);
+        const info = zoneinfoView(machine).zones.find((z) => z.zone === container.name);
         const out: DebugProtocol.Variable[] = [];
         for (let order = 0; zone && order < NR_PAGE_ORDERS; order++) {
           const n = zone.nrFree[order] ?? 0;
-          out.push(plain(`order ${order}`, `${n} free block${n === 1 ? '' : 's'} of ${formatSize(4096 << order)}`));
+          const byType = types
+            ? types.freeByType
+                .map((counts, mt) => [MIGRATETYPE_NAMES[mt]!, counts[order] ?? 0] as const)
+                .filter(([, c]) => c > 0)
+                .map(([name, c]) => `${name} ${c}`)
+            : [];
+          out.push(
+            plain(
+              `order ${order}`,
+              `${n} free block${n === 1 ? '' : 's'} of ${formatSize(4096 << order)}${byType.length > 0 ? ` (${byType.join(', ')})` : ''}`,
+            ),
+          );
+        }
+        if (types) {
+          out.push(
+            plain(
+              'page blocks',
+              types.blocksByType
+                .map((c, mt) => [MIGRATETYPE_NAMES[mt]!, c] as const)
+                .filter(([, c]) => c > 0)
+                .map(([name, c]) => `${name} ${c}`)
+                .join(', '),
+            ),
+          );
+        }
+        if (info) {
+          out.push(
+            plain('watermarks', `min ${info.min}, low ${info.low}, high ${info.high} pages; ${info.freePages} free`),
+          );
+          out.push(
+            plain(
+              'per-CPU lists',
+              info.pagesets.map((p) => `cpu${p.cpu} ${p.count} (high ${p.high}, batch ${p.batch})`).join('; '),
+            ),
+          );
         }
         return out;
       }

@@ -207,8 +207,18 @@ describe('kmem debug adapter over DAP', () => {
     );
     assert.match(zones.body.variables[0]!.value, /^0 0 0 0 0 0 0 0 1 1 3 \(3840 of 3840 pages free\)$/);
     const orders = await dc.variablesRequest({ variablesReference: zones.body.variables[1]!.variablesReference });
-    assert.equal(orders.body.variables.length, 11);
-    assert.match(orders.body.variables[10]!.value, /^\d+ free blocks of 4M$/);
+    // 11 orders, then the page blocks by type, the watermarks and the per-CPU lists.
+    assert.equal(orders.body.variables.length, 14);
+    assert.match(orders.body.variables[10]!.value, /^\d+ free blocks of 4M \(Movable \d+\)$/);
+    assert.deepEqual(
+      orders.body.variables.slice(11).map((v) => v.name),
+      ['page blocks', 'watermarks', 'per-CPU lists'],
+    );
+    assert.match(orders.body.variables[11]!.value, /^Unmovable \d+, Movable \d+$/);
+    assert.match(
+      orders.body.variables[13]!.value,
+      /^cpu0 \d+ \(high \d+, batch 15\); cpu1 \d+ \(high \d+, batch 15\)$/,
+    );
     const slabinfo = await dc.evaluateRequest({ expression: 'slabinfo', context: 'repl' });
     assert.match(slabinfo.body.result, /^slabinfo - version: 2\.1\n/);
     assert.match(slabinfo.body.result, /\nkmalloc-192 +63 +63 +192 +21 +1 : tunables +0 +0 +0 : slabdata +3 +3 +0\n/);
