@@ -16,7 +16,7 @@
 
 import { MIGRATETYPE_NAMES, MIGRATE_PCPTYPES, MIGRATE_TYPES, PAGEBLOCK_ORDER } from './buddy';
 import { MAX_PAGE_ORDER, NR_PAGE_ORDERS } from './config';
-import { NO_PFN, PG_BUDDY, PG_HEAD, PG_PCP, PG_RESERVED, PG_TAIL } from './frames';
+import { NO_PFN, PG_BUDDY, PG_HEAD, PG_PCP, PG_PGTABLE, PG_RESERVED, PG_TAIL } from './frames';
 import { Machine } from './machine';
 import { NR_PCP_LISTS, pindexToOrder } from './pcp';
 
@@ -179,5 +179,40 @@ export function checkPageAllocator(machine: Machine): CheckReport {
   for (let pfn = pa.firstPfn; pfn < n; pfn++) {
     if (state[pfn] === 0) report(`pfn ${hex(pfn)} is neither free, cached, allocated nor reserved (leaked)`);
   }
+  checkKernelMappings(machine, state, report);
   return { ok: problems.length === 0, problems, more };
+}
+
+/**
+ * The kernel page table against its owners: every page of a vmalloc area is allocated and mapped at its
+ * place, the guard page is not mapped, every mapping in the vmalloc range belongs to an area, and every
+ * table page of init_mm is a page-table frame. `state` is the frame states found above (3 = allocated).
+ */
+function checkKernelMappings(machine: Machine, state: Uint8Array, report: (p: string) => void): void {
+  const pt = machine.kernelPt;
+  const areas = machine.vmalloc.areas();
+  const hex = (x: bigint | number) => `0x${x.toString(16)}`;
+  for (const area of areas) {
+    area.pages.forEach((pfn, i) => {
+      const va = area.addr + BigInt(i * 4096);
+      if (state[pfn] !== 3) report(`vmalloc page ${hex(pfn)} of area ${hex(area.addr)} is not an allocated frame`);
+      if (pt.translate(va) !== pfn * 4096) report(`vmalloc address ${hex(va)} does not map its page ${hex(pfn)}`);
+    });
+    const guard = area.addr + BigInt(area.size - 4096);
+    if (area.size > area.pages.length * 4096 && pt.translate(guard) !== -1) {
+      report(`the guard page ${hex(guard)} of area ${hex(area.addr)} is mapped`);
+    }
+  }
+  const { vmallocStart, vmallocEnd } = machine.arch;
+  pt.forEachLeaf((leaf) => {
+    if (leaf.va < vmallocStart || leaf.va >= vmallocEnd) return;
+    const owner = machine.vmalloc.findArea(leaf.va);
+    if (!owner || owner.inGuard) report(`${hex(leaf.va)} is mapped in the vmalloc range but belongs to no area`);
+  });
+  let tables = 0;
+  pt.forEachTablePage((pfn) => {
+    tables++;
+    if (!(machine.frames.flags[pfn]! & PG_PGTABLE)) report(`page-table page ${hex(pfn)} is not marked PG_pgtable`);
+  });
+  if (tables === 0) report('the kernel page table has no pages');
 }

@@ -996,6 +996,13 @@ export class PageTable {
   }
 
   /** Calls fn for every table page below `pfn` (children first), over its first `count` entries. */
+  /** Every table page this table owns, root included (the kernel half of a user table is the kernel's). */
+  forEachTablePage(fn: (pfn: number) => void): void {
+    if (this.destroyed) return;
+    fn(this.root);
+    this.forEachTable(this.root, 0, this.isUser ? this.boundary : 512, fn);
+  }
+
   private forEachTable(pfn: number, l: number, count: number, fn: (pfn: number) => void): void {
     if (l >= this.nlevels - 1) return;
     for (let i = 0; i < count; i++) {

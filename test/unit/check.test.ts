@@ -1,7 +1,8 @@
 /*
  * The page allocator's invariant checker (engine/mm/check.ts), and random operation mixes run through it
  * after every step: allocations of every order and mobility from every CPU, frees, slab churn, drains,
- * split pages and exact allocations, on x86-64 and RISC-V machines. Seeded: the seed is printed as a test
+ * split pages, exact allocations, vmalloc areas, on x86-64 and RISC-V machines. The checker includes the
+ * kernel page table against the vmalloc areas. Seeded: the seed is printed as a test
  * diagnostic and can be changed with FC_SEED=<n>.
  */
 
@@ -49,6 +50,8 @@ const op = fc.oneof(
   fc.record({ kind: fc.constant('split' as const), pick: fc.nat() }),
   fc.record({ kind: fc.constant('exact' as const), size: fc.integer({ min: 1, max: 200000 }) }),
   fc.constant({ kind: 'drain' as const }),
+  fc.record({ kind: fc.constant('vmalloc' as const), size: fc.integer({ min: 1, max: 100000 }) }),
+  fc.record({ kind: fc.constant('vfree' as const), pick: fc.nat() }),
 );
 
 test('property: every frame stays accounted for exactly once through random operation mixes', (t) => {
@@ -58,6 +61,7 @@ test('property: every frame stays accounted for exactly once through random oper
       const m = boot(32 * 1024 * 1024, 3, arch);
       const pages: { phys: number; order: number; compound: boolean }[] = [];
       const objects: number[] = [];
+      const areas: bigint[] = [];
       for (const o of ops) {
         switch (o.kind) {
           case 'alloc': {
@@ -105,6 +109,17 @@ test('property: every frame stays accounted for exactly once through random oper
           }
           case 'drain':
             m.drainAllPages();
+            break;
+          case 'vmalloc': {
+            const area = m.vmalloc.vmalloc(o.size, GFP_KERNEL | __GFP_NOWARN, { caller: 'test' });
+            if ('addr' in area) areas.push(area.addr);
+            break;
+          }
+          case 'vfree':
+            if (areas.length > 0) {
+              const r = m.vmalloc.vfree(areas.splice(o.pick % areas.length, 1)[0]!);
+              assert.ok(r !== undefined && 'area' in r, 'vfree of a live area');
+            }
             break;
         }
         if (m.panic) break; // the OOM killer found nothing to kill: the machine stops, as the kernel does
