@@ -32,6 +32,17 @@ export enum EventKind {
   PageAllocFail,
   /** The OOM killer ran (out_of_memory): size = the GFP mask, extra = the order; the report is in Machine.log. */
   Oom,
+  /**
+   * A user page fault (process.ts): cache = pid, addr = the pfn the handler mapped (0 when refused), size = the
+   * x86 error code, extra = what happened: 0 demand-zero page, 1 zero page, 2 COW copy, 3 COW reuse,
+   * 4 SIGSEGV, 5 out of memory (VM_FAULT_OOM), 6 SIGKILL (corrupted page table).
+   */
+  PageFault,
+  /**
+   * compact_zone() finished (compaction.ts, trace_mm_compaction_end): cache = zone index, addr = pages
+   * migrated, size = pages scanned by both scanners, extra = the compact_result (COMPACT_RESULT_NAMES).
+   */
+  Compaction,
 }
 
 export const EVENT_KIND_NAMES: Readonly<Record<EventKind, string>> = {
@@ -44,6 +55,8 @@ export const EVENT_KIND_NAMES: Readonly<Record<EventKind, string>> = {
   [EventKind.SlabDiscard]: 'slab_discard',
   [EventKind.PageAllocFail]: 'page_alloc_fail',
   [EventKind.Oom]: 'oom',
+  [EventKind.PageFault]: 'page_fault',
+  [EventKind.Compaction]: 'compaction',
 };
 
 /** One decoded event. */

@@ -49,6 +49,7 @@ import {
 } from '../../engine/inspect/procfs';
 import { MIGRATETYPE_NAMES } from '../../engine/mm/buddy';
 import { formatWalk } from '../../engine/inspect/ptdump';
+import { formatLookup, lookupAddress } from '../../engine/inspect/lookup';
 import { EVENT_KIND_NAMES, EventKind, KmemEvent } from '../../engine/trace/events';
 import { loadScenario, LoadedScenario } from '../../engine/scenario';
 import { Stop, Value, Vm, formatValue } from '../../engine/vm/vm';
@@ -90,6 +91,17 @@ type VariableContainer =
 
 /** `fromLaunch`: the first run, where a breakpoint on the very first statement must count too. */
 type StepMode = { kind: 'continue'; fromLaunch?: boolean } | { kind: 'step' };
+
+/** What a page_fault event's extra field says happened (engine/trace/events.ts). */
+const FAULT_OUTCOMES: readonly string[] = [
+  'demand-zero page',
+  'zero page',
+  'copy-on-write copy',
+  'copy-on-write reuse',
+  'SIGSEGV',
+  'out of memory',
+  'SIGKILL (corrupted page table)',
+];
 
 export class KmemDebugSession extends LoggingDebugSession {
   private scenario: LoadedScenario | undefined;
@@ -369,6 +381,15 @@ export class KmemDebugSession extends LoggingDebugSession {
     if (this.running) {
       return this.fail(response, errors.busy('values'));
     }
+    const kmem = /^kmem\s+(\S+)$/.exec(expression);
+    if (kmem) {
+      const va = this.addressOf(kmem[1]!);
+      if (va === undefined) {
+        return this.fail(response, errors.evaluateFailed(expression, 'kmem takes an address (0x...) or a variable'));
+      }
+      response.body = { result: formatLookup(lookupAddress(scenario.machine, va)), variablesReference: 0 };
+      return this.sendResponse(response);
+    }
     const walk = /^pagewalk\s+(\S+)$/.exec(expression);
     if (walk) {
       const va = this.addressOf(walk[1]!);
@@ -387,7 +408,7 @@ export class KmemDebugSession extends LoggingDebugSession {
     if (!local) {
       const reason =
         args.context === 'repl'
-          ? 'not a variable in scope (try a variable name, a /proc file such as slabinfo, buddyinfo, pagetypeinfo, zoneinfo, meminfo or vmallocinfo, a debugfs file such as extfrag/extfrag_index or page_tables/kernel, or pagewalk ADDR)'
+          ? 'not a variable in scope (try a variable name, a /proc file such as slabinfo, buddyinfo, pagetypeinfo, zoneinfo, meminfo or vmallocinfo, a debugfs file such as extfrag/extfrag_index or page_tables/kernel, pagewalk ADDR or kmem ADDR)'
           : 'not in scope';
       return this.fail(response, errors.evaluateFailed(expression, reason));
     }
@@ -597,6 +618,10 @@ export class KmemDebugSession extends LoggingDebugSession {
         return `page allocation of order ${e.extra} failed (mode ${formatGfpMode(e.size)})`;
       case EventKind.Oom:
         return `the OOM killer ran for an order-${e.extra} allocation (mode ${formatGfpMode(e.size)})`;
+      case EventKind.PageFault:
+        return `page fault in pid ${e.cache} (error code 0x${e.size.toString(16)}): ${FAULT_OUTCOMES[e.extra] ?? `outcome ${e.extra}`}${e.addr ? `, pfn ${e.addr}` : ''}`;
+      case EventKind.Compaction:
+        return `compaction of zone ${machine.buddy.zones[e.cache]?.name ?? e.cache}: ${e.addr} pages migrated, ${e.size} scanned`;
     }
   }
 

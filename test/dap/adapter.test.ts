@@ -358,6 +358,13 @@ describe('kmem debug adapter over DAP', () => {
     assert.match(await repl('extfrag/unusable_index'), /^Node 0, zone {6}DMA /);
     assert.match(await repl('pagetypeinfo'), /^Page block order: 9\nPages per block: {2}512\n/);
     await assert.rejects(repl('pagewalk nowhere'), /pagewalk takes an address/);
+    // kmem ADDR, as crash answers it: the region, the area, the frame and its owner.
+    assert.match(
+      await repl('kmem v'),
+      /^0xffffc90000000000: vmalloc\n {2}vmalloc: offset 0 in area 0xffffc90000000000-0xffffc90000003000 \(vmalloc at line 2\)\n {2}phys 0x[0-9a-f]+, pfn 0x[0-9a-f]+, zone DMA32, page block \w+\n {2}vmalloc page 0 of the area at 0xffffc90000000000 \(vmalloc at line 2\)\n$/,
+    );
+    assert.match(await repl('kmem 0xffffc90000002000'), /guard page of area 0xffffc90000000000-0xffffc90000003000/);
+    assert.match(await repl('kmem 0xffff888000001000'), /reserved at boot \(low memory\)/);
     const terminated = dc.waitForEvent('terminated');
     await dc.terminateRequest({});
     await terminated;
