@@ -55,7 +55,10 @@ export function frameOwner(machine: Machine, phys: number): AddressView & FrameO
       description = `alloc_pages block of order ${view.order} at pfn ${hex(view.headPfn!)}`;
       break;
     case 'free':
-      description = `free: order-${view.order} block at pfn ${hex(view.headPfn!)} on the ${pageblockName(machine, view.headPfn!)} list`;
+      description =
+        view.cpu !== undefined
+          ? `free, cached on CPU ${view.cpu}'s per-CPU list (order-${view.order} block at pfn ${hex(view.headPfn!)})`
+          : `free: order-${view.order} block at pfn ${hex(view.headPfn!)} on the ${pageblockName(machine, view.headPfn!)} list`;
       break;
     case 'reserved': {
       const r = machine.reserved.find((x) => pfn >= x.startPfn && pfn < x.endPfn);
@@ -63,10 +66,7 @@ export function frameOwner(machine: Machine, phys: number): AddressView & FrameO
       break;
     }
     default: {
-      const cached = machine.buddy.findPcpBlock(pfn);
-      if (cached) {
-        description = `free, cached on CPU ${cached.cpu}'s per-CPU list (order-${cached.order} block at pfn ${hex(cached.pfn)})`;
-      } else if (flags & PG_PGTABLE) {
+      if (flags & PG_PGTABLE) {
         description = 'page-table page';
       } else {
         const area = machine.vmalloc.areas().find((a) => a.pages.includes(pfn));

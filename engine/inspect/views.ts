@@ -163,6 +163,8 @@ export interface AddressView {
   /** For 'pages', 'large kmalloc' and 'free': the first frame of the block and its order. */
   readonly headPfn?: number;
   readonly order?: number;
+  /** For a 'free' block cached on a per-CPU page list: the CPU whose list holds it. */
+  readonly cpu?: number;
   /**
    * 'pages': a block from alloc_pages/__get_free_pages; 'page': a frame allocated otherwise (no owner the
    * machine records).
@@ -194,6 +196,10 @@ export function addressView(machine: Machine, phys: number): AddressView {
   }
   if (machine.frames.flags[pfn]! & PG_RESERVED) {
     return { ...base, state: 'reserved' };
+  }
+  const cached = machine.buddy.findPcpBlock(pfn);
+  if (cached) {
+    return { ...base, headPfn: cached.pfn, order: cached.order, cpu: cached.cpu, state: 'free' };
   }
   const free = machine.buddy.findFreeBlock(pfn);
   if (free) {

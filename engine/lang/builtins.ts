@@ -9,7 +9,8 @@
 
 import { GFP_NAMES } from '../mm/gfp';
 import { Value } from '../vm/values';
-import { GENERIC_BUILTINS } from '../vm/calls';
+import { ALL_GENERIC_BUILTINS as GENERIC_BUILTINS } from '../vm/calls';
+import { PROT_NAMES } from '../vm/calls_tasks';
 
 export interface BuiltinFunction {
   readonly name: string;
@@ -66,7 +67,7 @@ export const BUILTIN_FUNCTIONS: ReadonlyMap<string, BuiltinFunction> = new Map(
   ].map((f) => [f.name, { name: f.name, params: f.params, returnsValue: f.returnsValue, summary: f.summary }] as const),
 );
 
-export const BUILTIN_CONSTANTS: ReadonlyMap<string, Value> = GFP_NAMES;
+export const BUILTIN_CONSTANTS: ReadonlyMap<string, Value> = new Map<string, Value>([...GFP_NAMES, ...PROT_NAMES]);
 
 export function isBuiltinName(name: string): boolean {
   return BUILTIN_FUNCTIONS.has(name) || BUILTIN_CONSTANTS.has(name);

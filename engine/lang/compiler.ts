@@ -13,7 +13,7 @@ import { BUILTIN_CONSTANTS } from './builtins';
 import { CheckResult, VarInfo } from './checker';
 import { Range, cover } from './diagnostics';
 import { foldConstant } from './fold';
-import { GENERIC_BUILTINS, GENERIC_BUILTIN_IDS } from '../vm/calls';
+import { ALL_GENERIC_BUILTINS as GENERIC_BUILTINS, GENERIC_BUILTIN_IDS } from '../vm/calls';
 import { Op, PagesCall, Program, StatementInfo, VariableInfo, baseName } from '../vm/program';
 import { Value } from '../vm/values';
 

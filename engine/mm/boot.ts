@@ -11,7 +11,11 @@
  *            a model parameter: 8 MiB, a quarter of RAM on machines under 32 MiB;
  *   memmap   one 64-byte struct page per frame of RAM (sizeof(struct page) on x86-64), allocated by
  *            memblock top-down, so it sits at the top of RAM.
- * Early page tables and other small memblock allocations are not modelled.
+ * The machine then adds the early page tables it builds for init_mm (direct map and kernel image), taken
+ * just below the memmap and reserved as "page tables" (machine.ts buildKernelPageTable). That is a model
+ * choice: a real x86-64 kernel maps its image with the static level2_kernel_pgt inside the image and takes
+ * early direct-map tables from its brk area (pgt_buf); either way they are not free memory. Other small
+ * memblock allocations (percpu areas, the log buffer, ...) are not modelled.
  */
 
 import { ArchSpec } from './arch';
@@ -56,7 +60,9 @@ export function bootReservations(arch: ArchSpec, memoryBytes: number): ReservedR
     kernelStart = base + 2 * MIB;
   }
   const kernelEnd = kernelStart + kernelImageBytes(memoryBytes);
-  out.push({ name: 'kernel image', startPfn: pfn(kernelStart), endPfn: pfn(kernelEnd) });
+  // Only whole pages go to the buddy allocator (__free_memory_core: PFN_UP(start)): a partial last page of the
+  // image stays reserved.
+  out.push({ name: 'kernel image', startPfn: pfn(kernelStart), endPfn: Math.ceil(kernelEnd / PAGE_SIZE) });
   const memmapPages = Math.ceil(((memoryBytes / PAGE_SIZE) * STRUCT_PAGE_SIZE) / PAGE_SIZE);
   out.push({ name: 'memmap', startPfn: pfn(end) - memmapPages, endPfn: pfn(end) });
   return out;

@@ -592,5 +592,6 @@ export function zoneWatermarkFast(
 /** can_steal_fallback(): may a fallback of this order convert its whole page block? */
 export function canStealFallback(order: number, startMt: number): boolean {
   if (order >= PAGEBLOCK_ORDER) return true;
-  return order >= PAGEBLOCK_ORDER / 2 || startMt === MIGRATE_RECLAIMABLE || startMt === MIGRATE_UNMOVABLE;
+  // pageblock_order / 2 is C integer division: 9 / 2 = 4.
+  return order >= PAGEBLOCK_ORDER >> 1 || startMt === MIGRATE_RECLAIMABLE || startMt === MIGRATE_UNMOVABLE;
 }

@@ -23,6 +23,7 @@
 import { MachineConfig, MAX_PAGE_ORDER, PAGE_SIZE, getOrder, validateConfig, ConfigError } from './config';
 import { PAGE_KERNEL, PAGE_KERNEL_ROX, PageSize, PageTable, SZ_1G, SZ_2M, SZ_4K } from './pgtable';
 import { VmallocSpace } from './vmalloc';
+import { TaskTable } from './process';
 import { FrameTable, NO_PFN, PG_BUDDY, PG_HEAD, PG_PGTABLE, PG_RESERVED, PG_SLAB, PG_TAIL } from './frames';
 import { ArchSpec, archSpec } from './arch';
 import { PhysMem } from './physmem';
@@ -96,6 +97,8 @@ export class Machine {
   vmalloc!: VmallocSpace;
   /** Page-table pages allocated after boot (NR_PAGETABLE, meminfo's PageTables). */
   pageTablePages = 0;
+  /** User tasks, their address spaces and the anon reverse map (process.ts). */
+  tasks!: TaskTable;
   /** Where early (memblock) page-table pages come from at boot: the next frame down, NO_PFN after boot. */
   private earlyPtNext = NO_PFN;
   private earlyPtLow = NO_PFN;
@@ -197,6 +200,7 @@ export class Machine {
       },
       totalramPages: () => m.buddy.managedPages,
     });
+    m.tasks = new TaskTable(m);
     for (const index of KMALLOC_CREATION_ORDER) {
       const geometry = slabGeometry(kmallocSize(index), 8, config.cpus);
       m.kmallocCaches[index] = m.slub.createCache(kmallocName(index), geometry, config.cpus);
@@ -290,7 +294,7 @@ export class Machine {
       this.record(EventKind.PageFree, -1, pfn, 0, order);
       return undefined;
     }
-    if (flags & (PG_HEAD | PG_TAIL) || this.buddy.findFreeBlock(pfn) === undefined) {
+    if (flags & (PG_HEAD | PG_TAIL) || (this.buddy.findFreeBlock(pfn) === undefined && !this.buddy.findPcpBlock(pfn))) {
       return { code: 'KM4003', message: `kfree of an address kmalloc did not return` };
     }
     return { code: 'KM4002', message: `kfree of free memory (double free of a large kmalloc?)` };

@@ -12,6 +12,7 @@ import { Machine } from '../mm/machine';
 import { GFP_KERNEL, __GFP_ZERO } from '../mm/gfp';
 import { isVmallocError } from '../mm/vmalloc';
 import { formatGfpMode } from '../mm/page_report';
+import { TASK_BUILTINS } from './calls_tasks';
 import { Value, formatValue as formatValueImpl } from './values';
 
 export interface CallFailure {
@@ -172,4 +173,9 @@ function vmallocCall(machine: Machine, name: string, sizeArg: Value, zero: boole
   return r.addr;
 }
 
-export const GENERIC_BUILTIN_IDS: ReadonlyMap<string, number> = new Map(GENERIC_BUILTINS.map((b, i) => [b.name, i]));
+/** Every generic builtin: the page allocator's extras above, then the user-process calls. */
+export const ALL_GENERIC_BUILTINS: readonly GenericBuiltin[] = [...GENERIC_BUILTINS, ...TASK_BUILTINS];
+
+export const GENERIC_BUILTIN_IDS: ReadonlyMap<string, number> = new Map(
+  ALL_GENERIC_BUILTINS.map((b, i) => [b.name, i]),
+);

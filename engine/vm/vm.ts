@@ -26,7 +26,7 @@ import { KMALLOC_FAILED, KMALLOC_ZERO, Machine } from '../mm/machine';
 import { MAX_PAGE_ORDER } from '../mm/config';
 import { __GFP_HIGHMEM, __GFP_ZERO } from '../mm/gfp';
 import { PointerCache } from './pointers';
-import { GENERIC_BUILTINS, isCallFailure } from './calls';
+import { ALL_GENERIC_BUILTINS as GENERIC_BUILTINS, isCallFailure } from './calls';
 import type { Program } from './program';
 import {
   Value,

@@ -50,27 +50,70 @@ const MAX_DMA32_PFN = (4 * GiB) / PAGE;
 const MAX_PAGE_ORDER = 10;
 
 /**
- * The buddyinfo view of a fresh machine: memblock_free_all() frees everything above the reserved 1 MiB as the
- * largest aligned blocks (mm/memblock.c __free_pages_memory: order min(MAX_PAGE_ORDER, __ffs(pfn)), lowered to
- * fit), each counted in the zone that holds it; the zone boundaries are multiples of 4 MiB, so no block spans
- * two. Only populated zones are listed (mm/vmstat.c frag_show skips the others).
+ * The frames boot keeps from the buddy allocator on x86-64 (the model of engine/mm/boot.ts and the machine's
+ * boot page table, re-derived): the first 1 MiB; the kernel image, 8 MiB (a quarter of RAM under 32 MiB) at
+ * 16 MiB when it and the memmap fit above, else at 2 MiB; the memmap, 64 bytes per frame rounded up to pages, at
+ * the top of RAM; below it the boot page tables: PGD, the direct map's PUD, a PMD per GiB that is not wholly
+ * RAM and a PTE page per 2 MiB that is not, the image's PUD and PMD and a PTE page per 2 MiB slot of the image
+ * mapped with 4 KiB pages (its first half is text, the rest data, each mapped with 2 MiB pages where whole).
+ */
+function reservedRanges(memoryBytes: number): [number, number][] {
+  const pages = memoryBytes / PAGE;
+  const image = memoryBytes < 32 * MiB ? memoryBytes / 4 : 8 * MiB;
+  const memmap = Math.ceil((pages * 64) / PAGE);
+  const start = 16 * MiB + image + memmap * PAGE < memoryBytes ? 16 * MiB : 2 * MiB;
+  const [s, e] = [start / PAGE, Math.ceil((start + image) / PAGE)];
+  let tables = 4;
+  for (let g = 0; g * GiB < memoryBytes; g++) {
+    if ((g + 1) * GiB <= memoryBytes) continue;
+    tables++;
+    for (let a = g * GiB; a < memoryBytes; a += 2 * MiB) if (a + 2 * MiB > memoryBytes) tables++;
+  }
+  const textEnd = s + Math.floor((e - s) / 2);
+  const slots = new Set<number>();
+  for (let pfn = s; pfn < e;) {
+    const large = pfn % 512 === 0 && pfn + 512 <= (pfn < textEnd ? textEnd : e);
+    if (!large) slots.add(pfn >> 9);
+    pfn += large ? 512 : 1;
+  }
+  tables += slots.size;
+  return [
+    [0, RESERVED_PAGES],
+    [s, e],
+    [pages - memmap - tables, pages],
+  ];
+}
+
+/**
+ * The buddyinfo view of a fresh machine: memblock_free_all() frees every range between the reservations as
+ * the largest aligned blocks (mm/memblock.c __free_pages_memory: order min(MAX_PAGE_ORDER, __ffs(pfn)),
+ * lowered to fit), each counted in the zone that holds it; the zone boundaries are multiples of 4 MiB, so no
+ * block spans two. Only populated zones are listed (mm/vmstat.c frag_show skips the others).
  */
 function freshBuddyinfoZones(memoryBytes: number): BuddyinfoView['zones'] {
   const end = memoryBytes / PAGE;
   const bounds = [0, Math.min(MAX_DMA_PFN, end), Math.min(MAX_DMA32_PFN, end), end];
+  const reserved = reservedRanges(memoryBytes);
   const zones: BuddyinfoView['zones'][number][] = [];
   ['DMA', 'DMA32', 'Normal'].forEach((zone, i) => {
-    const start = Math.max(bounds[i]!, RESERVED_PAGES);
-    const stop = bounds[i + 1]!;
-    if (bounds[i]! >= stop) return;
+    const lo = bounds[i]!;
+    const hi = bounds[i + 1]!;
+    if (lo >= hi) return;
     const nrFree = new Array<number>(MAX_PAGE_ORDER + 1).fill(0);
-    for (let pfn = start; pfn < stop;) {
-      let order = MAX_PAGE_ORDER;
-      while (pfn % 2 ** order !== 0 || pfn + 2 ** order > stop) order--;
-      nrFree[order]!++;
-      pfn += 2 ** order;
+    let pages = 0;
+    // The free ranges inside the zone: [lo, hi) less the reservations.
+    let from = lo;
+    for (const [rs, re] of [...reserved, [hi, hi] as [number, number]]) {
+      const to = Math.min(Math.max(rs, lo), hi);
+      for (let pfn = from; pfn < to;) {
+        let order = MAX_PAGE_ORDER;
+        while (pfn % 2 ** order !== 0 || pfn + 2 ** order > to) order--;
+        nrFree[order]!++;
+        pfn += 2 ** order;
+        pages += 2 ** order;
+      }
+      from = Math.max(from, Math.min(Math.max(re, lo), hi));
     }
-    const pages = Math.max(0, stop - start);
     zones.push({ node: 0, zone, nrFree, freePages: pages, managedPages: pages });
   });
   return zones;
@@ -336,17 +379,19 @@ describe('/proc/buddyinfo (mm/vmstat.c frag_show_print)', () => {
     assert.deepEqual(view.zones, expected);
     assert.equal(text, kernelBuddyinfo({ kind: 'buddyinfo', zones: expected }));
     // DMA: frames 256..511 (order 8) and 512..1023 (order 9) above the reserved 1 MiB, then 3 blocks of 4 MiB up
-    // to 16 MiB. DMA32: the (256 - 16) / 4 = 60 blocks of 4 MiB above. Normal (above 4 GiB) is empty: no line.
+    // to 16 MiB. DMA32: from 6144 (the 8 MiB kernel image sits at 16 MiB) to 64506 (5 boot page-table pages
+    // and the 1024-page memmap follow): 56 blocks of 4 MiB and 1019 = 512 + 256 + 128 + 64 + 32 + 16 + 8 + 2 + 1
+    // frames. Normal (above 4 GiB) is empty: no line.
     assert.equal(
       text,
       'Node 0, zone      DMA      0      0      0      0      0      0      0      0      1      1      3 \n' +
-        'Node 0, zone    DMA32      0      0      0      0      0      0      0      0      0      0     60 \n',
+        'Node 0, zone    DMA32      1      1      0      1      1      1      1      1      1      1     56 \n',
     );
     assert.deepEqual(
       view.zones.map((z) => [z.zone, z.freePages, z.managedPages]),
       [
         ['DMA', MAX_DMA_PFN - RESERVED_PAGES, MAX_DMA_PFN - RESERVED_PAGES],
-        ['DMA32', 65536 - MAX_DMA_PFN, 65536 - MAX_DMA_PFN],
+        ['DMA32', 65536 - MAX_DMA_PFN - 2048 - 5 - 1024, 65536 - MAX_DMA_PFN - 2048 - 5 - 1024],
       ],
     );
     assertGolden('buddyinfo-fresh-256M-2cpu.txt', text);
@@ -371,15 +416,22 @@ describe('/proc/buddyinfo (mm/vmstat.c frag_show_print)', () => {
     // Every allocation was GFP_KERNEL: gfp_zone() = ZONE_NORMAL, empty on 256M, so all of it came from DMA32.
     const [dma, dma32] = freshBuddyinfoZones(256 * MiB);
     assert.deepEqual(view.zones[0], dma, 'the DMA zone is as booted');
-    // What the sequence still holds: its slabs and the 100000-byte kmalloc (get_order = 5, 32 pages).
+    // What the sequence still holds: its slabs and the 100000-byte kmalloc (get_order = 5, 32 pages); the
+    // pages on the CPUs' per-CPU lists are not free pages either (NR_FREE_PAGES does not count them).
     const held = summaryView(m).slabPages + 32;
-    assert.equal(free[1], dma32!.freePages - held, 'DMA32 free = its frames - slabs - large kmalloc');
+    const cached = m.buddy.pcp[1]!.count;
+    assert.equal(m.buddy.nrPcpPages, cached, 'only DMA32 has cached pages');
+    assert.equal(free[1], dma32!.freePages - held - cached, 'DMA32 free = its frames - slabs - large kmalloc - cached');
     assert.equal(
       free[0]! + free[1]!,
-      65536 - RESERVED_PAGES - held,
-      'free = total - reserved 1 MiB - slabs - large kmalloc',
+      65536 - RESERVED_PAGES - 2048 - 5 - 1024 - held - cached,
+      'free = total - reserved - slabs - large kmalloc - cached',
     );
-    assert.equal(view.zones[1]!.nrFree[10], 59, 'everything fitted in the first 4 MiB of DMA32: 59 blocks untouched');
+    assert.equal(
+      view.zones[1]!.nrFree[10],
+      55,
+      'everything fitted in the first 4 MiB block of DMA32 (claimed for Unmovable): 55 blocks untouched',
+    );
     assertGolden('buddyinfo-after-sequence-256M-2cpu.txt', text);
   });
 
@@ -422,7 +474,10 @@ describe('summaryView', () => {
       kind: 'summary',
       memoryBytes: 64 * MiB,
       cpus: 2,
-      freePages: 16384 - RESERVED_PAGES - 4 - 1 - 8,
+      // 64M manages 16384 - 256 (low) - 2048 (image) - 5 (page tables) - 256 (memmap) = 13819 pages. DMA32's
+      // per-CPU batch is 1 (zone_batchsize(9979): 9979 >> 10 = 9, / 4 = 2, rounddown_pow_of_two(3) - 1), so
+      // each refill takes just the block handed out.
+      freePages: 13819 - 4 - 1 - 8,
       totalPages: 16384,
       events: m.events.length,
       slabPages: 5,
@@ -476,8 +531,9 @@ describe('addressView', () => {
   test('slab objects, large kmallocs, free, reserved and allocated pages', () => {
     const m = boot(64 * MiB, 2);
     const obj = m.kmalloc(64, GFP_KERNEL);
-    // GFP_KERNEL starts at the highest populated zone: DMA32, whose first frame is at 16 MiB.
-    assert.equal(obj, MAX_DMA_PFN * PAGE, 'the first slab is the first frame of DMA32');
+    // GFP_KERNEL starts at the highest populated zone: DMA32, whose first free frame is at 24 MiB (after the
+    // kernel image); the unmovable slab claims that 4 MiB block (__rmqueue_fallback).
+    assert.equal(obj, 24 * MiB, 'the first slab is the first frame of the first 4 MiB block of DMA32');
     assert.deepEqual(addressView(m, obj), {
       virt: formatVirt(obj),
       phys: obj,
@@ -499,8 +555,9 @@ describe('addressView', () => {
       order: 3,
       state: 'large kmalloc',
     });
-    const page = m.buddy.allocPages(0, false);
+    const page = m.buddy.allocPages({ order: 0, gfp: GFP_KERNEL, cpu: 0, compound: false });
     assert.equal(addressView(m, page * PAGE + 100).state, 'page');
+    // 60 MiB = pfn 15360: the order-9 block left below the page tables and the memmap (DMA32 ends at 16122).
     const free = 60 * MiB;
     assert.deepEqual(addressView(m, free), {
       virt: '0xffff888003c00000',
@@ -508,7 +565,7 @@ describe('addressView', () => {
       pfn: free / PAGE,
       zone: 'DMA32',
       headPfn: free / PAGE,
-      order: 10,
+      order: 9,
       state: 'free',
     });
     // The first 1 MiB (arch/x86/kernel/setup.c reserves it on x86-64): PG_reserved, never allocator memory.
@@ -542,7 +599,9 @@ describe('addressView', () => {
       'the first frame above the reservation: DMA, untouched by GFP_KERNEL',
     );
     assert.equal(addressView(m, 16 * MiB - 1).state, 'free', 'the last byte of DMA');
-    assert.equal(addressView(m, 16 * MiB).state, 'slab object', 'the first frame of DMA32');
+    assert.equal(addressView(m, 16 * MiB).state, 'reserved', 'the kernel image at CONFIG_PHYSICAL_START');
+    assert.equal(addressView(m, 24 * MiB - 1).state, 'reserved', 'the last byte of the 8 MiB image');
+    assert.equal(addressView(m, 64 * MiB - 1).state, 'reserved', 'the memmap at the top of RAM');
   });
 
   test('every page of a large kmalloc resolves to that kmalloc, tail pages through their head', () => {
@@ -570,9 +629,11 @@ describe('addressView', () => {
     }
     assert.notEqual(addressView(m, large + 8 * PAGE).state, 'large kmalloc', 'the page after the block');
     // A compound block from the page allocator that is no kmalloc: its tail pages are plain pages.
-    const compound = m.buddy.allocPages(2, true);
+    const compound = m.buddy.allocPages({ order: 2, gfp: GFP_KERNEL, cpu: 0, compound: true });
     assert.equal(addressView(m, (compound + 3) * PAGE + 8).state, 'page');
     assert.equal(m.kfree(large), undefined);
+    // The order-3 block went to CPU 0's per-CPU list; drained, it is a free block again.
+    m.buddy.drainAll();
     assert.equal(addressView(m, large + PAGE + 16).state, 'free', 'after kfree the pages are free again');
   });
 });

@@ -27,9 +27,20 @@ import {
   ZERO_SIZE_PTR,
 } from '../../engine/mm/machine';
 import { formatSize, parseSize, validateConfig } from '../../engine/mm/config';
-import { NO_PFN, PG_BUDDY, PG_HEAD, PG_RESERVED, PG_SLAB, PG_TAIL } from '../../engine/mm/frames';
+import { NO_PFN, PG_BUDDY, PG_HEAD, PG_PCP, PG_RESERVED, PG_SLAB, PG_TAIL } from '../../engine/mm/frames';
 import { FREE_END, OBJ_ALLOCATED, KmemCache, slabGeometry } from '../../engine/mm/slub';
-import { GFP_DMA, GFP_DMA32, GFP_KERNEL, __GFP_HIGHMEM, __GFP_MOVABLE, __GFP_ZERO } from '../../engine/mm/gfp';
+import {
+  GFP_ATOMIC,
+  GFP_DMA,
+  GFP_DMA32,
+  GFP_KERNEL,
+  GFP_NOWAIT,
+  __GFP_HIGHMEM,
+  __GFP_MOVABLE,
+  __GFP_NORETRY,
+  __GFP_NOWARN,
+  __GFP_ZERO,
+} from '../../engine/mm/gfp';
 import { EventKind, KmemEvent } from '../../engine/trace/events';
 import { addressView, buddyinfoView, formatBuddyinfo, slabinfoView } from '../../engine/inspect/views';
 
@@ -39,6 +50,7 @@ const SLAB = PG_SLAB;
 const TAIL = PG_TAIL;
 const HEAD = PG_HEAD;
 const RESERVED = PG_RESERVED;
+const PCP = PG_PCP;
 const NONE = NO_PFN;
 const END = FREE_END;
 const ALLOCATED = OBJ_ALLOCATED;
@@ -73,6 +85,81 @@ const REF_KMALLOC_MAX_SIZE = REF_PAGE_SIZE << REF_MAX_PAGE_ORDER;
  */
 const REF_RESERVED_LOW_BYTES = 1024 * 1024;
 const REF_RESERVED_PAGES = REF_RESERVED_LOW_BYTES / REF_PAGE_SIZE;
+/** include/linux/mm_types.h: sizeof(struct page) is 64 bytes on x86-64 (the memmap costs 64 B per frame). */
+const REF_STRUCT_PAGE = 64;
+
+/**
+ * The boot page table the machine builds (engine/mm/machine.ts buildKernelPageTable, x86-64 4-level paging):
+ * one PGD page; the direct map of all RAM at PAGE_OFFSET with the largest pages that fit, so one PUD page,
+ * a PMD page for a GiB that is not wholly RAM and a PTE page for each 2 MiB that is not; the kernel image at
+ * __START_KERNEL_map + its physical address (PGD slot 511, PUD slot 510: a PUD and a PMD page of its own),
+ * its first half as text and the rest as data, each mapped with 2 MiB pages where aligned and whole, so a PTE
+ * page for each 2 MiB slot with 4 KiB mappings. The model takes these pages from memblock just below the
+ * memmap. (A real x86-64 kernel maps the image with the static level2_kernel_pgt in the image and takes the
+ * direct map's tables from its brk area, pgt_buf, at first.)
+ */
+function refBootPageTablePages(memoryBytes: number, imageStart: number, imageEnd: number): number {
+  const GiB = 1024 * MiB;
+  let n = 1 + 1; // PGD, the direct map's PUD
+  for (let g = 0; g * GiB < memoryBytes; g++) {
+    if ((g + 1) * GiB <= memoryBytes) continue; // a 1 GiB page
+    n++; // a PMD page
+    for (let a = g * GiB; a < memoryBytes; a += 2 * MiB) if (a + 2 * MiB > memoryBytes) n++; // a PTE page
+  }
+  n += 2; // the image's PUD and PMD
+  const textEnd = imageStart + Math.floor((imageEnd - imageStart) / 2);
+  const smallSlots = new Set<number>();
+  for (let pfn = imageStart; pfn < imageEnd;) {
+    const limit = pfn < textEnd ? textEnd : imageEnd;
+    const large = pfn % 512 === 0 && pfn + 512 <= limit;
+    if (!large) smallSlots.add(pfn >> 9);
+    pfn += large ? 512 : 1;
+  }
+  return n + smallSlots.size;
+}
+
+/**
+ * Everything boot keeps from the buddy allocator on x86-64, lowest first (the model of engine/mm/boot.ts,
+ * re-derived here): the first 1 MiB; the kernel image (text, data, bss), 8 MiB or a quarter of RAM under
+ * 32 MiB, loaded at CONFIG_PHYSICAL_START = 16 MiB when image and memmap fit above it, else at 2 MiB;
+ * the boot page tables (refBootPageTablePages) and below them... the memmap, one 64-byte struct page per
+ * frame rounded up to whole pages, which memblock allocates top-down (memblock_alloc defaults to
+ * bottom_up = false), so it ends at the top of RAM and the page tables come just below it.
+ */
+function refReserved(memoryBytes: number): { name: string; startPfn: number; endPfn: number }[] {
+  const pages = memoryBytes / REF_PAGE_SIZE;
+  const image = memoryBytes < 32 * MiB ? memoryBytes / 4 : 8 * MiB;
+  const memmapPages = Math.ceil((pages * REF_STRUCT_PAGE) / REF_PAGE_SIZE);
+  const start = 16 * MiB + image + memmapPages * REF_PAGE_SIZE < memoryBytes ? 16 * MiB : 2 * MiB;
+  const imageStart = start / REF_PAGE_SIZE;
+  const imageEnd = Math.ceil((start + image) / REF_PAGE_SIZE);
+  const tables = refBootPageTablePages(memoryBytes, imageStart, imageEnd);
+  return [
+    { name: 'low memory', startPfn: 0, endPfn: REF_RESERVED_PAGES },
+    { name: 'kernel image', startPfn: imageStart, endPfn: imageEnd },
+    { name: 'page tables', startPfn: pages - memmapPages - tables, endPfn: pages - memmapPages },
+    { name: 'memmap', startPfn: pages - memmapPages, endPfn: pages },
+  ];
+}
+
+/** The frames boot reserved, as a lookup table. */
+function refReservedMap(memoryBytes: number): Uint8Array {
+  const map = new Uint8Array(memoryBytes / REF_PAGE_SIZE);
+  for (const r of refReserved(memoryBytes)) map.fill(1, r.startPfn, r.endPfn);
+  return map;
+}
+
+/** The free ranges memblock_free_all() hands over: the complement of the reservations. */
+function refFreeRanges(memoryBytes: number): [number, number][] {
+  const out: [number, number][] = [];
+  let pfn = 0;
+  for (const r of refReserved(memoryBytes)) {
+    if (pfn < r.startPfn) out.push([pfn, r.startPfn]);
+    pfn = Math.max(pfn, r.endPfn);
+  }
+  if (pfn < memoryBytes / REF_PAGE_SIZE) out.push([pfn, memoryBytes / REF_PAGE_SIZE]);
+  return out;
+}
 
 /** include/asm-generic/bitops/fls.h: fls(x), the 1-based index of the most significant set bit. */
 function refFls(x: number): number {
@@ -192,9 +279,9 @@ function refBootBlocks(start: number, end: number): { pfn: number; order: number
   return blocks;
 }
 
-/** The free blocks of a fresh machine: everything above the reserved first 1 MiB. */
+/** The free blocks of a fresh machine: every free range, cut into the largest aligned blocks. */
 function refFreshBlocks(memoryBytes: number): { pfn: number; order: number }[] {
-  return refBootBlocks(REF_RESERVED_PAGES, memoryBytes / REF_PAGE_SIZE);
+  return refFreeRanges(memoryBytes).flatMap(([start, end]) => refBootBlocks(start, end));
 }
 
 /** /proc/buddyinfo's nr_free per order on a fresh machine. */
@@ -291,6 +378,52 @@ function refGfpZone(gfp: number): number {
   return 2;
 }
 
+/** include/linux/gfp_types.h (6.12): the reclaim and reserve bits gfp_to_alloc_flags() reads. */
+const REF___GFP_HIGH = 0x20;
+const REF___GFP_DIRECT_RECLAIM = 0x400;
+const REF___GFP_NOMEMALLOC = 0x80000;
+
+/**
+ * The slow path's watermark check of one zone, written from mm/page_alloc.c (6.12): gfp_to_alloc_flags()
+ * gives ALLOC_WMARK_MIN, ALLOC_MIN_RESERVE for __GFP_HIGH, ALLOC_NON_BLOCK (and ALLOC_HIGHATOMIC above order 0)
+ * without __GFP_DIRECT_RECLAIM unless __GFP_NOMEMALLOC; __zone_watermark_ok() then counts free - (2^order - 1),
+ * less the free HighAtomic pages for callers without reserve rights, lowers min by half for ALLOC_MIN_RESERVE
+ * and by a quarter more with ALLOC_NON_BLOCK, and wants free > min + lowmem_reserve[highest] and, above
+ * order 0, a free block of the order or above on an Unmovable/Movable/Reclaimable list (or HighAtomic with
+ * ALLOC_HIGHATOMIC).
+ */
+function refWatermarkOk(
+  zone: {
+    freePages: number;
+    freeHighatomic: number;
+    wmarkMin: number;
+    lowmemReserve: readonly number[];
+    nrFreeByType: ArrayLike<number>;
+  },
+  order: number,
+  gfp: number,
+  highest: number,
+): boolean {
+  const minReserve = (gfp & REF___GFP_HIGH) !== 0;
+  const nonBlock = !(gfp & REF___GFP_DIRECT_RECLAIM) && !(gfp & REF___GFP_NOMEMALLOC);
+  const highatomic = nonBlock && order > 0;
+  const reserves = minReserve || nonBlock || highatomic;
+  let free = zone.freePages - (2 ** order - 1);
+  if (!reserves) free -= zone.freeHighatomic;
+  let min = zone.wmarkMin;
+  if (minReserve) {
+    min -= Math.floor(min / 2);
+    if (nonBlock) min -= Math.floor(min / 4);
+  }
+  if (free <= min + zone.lowmemReserve[highest]!) return false;
+  if (order === 0) return true;
+  for (let o = order; o <= REF_MAX_PAGE_ORDER; o++) {
+    for (let type = 0; type < 3; type++) if (zone.nrFreeByType[o * 6 + type]! > 0) return true;
+    if (highatomic && zone.nrFreeByType[o * 6 + 3]! > 0) return true;
+  }
+  return false;
+}
+
 const KMALLOC_CLASSES = [8, 16, 32, 64, 96, 128, 192, 256, 512, 1024, 2048, 4096, 8192];
 
 function className(size: number): string {
@@ -355,8 +488,20 @@ function snapshot(m: Machine): { readonly [key: string]: unknown; readonly event
       freeHead: zone.freeHead.slice(),
       freeTail: zone.freeTail.slice(),
       nrFree: zone.nrFree.slice(),
+      nrFreeByType: zone.nrFreeByType.slice(),
       freePages: zone.freePages,
     })),
+    pcp: m.buddy.pcp.map((z) =>
+      z.cpus.map((c) => ({
+        heads: c.heads.slice(),
+        tails: c.tails.slice(),
+        count: c.count,
+        high: c.high,
+        allocFactor: c.allocFactor,
+        freeCount: c.freeCount,
+      })),
+    ),
+    pageblockMt: m.buddy.pageblockMt.slice(),
     slabCache: slub.slabCache.slice(),
     slabInuse: slub.slabInuse.slice(),
     slabFreelist: slub.slabFreelist.slice(),
@@ -377,116 +522,211 @@ function snapshot(m: Machine): { readonly [key: string]: unknown; readonly event
   };
 }
 
+/** include/linux/mmzone.h enum migratetype with CONFIG_CMA and CONFIG_MEMORY_ISOLATION: 6 free lists per order. */
+const REF_MIGRATE_TYPES = 6;
+const REF_MIGRATE_PCPTYPES = 3;
+const REF_MIGRATE_HIGHATOMIC = 3;
+/** include/linux/pageblock-flags.h: pageblock_order = min(HPAGE_PMD_ORDER, MAX_PAGE_ORDER) = 9 on x86-64. */
+const REF_PAGEBLOCK_ORDER = 9;
+/** include/linux/mmzone.h: NR_PCP_LISTS = MIGRATE_PCPTYPES * (PAGE_ALLOC_COSTLY_ORDER + 1) + NR_PCP_THP (2). */
+const REF_NR_PCP_LISTS = REF_MIGRATE_PCPTYPES * 4 + 2;
+/** mm/page_alloc.c pindex_to_order(): the low lists are 3 per order 0..3, the last two the THP order. */
+function refPindexToOrder(pindex: number): number {
+  return pindex >= REF_MIGRATE_PCPTYPES * 4 ? REF_PAGEBLOCK_ORDER : Math.floor(pindex / REF_MIGRATE_PCPTYPES);
+}
+
 /**
  * The page allocator's invariant. `allocated` maps the head pfn of every block the caller holds to its order.
  * Returns the reasons it does not hold (empty when it does):
- *  - every free-list entry is the PG_buddy head of an aligned block of its list's order, inside the zone,
- *    linked both ways, and no two free blocks overlap;
- *  - no free block has a free buddy of the same order (it would have been merged);
- *  - nr_free of each order equals the length of its list; only free-block heads carry PG_buddy;
- *  - PG_reserved is set exactly on the frames of the first 1 MiB, which are in no free or allocated block;
- *  - every other frame is in exactly one free block or exactly one allocated block;
- *  - the zone's free page count equals the pages on the lists, managed pages = total - reserved, and
- *    free + allocated + reserved = total.
+ *  - every entry of free_area[order].free_list[mt] is the PG_buddy head of an aligned block of that order
+ *    inside the zone, linked both ways, on the list of its page block's migrate type (6.12's
+ *    __add_to_free_list warns "page type is %lu, passed migratetype is %d" otherwise; a block above pageblock
+ *    order has one type in all its page blocks); no two free blocks overlap;
+ *  - no free block has a free buddy of the same order it could have merged with (__free_one_page merges
+ *    unless, at pageblock order and above, one of the two page blocks is HighAtomic, CMA or Isolate);
+ *  - nr_free[order] is the sum of its lists' lengths (and the per-type counts the lengths); only free-block
+ *    heads carry PG_buddy; the zone's free pages are the frames on its lists, nr_free_highatomic the frames
+ *    on its HighAtomic lists;
+ *  - every block on a per-CPU list carries PG_pcp and the list's order (pindex_to_order), lies inside the
+ *    zone, and each CPU's count is the frames on its lists; only those heads carry PG_pcp;
+ *  - PG_reserved is set exactly on the frames boot reserved (refReserved), in no free, cached or allocated
+ *    block; managed pages = the zone's frames less those;
+ *  - every other frame is in exactly one free block, one per-CPU block or one allocated block, and
+ *    free + cached + allocated + reserved = total.
  */
 function buddyProblems(m: Machine, allocated: ReadonlyMap<number, number>): string[] {
   const { frames } = m;
   const problems: string[] = [];
-  const owner = new Uint8Array(frames.count); // 0 unseen, 1 free, 2 allocated, 3 reserved
+  const owner = new Uint8Array(frames.count); // 0 unseen, 1 free, 2 allocated, 3 reserved, 4 per-CPU list
+  const memoryBytes = frames.count * REF_PAGE_SIZE;
+  const reservedMap = refReservedMap(memoryBytes);
+  const mt = m.buddy.pageblockMt;
   let freeFrames = 0;
   let freeHeads = 0;
+  let pcpFrames = 0;
+  let pcpHeads = 0;
   let managedPages = 0;
   // Zones by physical address (zone_sizes_init: DMA below 16 MiB, DMA32 below 4 GiB, Normal above), each with
   // its own free area.
-  const zones = refZones(frames.count * REF_PAGE_SIZE);
+  const zones = refZones(memoryBytes);
   const spans = m.buddy.zones.map((z) => [z.name, z.startPfn, z.endPfn]);
   if (JSON.stringify(spans) !== JSON.stringify(zones.map((z) => [z.name, z.start, z.end]))) {
     problems.push(`zones span ${JSON.stringify(spans)}, expected ${JSON.stringify(zones)}`);
   }
   for (const zone of m.buddy.zones) {
     const zoneFreeBefore = freeFrames;
+    let zoneHighatomic = 0;
     managedPages += zone.managedPages;
     for (let order = 0; order <= REF_MAX_PAGE_ORDER; order++) {
-      let len = 0;
-      let prev = NONE;
-      for (let pfn = zone.freeHead[order]!; pfn !== NONE; pfn = frames.next[pfn]!) {
-        if (++len > frames.count) {
-          problems.push(`free list of order ${order} loops`);
-          break;
-        }
-        const size = 2 ** order;
-        if (frames.prev[pfn] !== prev) {
-          problems.push(`free block ${pfn} (order ${order}): prev is ${frames.prev[pfn]}, expected ${prev}`);
-        }
-        if (!(frames.flags[pfn]! & BUDDY)) {
-          problems.push(`free block ${pfn} on the order-${order} list lacks PG_buddy`);
-        }
-        if (frames.order[pfn] !== order) {
-          problems.push(`free block ${pfn} on the order-${order} list records order ${frames.order[pfn]}`);
-        }
-        if (pfn % size !== 0) {
-          problems.push(`free block ${pfn} is not aligned to its order ${order}`);
-        }
-        if (pfn < zone.startPfn || pfn + size > zone.endPfn) {
-          problems.push(`free block ${pfn} (order ${order}) leaves the zone`);
-        }
-        for (let p = pfn; p < Math.min(pfn + size, frames.count); p++) {
-          if (owner[p] !== 0) {
-            problems.push(`frame ${p} is in two free blocks`);
+      let orderLen = 0;
+      for (let type = 0; type < REF_MIGRATE_TYPES; type++) {
+        const list = order * REF_MIGRATE_TYPES + type;
+        let len = 0;
+        let prev = NONE;
+        for (let pfn = zone.freeHead[list]!; pfn !== NONE; pfn = frames.next[pfn]!) {
+          if (++len > frames.count) {
+            problems.push(`free list of order ${order} type ${type} loops`);
+            break;
           }
-          owner[p] = 1;
-        }
-        if (order < REF_MAX_PAGE_ORDER) {
-          const buddy = pfn ^ size;
-          if (
-            buddy >= zone.startPfn &&
-            buddy + size <= zone.endPfn &&
-            frames.flags[buddy]! & BUDDY &&
-            frames.order[buddy] === order
-          ) {
-            problems.push(`free block ${pfn} and its buddy ${buddy} are both free at order ${order} (not merged)`);
+          const size = 2 ** order;
+          if (frames.prev[pfn] !== prev) {
+            problems.push(`free block ${pfn} (order ${order}): prev is ${frames.prev[pfn]}, expected ${prev}`);
           }
+          if (frames.flags[pfn] !== BUDDY) {
+            problems.push(`free block ${pfn} on the order-${order} list has flags ${frames.flags[pfn]}, not PG_buddy`);
+          }
+          if (frames.order[pfn] !== order) {
+            problems.push(`free block ${pfn} on the order-${order} list records order ${frames.order[pfn]}`);
+          }
+          if (pfn % size !== 0) {
+            problems.push(`free block ${pfn} is not aligned to its order ${order}`);
+          }
+          if (pfn < zone.startPfn || pfn + size > zone.endPfn) {
+            problems.push(`free block ${pfn} (order ${order}) leaves the zone`);
+          }
+          for (let b = pfn >> REF_PAGEBLOCK_ORDER; b <= (pfn + size - 1) >> REF_PAGEBLOCK_ORDER; b++) {
+            if (mt[b] !== type) {
+              problems.push(
+                `free block ${pfn} (order ${order}) is on the type-${type} list, page block ${b} is ${mt[b]}`,
+              );
+            }
+          }
+          for (let p = pfn; p < Math.min(pfn + size, frames.count); p++) {
+            if (owner[p] !== 0) {
+              problems.push(`frame ${p} is in two free blocks`);
+            }
+            owner[p] = 1;
+          }
+          if (order < REF_MAX_PAGE_ORDER) {
+            const buddy = pfn ^ size;
+            const mergeable = (t: number): boolean => t < REF_MIGRATE_PCPTYPES;
+            const blocked =
+              order >= REF_PAGEBLOCK_ORDER &&
+              mt[buddy >> REF_PAGEBLOCK_ORDER] !== type &&
+              (!mergeable(type) || !mergeable(mt[buddy >> REF_PAGEBLOCK_ORDER]!));
+            if (
+              !blocked &&
+              buddy >= zone.startPfn &&
+              buddy + size <= zone.endPfn &&
+              frames.flags[buddy]! & BUDDY &&
+              frames.order[buddy] === order
+            ) {
+              problems.push(`free block ${pfn} and its buddy ${buddy} are both free at order ${order} (not merged)`);
+            }
+          }
+          freeFrames += size;
+          if (type === REF_MIGRATE_HIGHATOMIC) zoneHighatomic += size;
+          prev = pfn;
         }
-        freeFrames += size;
-        prev = pfn;
+        if (zone.freeTail[list] !== prev) {
+          problems.push(`free list of order ${order} type ${type}: tail is ${zone.freeTail[list]}, last entry ${prev}`);
+        }
+        if (zone.nrFreeByType[list] !== len) {
+          problems.push(`${zone.name} order ${order} type ${type}: count ${zone.nrFreeByType[list]}, list ${len}`);
+        }
+        orderLen += len;
       }
-      if (zone.freeTail[order] !== prev) {
-        problems.push(`free list of order ${order}: tail is ${zone.freeTail[order]}, last entry ${prev}`);
+      if (zone.nrFree[order] !== orderLen) {
+        problems.push(`${zone.name} nr_free[${order}] = ${zone.nrFree[order]} but the lists hold ${orderLen} blocks`);
       }
-      if (zone.nrFree[order] !== len) {
-        problems.push(`nr_free[${order}] = ${zone.nrFree[order]} but the list holds ${len} blocks`);
-      }
-      freeHeads += len;
+      freeHeads += orderLen;
     }
     if (zone.freePages !== freeFrames - zoneFreeBefore) {
       problems.push(
         `zone ${zone.name} free pages = ${zone.freePages} but its free lists hold ${freeFrames - zoneFreeBefore}`,
       );
     }
-    // zone_managed_pages: the zone's frames less the reserved first 1 MiB (all of it in DMA).
-    const managed = Math.max(0, zone.endPfn - Math.max(zone.startPfn, REF_RESERVED_PAGES));
+    if (zone.freeHighatomic !== zoneHighatomic) {
+      problems.push(
+        `zone ${zone.name} nr_free_highatomic = ${zone.freeHighatomic}, HighAtomic lists ${zoneHighatomic}`,
+      );
+    }
+    // The per-CPU lists of this zone.
+    const zpcp = m.buddy.pcp[zone.index]!;
+    zpcp.cpus.forEach((pcp, cpu) => {
+      let count = 0;
+      for (let pindex = 0; pindex < REF_NR_PCP_LISTS; pindex++) {
+        const order = refPindexToOrder(pindex);
+        const size = 2 ** order;
+        let len = 0;
+        let prev = NONE;
+        for (let pfn = pcp.heads[pindex]!; pfn !== NONE; pfn = frames.next[pfn]!) {
+          if (++len > frames.count) {
+            problems.push(`CPU ${cpu} list ${pindex} loops`);
+            break;
+          }
+          if (frames.prev[pfn] !== prev) problems.push(`CPU ${cpu} list ${pindex}: ${pfn} prev ${frames.prev[pfn]}`);
+          if (frames.flags[pfn] !== PCP) problems.push(`CPU ${cpu} list ${pindex}: ${pfn} lacks PG_pcp`);
+          if (frames.order[pfn] !== order) {
+            problems.push(`CPU ${cpu} list ${pindex}: ${pfn} has order ${frames.order[pfn]}`);
+          }
+          if (pfn % size !== 0 || pfn < zone.startPfn || pfn + size > zone.endPfn) {
+            problems.push(`CPU ${cpu} list ${pindex}: ${pfn} misaligned or outside ${zone.name}`);
+          }
+          for (let p = pfn; p < Math.min(pfn + size, frames.count); p++) {
+            if (owner[p] !== 0) problems.push(`frame ${p} on CPU ${cpu}'s list is also free or cached twice`);
+            owner[p] = 4;
+          }
+          count += size;
+          prev = pfn;
+        }
+        if (pcp.tails[pindex] !== prev) {
+          problems.push(`CPU ${cpu} list ${pindex}: tail ${pcp.tails[pindex]}, last ${prev}`);
+        }
+        pcpHeads += len;
+      }
+      if (pcp.count !== count) problems.push(`${zone.name} CPU ${cpu}: count ${pcp.count}, lists hold ${count}`);
+      pcpFrames += count;
+    });
+    // zone_managed_pages: the zone's frames less what boot reserved in it.
+    let managed = 0;
+    for (let p = zone.startPfn; p < zone.endPfn; p++) if (!reservedMap[p]) managed++;
     if (zone.managedPages !== managed) {
       problems.push(`zone ${zone.name} manages ${zone.managedPages} pages, expected ${managed}`);
     }
   }
   let buddyFlags = 0;
+  let pcpFlags = 0;
   for (let p = 0; p < frames.count; p++) {
     if (frames.flags[p]! & BUDDY) buddyFlags++;
+    if (frames.flags[p]! & PCP) pcpFlags++;
   }
   if (buddyFlags !== freeHeads) {
     problems.push(`${buddyFlags} frames carry PG_buddy but the free lists hold ${freeHeads} blocks`);
   }
+  if (pcpFlags !== pcpHeads) {
+    problems.push(`${pcpFlags} frames carry PG_pcp but the per-CPU lists hold ${pcpHeads} blocks`);
+  }
   let reservedFrames = 0;
   for (let p = 0; p < frames.count; p++) {
     const reserved = (frames.flags[p]! & RESERVED) !== 0;
-    if (reserved !== p < REF_RESERVED_PAGES) {
-      problems.push(
-        `frame ${p} ${reserved ? 'carries' : 'lacks'} PG_reserved (the first ${REF_RESERVED_PAGES} are reserved)`,
-      );
+    if (reserved !== (reservedMap[p] === 1)) {
+      problems.push(`frame ${p} ${reserved ? 'carries' : 'lacks'} PG_reserved`);
+      if (problems.length > 50) break;
     }
     if (reserved) {
-      if (owner[p] === 1) {
-        problems.push(`reserved frame ${p} is in a free block`);
+      if (owner[p] !== 0) {
+        problems.push(`reserved frame ${p} is in a free or cached block`);
       }
       owner[p] = 3;
       reservedFrames++;
@@ -495,7 +735,7 @@ function buddyProblems(m: Machine, allocated: ReadonlyMap<number, number>): stri
   let allocatedFrames = 0;
   for (const [head, order] of allocated) {
     for (let p = head; p < head + 2 ** order; p++) {
-      if (owner[p] === 1) {
+      if (owner[p] === 1 || owner[p] === 4) {
         problems.push(`frame ${p} is free and also in the allocated block ${head} (order ${order})`);
       } else if (owner[p] === 3) {
         problems.push(`reserved frame ${p} is in the allocated block ${head} (order ${order})`);
@@ -508,19 +748,23 @@ function buddyProblems(m: Machine, allocated: ReadonlyMap<number, number>): stri
   }
   for (let p = 0; p < frames.count; p++) {
     if (owner[p] === 0) {
-      problems.push(`frame ${p} is neither free, allocated nor reserved`);
+      problems.push(`frame ${p} is neither free, cached, allocated nor reserved`);
       break;
     }
   }
   if (m.buddy.nrFreePages !== freeFrames) {
     problems.push(`free pages = ${m.buddy.nrFreePages} but the free lists hold ${freeFrames}`);
   }
+  if (m.buddy.nrPcpPages !== pcpFrames) {
+    problems.push(`per-CPU pages = ${m.buddy.nrPcpPages} but the lists hold ${pcpFrames}`);
+  }
   if (managedPages !== frames.count - reservedFrames) {
     problems.push(`managed pages = ${managedPages}, total ${frames.count} - reserved ${reservedFrames}`);
   }
-  if (freeFrames + allocatedFrames + reservedFrames !== frames.count) {
+  if (freeFrames + pcpFrames + allocatedFrames + reservedFrames !== frames.count) {
     problems.push(
-      `free ${freeFrames} + allocated ${allocatedFrames} + reserved ${reservedFrames} != total ${frames.count}`,
+      `free ${freeFrames} + cached ${pcpFrames} + allocated ${allocatedFrames} + reserved ${reservedFrames} ` +
+        `!= total ${frames.count}`,
     );
   }
   return problems;
@@ -875,13 +1119,14 @@ describe('kmalloc size classes (mm/slab_common.c kmalloc_slab)', () => {
     const before = formatBuddyinfo(buddyinfoView(m));
     for (const size of [8193, 12288, 12289, 16384, 16385, 65536, 1 << 20, (1 << 20) + 1, REF_KMALLOC_MAX_SIZE]) {
       const order = refGetOrder(size);
-      const free = m.buddy.nrFreePages;
+      // Free pages and pages on the per-CPU lists: a refill moves blocks from one to the other.
+      const free = m.buddy.nrFreePages + m.buddy.nrPcpPages;
       const seq = m.events.length;
       const p = m.kmalloc(size, GFP_KERNEL);
       assert.ok(p >= 0 && p % REF_PAGE_SIZE === 0, `kmalloc(${size}) returns a page-aligned address`);
       const pfn = p / REF_PAGE_SIZE;
       assert.equal(m.slub.cacheOf(p), undefined, `kmalloc(${size}) is not a slab object`);
-      assert.equal(m.buddy.nrFreePages, free - 2 ** order, `kmalloc(${size}) takes 2^${order} pages`);
+      assert.equal(m.buddy.nrFreePages + m.buddy.nrPcpPages, free - 2 ** order, `kmalloc(${size}) takes 2^${order}`);
       assert.equal(m.frames.flags[pfn]! & HEAD, HEAD, 'the block is compound (__GFP_COMP)');
       for (let p2 = pfn + 1; p2 < pfn + 2 ** order; p2++) {
         assert.equal(m.frames.flags[p2]! & TAIL, TAIL, `frame ${p2} is a tail page`);
@@ -895,8 +1140,9 @@ describe('kmalloc size classes (mm/slab_common.c kmalloc_slab)', () => {
         ],
       );
       assert.equal(m.kfree(p), undefined);
-      assert.equal(m.buddy.nrFreePages, free);
+      assert.equal(m.buddy.nrFreePages + m.buddy.nrPcpPages, free);
     }
+    m.buddy.drainAll();
     assert.equal(formatBuddyinfo(buddyinfoView(m)), before, 'every large kmalloc merged back');
   });
 
@@ -962,28 +1208,60 @@ describe('kmalloc size classes (mm/slab_common.c kmalloc_slab)', () => {
 // Buddy allocator
 // ---------------------------------------------------------------------------------------------------------
 
-describe('boot reservation (arch/x86/kernel/setup.c)', () => {
-  test('the first 1 MiB of RAM stays reserved: PG_reserved, never in the buddy allocator', () => {
-    // arch/x86/kernel/setup.c, "x86/setup: Always reserve the first 1M of RAM" (Linux 5.13): setup_arch()
-    // reserves [0, 1M) unconditionally (x86_platform.realmode_reserve() -> memblock_reserve(0, SZ_1M)), so
-    // memblock_free_all() hands the buddy allocator only what lies above it.
+/** GFP_KERNEL | __GFP_MOVABLE: a movable request takes the smallest block of its own type, no stealing. */
+const MOVABLE = GFP_KERNEL | __GFP_MOVABLE;
+/** include/linux/mmzone.h: MIGRATE_UNMOVABLE 0, MIGRATE_MOVABLE 1. */
+const REF_MIGRATE_UNMOVABLE = 0;
+const REF_MIGRATE_MOVABLE = 1;
+
+/** __alloc_pages() through the engine's page allocator on CPU cpu: the first pfn or NO_PFN. */
+function take(m: Machine, order: number, gfp = MOVABLE, compound = false, cpu = 0): number {
+  return m.buddy.allocPages({ order, gfp, cpu, compound });
+}
+
+/** A machine of 16 MiB + 104 pages (4200 frames): its DMA32 zone holds 38 free frames (see its test). */
+const SMALL_DMA32_BYTES = 4200 * REF_PAGE_SIZE;
+
+describe('boot reservations (arch/x86/kernel/setup.c, memblock)', () => {
+  test('the first 1 MiB, the kernel image and the memmap are PG_reserved and never in the buddy allocator', () => {
     assert.equal(RESERVED_LOW_BYTES, REF_RESERVED_LOW_BYTES);
     assert.equal(REF_RESERVED_PAGES, 256);
-    for (const memoryBytes of [16 * MiB, 16 * MiB + 37 * REF_PAGE_SIZE, 256 * MiB]) {
+    // 16M: under 32 MiB the image is a quarter of RAM, 4 MiB; 16 MiB + 4 MiB + the memmap is beyond the end of
+    // RAM, so it loads at 2 MiB (pfns 512..1535). memmap: 4096 frames * 64 B = 256 KiB = 64 pages at the top.
+    // Boot page tables: PGD, the direct map's PUD and PMD (8 entries of 2 MiB), the image's PUD and PMD (two
+    // 2 MiB pages of text, two of data): 5 pages just below the memmap.
+    assert.deepEqual(refReserved(16 * MiB), [
+      { name: 'low memory', startPfn: 0, endPfn: 256 },
+      { name: 'kernel image', startPfn: 512, endPfn: 1536 },
+      { name: 'page tables', startPfn: 4027, endPfn: 4032 },
+      { name: 'memmap', startPfn: 4032, endPfn: 4096 },
+    ]);
+    // 256M: 8 MiB of image at 16 MiB (pfns 4096..6143); memmap 65536 * 64 B = 4 MiB = 1024 pages; 5 table pages.
+    assert.deepEqual(refReserved(256 * MiB).slice(1), [
+      { name: 'kernel image', startPfn: 4096, endPfn: 6144 },
+      { name: 'page tables', startPfn: 64507, endPfn: 64512 },
+      { name: 'memmap', startPfn: 64512, endPfn: 65536 },
+    ]);
+    for (const memoryBytes of [16 * MiB, SMALL_DMA32_BYTES, 64 * MiB, 256 * MiB]) {
       const m = boot(memoryBytes, 1);
       const total = memoryBytes / REF_PAGE_SIZE;
       const what = formatSize(memoryBytes);
+      const reserved = refReservedMap(memoryBytes);
+      assert.deepEqual(m.reserved, refReserved(memoryBytes), `${what}: machine.reserved`);
+      let nReserved = 0;
       for (let pfn = 0; pfn < total; pfn++) {
-        if (m.frames.flags[pfn]! & RESERVED) {
-          assert.ok(pfn < REF_RESERVED_PAGES, `${what}: frame ${pfn} above 1 MiB is reserved`);
-          assert.equal(m.frames.flags[pfn], RESERVED, `${what}: reserved frame ${pfn} carries only PG_reserved`);
-          assert.equal(m.buddy.findFreeBlock(pfn), undefined, `${what}: reserved frame ${pfn} is in a free block`);
-        } else {
-          assert.ok(pfn >= REF_RESERVED_PAGES, `${what}: frame ${pfn} below 1 MiB is not reserved`);
+        if (reserved[pfn]) {
+          nReserved++;
+          if (!(m.frames.flags[pfn]! & RESERVED)) assert.fail(`${what}: reserved frame ${pfn} lacks PG_reserved`);
+          if (m.buddy.findFreeBlock(pfn) !== undefined) {
+            assert.fail(`${what}: reserved frame ${pfn} is in a free block`);
+          }
+        } else if (m.frames.flags[pfn]! & RESERVED) {
+          assert.fail(`${what}: frame ${pfn} is not reserved by boot but carries PG_reserved`);
         }
       }
-      assert.equal(m.buddy.managedPages, total - REF_RESERVED_PAGES, `${what}: managed pages`);
-      assert.equal(m.buddy.nrFreePages, total - REF_RESERVED_PAGES, `${what}: free pages`);
+      assert.equal(m.buddy.managedPages, total - nReserved, `${what}: managed pages`);
+      assert.equal(m.buddy.nrFreePages, total - nReserved, `${what}: free pages`);
       assert.deepEqual(m.buddy.nrFreeByOrder(), refFreshNrFree(memoryBytes), `${what}: buddyinfo`);
       for (const b of refFreshBlocks(memoryBytes)) {
         assert.deepEqual(m.buddy.findFreeBlock(b.pfn), b, `${what}: boot block at ${b.pfn}`);
@@ -996,99 +1274,95 @@ describe('boot reservation (arch/x86/kernel/setup.c)', () => {
       refFreshBlocks(16 * MiB),
       [
         { pfn: 256, order: 8 },
-        { pfn: 512, order: 9 },
-        { pfn: 1024, order: 10 },
+        { pfn: 1536, order: 9 },
         { pfn: 2048, order: 10 },
-        { pfn: 3072, order: 10 },
+        { pfn: 3072, order: 9 },
+        { pfn: 3584, order: 8 },
+        { pfn: 3840, order: 7 },
+        { pfn: 3968, order: 5 },
+        { pfn: 4000, order: 4 },
+        { pfn: 4016, order: 3 },
+        { pfn: 4024, order: 1 },
+        { pfn: 4026, order: 0 },
       ],
-      'frames 256..511 as one order-8 block, 512..1023 as one order-9 block, then 4 MiB blocks',
+      '256..511 between the low 1 MiB and the image; 1536..4026 between the image and the page tables',
     );
-    // The first allocations land just above the reservation.
+    // The first slab (GFP_KERNEL: unmovable) finds no Unmovable block: every page block is Movable at boot
+    // (memmap_init_range), so __rmqueue_fallback() steals, largest block first: the 4 MiB block at 8 MiB.
     const obj = m.kmalloc(64, GFP_KERNEL);
-    assert.equal(obj, REF_RESERVED_LOW_BYTES, 'the first slab is the first frame above 1 MiB');
-    assert.equal(m.buddy.allocPages(0, false), REF_RESERVED_PAGES + 1);
+    assert.equal(obj, 2048 * REF_PAGE_SIZE, 'the first slab is the first page of the order-10 block');
     // A reserved frame cannot be freed, and its address is neither free memory nor anything kmalloc returned.
-    for (const pfn of [0, 1, REF_RESERVED_PAGES - 1]) {
+    for (const pfn of [0, 1, REF_RESERVED_PAGES - 1, 512, 1535, 4027, 4031, 4032, 4095]) {
       const before = snapshot(m);
-      assert.equal(m.buddy.freePages(pfn, 0), 'reserved page', `free_pages(${pfn}, 0)`);
+      assert.equal(m.buddy.freePages(pfn, 0, 0), 'reserved page', `free_pages(${pfn}, 0)`);
       assert.equal(m.kfree(pfn * REF_PAGE_SIZE + REF_PAGE_SIZE / 2)?.code, 'KM4003', `kfree inside frame ${pfn}`);
       assert.deepEqual(snapshot(m), before, `freeing reserved frame ${pfn} changed the machine`);
       assert.equal(addressView(m, pfn * REF_PAGE_SIZE).state, 'reserved');
     }
     assert.equal(addressView(m, REF_RESERVED_LOW_BYTES - 1).state, 'reserved');
-    assert.equal(addressView(m, REF_RESERVED_LOW_BYTES).state, 'slab object');
-    // Nothing ever merges into the reservation: the order-8 and order-9 blocks' buddies (256 ^ 256 = 0,
-    // 512 ^ 512 = 0) are reserved. Take every free page, give every one back: only the slab page is missing.
-    assert.equal(m.kfree(obj), undefined);
-    const pages: number[] = [];
-    for (let pfn = m.buddy.allocPages(0, false); pfn !== NONE; pfn = m.buddy.allocPages(0, false)) {
-      pages.push(pfn);
-    }
-    assert.equal(m.buddy.nrFreePages, 0);
-    const slab = cacheNamed(m, 'kmalloc-64');
-    assert.equal(
-      pages.length,
-      4096 - REF_RESERVED_PAGES - 1 - slab.nrSlabs,
-      'every frame above 1 MiB but the slab and page 257',
-    );
-    assert.ok(
-      pages.every((pfn) => pfn >= REF_RESERVED_PAGES),
-      'no page below 1 MiB is handed out',
-    );
-    for (const pfn of [...pages, REF_RESERVED_PAGES + 1]) {
-      assert.equal(m.buddy.freePages(pfn, 0), undefined, `free_pages(${pfn}, 0)`);
-    }
-    // Only the kmalloc-64 slab at 256 is still allocated: 257..511 are one free block per order 0..7.
-    assert.deepEqual(m.buddy.nrFreeByOrder(), [1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 3]);
-    assert.deepEqual(buddyProblems(m, new Map([[REF_RESERVED_PAGES, 0]])), []);
+    assert.equal(addressView(m, REF_RESERVED_LOW_BYTES).state, 'free');
+    assert.equal(addressView(m, obj).state, 'slab object');
   });
 });
 
 describe('buddy allocator (mm/page_alloc.c)', () => {
-  test('a fresh machine holds everything above the reserved 1 MiB in the largest aligned blocks', () => {
+  test('a fresh machine holds every free range in the largest aligned blocks, all Movable', () => {
     const m = boot(256 * MiB, 2);
-    // 256..511 (order 8), 512..1023 (order 9), then only 4 MiB blocks: 64 - 1 of them.
-    assert.deepEqual(m.buddy.nrFreeByOrder(), [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 63]);
+    // DMA: 256..511 (order 8), 512..1023 (order 9), three 4 MiB blocks. DMA32: 6144..64506 (after the image,
+    // before the page tables) = 58363 frames = 56 blocks of 4 MiB and 1019 = 512 + 256 + 128 + 64 + 32 + 16 +
+    // 8 + 2 + 1 frames.
+    assert.deepEqual(m.buddy.nrFreeByOrder(), [1, 1, 0, 1, 1, 1, 1, 1, 2, 2, 59]);
     assert.deepEqual(m.buddy.nrFreeByOrder(), refFreshNrFree(256 * MiB));
-    // Per zone: DMA (below 16 MiB) has the order-8 and order-9 blocks and 3 of the 4 MiB blocks, DMA32 the
-    // other (256 - 16) / 4 = 60.
     assert.deepEqual(zoneNrFree(m), refFreshZoneNrFree(256 * MiB));
     assert.deepEqual(
       zoneNrFree(m),
       new Map([
         ['DMA', [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 3]],
-        ['DMA32', [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 60]],
+        ['DMA32', [1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 56]],
       ]),
     );
     for (const b of refFreshBlocks(256 * MiB)) {
-      if (b.pfn >= 1024) assert.equal(b.order, REF_MAX_PAGE_ORDER, `above 4 MiB only 4 MiB blocks (${b.pfn})`);
+      if (b.pfn >= 1024 && b.pfn < 63488) assert.equal(b.order, REF_MAX_PAGE_ORDER, `4 MiB blocks (${b.pfn})`);
       assert.deepEqual(m.buddy.findFreeBlock(b.pfn), b);
     }
-    assert.equal(m.buddy.nrFreePages, 65536 - REF_RESERVED_PAGES);
-    assert.equal(m.buddy.managedPages, 65536 - REF_RESERVED_PAGES);
+    // 65536 - 256 (low) - 2048 (image) - 5 (page tables) - 1024 (memmap).
+    assert.equal(m.buddy.nrFreePages, 62203);
+    assert.equal(m.buddy.managedPages, 62203);
+    // memmap_init_range() marks every page block MIGRATE_MOVABLE: every free block is on a Movable list.
+    assert.ok(m.buddy.pageblockMt.every((t) => t === REF_MIGRATE_MOVABLE));
+    for (const zone of m.buddy.populatedZones()) {
+      for (let o = 0; o <= REF_MAX_PAGE_ORDER; o++) {
+        assert.equal(zone.nrFreeByType[o * REF_MIGRATE_TYPES + REF_MIGRATE_MOVABLE], zone.nrFree[o]);
+      }
+    }
+    assert.equal(m.buddy.nrPcpPages, 0, 'no page on a per-CPU list');
     assert.deepEqual(buddyProblems(m, new Map()), []);
   });
 
-  test('a machine that is not a multiple of 4 MiB keeps its tail as smaller aligned blocks', () => {
-    const memoryBytes = 16 * MiB + 5 * REF_PAGE_SIZE + 2 * 64 * 1024;
+  test('free ranges that do not end on 4 MiB boundaries end in smaller aligned blocks', () => {
+    const memoryBytes = SMALL_DMA32_BYTES;
     const m = boot(memoryBytes, 1);
-    // 4096 + 32 + 5 frames, the first 256 reserved: order 8 and order 9 up to 4 MiB, three order-10 blocks,
-    // then 32 = one order-5, then 5 = order 2 + order 0.
-    assert.deepEqual(m.buddy.nrFreeByOrder(), [1, 0, 1, 0, 0, 1, 0, 0, 1, 1, 3]);
+    // 4200 frames: the image is a quarter, 1050 pages at 2 MiB (512..1561); the memmap ceil(4200 * 64 / 4096) =
+    // 66 pages (4134..4199); 8 page-table pages below it (4126..4133): PGD, direct-map PUD, PMD and a PTE page
+    // for the last, partial 2 MiB; the image's PUD, PMD and two PTE pages (text ends at 512 + 525 = 1037, so
+    // 1024..1036 and 1037..1535 use 4 KiB pages, and 1536..1561 too). Free: 256..511 (order 8), then
+    // 1562..4125: orders 1, 2, 5, 6, 7, 8 up to 2048, two 4 MiB blocks up to 16 MiB, then 4096..4125 in DMA32:
+    // orders 4, 3, 2, 1.
+    assert.deepEqual(m.buddy.nrFreeByOrder(), [0, 2, 2, 1, 1, 1, 1, 1, 2, 0, 2]);
     assert.deepEqual(m.buddy.nrFreeByOrder(), refFreshNrFree(memoryBytes));
-    // The 37 frames above 16 MiB are the whole DMA32 zone.
     assert.deepEqual(zoneNrFree(m), refFreshZoneNrFree(memoryBytes));
     assert.deepEqual(
       zoneNrFree(m),
       new Map([
-        ['DMA', [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 3]],
-        ['DMA32', [1, 0, 1, 0, 0, 1, 0, 0, 0, 0, 0]],
+        ['DMA', [0, 1, 1, 0, 0, 1, 1, 1, 2, 0, 2]],
+        ['DMA32', [0, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0]],
       ]),
     );
-    assert.deepEqual(refFreshBlocks(memoryBytes).slice(-3), [
-      { pfn: 4096, order: 5 },
-      { pfn: 4128, order: 2 },
-      { pfn: 4132, order: 0 },
+    assert.deepEqual(refFreshBlocks(memoryBytes).slice(-4), [
+      { pfn: 4096, order: 4 },
+      { pfn: 4112, order: 3 },
+      { pfn: 4120, order: 2 },
+      { pfn: 4124, order: 1 },
     ]);
     for (const b of refFreshBlocks(memoryBytes)) {
       assert.deepEqual(m.buddy.findFreeBlock(b.pfn), b);
@@ -1096,67 +1370,65 @@ describe('buddy allocator (mm/page_alloc.c)', () => {
     assert.deepEqual(buddyProblems(m, new Map()), []);
   });
 
-  test('order 0 splits the smallest free block of its zone into one free block per lower order; free merges back', () => {
+  test('__rmqueue_smallest splits the smallest block of the type into one free block per lower order; free merges back', () => {
     const m = boot(256 * MiB, 2);
     const before = formatBuddyinfo(buddyinfoView(m));
     const fresh = refFreshZoneNrFree(256 * MiB);
-    const upTo = (n: number): number[] => Array.from({ length: n }, (_, o) => o);
+    const range = (from: number, to: number): number[] => Array.from({ length: to - from }, (_, i) => from + i);
     assert.deepEqual([...fresh.keys()], ['DMA', 'DMA32'], 'below 4 GiB: no Normal zone');
-    assert.deepEqual(zoneNrFree(m), fresh);
-
-    // GFP_KERNEL: gfp_zone() = ZONE_NORMAL, which is empty on 256M, so the zonelist walk starts at DMA32. It
-    // holds only 4 MiB blocks (from MAX_DMA_PFN up, queued in address order at boot): __rmqueue_smallest()
-    // takes the lowest and expand() splits it into one free block per order 0..9.
-    const top = m.buddy.allocPages(0, false, GFP_KERNEL);
-    assert.equal(top, REF_MAX_DMA_PFN, 'the first 4 MiB block of DMA32 (16 MiB) is split');
-    assert.deepEqual(zoneNrFree(m).get('DMA32'), nrFreeWith(fresh.get('DMA32')!, upTo(10), [10]));
-    assert.deepEqual(zoneNrFree(m).get('DMA32'), [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 59]);
+    // Order 4 bypasses the per-CPU lists (pcp_allowed_order: 0..3 and 9) and a movable request finds its own
+    // type, so this is __rmqueue_smallest() alone. gfp_zone() = ZONE_NORMAL, empty on 256M: the zonelist walk
+    // starts at DMA32. Its smallest block of order >= 4 is the order-4 block the page tables left at 64480:
+    // taken whole; the next is the order-5 block at 64448, split into 64448 (taken) and 64464 (order 4, free).
+    assert.equal(take(m, 4), 64480);
+    const top = take(m, 4);
+    assert.equal(top, 64448);
+    assert.deepEqual(zoneNrFree(m).get('DMA32'), nrFreeWith(fresh.get('DMA32')!, [], [5]));
+    assert.deepEqual(m.buddy.findFreeBlock(64464), { pfn: 64464, order: 4 });
     assert.deepEqual(zoneNrFree(m).get('DMA'), fresh.get('DMA'), 'the DMA zone is untouched');
-    for (let order = 0; order < 10; order++) {
-      // expand(): the upper half at each step, i.e. pfn top + 2^order, stays free as a block of that order.
-      assert.deepEqual(m.buddy.findFreeBlock(top + 2 ** order), { pfn: top + 2 ** order, order });
-    }
-    assert.deepEqual(buddyProblems(m, new Map([[top, 0]])), []);
-    assert.equal(m.buddy.freePages(top, 0), undefined);
+    assert.deepEqual(
+      buddyProblems(
+        m,
+        new Map([
+          [64480, 4],
+          [top, 4],
+        ]),
+      ),
+      [],
+    );
+    assert.equal(m.buddy.freePages(top, 4, 0), undefined);
+    assert.equal(m.buddy.freePages(64480, 4, 0), undefined);
     assert.equal(formatBuddyinfo(buddyinfoView(m)), before);
     assert.deepEqual(buddyProblems(m, new Map()), []);
 
-    // GFP_DMA: only the DMA zone, whose smallest block is the order-8 block just above the reserved 1 MiB.
+    // GFP_DMA: only the DMA zone, whose smallest block of order >= 4 is the order-8 block above the low 1 MiB.
+    const DMA_MOVABLE = MOVABLE | GFP_DMA;
     const low = REF_RESERVED_PAGES;
-    const pfn = m.buddy.allocPages(0, false, GFP_DMA);
+    const pfn = take(m, 4, DMA_MOVABLE);
     assert.equal(pfn, low, 'the order-8 block at the end of the reservation is split first');
-    assert.deepEqual(zoneNrFree(m).get('DMA'), nrFreeWith(fresh.get('DMA')!, upTo(8), [8]));
-    assert.deepEqual(zoneNrFree(m).get('DMA'), [1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 3]);
+    assert.deepEqual(zoneNrFree(m).get('DMA'), nrFreeWith(fresh.get('DMA')!, range(4, 8), [8]));
+    assert.deepEqual(zoneNrFree(m).get('DMA'), [0, 0, 0, 0, 1, 1, 1, 1, 0, 1, 3]);
     assert.deepEqual(zoneNrFree(m).get('DMA32'), fresh.get('DMA32'), 'the DMA32 zone is untouched');
-    assert.deepEqual(m.buddy.nrFreeByOrder(), [1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 63], 'summed over the zones');
-    for (let order = 0; order < 8; order++) {
+    for (let order = 4; order < 8; order++) {
       assert.deepEqual(m.buddy.findFreeBlock(low + 2 ** order), { pfn: low + 2 ** order, order });
     }
-    assert.deepEqual(buddyProblems(m, new Map([[low, 0]])), []);
-    assert.equal(m.buddy.freePages(pfn, 0), undefined);
+    assert.deepEqual(buddyProblems(m, new Map([[low, 4]])), []);
+    assert.equal(m.buddy.freePages(pfn, 4, 0), undefined);
     assert.equal(formatBuddyinfo(buddyinfoView(m)), before);
-    assert.deepEqual(buddyProblems(m, new Map()), []);
 
-    // With the DMA blocks below 4 MiB taken, GFP_DMA order 0 splits DMA's lowest 4 MiB block.
-    const below = [m.buddy.allocPages(8, false, GFP_DMA), m.buddy.allocPages(9, false, GFP_DMA)];
-    assert.deepEqual(below, [256, 512]);
-    const dmaTop = m.buddy.allocPages(0, false, GFP_DMA);
-    assert.equal(dmaTop, 1024, 'boot queued the 4 MiB blocks in address order, so the lowest one is split first');
-    assert.deepEqual(zoneNrFree(m).get('DMA'), nrFreeWith(fresh.get('DMA')!, upTo(10), [8, 9, 10]));
-    assert.deepEqual(zoneNrFree(m).get('DMA'), [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2]);
-    assert.deepEqual(zoneNrFree(m).get('DMA32'), fresh.get('DMA32'));
-    assert.deepEqual(m.buddy.nrFreeByOrder(), [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 62]);
-    for (let order = 0; order < 10; order++) {
-      assert.deepEqual(m.buddy.findFreeBlock(dmaTop + 2 ** order), { pfn: dmaTop + 2 ** order, order });
-    }
+    // With the order-8 block and the first 4 MiB block taken, order 4 splits the order-9 block at 512.
     const held = new Map([
-      [256, 8],
-      [512, 9],
-      [dmaTop, 0],
+      [take(m, 8, DMA_MOVABLE), 8],
+      [take(m, 10, DMA_MOVABLE), 10],
     ]);
+    assert.deepEqual([...held.keys()], [256, 1024]);
+    const next = take(m, 4, DMA_MOVABLE);
+    assert.equal(next, 512);
+    held.set(next, 4);
+    assert.deepEqual(zoneNrFree(m).get('DMA'), [0, 0, 0, 0, 1, 1, 1, 1, 1, 0, 2]);
     assert.deepEqual(buddyProblems(m, held), []);
     for (const [head, order] of held) {
-      assert.equal(m.buddy.freePages(head, order), undefined);
+      assert.equal(m.buddy.freePages(head, order, 0), undefined);
     }
     assert.equal(formatBuddyinfo(buddyinfoView(m)), before);
     assert.deepEqual(buddyProblems(m, new Map()), []);
@@ -1164,111 +1436,158 @@ describe('buddy allocator (mm/page_alloc.c)', () => {
 
   test('blocks merge only with their buddy, pfn ^ (1 << order)', () => {
     const m = boot(16 * MiB, 1);
-    // The order-8 block at B = 256 (first frame above the reserved 1 MiB) is split; B is 256-aligned, so
-    // the buddies below are those of pages 0..7.
+    // Order-4 blocks (U = 16 frames) out of the order-8 block at B = 256; order 4 bypasses the per-CPU lists.
+    // The smaller order-4, 5 and 7 blocks near the top are taken first, so the order-8 list's head (256) is
+    // the smallest block left; successive order-4 requests then come out in address order.
     const B = REF_RESERVED_PAGES;
-    const pages: number[] = [];
-    for (let i = 0; i < 8; i++) {
-      pages.push(m.buddy.allocPages(0, false));
-    }
+    const U = 16;
+    assert.equal(take(m, 4), 4000);
+    assert.equal(take(m, 5), 3968);
+    assert.equal(take(m, 7), 3840);
+    const blocks = Array.from({ length: 8 }, () => take(m, 4));
     assert.deepEqual(
-      pages,
-      [0, 1, 2, 3, 4, 5, 6, 7].map((i) => B + i),
+      blocks,
+      [0, 1, 2, 3, 4, 5, 6, 7].map((i) => B + i * U),
     );
-    const held = new Map(pages.map((p) => [p, 0]));
+    const held = new Map([...blocks.map((p): [number, number] => [p, 4]), [4000, 4], [3968, 5], [3840, 7]]);
     const free = (pfn: number): void => {
-      assert.equal(m.buddy.freePages(pfn, 0), undefined);
+      assert.equal(m.buddy.freePages(pfn, 4, 0), undefined);
       held.delete(pfn);
       assert.deepEqual(buddyProblems(m, held), []);
     };
-    free(B + 2);
-    assert.deepEqual(m.buddy.findFreeBlock(B + 2), { pfn: B + 2, order: 0 }, 'buddy B+3 is allocated: no merge');
-    free(B + 3);
-    assert.deepEqual(m.buddy.findFreeBlock(B + 2), { pfn: B + 2, order: 1 }, '(B+3) ^ 1 = B+2: merged to order 1');
-    free(B + 4);
-    free(B + 5);
-    assert.deepEqual(m.buddy.findFreeBlock(B + 4), { pfn: B + 4, order: 1 });
+    free(B + 2 * U);
+    assert.deepEqual(m.buddy.findFreeBlock(B + 2 * U), { pfn: B + 2 * U, order: 4 }, 'buddy B+3U is allocated');
+    free(B + 3 * U);
+    assert.deepEqual(m.buddy.findFreeBlock(B + 2 * U), { pfn: B + 2 * U, order: 5 }, '(B+3U) ^ U = B+2U: order 5');
+    free(B + 4 * U);
+    free(B + 5 * U);
+    assert.deepEqual(m.buddy.findFreeBlock(B + 4 * U), { pfn: B + 4 * U, order: 5 });
     assert.deepEqual(
-      m.buddy.findFreeBlock(B + 2),
-      { pfn: B + 2, order: 1 },
-      'B+2 and B+4 are adjacent free order-1 blocks but (B+2) ^ 2 = B, not B+4: they stay apart',
+      m.buddy.findFreeBlock(B + 2 * U),
+      { pfn: B + 2 * U, order: 5 },
+      'B+2U and B+4U are adjacent free order-5 blocks but (B+2U) ^ 2U = B, not B+4U: they stay apart',
     );
-    free(B + 0);
-    free(B + 1);
-    assert.deepEqual(
-      m.buddy.findFreeBlock(B),
-      { pfn: B, order: 2 },
-      'B+0 and B+1 -> order 1, then B ^ 2 = B+2 -> order 2',
-    );
-    assert.deepEqual(m.buddy.findFreeBlock(B + 4), { pfn: B + 4, order: 1 }, 'B+4 is order 1, B is order 2: no merge');
-    free(B + 6);
-    free(B + 7);
+    free(B);
+    free(B + U);
+    assert.deepEqual(m.buddy.findFreeBlock(B), { pfn: B, order: 6 }, 'B and B+U -> order 5, then B ^ 2U = B+2U -> 6');
+    assert.deepEqual(m.buddy.findFreeBlock(B + 4 * U), { pfn: B + 4 * U, order: 5 }, 'order 5 and order 6: no merge');
+    free(B + 6 * U);
+    free(B + 7 * U);
     assert.deepEqual(
       m.buddy.findFreeBlock(B),
       { pfn: B, order: 8 },
       'everything merged back to order 8, and no further: its buddy 256 ^ 256 = 0 is reserved',
     );
-    assert.deepEqual(m.buddy.nrFreeByOrder(), [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 3]);
+    assert.equal(m.buddy.freePages(4000, 4, 0), undefined);
+    assert.equal(m.buddy.freePages(3968, 5, 0), undefined);
+    assert.equal(m.buddy.freePages(3840, 7, 0), undefined);
     assert.deepEqual(m.buddy.nrFreeByOrder(), refFreshNrFree(16 * MiB));
   });
 
-  test('exhaustion returns NONE, never throws', () => {
+  test('a costly order nobody can serve returns NO_PFN: no throw, no OOM killer', () => {
+    // mm/page_alloc.c __alloc_pages_slowpath(): costly_order (> PAGE_ALLOC_COSTLY_ORDER = 3) without
+    // __GFP_RETRY_MAYFAIL goes to nopage after reclaim and compaction; __alloc_pages_may_oom() is not reached.
     const m = boot(16 * MiB, 1);
-    const boot16 = refFreshBlocks(16 * MiB);
-    const blocks: number[] = [];
-    for (let pfn = m.buddy.allocPages(10, true); pfn !== NONE; pfn = m.buddy.allocPages(10, true)) {
-      blocks.push(pfn);
-    }
-    assert.deepEqual(blocks, [1024, 2048, 3072]);
-    assert.deepEqual(
-      blocks,
-      boot16.filter((b) => b.order === 10).map((b) => b.pfn),
-    );
-    assert.equal(m.buddy.nrFreePages, 768, 'order 10 fails while the order-8 and order-9 blocks below 4 MiB are free');
-    assert.equal(m.buddy.allocPages(9, true), 512);
-    assert.equal(m.buddy.allocPages(8, true), 256);
-    assert.equal(m.buddy.allocPages(10, true), NONE);
-    assert.equal(m.buddy.allocPages(0, false), NONE);
-    assert.equal(m.buddy.allocPages(REF_MAX_PAGE_ORDER + 1, false), NONE, 'order above MAX_PAGE_ORDER');
-    assert.equal(m.buddy.nrFreePages, 0);
-    assert.deepEqual(buddyProblems(m, new Map(boot16.map((b) => [b.pfn, b.order]))), []);
-    for (const b of boot16) {
-      assert.equal(m.buddy.freePages(b.pfn, b.order), undefined);
-    }
-    assert.deepEqual(m.buddy.nrFreeByOrder(), [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 3]);
+    const quiet = MOVABLE | __GFP_NOWARN;
+    // 16M: 2747 managed pages; min_free_kbytes = int_sqrt(2747 * 4 * 16) = 419 (419^2 = 175561 <= 175808 <
+    // 420^2): min 104 pages, low 104 + max(26, 2) = 130. __zone_watermark_ok() counts free - (2^order - 1).
+    const zone = zoneNamed(m, 'DMA') as unknown as { wmarkMin: number; wmarkLow: number };
+    assert.deepEqual([zone.wmarkMin, zone.wmarkLow], [104, 130]);
+    assert.equal(take(m, 10, quiet), 2048, 'the only 4 MiB block; 1723 pages left');
+    assert.equal(take(m, 10, quiet), NONE, 'no block of order 10 left: __zone_watermark_ok fails for every mark');
+    assert.equal(m.buddy.lastFailure, 'nopage');
+    // Order 9 goes through the per-CPU list, whose refill takes one block: batch 1 on a zone this small
+    // (zone_batchsize: 2747 >> 10 = 2, / 4 = 0 -> 1, rounddown_pow_of_two(1) - 1 = 0 -> max(1, 0)).
+    assert.equal(take(m, 9, quiet), 1536, '1723 - 511 > 130; 1211 left');
+    assert.equal(take(m, 9, quiet), 3072, '1211 - 511 > 130; 699 left');
+    assert.equal(take(m, 8, quiet), 256, '699 - 255 > 130; 443 left');
+    assert.equal(take(m, 8, quiet), 3584, '443 - 255 = 188 > 130; 187 left');
+    assert.equal(take(m, 7, quiet), NONE, '187 - 127 = 60: below low (130) and min (104)');
+    assert.equal(m.buddy.lastFailure, 'nopage');
+    assert.equal(take(m, REF_MAX_PAGE_ORDER + 1, quiet), NONE, 'order above MAX_PAGE_ORDER');
+    assert.equal(m.buddy.lastFailure, 'order');
+    assert.equal(m.panic, undefined);
+    assert.equal(m.buddy.nrFreePages, 187);
+    assert.deepEqual(m.buddy.nrFreeByOrder(), [1, 1, 0, 1, 1, 1, 0, 1, 0, 0, 0]);
+    const held = new Map([
+      [2048, 10],
+      [1536, 9],
+      [3072, 9],
+      [256, 8],
+      [3584, 8],
+    ]);
+    assert.deepEqual(buddyProblems(m, held), []);
+    for (const [pfn, order] of held) assert.equal(m.buddy.freePages(pfn, order, 0), undefined);
+    m.buddy.drainAll();
+    assert.deepEqual(m.buddy.nrFreeByOrder(), refFreshNrFree(16 * MiB));
   });
 
-  test('kmalloc on an exhausted machine fails and records kmalloc_fail', () => {
+  test('kmalloc on an exhausted machine: a costly large kmalloc fails, a slab-sized one OOM-panics', () => {
     const m = boot(16 * MiB, 1);
-    // Every free block as one large kmalloc of its size, largest first: three 4 MiB, then 2 MiB and 1 MiB.
-    const blocks = refFreshBlocks(16 * MiB).sort((a, b) => b.order - a.order);
-    for (const b of blocks) {
-      assert.equal(m.kmalloc(REF_PAGE_SIZE << b.order, GFP_KERNEL), b.pfn * REF_PAGE_SIZE, `order-${b.order} block`);
-    }
-    assert.equal(m.buddy.nrFreePages, 0);
-    const seq = m.events.length;
+    // Every free block of order >= 8 as one large kmalloc (GFP_KERNEL: unmovable, so each comes from
+    // __rmqueue_fallback, the largest Movable block first; orders >= pageblock_order and order-8 blocks whose
+    // page block is free or reserved for at least half claim their page block).
+    const sizes = [4 * MiB, 2 * MiB, 2 * MiB, MiB, MiB];
+    assert.deepEqual(
+      sizes.map((size) => m.kmalloc(size, GFP_KERNEL) / REF_PAGE_SIZE),
+      [2048, 1536, 3072, 256, 3584],
+    );
+    assert.equal(m.buddy.nrFreePages, 187, 'the blocks of orders 7, 5, 4, 3, 1, 0');
+    let seq = m.events.length;
+    assert.equal(m.kmalloc(4 * MiB, GFP_KERNEL), KMALLOC_FAILED, 'order 10: costly, NULL');
+    assert.deepEqual(
+      newEvents(m, seq).map((e) => e.kind),
+      [EventKind.KmallocFail],
+      'no oom event',
+    );
+    assert.equal(m.panic, undefined, 'a costly order never invokes the OOM killer');
+    assert.equal(m.log.length, 1, 'warn_alloc');
+    // kmalloc(20000) is order 3, not costly. 187 free: it succeeds while free - 7 > min (104), i.e. from 187
+    // down to 115 in steps of 8 (10 times); the 11th, at 107, reaches __alloc_pages_may_oom(), and with no
+    // task to kill out_of_memory() panics.
+    let n = 0;
+    while (m.kmalloc(20000, GFP_KERNEL) !== KMALLOC_FAILED) n++;
+    assert.equal(n, 10);
+    assert.equal(m.buddy.nrFreePages, 107);
+    assert.equal((m.panic as { code: string } | undefined)?.code, 'KM4008');
+    assert.equal(
+      m.log.at(-1),
+      'kmem invoked oom-killer: gfp_mask=0x40cc0(GFP_KERNEL|__GFP_COMP), order=3, oom_score_adj=0\n' +
+        'Out of memory and no killable processes...\n' +
+        'Kernel panic - not syncing: System is deadlocked on memory\n',
+    );
+    seq = m.events.length - 2;
+    assert.deepEqual(
+      newEvents(m, seq).map((e) => [e.kind, e.size]),
+      [
+        [EventKind.Oom, GFP_KERNEL | 0x40000],
+        [EventKind.KmallocFail, 20000],
+      ],
+    );
+    // After the panic nothing is allocated any more.
+    seq = m.events.length;
     assert.equal(m.kmalloc(64, GFP_KERNEL), KMALLOC_FAILED);
-    assert.equal(m.kmalloc(20000, GFP_KERNEL), KMALLOC_FAILED);
     assert.deepEqual(
       newEvents(m, seq).map((e) => [e.kind, e.cache, e.size]),
-      [
-        [EventKind.KmallocFail, cacheNamed(m, 'kmalloc-64').id, 64],
-        [EventKind.KmallocFail, -1, 20000],
-      ],
+      [[EventKind.KmallocFail, cacheNamed(m, 'kmalloc-64').id, 64]],
     );
   });
 
   test('bad frees return a reason and change nothing', () => {
     const m = boot(16 * MiB, 1);
-    const compound = m.buddy.allocPages(2, true);
-    const single = m.buddy.allocPages(0, false);
-    const freed = m.buddy.allocPages(1, false);
-    assert.equal(m.buddy.freePages(freed, 1), undefined);
+    const compound = take(m, 2, MOVABLE, true);
+    const single = take(m, 0);
+    const freed = take(m, 1);
+    assert.equal(m.buddy.freePages(freed, 1, 0), undefined);
+    assert.notEqual(m.buddy.findPcpBlock(freed), undefined, 'the freed order-1 block waits on the CPU list');
     const slabObj = m.kmalloc(64, GFP_KERNEL);
     const slabPfn = Math.floor(slabObj / REF_PAGE_SIZE);
-    const plain = m.buddy.allocPages(2, false);
+    const plain = take(m, 2);
+    // The smallest movable blocks (order 3 at 4016, order 0 at 4026, order 1 at 4024) served the requests; the
+    // order-4 block at 4000 is still free.
+    assert.deepEqual(m.buddy.findFreeBlock(4000), { pfn: 4000, order: 4 });
     const cases: [string, number, number, string][] = [
-      ['double free', freed, 1, 'page already free'],
+      ['double free (the block is on the per-CPU list)', freed, 1, 'page already free'],
       ['free of a page inside a free block', 4000, 0, 'page already free'],
       ['wrong order (too small)', compound, 1, 'wrong order'],
       ['wrong order (too large)', compound, 3, 'wrong order'],
@@ -1280,12 +1599,15 @@ describe('buddy allocator (mm/page_alloc.c)', () => {
       ['slab page', slabPfn, 0, 'slab page'],
       ['first reserved page', 0, 0, 'reserved page'],
       ['last reserved page (below 1 MiB)', REF_RESERVED_PAGES - 1, 0, 'reserved page'],
+      ['a page of the kernel image', 512, 0, 'reserved page'],
+      ['a boot page-table page', 4027, 0, 'reserved page'],
+      ['a page of the memmap', 4032, 0, 'reserved page'],
       ['pfn beyond the zone', 4096, 0, 'pfn outside the zone'],
       ['negative pfn', -1, 0, 'pfn outside the zone'],
     ];
     for (const [what, pfn, order, reason] of cases) {
       const before = snapshot(m);
-      assert.equal(m.buddy.freePages(pfn, order), reason, what);
+      assert.equal(m.buddy.freePages(pfn, order, 0), reason, what);
       assert.deepEqual(snapshot(m), before, `${what} changed the machine`);
     }
   });
@@ -1295,7 +1617,7 @@ describe('buddy allocator (mm/page_alloc.c)', () => {
     // __free_pages() on any other page finds refcount 0 (VM_BUG_ON_PAGE with CONFIG_DEBUG_VM) and frees
     // nothing.
     const m = boot(16 * MiB, 1);
-    const pfn = m.buddy.allocPages(2, false);
+    const pfn = take(m, 2);
     assert.deepEqual(
       Array.from(m.frames.refcount.subarray(pfn, pfn + 4)),
       [1, 0, 0, 0],
@@ -1309,25 +1631,42 @@ describe('buddy allocator (mm/page_alloc.c)', () => {
     ] as const) {
       const before = snapshot(m);
       assert.equal(
-        m.buddy.freePages(inner, order),
+        m.buddy.freePages(inner, order, 0),
         'not the head of an allocation',
         `free_pages(pfn + ${inner - pfn}, ${order}) of an order-2 block`,
       );
       assert.deepEqual(snapshot(m), before);
       assert.deepEqual(buddyProblems(m, new Map([[pfn, 2]])), []);
     }
-    assert.equal(m.buddy.freePages(pfn, 2), undefined, 'the first page frees the block');
+    assert.equal(m.buddy.freePages(pfn, 2, 0), undefined, 'the first page frees the block');
     assert.equal(m.frames.refcount[pfn], 0);
     assert.deepEqual(buddyProblems(m, new Map()), []);
+    m.buddy.drainAll();
     assert.deepEqual(m.buddy.nrFreeByOrder(), refFreshNrFree(16 * MiB));
   });
 
-  test('property: random alloc/free sequences keep the free lists exact', (t) => {
+  test('property: random alloc/free sequences keep the free lists and the per-CPU lists exact', (t) => {
     t.diagnostic(`fast-check seed ${FC_SEED} (set FC_SEED to change)`);
+    const quiet = (gfp: number): number => gfp | __GFP_NOWARN;
+    // Masks that never reach the OOM killer (which would panic the machine): __GFP_NORETRY for the reclaiming
+    // ones, the others cannot reclaim (nopage) or are lowmem-only (GFP_DMA32 with reclaim).
+    const masks = [
+      0,
+      GFP_KERNEL | __GFP_NORETRY,
+      GFP_DMA,
+      GFP_DMA32,
+      GFP_KERNEL | GFP_DMA | __GFP_NORETRY,
+      GFP_KERNEL | GFP_DMA32,
+      GFP_ATOMIC,
+      GFP_NOWAIT | __GFP_MOVABLE,
+      MOVABLE | __GFP_NORETRY,
+    ].map(quiet);
     type Op =
-      | { kind: 'alloc'; order: number; compound: boolean; gfp: number }
-      | { kind: 'free'; pick: number }
+      | { kind: 'alloc'; order: number; compound: boolean; gfp: number; cpu: number }
+      | { kind: 'free'; pick: number; cpu: number }
+      | { kind: 'drain' }
       | { kind: 'bad'; pick: number; how: 'double' | 'inside-free' | 'wrong-order' | 'inner' };
+    const cpu = fc.integer({ min: 0, max: 1 });
     const op: fc.Arbitrary<Op> = fc.oneof(
       {
         weight: 5,
@@ -1335,10 +1674,12 @@ describe('buddy allocator (mm/page_alloc.c)', () => {
           kind: fc.constant('alloc' as const),
           order: fc.oneof(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: REF_MAX_PAGE_ORDER })),
           compound: fc.boolean(),
-          gfp: fc.constantFrom(0, GFP_KERNEL, GFP_DMA, GFP_DMA32, GFP_KERNEL | GFP_DMA, GFP_KERNEL | GFP_DMA32),
+          gfp: fc.constantFrom(...masks),
+          cpu,
         }),
       },
-      { weight: 4, arbitrary: fc.record({ kind: fc.constant('free' as const), pick: fc.nat() }) },
+      { weight: 4, arbitrary: fc.record({ kind: fc.constant('free' as const), pick: fc.nat(), cpu }) },
+      { weight: 1, arbitrary: fc.constant({ kind: 'drain' as const }) },
       {
         weight: 1,
         arbitrary: fc.record({
@@ -1348,14 +1689,13 @@ describe('buddy allocator (mm/page_alloc.c)', () => {
         }),
       },
     );
-    const seen = { ops: 0, allocs: 0, failures: 0, fallbacks: 0, frees: 0, badFrees: 0 };
+    const seen = { ops: 0, allocs: 0, failures: 0, fallbacks: 0, frees: 0, badFrees: 0, maxCached: 0 };
     fc.assert(
       fc.property(fc.array(op, { maxLength: 250, size: 'max' }), (ops) => {
-        // 16 MiB + 37 pages: the DMA zone holds everything below 16 MiB, the DMA32 zone only the 37 frames
-        // above, so it ends inside a 4 MiB block and merges meet its end; small DMA32 blocks make
-        // allocations fall back to DMA often.
-        const memoryBytes = 16 * MiB + 37 * REF_PAGE_SIZE;
-        const m = boot(memoryBytes, 1);
+        // 4200 frames: DMA32 holds only 38 free frames (orders 5, 2, 1) and ends at the memmap, so requests
+        // fall back to DMA often and merges meet the end of the zone.
+        const memoryBytes = SMALL_DMA32_BYTES;
+        const m = boot(memoryBytes, 2);
         const zones = refZones(memoryBytes);
         seen.ops += ops.length;
         const held = new Map<number, { order: number; compound: boolean }>();
@@ -1363,42 +1703,45 @@ describe('buddy allocator (mm/page_alloc.c)', () => {
         const heldOrders = (): Map<number, number> => new Map([...held].map(([pfn, b]) => [pfn, b.order]));
         for (const o of ops) {
           if (o.kind === 'alloc') {
-            const free = m.buddy.nrFreePages;
-            // The zonelist walk: from gfp_zone() down to DMA, the first zone with a block of this order or
-            // above (no watermarks or lowmem_reserve in the model).
             const highest = refGfpZone(o.gfp);
-            let expected: RefZoneName | undefined;
-            for (let z = highest; z >= 0 && expected === undefined; z--) {
-              const avail = Array.from(zoneNamed(m, REF_ZONE_NAMES[z]!).nrFree).slice(o.order);
-              if (avail.some((n) => n > 0)) expected = REF_ZONE_NAMES[z];
-            }
-            const pfn = m.buddy.allocPages(o.order, o.compound, o.gfp);
+            const pfn = m.buddy.allocPages({ order: o.order, gfp: o.gfp, cpu: o.cpu, compound: o.compound });
             seen.allocs++;
             if (pfn === NONE) {
               seen.failures++;
-              // Only when no zone the mask allows has a block of this order or above.
-              assert.equal(expected, undefined, `order ${o.order} with gfp ${o.gfp} failed, ${expected} has a block`);
-              assert.equal(m.buddy.nrFreePages, free);
+              // Only when no zone of the zonelist passes the slow path's watermark check (after the drain a
+              // reclaiming caller does) or the order is above MAX_PAGE_ORDER.
+              if (o.order <= REF_MAX_PAGE_ORDER) {
+                for (let z = highest; z >= 0; z--) {
+                  const zone = m.buddy.zones[z]!;
+                  if (zone.managedPages === 0) continue;
+                  assert.ok(
+                    !refWatermarkOk(zone, o.order, o.gfp, highest),
+                    `order ${o.order} gfp 0x${o.gfp.toString(16)} failed, ${zone.name} passes the min watermark`,
+                  );
+                }
+              }
+              assert.equal(m.panic, undefined);
             } else {
               assert.ok(!held.has(pfn), `block ${pfn} handed out twice`);
               assert.equal(pfn % 2 ** o.order, 0, `block ${pfn} of order ${o.order} is aligned`);
-              const zone = zones.find((z) => z.name === expected);
-              assert.ok(
-                zone && pfn >= zone.start && pfn + 2 ** o.order <= zone.end,
-                `order ${o.order} with gfp ${o.gfp} came from ${refZoneOf(pfn)}, not ${expected}`,
-              );
-              // A fallback: the block comes from below the highest populated zone the mask allows.
+              const zi = REF_ZONE_NAMES.indexOf(refZoneOf(pfn));
+              assert.ok(zi <= highest, `order ${o.order} with gfp ${o.gfp} came from ${refZoneOf(pfn)}`);
+              const zone = zones[zi]!;
+              assert.ok(pfn + 2 ** o.order <= zone.end, 'the block lies in one zone');
               const populated = zones.filter((z, i) => i <= highest && z.end > z.start);
-              if (expected !== populated.at(-1)!.name) seen.fallbacks++;
+              if (zone.name !== populated.at(-1)!.name) seen.fallbacks++;
               held.set(pfn, { order: o.order, compound: o.compound });
             }
           } else if (o.kind === 'free') {
             if (held.size === 0) continue;
             const [pfn, b] = [...held][o.pick % held.size]!;
-            assert.equal(m.buddy.freePages(pfn, b.order), undefined, `free of ${pfn} order ${b.order}`);
+            assert.equal(m.buddy.freePages(pfn, b.order, o.cpu), undefined, `free of ${pfn} order ${b.order}`);
             held.delete(pfn);
             freed.push({ pfn, order: b.order });
             seen.frees++;
+          } else if (o.kind === 'drain') {
+            m.buddy.drainAll();
+            assert.equal(m.buddy.nrPcpPages, 0, 'drain_all_pages empties every per-CPU list');
           } else {
             let target: { pfn: number; order: number } | undefined;
             const covered = (pfn: number): boolean => [...held].some(([h, b]) => pfn >= h && pfn < h + 2 ** b.order);
@@ -1406,7 +1749,7 @@ describe('buddy allocator (mm/page_alloc.c)', () => {
               const f = freed[o.pick % Math.max(1, freed.length)];
               if (f && !covered(f.pfn)) target = f;
             } else if (o.how === 'inside-free') {
-              // Any frame nobody holds: inside a free block, or one of the reserved first 1 MiB.
+              // Any frame nobody holds: free, on a per-CPU list, or reserved.
               const pfn = o.pick % m.frames.count;
               if (!covered(pfn)) target = { pfn, order: 0 };
             } else if (held.size > 0) {
@@ -1421,25 +1764,30 @@ describe('buddy allocator (mm/page_alloc.c)', () => {
             if (target) {
               seen.badFrees++;
               const before = snapshot(m);
-              const reason = m.buddy.freePages(target.pfn, target.order);
+              const reason = m.buddy.freePages(target.pfn, target.order, 0);
               assert.notEqual(reason, undefined, `bad free (${o.how}) of ${target.pfn} order ${target.order} accepted`);
               assert.deepEqual(snapshot(m), before, `bad free (${o.how}) changed the allocator`);
             }
           }
+          seen.maxCached = Math.max(seen.maxCached, m.buddy.nrPcpPages);
           assert.deepEqual(buddyProblems(m, heldOrders()), [], `after ${JSON.stringify(o)}`);
         }
         for (const [pfn, b] of held) {
-          assert.equal(m.buddy.freePages(pfn, b.order), undefined);
+          assert.equal(m.buddy.freePages(pfn, b.order, 0), undefined);
         }
-        // Everything free again: the boot layout is back (above the reserved 1 MiB: order 8, order 9, three
-        // order-10 blocks, then the 37 pages as order 5 + order 2 + order 0).
-        assert.deepEqual(m.buddy.nrFreeByOrder(), [1, 0, 1, 0, 0, 1, 0, 0, 1, 1, 3]);
+        m.buddy.drainAll();
+        // Everything free again: the boot layout is back, whatever page blocks changed type.
         assert.deepEqual(m.buddy.nrFreeByOrder(), refFreshNrFree(memoryBytes));
         assert.deepEqual(zoneNrFree(m), refFreshZoneNrFree(memoryBytes));
+        assert.deepEqual(buddyProblems(m, new Map()), []);
       }),
-      { seed: FC_SEED, numRuns: 40 },
+      { seed: FC_SEED, numRuns: 30 },
     );
     t.diagnostic(`covered: ${JSON.stringify(seen)}`);
+    assert.ok(
+      seen.failures > 0 && seen.fallbacks > 0 && seen.maxCached > 0,
+      'failures, fallbacks and cached pages seen',
+    );
   });
 });
 
@@ -1449,20 +1797,16 @@ describe('buddy allocator (mm/page_alloc.c)', () => {
 
 describe('zones (arch/x86/mm/init.c zone_sizes_init, include/linux/gfp.h gfp_zone)', () => {
   const GiB = 1024 * MiB;
-  /** The first 4 MiB block boot queued in a zone of a fresh machine. */
-  const firstTopBlock = (memoryBytes: number, zone: RefZoneName): number =>
-    refFreshZoneBlocks(memoryBytes)
-      .get(zone)!
-      .find((b) => b.order === REF_MAX_PAGE_ORDER)!.pfn;
 
   test('DMA below 16 MiB, DMA32 below 4 GiB, Normal above; /proc/buddyinfo prints the populated zones', () => {
     assert.equal(REF_MAX_DMA_PFN, 4096);
     assert.equal(REF_MAX_DMA32_PFN, 1048576);
     const cases: [number, string[]][] = [
       [16 * MiB, ['DMA']],
-      [16 * MiB + 37 * REF_PAGE_SIZE, ['DMA', 'DMA32']],
+      [SMALL_DMA32_BYTES, ['DMA', 'DMA32']],
       [256 * MiB, ['DMA', 'DMA32']],
       [4 * GiB, ['DMA', 'DMA32']],
+      // One page above 4 GiB: Normal is populated (present_pages 1) although the memmap covers it (managed 0).
       [4 * GiB + REF_PAGE_SIZE, ['DMA', 'DMA32', 'Normal']],
       [6 * GiB, ['DMA', 'DMA32', 'Normal']],
     ];
@@ -1470,6 +1814,7 @@ describe('zones (arch/x86/mm/init.c zone_sizes_init, include/linux/gfp.h gfp_zon
       const m = boot(memoryBytes, 1);
       const what = formatSize(memoryBytes);
       const zones = refZones(memoryBytes);
+      const reserved = refReservedMap(memoryBytes);
       assert.deepEqual(
         zones.filter((z) => z.end > z.start).map((z) => z.name),
         populated,
@@ -1488,7 +1833,9 @@ describe('zones (arch/x86/mm/init.c zone_sizes_init, include/linux/gfp.h gfp_zon
       const blocks = refFreshZoneBlocks(memoryBytes);
       for (const z of zones) {
         const managed = blocks.get(z.name)!.reduce((n, b) => n + 2 ** b.order, 0);
-        assert.equal(managed, Math.max(0, z.end - Math.max(z.start, REF_RESERVED_PAGES)), `${what}: ${z.name} size`);
+        let unreserved = 0;
+        for (let p = z.start; p < z.end; p++) if (!reserved[p]) unreserved++;
+        assert.equal(managed, unreserved, `${what}: ${z.name} size`);
         assert.equal(zoneNamed(m, z.name).managedPages, managed, `${what}: ${z.name} managed pages`);
         assert.equal(zoneNamed(m, z.name).freePages, managed, `${what}: ${z.name} free pages`);
         for (const b of blocks.get(z.name)!) {
@@ -1513,99 +1860,96 @@ describe('zones (arch/x86/mm/init.c zone_sizes_init, include/linux/gfp.h gfp_zon
       `Node 0, zone ${zone.padStart(8)}${nrFree.map((n) => String(n).padStart(7)).join('')} \n`;
     const dma = 'Node 0, zone      DMA      0      0      0      0      0      0      0      0      1      1      3 \n';
     assert.equal(line('DMA', [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 3]), dma);
-    // 16M: DMA only. 256M: DMA32 holds (256 - 16) / 4 = 60 blocks of 4 MiB. 6G: DMA32 holds (4096 - 16) / 4 =
-    // 1020, Normal (6144 - 4096) / 4 = 512.
-    assert.equal(formatBuddyinfo(buddyinfoView(boot(16 * MiB, 1))), dma);
+    // 16M: 256..511 and 1536..4026 (image at 2 MiB, page tables 4027..4031, memmap 64 pages). 256M: DMA32 holds
+    // 6144..64506, 56 blocks of 4 MiB and 1019 frames. 6G: DMA32 (6144..1048575) 1018 blocks; Normal up to the
+    // 4 page-table pages below the memmap (1572864 - 24576 - 4 = 1548284): 487 blocks and 1020 frames.
+    assert.equal(
+      formatBuddyinfo(buddyinfoView(boot(16 * MiB, 1))),
+      'Node 0, zone      DMA      1      1      0      1      1      1      0      1      2      2      1 \n',
+    );
     assert.equal(
       formatBuddyinfo(buddyinfoView(boot(256 * MiB, 1))),
-      dma + 'Node 0, zone    DMA32      0      0      0      0      0      0      0      0      0      0     60 \n',
+      dma + 'Node 0, zone    DMA32      1      1      0      1      1      1      1      1      1      1     56 \n',
     );
     assert.equal(
       formatBuddyinfo(buddyinfoView(boot(6 * GiB, 1))),
       dma +
-        'Node 0, zone    DMA32      0      0      0      0      0      0      0      0      0      0   1020 \n' +
-        'Node 0, zone   Normal      0      0      0      0      0      0      0      0      0      0    512 \n',
+        'Node 0, zone    DMA32      0      0      0      0      0      0      0      0      0      0   1018 \n' +
+        'Node 0, zone   Normal      0      0      1      1      1      1      1      1      1      1    487 \n',
     );
   });
 
-  test('GFP_KERNEL starts at the highest populated zone and falls back down to the first zone with a block of the order', () => {
-    // gfp_zone(GFP_KERNEL) = ZONE_NORMAL. The node's zonelist (mm/page_alloc.c build_zonelists) runs from the
-    // highest zone down, Normal -> DMA32 -> DMA, and get_page_from_freelist() takes the first zone whose
-    // free_area can serve the order (watermarks and lowmem_reserve are not modelled).
-    assert.equal(refGfpZone(GFP_KERNEL), 2);
-    const memoryBytes = 6 * GiB;
-    const m = boot(memoryBytes, 2);
-    const fresh = refFreshZoneNrFree(memoryBytes);
-    const dma = zoneNamed(m, 'DMA');
-    const dma32 = zoneNamed(m, 'DMA32');
-    const normal = zoneNamed(m, 'Normal');
+  test('the zonelist walk: the low watermark in every zone first, then the min watermark; lowmem_reserve keeps DMA', () => {
+    // get_page_from_freelist() walks Normal -> DMA32 -> DMA (build_zonelists) with ALLOC_WMARK_LOW, then the
+    // slow path walks it again with ALLOC_WMARK_MIN. A zone serves order o while free - (2^o - 1) > mark +
+    // lowmem_reserve[gfp_zone] and it has a block of order >= o (__zone_watermark_ok). 6G, from
+    // init_per_zone_wmark_min (as watermarks.test.ts computes): managed DMA 3840, DMA32 1042432, Normal 499708;
+    // min/low: DMA 6/9, DMA32 1676/2718, Normal 803/1302; lowmem_reserve[Normal]: DMA 6023, DMA32 1951.
+    const m = boot(6 * GiB, 2);
+    const fresh = refFreshZoneNrFree(6 * GiB);
     const held = new Map<number, number>();
-    const alloc = (order: number): number => {
-      const pfn = m.buddy.allocPages(order, true, GFP_KERNEL);
+    const alloc = (order: number, gfp = MOVABLE | __GFP_NOWARN): number => {
+      const pfn = take(m, order, gfp);
       if (pfn !== NONE) held.set(pfn, order);
       return pfn;
     };
-
-    assert.equal(alloc(0), REF_MAX_DMA32_PFN, 'the first frame above 4 GiB, the start of Normal');
-    // Normal's other 511 blocks of 4 MiB, in address order; Normal keeps 1023 free pages as orders 0..9.
-    const normalTop = Array.from({ length: 511 }, () => alloc(10));
+    // Normal: 487 blocks; the k-th order-10 request sees 499708 - 1024k free and passes low while
+    // 499708 - 1024k - 1023 > 1302, i.e. k <= 485.
+    const normal = Array.from({ length: 486 }, () => alloc(10));
     assert.deepEqual(
-      normalTop,
-      refFreshZoneBlocks(memoryBytes)
-        .get('Normal')!
-        .slice(1)
-        .map((b) => b.pfn),
+      normal,
+      Array.from({ length: 486 }, (_, k) => REF_MAX_DMA32_PFN + 1024 * k),
     );
-    assert.deepEqual(Array.from(normal.nrFree), [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0]);
-    assert.equal(normal.freePages, 1023);
-    // Order 10 falls back to DMA32 although Normal has free pages; order 9 still comes from Normal.
-    assert.equal(alloc(10), REF_MAX_DMA_PFN, 'the first 4 MiB block of DMA32');
-    assert.equal(normal.freePages, 1023);
-    assert.equal(alloc(9), REF_MAX_DMA32_PFN + 512);
-    // DMA32's other 1019 blocks; then order 10 falls back to DMA, the last zone.
-    const dma32Top = Array.from({ length: 1019 }, () => alloc(10));
+    // The 487th: Normal has 2044 free, 1021 counting the request: below low, so the fast path moves on to DMA32
+    // (1042432 - 1023 > 2718 + 1951), the first block after the kernel image.
+    assert.equal(alloc(10), 6144);
+    // DMA32 passes low while 1042432 - 1024j - 1023 > 4669, i.e. j <= 1012: 1013 blocks in all.
+    const dma32 = Array.from({ length: 1012 }, () => alloc(10));
     assert.deepEqual(
-      [REF_MAX_DMA_PFN, ...dma32Top],
-      refFreshZoneBlocks(memoryBytes)
-        .get('DMA32')!
-        .map((b) => b.pfn),
+      dma32,
+      Array.from({ length: 1012 }, (_, j) => 6144 + 1024 * (j + 1)),
     );
-    assert.equal(dma32.freePages, 0);
-    assert.deepEqual(Array.from(dma.nrFree), fresh.get('DMA'), 'DMA untouched while DMA32 could serve');
-    assert.deepEqual([alloc(10), alloc(10), alloc(10)], [1024, 2048, 3072]);
-    assert.equal(alloc(10), NONE, 'no zone has a 4 MiB block left');
-    // Order 9: gone from Normal, none in DMA32, so DMA's order-9 block at 2 MiB. Order 8 is back in Normal.
-    assert.equal(alloc(9), 512);
-    assert.equal(alloc(8), REF_MAX_DMA32_PFN + 256);
-    assert.equal(normal.freePages, 255);
-    assert.deepEqual(Array.from(dma.nrFree), [0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0]);
-    // A 4 MiB kmalloc fails and records kmalloc_fail with 511 pages free in Normal and DMA.
-    assert.equal(m.buddy.nrFreePages, 255 + 256);
-    const seq = m.events.length;
-    assert.equal(m.kmalloc(4 * MiB, GFP_KERNEL), KMALLOC_FAILED);
-    assert.deepEqual(
-      newEvents(m, seq).map((e) => [e.kind, e.cache, e.size, e.extra]),
-      [[EventKind.KmallocFail, -1, 4 * MiB, 10]],
-    );
+    // Now no zone passes low (DMA: 3840 - 1023 <= 9 + 6023), so the slow path's min watermark: Normal's
+    // 2044 - 1023 = 1021 > 803 serves one more, then DMA32's 5120 - 1023 = 4097 > 1676 + 1951 one more.
+    assert.equal(alloc(10), REF_MAX_DMA32_PFN + 1024 * 486);
+    assert.equal(alloc(10), 6144 + 1024 * 1013);
+    // Nothing passes min now: Normal has no 4 MiB block, DMA32 3073 (<= 3627), DMA 2817 (<= 6 + 6023, the
+    // lowmem reserve that keeps DMA for GFP_DMA callers). A costly order: NULL, no OOM.
+    assert.equal(alloc(10), NONE);
+    assert.equal(m.buddy.lastFailure, 'nopage');
+    assert.equal(m.panic, undefined);
+    assert.deepEqual(Array.from(zoneNamed(m, 'DMA').nrFree), fresh.get('DMA'), 'DMA untouched');
+    assert.deepEqual([zoneNamed(m, 'Normal').freePages, zoneNamed(m, 'DMA32').freePages], [1020, 4096]);
+    // GFP_DMA's zonelist is DMA alone, with lowmem_reserve[DMA] = 0.
+    assert.equal(alloc(10, GFP_DMA), 1024);
     for (const [pfn, order] of held) {
-      assert.equal(m.buddy.freePages(pfn, order), undefined, `free_pages(${pfn}, ${order})`);
+      assert.equal(m.buddy.freePages(pfn, order, 0), undefined, `free_pages(${pfn}, ${order})`);
     }
+    m.buddy.drainAll();
     assert.deepEqual(zoneNrFree(m), fresh, 'everything merged back in its own zone');
+  });
 
-    // Below 4 GiB the Normal zone is empty and the walk starts at DMA32. On 16M + 37 pages DMA32 is those 37
-    // frames (order 5 at 4096, order 2 at 4128, order 0 at 4132): what they cannot serve comes from DMA.
-    const small = boot(16 * MiB + 37 * REF_PAGE_SIZE, 1);
-    assert.equal(small.buddy.allocPages(0, false, GFP_KERNEL), 4132);
-    assert.equal(small.buddy.allocPages(6, false, GFP_KERNEL), REF_RESERVED_PAGES, 'no order-6 block in DMA32');
-    assert.equal(small.buddy.allocPages(5, false, GFP_KERNEL), 4096);
-    assert.equal(small.buddy.allocPages(2, false, GFP_KERNEL), 4128);
-    assert.equal(zoneNamed(small, 'DMA32').freePages, 0);
-    assert.equal(
-      small.buddy.allocPages(0, false, GFP_KERNEL),
-      REF_RESERVED_PAGES + 64,
-      'DMA32 empty: DMA, splitting the order-6 half left of its order-8 block',
-    );
-    assert.equal(boot(256 * MiB, 1).buddy.allocPages(0, false, GFP_KERNEL), REF_MAX_DMA_PFN);
+  test('a tiny DMA32 zone serves what its watermark allows; the rest falls back to DMA', () => {
+    // 4200 frames: DMA32 holds 30 free frames (order 4 at 4096, 3 at 4112, 2 at 4120, 1 at 4124); managed
+    // DMA 2790, DMA32 30. min_free_kbytes int_sqrt(2820 * 4 * 16 = 180480) = 424 (424^2 = 179776, 425^2 =
+    // 180625): pages_min 106, DMA32 min = 106 * 30 / 2820 = 1 and low = 1 + max(0, 0) = 1; DMA min
+    // 106 * 2790 / 2820 = 104, low 130.
+    const m = boot(SMALL_DMA32_BYTES, 1);
+    const dma32 = zoneNamed(m, 'DMA32') as unknown as { freePages: number; wmarkMin: number; wmarkLow: number };
+    assert.deepEqual([dma32.wmarkMin, dma32.wmarkLow], [1, 1]);
+    // Order 0 refills the CPU list with one block (batch 1): the smallest movable block, order 1 at 4124.
+    assert.equal(take(m, 0), 4124);
+    assert.equal(take(m, 6), 1600, 'no order-6 block in DMA32: the smallest one in DMA, above the image');
+    assert.equal(take(m, 4), 4096, '29 - 15 > 1');
+    assert.equal(take(m, 3), 4112, '13 - 7 > 1');
+    assert.equal(take(m, 2), 4120, '5 - 3 > 1');
+    assert.equal(dma32.freePages, 1, 'page 4125');
+    // 1 free page is not above DMA32's low or min watermark (1): the next page comes from DMA, from the
+    // order-1 block the kernel image's end left at 1562.
+    assert.equal(take(m, 0), 1562);
+    assert.equal(dma32.freePages, 1);
+    // 256M: the smallest movable block of DMA32 is the single page at 64506, left below the page tables.
+    assert.equal(take(boot(256 * MiB, 1), 0), 64506);
   });
 
   test('GFP_DMA and GFP_DMA32 restrict allocPages to their zone and the zones below it', () => {
@@ -1617,13 +1961,10 @@ describe('zones (arch/x86/mm/init.c zone_sizes_init, include/linux/gfp.h gfp_zon
     assert.equal(__GFP_HIGHMEM, REF___GFP_HIGHMEM);
     assert.equal(__GFP_MOVABLE, REF___GFP_MOVABLE);
     const memoryBytes = 6 * GiB;
-    const m = boot(memoryBytes, 2);
-    const fresh = refFreshZoneNrFree(memoryBytes);
-    const dma = zoneNamed(m, 'DMA');
-    const dma32 = zoneNamed(m, 'DMA32');
-    const normal = zoneNamed(m, 'Normal');
-
-    // On a fresh machine a 4 MiB request gets the first 4 MiB block of the zone gfp_zone() picks.
+    // On a fresh machine a 4 MiB request gets the first 4 MiB block of the zone gfp_zone() picks: a movable one
+    // from __rmqueue_smallest, the others by stealing the largest Movable block (the head of the order-10
+    // list, which boot queued in address order).
+    const first: Record<RefZoneName, number> = { DMA: 1024, DMA32: 6144, Normal: REF_MAX_DMA32_PFN };
     const masks = [
       0,
       GFP_KERNEL,
@@ -1638,64 +1979,70 @@ describe('zones (arch/x86/mm/init.c zone_sizes_init, include/linux/gfp.h gfp_zon
       __GFP_MOVABLE | __GFP_HIGHMEM,
     ];
     for (const gfp of masks) {
-      const pfn = m.buddy.allocPages(REF_MAX_PAGE_ORDER, true, gfp);
+      const m = boot(memoryBytes, 2);
+      const pfn = take(m, REF_MAX_PAGE_ORDER, gfp, true);
       const zone = REF_ZONE_NAMES[refGfpZone(gfp)]!;
-      assert.equal(pfn, firstTopBlock(memoryBytes, zone), `gfp 0x${gfp.toString(16)} allocates from ${zone}`);
-      assert.equal(m.buddy.freePages(pfn, REF_MAX_PAGE_ORDER), undefined);
+      assert.equal(pfn, first[zone], `gfp 0x${gfp.toString(16)} allocates from ${zone}`);
+      // Taking a whole 4 MiB block for an unmovable request changes the type of its two page blocks.
+      const type = gfp & __GFP_MOVABLE ? REF_MIGRATE_MOVABLE : REF_MIGRATE_UNMOVABLE;
+      assert.deepEqual([m.buddy.pageblockMt[pfn >> 9], m.buddy.pageblockMt[(pfn >> 9) + 1]], [type, type]);
     }
-    assert.deepEqual(
-      [GFP_DMA, GFP_DMA32, GFP_KERNEL].map((gfp) => {
-        const pfn = m.buddy.allocPages(REF_MAX_PAGE_ORDER, false, gfp);
-        assert.equal(m.buddy.freePages(pfn, REF_MAX_PAGE_ORDER), undefined);
-        return pfn;
-      }),
-      [1024, 4096, 1048576],
-      '4 MiB, 16 MiB, 4 GiB',
-    );
-    assert.deepEqual(zoneNrFree(m), fresh);
 
-    // GFP_DMA never leaves DMA: once it is empty, requests fail while DMA32 and Normal are untouched.
+    const m = boot(memoryBytes, 2);
+    const fresh = refFreshZoneNrFree(memoryBytes);
+    const dma = zoneNamed(m, 'DMA');
+    const dma32 = zoneNamed(m, 'DMA32');
+    const normal = zoneNamed(m, 'Normal');
     const held = new Map<number, number>();
-    const take = (order: number, gfp: number): number => {
-      const pfn = m.buddy.allocPages(order, false, gfp);
+    const alloc = (order: number, gfp: number): number => {
+      const pfn = take(m, order, gfp | __GFP_NOWARN);
       if (pfn !== NONE) held.set(pfn, order);
       return pfn;
     };
+    // GFP_DMA never leaves DMA (3840 free, min 6, low 9; it cannot reclaim). Orders 10, 10, 10 take the three
+    // 4 MiB blocks; a fourth finds no block; order 9 takes 512 (768 - 511 > 9); order 8 sees 256 - 255 = 1,
+    // not above the watermark; order 0 gets 256, claiming page block 0 for Unmovable: its 256 free pages and
+    // 256 reserved ones (neither free nor movable: "alike") make the whole block (steal_suitable_fallback).
     assert.deepEqual(
-      [10, 10, 10, 10, 9, 8, 0].map((order) => take(order, GFP_DMA)),
-      [1024, 2048, 3072, NONE, 512, 256, NONE],
+      [10, 10, 10, 10, 9, 8, 0].map((order) => alloc(order, GFP_DMA)),
+      [1024, 2048, 3072, NONE, 512, NONE, 256],
     );
-    assert.equal(dma.freePages, 0);
+    assert.equal(m.buddy.pageblockMt[0], REF_MIGRATE_UNMOVABLE);
+    assert.equal(dma.freePages, 255);
     assert.deepEqual(Array.from(dma32.nrFree), fresh.get('DMA32'));
     assert.deepEqual(Array.from(normal.nrFree), fresh.get('Normal'));
 
-    // GFP_DMA32 never goes above 4 GiB: DMA32's 1020 blocks, then nothing while Normal is full.
-    const dma32Blocks = Array.from({ length: 1020 }, () => take(10, GFP_DMA32));
+    // GFP_DMA32 never goes above 4 GiB (highest zone DMA32: lowmem_reserve[DMA32] of DMA32 is 0). The j-th
+    // order-10 request passes min (1676; it cannot reclaim, no __GFP_HIGH share) while 1042432 - 1024j - 1023
+    // > 1676, i.e. j <= 1015: 1016 blocks, then NULL with 2048 pages free in DMA32, while Normal is untouched
+    // and DMA's free 4 MiB is kept by lowmem_reserve[DMA32] = 1042432 / 256 = 4072.
+    const dma32Blocks = Array.from({ length: 1016 }, () => alloc(10, GFP_DMA32));
     assert.ok(
       dma32Blocks.every((pfn) => pfn >= REF_MAX_DMA_PFN && pfn + 1024 <= REF_MAX_DMA32_PFN),
       'every GFP_DMA32 block lies in DMA32',
     );
-    assert.equal(new Set(dma32Blocks).size, 1020);
-    assert.equal(take(0, GFP_DMA32), NONE, 'DMA32 and DMA are empty; Normal is not allowed');
+    assert.equal(new Set(dma32Blocks).size, 1016);
+    assert.equal(m.buddy.freePages(2048, 10, 0), undefined, 'a 4 MiB block free in DMA again');
+    held.delete(2048);
+    assert.equal(alloc(10, GFP_DMA32), NONE, 'DMA32 at its watermark; DMA behind its lowmem reserve');
+    assert.equal(dma32.freePages, 2048);
     assert.deepEqual(Array.from(normal.nrFree), fresh.get('Normal'));
-    // With DMA32 empty, GFP_DMA32 falls back to DMA. Freed blocks go to the head of their free list, so the
-    // last one freed is taken first.
-    for (const pfn of [3072, 2048, 1024]) {
-      assert.equal(m.buddy.freePages(pfn, 10), undefined);
-      held.delete(pfn);
-    }
-    assert.equal(take(10, GFP_DMA32), 1024, 'below 16 MiB, not above 4 GiB');
-    assert.equal(take(0, GFP_KERNEL), REF_MAX_DMA32_PFN, 'GFP_KERNEL still gets Normal');
+    // An order-0 GFP_DMA32 request still passes: 2048 > 1676.
+    const page = alloc(0, GFP_DMA32);
+    assert.ok(page >= REF_MAX_DMA_PFN && page < REF_MAX_DMA32_PFN, 'order 0 from DMA32');
+    assert.equal(alloc(0, GFP_KERNEL), REF_MAX_DMA32_PFN, 'GFP_KERNEL still gets Normal');
     for (const [pfn, order] of held) {
-      assert.equal(m.buddy.freePages(pfn, order), undefined, `free_pages(${pfn}, ${order})`);
+      assert.equal(m.buddy.freePages(pfn, order, 0), undefined, `free_pages(${pfn}, ${order})`);
     }
+    m.buddy.drainAll();
     assert.deepEqual(zoneNrFree(m), fresh);
 
-    // On a 16M machine DMA is the only zone: every mask is served from it.
+    // On a 16M machine DMA is the only zone: every mask is served from it. The first unmovable order-8 request
+    // claims the 4 MiB block at 2048 (both page blocks); the next ones split its Unmovable remainder.
     const small = boot(16 * MiB, 1);
     assert.deepEqual(
-      [GFP_KERNEL, GFP_DMA32, GFP_DMA].map((gfp) => small.buddy.allocPages(10, false, gfp)),
-      [1024, 2048, 3072],
+      [GFP_KERNEL, GFP_DMA32, GFP_DMA].map((gfp) => take(small, 8, gfp)),
+      [2048, 2304, 2560],
     );
   });
 
@@ -1704,45 +2051,51 @@ describe('zones (arch/x86/mm/init.c zone_sizes_init, include/linux/gfp.h gfp_zon
     // caller's flags, so the zone modifier picks the zone.
     const m = boot(256 * MiB, 2);
     const before = formatBuddyinfo(buddyinfoView(m));
+    // Order 3 (get_order(20000)) is cached per CPU: DMA32's batch is 15 (zone_batchsize(58363): 58363 >> 10 =
+    // 56, / 4 = 14, rounddown_pow_of_two(14 + 7) - 1), so the refill takes max(15 >> 3, 2) = 2 blocks
+    // (nr_pcp_alloc), the first by claiming DMA32's first 4 MiB block for Unmovable.
     const kernel = m.kmalloc(20000, GFP_KERNEL);
-    assert.equal(kernel, REF_MAX_DMA_PFN * REF_PAGE_SIZE, 'GFP_KERNEL: DMA32, from 16 MiB');
+    assert.equal(kernel, 6144 * REF_PAGE_SIZE, 'GFP_KERNEL: DMA32, from 24 MiB (after the kernel image)');
+    assert.equal(m.buddy.nrPcpPages, 8, 'the second order-3 block of the refill waits on CPU 0');
     let seq = m.events.length;
     const dma = m.kmalloc(20000, GFP_DMA);
-    // get_order(20000) = 3: DMA's smallest block of order 3 or above is the order-8 block above the reserved 1 MiB.
-    assert.equal(dma, REF_RESERVED_LOW_BYTES);
+    // DMA (batch 1) steals the largest Movable block for the unmovable request: the 4 MiB block at 4 MiB.
+    assert.equal(dma, 4 * MiB);
     assert.ok(dma + (REF_PAGE_SIZE << refGetOrder(20000)) <= 16 * MiB, 'the whole block lies below 16 MiB');
     assert.deepEqual(
       newEvents(m, seq).map((e) => [e.kind, e.addr, e.size, e.extra]),
       [
-        [EventKind.PageAlloc, REF_RESERVED_PAGES, 0, 3],
+        [EventKind.PageAlloc, 1024, 0, 3],
         [EventKind.Kmalloc, dma, 20000, REF_PAGE_SIZE << 3],
       ],
     );
     assert.equal(addressView(m, dma + 5 * REF_PAGE_SIZE).state, 'large kmalloc');
-    // get_order(100000) = 5: after the split above, the order-5 block at 256 + 32.
+    // get_order(100000) = 5 (not cached per CPU): the smallest Unmovable block of order >= 5, in the split
+    // block: order 5 at 1024 + 32.
     const dma5 = m.kmalloc(100000, GFP_KERNEL | GFP_DMA);
-    assert.equal(dma5, (REF_RESERVED_PAGES + 32) * REF_PAGE_SIZE);
-    // DMA's three 4 MiB blocks, then a fourth GFP_DMA request fails although DMA32 holds 59 free ones.
-    const top = [1, 2, 3].map(() => m.kmalloc(4 * MiB, GFP_DMA));
-    assert.deepEqual(top, [4 * MiB, 8 * MiB, 12 * MiB]);
+    assert.equal(dma5, (1024 + 32) * REF_PAGE_SIZE);
+    // DMA's other two 4 MiB blocks, then a third GFP_DMA request fails although DMA32 holds 55 free ones.
+    const top = [1, 2].map(() => m.kmalloc(4 * MiB, GFP_DMA));
+    assert.deepEqual(top, [8 * MiB, 12 * MiB]);
     seq = m.events.length;
-    assert.equal(m.kmalloc(4 * MiB, GFP_DMA), KMALLOC_FAILED);
+    assert.equal(m.kmalloc(4 * MiB, GFP_DMA | __GFP_NOWARN), KMALLOC_FAILED);
     assert.deepEqual(
       newEvents(m, seq).map((e) => [e.kind, e.cache, e.size, e.extra]),
       [[EventKind.KmallocFail, -1, 4 * MiB, 10]],
     );
-    assert.equal(zoneNamed(m, 'DMA32').nrFree[10], 59);
+    assert.equal(zoneNamed(m, 'DMA32').nrFree[10], 55);
     const kernelTop = m.kmalloc(4 * MiB, GFP_KERNEL);
-    assert.equal(kernelTop, (REF_MAX_DMA_PFN + 1024) * REF_PAGE_SIZE, 'GFP_KERNEL: the second 4 MiB of DMA32');
+    assert.equal(kernelTop, 7168 * REF_PAGE_SIZE, 'GFP_KERNEL: the second 4 MiB block of DMA32');
     for (const p of [kernel, dma, dma5, ...top, kernelTop]) {
       assert.equal(m.kfree(p), undefined);
     }
+    m.buddy.drainAll();
     assert.equal(formatBuddyinfo(buddyinfoView(m)), before);
 
     // Above 4 GiB of memory: GFP_KERNEL goes to Normal, GFP_DMA still below 16 MiB.
     const big = boot(6 * GiB, 1);
     assert.equal(big.kmalloc(20000, GFP_KERNEL), REF_MAX_DMA32_PFN * REF_PAGE_SIZE);
-    assert.equal(big.kmalloc(20000, GFP_KERNEL | GFP_DMA), REF_RESERVED_LOW_BYTES);
+    assert.equal(big.kmalloc(20000, GFP_KERNEL | GFP_DMA), 4 * MiB);
   });
 
   test('kmalloc drops __GFP_DMA32 (GFP_SLAB_BUG_MASK): a large kmalloc with GFP_DMA32 comes from Normal', () => {
@@ -1753,61 +2106,33 @@ describe('zones (arch/x86/mm/init.c zone_sizes_init, include/linux/gfp.h gfp_zon
     const m = boot(6 * GiB, 1);
     const p = m.kmalloc(20000, GFP_KERNEL | GFP_DMA32);
     assert.equal(p, REF_MAX_DMA32_PFN * REF_PAGE_SIZE, 'gfp_zone(GFP_KERNEL) = Normal: the first frame above 4 GiB');
+    // The refill took several order-3 blocks onto CPU 0's unmovable list: the next one is 8 pages on.
     assert.equal(m.kmalloc(20000, GFP_DMA32), (REF_MAX_DMA32_PFN + 8) * REF_PAGE_SIZE, 'the next 8 pages of Normal');
-    // The page allocator itself honours GFP_DMA32.
-    assert.equal(m.buddy.allocPages(3, true, GFP_DMA32), REF_MAX_DMA_PFN);
+    // The page allocator itself honours GFP_DMA32: DMA32's first 4 MiB block, claimed for Unmovable.
+    assert.equal(take(m, 3, GFP_DMA32, true), 6144);
   });
 
   test('blocks never merge across the 16 MiB boundary between DMA and DMA32', () => {
     // MAX_DMA_PFN = 4096 is a multiple of 2^MAX_PAGE_ORDER, and __free_one_page() merges within one zone's
     // free_area: the frames either side of 16 MiB end in different zones' blocks.
-    const memoryBytes = 16 * MiB + 37 * REF_PAGE_SIZE;
-    const m = boot(memoryBytes, 1);
-    const fresh = refFreshZoneNrFree(memoryBytes);
-    const before = formatBuddyinfo(buddyinfoView(m));
+    const m = boot(SMALL_DMA32_BYTES, 1);
+    const fresh = refFreshZoneNrFree(SMALL_DMA32_BYTES);
     const dma = zoneNamed(m, 'DMA');
     const dma32 = zoneNamed(m, 'DMA32');
-    // Every free page, one at a time: DMA32's 37 first (GFP_KERNEL starts there), then DMA's 3840.
-    const pages: number[] = [];
-    for (let pfn = m.buddy.allocPages(0, false, GFP_KERNEL); pfn !== NONE;) {
-      pages.push(pfn);
-      pfn = m.buddy.allocPages(0, false, GFP_KERNEL);
-    }
-    assert.equal(pages.length, 37 + REF_MAX_DMA_PFN - REF_RESERVED_PAGES);
-    assert.ok(pages.slice(0, 37).every((pfn) => pfn >= REF_MAX_DMA_PFN));
-    assert.ok(pages.slice(37).every((pfn) => pfn >= REF_RESERVED_PAGES && pfn < REF_MAX_DMA_PFN));
-    const held = new Map(pages.map((pfn) => [pfn, 0]));
-    const free = (pfn: number): void => {
-      assert.equal(m.buddy.freePages(pfn, 0), undefined, `free_pages(${pfn}, 0)`);
-      held.delete(pfn);
-    };
-
-    free(REF_MAX_DMA_PFN - 1);
-    free(REF_MAX_DMA_PFN);
-    assert.deepEqual(m.buddy.findFreeBlock(REF_MAX_DMA_PFN - 1), { pfn: REF_MAX_DMA_PFN - 1, order: 0 });
-    assert.deepEqual(m.buddy.findFreeBlock(REF_MAX_DMA_PFN), { pfn: REF_MAX_DMA_PFN, order: 0 });
-    assert.deepEqual([dma.freePages, dma32.freePages], [1, 1], 'one free page in each zone');
-    assert.deepEqual(buddyProblems(m, held), []);
-
-    // The rest of DMA32: it merges back to its boot layout, up to its own start and no further.
-    for (let pfn = REF_MAX_DMA_PFN + 1; pfn < REF_MAX_DMA_PFN + 37; pfn++) free(pfn);
-    assert.deepEqual(Array.from(dma32.nrFree), fresh.get('DMA32'));
-    assert.deepEqual(m.buddy.findFreeBlock(REF_MAX_DMA_PFN), { pfn: REF_MAX_DMA_PFN, order: 5 });
-    assert.deepEqual(m.buddy.findFreeBlock(REF_MAX_DMA_PFN - 1), { pfn: REF_MAX_DMA_PFN - 1, order: 0 });
-    // DMA's last 4 MiB, from the top down: it merges up to one order-10 block ending at 16 MiB.
-    for (let pfn = REF_MAX_DMA_PFN - 2; pfn >= REF_MAX_DMA_PFN - 1024; pfn--) {
-      free(pfn);
-      const block = m.buddy.findFreeBlock(pfn)!;
-      assert.ok(block.pfn + 2 ** block.order <= REF_MAX_DMA_PFN, `block ${block.pfn} crosses 16 MiB`);
-    }
+    // DMA's last 4 MiB (3072..4095) and DMA32's first block (4096..4127).
+    assert.equal(take(m, 10, MOVABLE | GFP_DMA), 2048);
+    assert.equal(take(m, 10, MOVABLE | GFP_DMA), 3072);
+    assert.equal(take(m, 4, MOVABLE | GFP_DMA32), 4096);
+    assert.deepEqual([dma.freePages, dma32.freePages], [2790 - 2048, 14]);
+    assert.equal(m.buddy.freePages(4096, 4, 0), undefined);
+    assert.equal(m.buddy.freePages(3072, 10, 0), undefined);
     assert.deepEqual(m.buddy.findFreeBlock(REF_MAX_DMA_PFN - 1), { pfn: REF_MAX_DMA_PFN - 1024, order: 10 });
-    assert.deepEqual(Array.from(dma.nrFree), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
-    assert.deepEqual([dma.freePages, dma32.freePages], [1024, 37]);
-    assert.deepEqual(buddyProblems(m, held), []);
-    for (const pfn of [...held.keys()]) free(pfn);
+    assert.deepEqual(m.buddy.findFreeBlock(REF_MAX_DMA_PFN), { pfn: REF_MAX_DMA_PFN, order: 4 });
+    assert.deepEqual([dma.freePages, dma32.freePages], [2790 - 1024, 30]);
+    assert.deepEqual(Array.from(dma32.nrFree), fresh.get('DMA32'));
+    assert.deepEqual(buddyProblems(m, new Map([[2048, 10]])), []);
+    assert.equal(m.buddy.freePages(2048, 10, 0), undefined);
     assert.deepEqual(zoneNrFree(m), fresh);
-    assert.equal(formatBuddyinfo(buddyinfoView(m)), before);
-    assert.deepEqual(buddyProblems(m, new Map()), []);
   });
 });
 
@@ -1936,7 +2261,8 @@ describe('SLUB (mm/slub.c)', () => {
     assert.equal(cache.nrSlabs, 6, 'nr_partial 5 >= 5: discarded');
     assert.deepEqual(m.slub.partialSlabs(cache), [s1, s2, s3, s4]);
     assert.equal(m.frames.flags[s5]! & SLAB, 0);
-    assert.notEqual(m.buddy.findFreeBlock(s5), undefined, 'its page is free in the buddy allocator');
+    // free_unref_page(): an order-0 page goes to the freeing CPU's per-CPU list first.
+    assert.deepEqual(m.buddy.findPcpBlock(s5), { pfn: s5, order: 0, cpu: 0 }, 'its page waits on CPU 0 list');
     const discard = newEvents(m, seq).filter((e) => e.kind === EventKind.SlabDiscard || e.kind === EventKind.PageFree);
     assert.deepEqual(
       discard.map((e) => [e.kind, e.cache, e.addr, e.extra]),
@@ -1977,9 +2303,21 @@ describe('SLUB (mm/slub.c)', () => {
       assert.deepEqual(snapshot(m), before, `${what} changed the machine`);
     }
     assert.equal(m.kfree(big), undefined);
+    // Its order-3 block went to CPU 0's list; drained, it is a free block of the buddy allocator.
+    m.buddy.drainAll();
     const before = snapshot(m);
     assert.equal(m.kfree(big)?.code, 'KM4002', 'double free of a large kmalloc');
     assert.deepEqual(snapshot(m), before);
+  });
+
+  test('double kfree of a large kmalloc whose pages wait on a per-CPU list is KM4002 too', () => {
+    // The pages of a freed large kmalloc are free whether they sit in the buddy allocator or on the CPU's
+    // per-CPU list (free_unref_page); a second kfree is the same double free either way.
+    const m = boot(16 * MiB, 2);
+    const big = m.kmalloc(20000, GFP_KERNEL);
+    assert.equal(m.kfree(big), undefined);
+    assert.notEqual(m.buddy.findPcpBlock(big / REF_PAGE_SIZE), undefined);
+    assert.equal(m.kfree(big)?.code, 'KM4002');
   });
 
   test('property: random kmalloc/kfree across sizes and CPUs keeps every cache consistent', (t) => {
@@ -2231,7 +2569,8 @@ describe('event log (engine/trace/events.ts)', () => {
         { seq: 8, kind: EventKind.PageFree, cpu: 0, line: 11, cache: -1, addr: bigPfn, size: 0, extra: 3 },
       ],
     );
-    assert.equal(slab, REF_RESERVED_PAGES, 'the first slab is the first frame above the reserved 1 MiB');
+    // The first (unmovable) slab page comes from the largest Movable block, claimed whole: 2048, at 8 MiB.
+    assert.equal(slab, 2048, 'the first slab is the first frame of the 4 MiB block __rmqueue_fallback claims');
     for (let i = 0; i < events.length; i++) {
       assert.equal(m.events.get(i).seq, i);
       assert.equal(m.events.kindAt(i), events[i]!.kind);

@@ -92,9 +92,13 @@ function snapshot(m: Machine): string {
   });
 }
 
-/** "Node 0 <zone>: " then n*<4<<order>kB for orders 0..10, then "= <total>kB" (show_free_areas). */
-function refZoneLine(zone: string, nr: number[]): string {
-  const parts = nr.map((n, order) => `${n}*${4 << order}kB `).join('');
+/**
+ * "Node 0 <zone>: " then n*<4<<order>kB for orders 0..10, each non-zero count followed by the letters of the
+ * migrate types with a block of that order (show_migration_types: U, M, E, H, C, I), then "= <total>kB"
+ * (show_free_areas). `types` gives the letters per order; absent: every block is Movable ("(M) ").
+ */
+function refZoneLine(zone: string, nr: number[], types: string[] = []): string {
+  const parts = nr.map((n, order) => `${n}*${4 << order}kB ${n ? `(${types[order] ?? 'M'}) ` : ''}`).join('');
   const total = nr.reduce((sum, n, order) => sum + n * (4 << order), 0);
   return `Node 0 ${zone}: ${parts}= ${total}kB`;
 }
@@ -230,7 +234,8 @@ describe('Machine.allocPages', () => {
 
   test('no block in an allowed zone: NULL and the warn_alloc report in the log, exact text', () => {
     const m = boot(256 * MiB);
-    // DMA after boot: 1 MiB reserved, then order 8 at pfn 256, order 9 at 512, three order-10 blocks.
+    // DMA after boot: 1 MiB reserved, then order 8 at pfn 256, order 9 at 512, three order-10 blocks, all in
+    // Movable page blocks; GFP_DMA (unmovable) claims the three 4 MiB blocks by __rmqueue_fallback.
     for (let i = 0; i < 3; i++) assert.notEqual(m.allocPages(10, G.DMA), PAGES_FAILED);
     const before = snapshot(m);
     const seq = m.events.length;
@@ -242,7 +247,7 @@ describe('Machine.allocPages', () => {
     ]);
     assert.equal(
       m.log[0]!.split('\n')[1],
-      'Node 0 DMA: 0*4kB 0*8kB 0*16kB 0*32kB 0*64kB 0*128kB 0*256kB 0*512kB 1*1024kB 1*2048kB 0*4096kB = 3072kB',
+      'Node 0 DMA: 0*4kB 0*8kB 0*16kB 0*32kB 0*64kB 0*128kB 0*256kB 0*512kB 1*1024kB (M) 1*2048kB (M) 0*4096kB = 3072kB',
     );
     assert.equal(JSON.parse(snapshot(m)).events, JSON.parse(before).events + 1, 'only the event was added');
     assert.equal(m.allocPages(10, G.DMA | G.NOWARN), PAGES_FAILED);
@@ -251,15 +256,22 @@ describe('Machine.allocPages', () => {
 
   test('a GFP_KERNEL failure shows every populated zone up to Normal, after the fallback emptied them', () => {
     const m = boot(64 * MiB);
-    // DMA32 (16M..64M) has 12 order-10 blocks, DMA 3 more by fallback.
-    for (let i = 0; i < 15; i++) assert.notEqual(m.allocPages(10, GFP_KERNEL), PAGES_FAILED, `block ${i}`);
+    // 64M: DMA32 holds 6144..16122 (after the 8 MiB image at 16 MiB, before 5 page-table pages and the 256-page
+    // memmap): 9 order-10 blocks and 763 = 512 + 128 + 64 + 32 + 16 + 8 + 2 + 1 frames. Watermarks (managed DMA
+    // 3840, DMA32 9979; min_free_kbytes int_sqrt(13819 * 64) = 940): DMA32 low 211, DMA low 81 and
+    // lowmem_reserve[Normal] 9979 / 256 = 38. DMA32's 9 blocks pass (the last: 1787 - 1023 > 211), then DMA's
+    // three (3840 - 1023 > 81 + 38, ...): 12 in all.
+    for (let i = 0; i < 12; i++) assert.notEqual(m.allocPages(10, GFP_KERNEL), PAGES_FAILED, `block ${i}`);
     assert.equal(m.allocPages(10, GFP_KERNEL | G.COMP | G.ZERO), PAGES_FAILED);
+    assert.equal(m.panic, undefined, 'order 10 is costly: NULL, no OOM killer');
     assert.equal(
       m.log.join(''),
       'kmem: page allocation failure: order:10, mode:0x40dc0(GFP_KERNEL|__GFP_COMP|__GFP_ZERO), nodemask=(null)\n' +
-        'Node 0 DMA: 0*4kB 0*8kB 0*16kB 0*32kB 0*64kB 0*128kB 0*256kB 0*512kB 1*1024kB 1*2048kB 0*4096kB = 3072kB\n' +
-        'Node 0 DMA32: 0*4kB 0*8kB 0*16kB 0*32kB 0*64kB 0*128kB 0*256kB 0*512kB 0*1024kB 0*2048kB 0*4096kB = 0kB\n',
+        'Node 0 DMA: 0*4kB 0*8kB 0*16kB 0*32kB 0*64kB 0*128kB 0*256kB 0*512kB 1*1024kB (M) 1*2048kB (M) 0*4096kB = 3072kB\n' +
+        'Node 0 DMA32: 1*4kB (M) 1*8kB (M) 0*16kB 1*32kB (M) 1*64kB (M) 1*128kB (M) 1*256kB (M) 1*512kB (M) ' +
+        '0*1024kB 1*2048kB (M) 0*4096kB = 3052kB\n',
     );
+    assert.equal(m.log.join('').split('\n')[2], refZoneLine('DMA32', [1, 1, 0, 1, 1, 1, 1, 1, 0, 1, 0]));
     // GFP_DMA32 stops at DMA32 (the Normal zone is not populated either way).
     m.comm = 'insmod';
     assert.equal(m.allocPages(10, G.DMA32), PAGES_FAILED);
@@ -268,7 +280,9 @@ describe('Machine.allocPages', () => {
 
   test('the log keeps LOG_LIMIT messages and counts the rest', () => {
     const m = boot(16 * MiB);
-    for (let i = 0; i < 3; i++) m.allocPages(10, GFP_KERNEL);
+    // 16M has one 4 MiB block (at 8 MiB, between the kernel image and the page tables): every later order-10
+    // request fails with a report (order 10 is costly: no OOM killer).
+    assert.notEqual(m.allocPages(10, GFP_KERNEL), PAGES_FAILED);
     for (let i = 0; i < LOG_LIMIT + 5; i++) m.allocPages(10, GFP_KERNEL);
     assert.equal(m.log.length, LOG_LIMIT);
     assert.equal(m.logDropped, 5);
@@ -291,6 +305,11 @@ describe('Machine.freePages', () => {
       [EventKind.PageFree, -1, c / PAGE, 0, 5],
       [EventKind.PageFree, -1, a / PAGE, 0, 3],
     ]);
+    // Orders 0 and 3 went to CPU 0's per-CPU lists (free_unref_page), with the rest of their refills:
+    // drain_all_pages() gives them back to the buddy allocator, where everything merges.
+    assert.notEqual(JSON.stringify(buddyinfoView(m)), fresh);
+    assert.ok(m.buddy.nrPcpPages > 0);
+    m.buddy.drainAll();
     assert.equal(JSON.stringify(buddyinfoView(m)), fresh);
     assert.equal(m.pageAllocations.size, 0);
   });
@@ -299,13 +318,26 @@ describe('Machine.freePages', () => {
     const m = boot(64 * MiB);
     const a = m.allocPages(3, GFP_KERNEL);
     const pfn = a / PAGE;
-    assert.equal(m.freePages(a, 3), undefined);
-    const before = snapshot(m);
-    const head = m.buddy.findFreeBlock(pfn)!;
-    const bad = m.freePages(a, 3)!;
     const hex5 = pfn.toString(16).padStart(5, '0');
+    assert.equal(m.freePages(a, 3), undefined);
+    // First on CPU 0's per-CPU list (order 3 is cached: pcp_allowed_order), then, drained, in the buddy
+    // allocator: put_page_testzero() finds refcount 0 either way.
+    m.cpu = 1;
+    let before = snapshot(m);
+    let bad = m.freePages(a, 3)!;
     assert.equal(bad.code, 'KM4005');
     assert.equal(bad.message, `BUG: Bad page state in process kmem  pfn:${hex5}`);
+    assert.equal(
+      bad.report,
+      `BUG: Bad page state in process kmem  pfn:${hex5}\n` +
+        'page dumped because: VM_BUG_ON_PAGE(page_ref_count(page) == 0)\n' +
+        `kmem: pfn 0x${pfn.toString(16)} is already free (cached on CPU 0's per-CPU page list): double free\n`,
+    );
+    assert.equal(snapshot(m), before);
+    m.buddy.drainAll();
+    before = snapshot(m);
+    const head = m.buddy.findFreeBlock(pfn)!;
+    bad = m.freePages(a, 3)!;
     assert.equal(
       bad.report,
       `BUG: Bad page state in process kmem  pfn:${hex5}\n` +
@@ -372,7 +404,15 @@ describe('Machine.freePages', () => {
     assert.equal(m.freePages(large, 2)?.code, 'KM4005');
     assert.equal(m.freePages(large, 3), undefined);
     assert.equal(m.largeKmalloc.size, 0);
+    m.buddy.drainAll();
     assert.equal(m.kfree(large)?.code, 'KM4002', 'the pages are free now');
+  });
+
+  test("kfree after free_pages of a large kmalloc's pages still on the per-CPU list is a double free (KM4002)", () => {
+    const m = boot(64 * MiB);
+    const large = m.kmalloc(20000, GFP_KERNEL);
+    assert.equal(m.freePages(large, 3), undefined);
+    assert.equal(m.kfree(large)?.code, 'KM4002');
   });
 });
 
@@ -397,11 +437,21 @@ describe('addressView of page blocks', () => {
       ['DMA', 'pages', d / PAGE],
     );
     assert.equal(addressView(m, 0).zone, 'DMA');
+    // 60 MiB = pfn 15360: the order-9 block left below the page tables and the memmap (free up to 16122).
     const free = addressView(m, 60 * MiB);
-    assert.deepEqual([free.zone, free.state, free.order, free.headPfn], ['DMA32', 'free', 10, (60 * MiB) / PAGE]);
+    assert.deepEqual([free.zone, free.state, free.order, free.headPfn], ['DMA32', 'free', 9, (60 * MiB) / PAGE]);
     assert.equal(m.freePages(a, 3), undefined);
+    m.buddy.drainAll();
     assert.equal(addressView(m, a).state, 'free');
     const big = boot(6 * 1024 * MiB);
     assert.equal(addressView(big, 5 * 1024 * MiB).zone, 'Normal');
+  });
+
+  test('a freed block waiting on a per-CPU list is shown free, not as a page of unknown owner', () => {
+    const m = boot(64 * MiB);
+    const a = m.allocPages(3, GFP_KERNEL);
+    assert.equal(m.freePages(a, 3), undefined);
+    assert.notEqual(m.buddy.findPcpBlock(a / PAGE), undefined);
+    assert.equal(addressView(m, a).state, 'free');
   });
 });

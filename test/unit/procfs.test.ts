@@ -42,6 +42,15 @@ function printf(format: string, ...args: (string | number)[]): string {
   });
 }
 
+/**
+ * mm/vmstat.c calculate_normal_threshold(): mem = managed >> (27 - PAGE_SHIFT) (128 MiB units); threshold =
+ * 2 * fls(num_online_cpus()) * (1 + fls(mem)), at most 125.
+ */
+function refStatThreshold(managed: number, cpus: number): number {
+  const fls = (x: number): number => (x === 0 ? 0 : x.toString(2).length);
+  return Math.min(125, 2 * fls(cpus) * (1 + fls(Math.floor(managed / 2 ** 15))));
+}
+
 /** zoneinfo_show_print(), re-applied from its format strings to the view's numbers. */
 function zoneinfoFromFormats(m: Machine): string {
   let out = '';
@@ -77,6 +86,26 @@ function zoneinfoFromFormats(m: Machine): string {
       continue;
     }
     out += printf('\n      %-12s %lu', 'nr_free_pages', z.freePages);
+    // The per-CPU lists: seq_printf(m, "\n  pagesets"), then per online CPU the six "%i" fields of struct
+    // per_cpu_pages and, with CONFIG_SMP, "\n  vm stats threshold: %d" (pzstats->stat_threshold).
+    out += '\n  pagesets';
+    for (const p of z.pagesets) {
+      out += printf(
+        '\n    cpu: %d' +
+          '\n              count:    %d' +
+          '\n              high:     %d' +
+          '\n              batch:    %d' +
+          '\n              high_min: %d' +
+          '\n              high_max: %d',
+        p.cpu,
+        p.count,
+        p.high,
+        p.batch,
+        p.highMin,
+        p.highMax,
+      );
+      out += printf('\n  vm stats threshold: %d', refStatThreshold(z.managed, m.config.cpus));
+    }
     // The kernel's %u for node_unreclaimable prints like %d here.
     out += printf('\n  node_unreclaimable:  %d' + '\n  start_pfn:           %lu', 0, z.startPfn);
     out += '\n';
@@ -141,11 +170,12 @@ describe('/proc/meminfo', () => {
   test('MemTotal, MemFree, MemAvailable (si_mem_available) and Slab on a fresh 256M machine', () => {
     const m = boot(256 * MiB);
     const v = meminfoView(m);
-    // 65536 - 256 reserved = 65280 managed pages = 261120 kB, all free.
-    assert.equal(v.memTotal, 261120);
-    assert.equal(v.memFree, 261120);
-    // totalreserve_pages 1004 (see watermarks.test.ts): (65280 - 1004) * 4 = 257104 kB.
-    assert.equal(v.memAvailable, 257104);
+    // 65536 - 256 (low 1 MiB) - 2048 (kernel image) - 5 (boot page tables) - 1024 (memmap) = 62203 managed
+    // pages = 248812 kB, all free.
+    assert.equal(v.memTotal, 248812);
+    assert.equal(v.memFree, 248812);
+    // totalreserve_pages 970 (see watermarks.test.ts): (62203 - 970) * 4 = 244932 kB.
+    assert.equal(v.memAvailable, 244932);
     assert.equal(v.slab, 0);
   });
 
@@ -157,16 +187,24 @@ describe('/proc/meminfo', () => {
     assert.equal(v.sUnreclaim, 5 * 4);
     assert.equal(v.slab, 20);
     assert.equal(v.sReclaimable, 0);
-    assert.equal(v.memFree, (65280 - 5) * 4);
-    assert.equal(v.memAvailable, (65280 - 5 - 1004) * 4);
+    // MemFree is NR_FREE_PAGES, which does not count the per-CPU lists. DMA32's batch is 15 (zone_batchsize):
+    // the order-0 refill takes 15 pages (nr_pcp_alloc: batch 15 << alloc_factor 0, at most high - count - batch
+    // = 306 - 0 - 15), the order-2 refill max(15 >> 2, 2) = 3 blocks of 4 pages: 62203 - 15 - 12 = 62176.
+    assert.equal(v.memFree, 62176 * 4);
+    assert.equal(v.memAvailable, (62176 - 970) * 4);
+    assert.equal(m.buddy.nrPcpPages, 15 - 1 + 12 - 4, 'what the refills took beyond the two allocations');
   });
 });
 
 test('procFileText serves every /proc file the hosts offer', () => {
   const m = boot(256 * MiB);
-  assert.deepEqual([...PROC_FILE_NAMES], ['slabinfo', 'buddyinfo', 'zoneinfo', 'meminfo']);
+  assert.deepEqual(
+    [...PROC_FILE_NAMES],
+    ['slabinfo', 'buddyinfo', 'pagetypeinfo', 'zoneinfo', 'meminfo', 'vmallocinfo'],
+  );
   assert.match(procFileText(m, 'slabinfo'), /^slabinfo - version: 2\.1\n/);
   assert.match(procFileText(m, 'buddyinfo'), /^Node 0, zone {6}DMA /);
   assert.match(procFileText(m, 'zoneinfo'), /^Node 0, zone {6}DMA\n {2}pages free {5}3840\n/);
-  assert.match(procFileText(m, 'meminfo'), /^MemTotal: {9}261120 kB\n/);
+  assert.match(procFileText(m, 'meminfo'), /^MemTotal: {9}248812 kB\n/);
+  assert.match(procFileText(m, 'pagetypeinfo'), /^Page block order: 9\nPages per block: {2}512\n/);
 });

@@ -21,7 +21,7 @@ test('the example loads with zero diagnostics and a 256M, 2-CPU machine', () => 
   const { diagnostics, scenario } = loadScenario(EXAMPLE, EXAMPLE_PATH);
   assert.deepEqual(diagnostics, []);
   assert.ok(scenario);
-  assert.deepEqual(scenario.config, { memoryBytes: 256 * 1024 * 1024, cpus: 2 });
+  assert.deepEqual(scenario.config, { memoryBytes: 256 * 1024 * 1024, cpus: 2, arch: 'x86_64' });
   assert.equal(scenario.machine.config, scenario.config);
   assert.equal(scenario.vm.machine, scenario.machine);
   assert.equal(scenario.program.fileName, EXAMPLE_PATH);
@@ -64,14 +64,17 @@ test("the example runs to the end: kmalloc-192 holds 21 objects per slab, again 
 });
 
 test('the machine block wins over defaults, defaults over DEFAULT_CONFIG', () => {
-  assert.deepEqual(loadScenario('let p = 1', 'a.kmem').scenario!.config, DEFAULT_CONFIG);
+  // The resolved configuration always names the architecture: x86_64 unless the script or defaults say.
+  assert.deepEqual(loadScenario('let p = 1', 'a.kmem').scenario!.config, { arch: 'x86_64', ...DEFAULT_CONFIG });
   assert.deepEqual(loadScenario('let p = 1', 'a.kmem', { memoryBytes: 1 << 30, cpus: 8 }).scenario!.config, {
     memoryBytes: 1 << 30,
     cpus: 8,
+    arch: 'x86_64',
   });
   assert.deepEqual(loadScenario('machine { cpus 4 }', 'a.kmem', { memoryBytes: 1 << 30, cpus: 8 }).scenario!.config, {
     memoryBytes: 1 << 30,
     cpus: 4,
+    arch: 'x86_64',
   });
   const four = loadScenario('machine { memory 64M; cpus 4 }\nlet p = kmalloc(192, GFP_KERNEL)', 'a.kmem').scenario!;
   assert.equal(four.machine.config.cpus, 4);

@@ -1,0 +1,199 @@
+/*
+ * Scenario builtins for user processes (engine/mm/process.ts): spawn, fork, exit, the mmap family, touch
+ * (user-mode accesses that fault pages in) and user_pfn. They run through the generic CallBuiltin
+ * instruction (calls.ts). A task is named by its pid, a plain integer.
+ *
+ * What the kernel does to the process is what happens here: a segfaulting access kills the task (SIGSEGV's
+ * default action) and prints the kernel's segfault line; the scenario goes on, and a later use of the pid is
+ * ESRCH (KM4223). Errors of the calls themselves (EINVAL, EEXIST, ENOMEM) stop the scenario with their code,
+ * as a failing syscall would make a test program bail out.
+ */
+
+import { PAGE_SIZE } from '../mm/config';
+import { Machine } from '../mm/machine';
+import { PROT_EXEC, PROT_NONE, PROT_READ, PROT_WRITE, Task, TaskError, isTaskError } from '../mm/process';
+import type { CallFailure, GenericBuiltin } from './calls';
+import { Value, formatValue } from './values';
+
+function taskOf(machine: Machine, name: string, pidArg: Value): Task | CallFailure {
+  const task = typeof pidArg === 'number' ? machine.tasks.get(pidArg) : undefined;
+  if (!task || !task.alive) {
+    return { code: 'KM4223', message: `${name}: no task with pid ${formatValue(pidArg)} (ESRCH)` };
+  }
+  return task;
+}
+
+function addrOf(name: string, v: Value): bigint | CallFailure {
+  if (typeof v === 'number' && v >= 0) return BigInt(v);
+  if (typeof v === 'bigint') return v;
+  return { code: 'KM4220', message: `${name}: the address must be a user address, not ${formatValue(v)} (EINVAL)` };
+}
+
+function lenOf(name: string, v: Value): number | CallFailure {
+  if (typeof v === 'number' && v > 0) return v;
+  return {
+    code: 'KM4220',
+    message: `${name}: the length must be a byte count above 0, not ${formatValue(v)} (EINVAL)`,
+  };
+}
+
+function failure(e: TaskError): CallFailure {
+  return { code: e.code, message: e.message };
+}
+
+function isFailure(x: unknown): x is CallFailure {
+  return typeof x === 'object' && x !== null && 'code' in x;
+}
+
+export const TASK_BUILTINS: readonly GenericBuiltin[] = [
+  {
+    name: 'spawn',
+    params: [],
+    returnsValue: true,
+    summary:
+      "Creates a user process with an empty address space and a 16K vmalloc'd kernel stack; returns its pid (the first is 1, init, which the OOM killer never picks).",
+    run(machine) {
+      const t = machine.tasks.spawn(machine.comm);
+      return isTaskError(t) ? failure(t) : t.pid;
+    },
+  },
+  {
+    name: 'fork',
+    params: ['pid'],
+    returnsValue: true,
+    summary:
+      "Forks a process: the child shares every anonymous page copy-on-write (both page tables read-only, reference counts up); returns the child's pid.",
+    run(machine, [pid]) {
+      const parent = taskOf(machine, 'fork', pid!);
+      if (isFailure(parent)) return parent;
+      const child = machine.tasks.fork(parent);
+      return isTaskError(child) ? failure(child) : child.pid;
+    },
+  },
+  {
+    name: 'exit',
+    params: ['pid'],
+    returnsValue: false,
+    summary: 'Ends a process: every page it maps loses a reference, its page tables and kernel stack are freed.',
+    run(machine, [pid]) {
+      const task = taskOf(machine, 'exit', pid!);
+      if (isFailure(task)) return task;
+      const e = machine.tasks.exit(task);
+      return e ? failure(e) : undefined;
+    },
+  },
+  {
+    name: 'mmap',
+    params: ['pid', 'addr', 'len', 'prot'],
+    returnsValue: true,
+    summary:
+      'Maps len bytes of anonymous private memory at a fixed page-aligned user address with PROT_READ|PROT_WRITE|PROT_EXEC; no page until touched (demand-zero). Returns addr.',
+    run(machine, [pid, addr, len, prot]) {
+      const task = taskOf(machine, 'mmap', pid!);
+      if (isFailure(task)) return task;
+      const a = addrOf('mmap', addr!);
+      if (isFailure(a)) return a;
+      const l = lenOf('mmap', len!);
+      if (isFailure(l)) return l;
+      if (typeof prot !== 'number') return { code: 'KM4220', message: `mmap: prot must be PROT_ flags (EINVAL)` };
+      const r = machine.tasks.mmap(task, a, l, prot);
+      return isTaskError(r) ? failure(r) : r;
+    },
+  },
+  {
+    name: 'munmap',
+    params: ['pid', 'addr', 'len'],
+    returnsValue: false,
+    summary: 'Unmaps [addr, addr + len): pages lose a reference, emptied page tables are freed.',
+    run(machine, [pid, addr, len]) {
+      const task = taskOf(machine, 'munmap', pid!);
+      if (isFailure(task)) return task;
+      const a = addrOf('munmap', addr!);
+      if (isFailure(a)) return a;
+      const l = lenOf('munmap', len!);
+      if (isFailure(l)) return l;
+      const r = machine.tasks.munmap(task, a, l);
+      return r ? failure(r) : undefined;
+    },
+  },
+  {
+    name: 'mprotect',
+    params: ['pid', 'addr', 'len', 'prot'],
+    returnsValue: false,
+    summary:
+      'Changes the protection of [addr, addr + len); a page still shared copy-on-write stays read-only until written.',
+    run(machine, [pid, addr, len, prot]) {
+      const task = taskOf(machine, 'mprotect', pid!);
+      if (isFailure(task)) return task;
+      const a = addrOf('mprotect', addr!);
+      if (isFailure(a)) return a;
+      const l = lenOf('mprotect', len!);
+      if (isFailure(l)) return l;
+      if (typeof prot !== 'number') return { code: 'KM4220', message: `mprotect: prot must be PROT_ flags (EINVAL)` };
+      const r = machine.tasks.mprotect(task, a, l, prot);
+      return r ? failure(r) : undefined;
+    },
+  },
+  {
+    name: 'touch',
+    params: ['pid', 'addr', 'len', 'access'],
+    returnsValue: true,
+    summary:
+      "User-mode accesses to every page of [addr, addr + len): access is PROT_READ, PROT_WRITE or PROT_EXEC. Faults are handled as the kernel does (demand-zero, copy-on-write); a bad access kills the task with the kernel's segfault line. Returns the number of pages faulted in, or -1 when the task died.",
+    run(machine, [pid, addr, len, access]) {
+      const task = taskOf(machine, 'touch', pid!);
+      if (isFailure(task)) return task;
+      const a = addrOf('touch', addr!);
+      if (isFailure(a)) return a;
+      const l = lenOf('touch', len!);
+      if (isFailure(l)) return l;
+      if (access !== PROT_READ && access !== PROT_WRITE && access !== PROT_EXEC) {
+        return {
+          code: 'KM4220',
+          message: `touch: access must be PROT_READ, PROT_WRITE or PROT_EXEC, not ${formatValue(access!)}`,
+        };
+      }
+      const kind = access === PROT_WRITE ? 'write' : access === PROT_EXEC ? 'exec' : 'read';
+      const page = BigInt(PAGE_SIZE);
+      const end = a + BigInt(l);
+      let faults = 0;
+      for (let va = a; va < end; va = (va & ~(page - 1n)) + page) {
+        const r = machine.tasks.access(task, va, kind);
+        if (!r.ok) {
+          if (r.kind === 'oom') {
+            // VM_FAULT_OOM: pagefault_out_of_memory(); the allocator's OOM handling already ran.
+            return machine.panic
+              ? -1
+              : { code: 'KM4222', message: `touch: out of memory in a page fault (VM_FAULT_OOM)` };
+          }
+          machine.tasks.exit(task); // SIGSEGV / SIGKILL: the default action ends the process
+          return -1;
+        }
+        faults += r.faults.length;
+      }
+      return faults;
+    },
+  },
+  {
+    name: 'user_pfn',
+    params: ['pid', 'addr'],
+    returnsValue: true,
+    summary: "The page frame a user address maps to in the process's page table, or -1 when nothing is mapped there.",
+    run(machine, [pid, addr]) {
+      const task = taskOf(machine, 'user_pfn', pid!);
+      if (isFailure(task)) return task;
+      const a = addrOf('user_pfn', addr!);
+      if (isFailure(a)) return a;
+      const phys = task.mm.translate(a);
+      return phys < 0 ? -1 : Math.floor(phys / PAGE_SIZE);
+    },
+  },
+];
+
+/** PROT_* constants scenarios may name (include/uapi/asm-generic/mman-common.h). */
+export const PROT_NAMES: ReadonlyMap<string, number> = new Map([
+  ['PROT_NONE', PROT_NONE],
+  ['PROT_READ', PROT_READ],
+  ['PROT_WRITE', PROT_WRITE],
+  ['PROT_EXEC', PROT_EXEC],
+]);
