@@ -17,7 +17,9 @@
  * /proc/meminfo (fs/proc/meminfo.c meminfo_proc_show, show_val_kb: the label padded to 16 columns, the
  * value in kB right-aligned in 8, then " kB"): the lines up to VmallocChunk that the model determines,
  * in the kernel's order. Zero lines are zero for a reason: the machine has no page cache, no swap, no
- * user tasks (no anon pages, page tables, kernel stacks or commitments), no vmalloc area, no block device.
+ * file or shared mappings, no block device. User tasks give AnonPages (and the inactive anon LRU),
+ * KernelStack (16 KiB each), PageTables (every table page allocated after boot, kernel and user) and
+ * Committed_AS; vmalloc areas give VmallocUsed.
  * Slab = SUnreclaim = pages of slab caches plus large kmallocs (___kmalloc_large_node accounts them to
  * NR_SLAB_UNRECLAIMABLE_B); no cache is reclaimable (no kmalloc-rcl- caches yet). MemAvailable is
  * si_mem_available() (mm/show_mem.c) with page cache and reclaimable memory 0: free - totalreserve_pages.
@@ -201,6 +203,16 @@ export function meminfoView(machine: Machine): MeminfoView {
   let slabPages = 0;
   for (const cache of machine.slub.caches) slabPages += cache.nrSlabs << cache.geometry.order;
   for (const bytes of machine.largeKmalloc.values()) slabPages += 1 << getOrder(bytes);
+  // Anonymous pages of user tasks: new anon pages start on the inactive anon LRU (since 5.9, without
+  // MGLRU); the model does not age them, so Active(anon) stays 0. Committed_AS: the private writable
+  // mappings' sizes, charged at mmap() and again for a child at fork() (accountable_mapping, dup_mmap).
+  let anonPages = 0;
+  let committed = 0;
+  for (const t of machine.tasks.tasks.values()) {
+    if (!t.alive) continue;
+    anonPages += t.anonRss;
+    for (const v of t.vmas) if (v.prot & 2) committed += Number((v.end - v.start) / 4096n);
+  }
   const sReclaimable = 0;
   const sUnreclaim = slabPages;
   const commitLimit = Math.floor((totalram * OVERCOMMIT_RATIO) / 100); // vm_commit_limit(), no swap
@@ -212,9 +224,9 @@ export function meminfoView(machine: Machine): MeminfoView {
     ['Cached', 0],
     ['SwapCached', 0],
     ['Active', 0],
-    ['Inactive', 0],
+    ['Inactive', K(anonPages)],
     ['Active(anon)', 0],
-    ['Inactive(anon)', 0],
+    ['Inactive(anon)', K(anonPages)],
     ['Active(file)', 0],
     ['Inactive(file)', 0],
     ['Unevictable', 0],
@@ -223,21 +235,21 @@ export function meminfoView(machine: Machine): MeminfoView {
     ['SwapFree', 0],
     ['Dirty', 0],
     ['Writeback', 0],
-    ['AnonPages', 0],
+    ['AnonPages', K(anonPages)],
     ['Mapped', 0],
     ['Shmem', 0],
     ['KReclaimable', K(sReclaimable)],
     ['Slab', K(sReclaimable + sUnreclaim)],
     ['SReclaimable', K(sReclaimable)],
     ['SUnreclaim', K(sUnreclaim)],
-    ['KernelStack', 0],
+    ['KernelStack', K(machine.tasks.kernelStackPages)],
     ['PageTables', K(machine.pageTablePages)],
     ['SecPageTables', 0],
     ['NFS_Unstable', 0],
     ['Bounce', 0],
     ['WritebackTmp', 0],
     ['CommitLimit', K(commitLimit)],
-    ['Committed_AS', 0],
+    ['Committed_AS', K(committed)],
     ['VmallocTotal', vmallocTotalKb(machine)],
     ['VmallocUsed', K(machine.vmalloc.nrVmallocPages)],
     ['VmallocChunk', 0],

@@ -240,6 +240,14 @@ export class BuddyAllocator {
     this.freeOne(pfn, order, mt, toTail);
   }
 
+  /**
+   * __isolate_free_page(): takes the free block at pfn (its head) off its list, for compaction to migrate
+   * into; the caller owns its frames afterwards.
+   */
+  isolateFreePage(pfn: number, order: number): void {
+    this.delFromFreeList(pfn, order, this.blockType(pfn));
+  }
+
   /** Counts of free blocks per order (the numbers /proc/buddyinfo prints). */
   nrFreeByOrder(): number[] {
     return Array.from(this.zone.nrFree);

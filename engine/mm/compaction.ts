@@ -119,11 +119,6 @@ export interface CompactOptions {
   readonly direct?: boolean;
 }
 
-/** The private free-list removal of the buddy allocator (__isolate_free_page needs it). */
-interface BuddyInternals {
-  delFromFreeList(pfn: number, order: number, mt: number): void;
-}
-
 const pageblockStart = (pfn: number) => pfn & ~(PAGEBLOCK_NR_PAGES - 1);
 const pageblockEnd = (pfn: number) => pageblockStart(pfn) + PAGEBLOCK_NR_PAGES;
 
@@ -253,8 +248,7 @@ export function compactZone(machine: Machine, zone: Zone, order: number, opts: C
         const o = frames.order[p]!;
         // __isolate_free_page(): keep the zone above its min watermark.
         if (!zoneWatermarkOk(zone, 0, zone.wmarkMin + (1 << o), 0, ALLOC_CMA)) break;
-        const blockMt = buddy.blockType(p);
-        (buddy as unknown as BuddyInternals).delFromFreeList(p, o, blockMt);
+        buddy.isolateFreePage(p, o);
         if (o >= PAGEBLOCK_ORDER - 1) {
           for (let b = p; b < p + (1 << o); b += PAGEBLOCK_NR_PAGES) {
             const bt = buddy.blockType(b);

@@ -24,6 +24,7 @@ import { MachineConfig, MAX_PAGE_ORDER, PAGE_SIZE, getOrder, validateConfig, Con
 import { PAGE_KERNEL, PAGE_KERNEL_ROX, PageSize, PageTable, SZ_1G, SZ_2M, SZ_4K } from './pgtable';
 import { VmallocSpace } from './vmalloc';
 import { TaskTable } from './process';
+import { compactionHook } from './compaction';
 import { FrameTable, NO_PFN, PG_BUDDY, PG_HEAD, PG_PGTABLE, PG_RESERVED, PG_SLAB, PG_TAIL } from './frames';
 import { ArchSpec, archSpec } from './arch';
 import { PhysMem } from './physmem';
@@ -201,6 +202,8 @@ export class Machine {
       totalramPages: () => m.buddy.managedPages,
     });
     m.tasks = new TaskTable(m);
+    // The slow path's direct compaction (__alloc_pages_direct_compact -> try_to_compact_pages).
+    m.buddy.host.compact = compactionHook(m);
     for (const index of KMALLOC_CREATION_ORDER) {
       const geometry = slabGeometry(kmallocSize(index), 8, config.cpus);
       m.kmallocCaches[index] = m.slub.createCache(kmallocName(index), geometry, config.cpus);
@@ -395,7 +398,18 @@ export class Machine {
   allocFrames(order: number, gfp: number, cpu: number, slab = false): number {
     if (this.panic) return NO_PFN;
     const req = { order, gfp, cpu, compound: (gfp & __GFP_COMP) !== 0 };
-    const pfn = this.buddy.allocPages(req);
+    let pfn = this.buddy.allocPages(req);
+    // out_of_memory(): kill the task with the highest oom_badness, then try again; a machine with no
+    // killable task (pid 1 never is) falls through to the panic below.
+    while (pfn === NO_PFN && this.buddy.lastFailure === 'oom') {
+      const victim = this.tasks.selectOomVictim();
+      if (!victim) break;
+      const info = this.tasks.oomKill(victim);
+      this.printk(formatOom({ comm: this.comm, gfp, order, victim: info }));
+      this.record(EventKind.Oom, info.pid, 0, gfp >>> 0, order);
+      pfn = this.buddy.retryAfterOom(req);
+      if (pfn === NO_PFN) pfn = this.buddy.allocPages(req);
+    }
     if (pfn !== NO_PFN) {
       if (gfp & __GFP_ZERO) {
         for (let p = pfn; p < pfn + (1 << order); p++) this.mem.zeroPage(p);
@@ -410,7 +424,7 @@ export class Machine {
           : `kmem: ${slab ? 'a slab' : 'an'} order-${order} allocation with mode ${formatGfpFlagsHex(gfp)} cannot fail ` +
             `and cannot invoke the OOM killer without __GFP_FS: the kernel would retry forever\n`;
       this.printk(report);
-      this.record(EventKind.Oom, -1, 0, gfp >>> 0, order);
+      this.record(EventKind.Oom, 0, 0, gfp >>> 0, order);
       this.panic = {
         code: failure === 'oom' ? 'KM4008' : 'KM4009',
         message:

@@ -134,7 +134,7 @@ export interface AllocRequest {
 /** What the page allocator needs from its host for the slow path. */
 export interface PageAllocHost {
   /** Direct compaction (__alloc_pages_direct_compact) toward a free block of `order` in zones up to highestZone. */
-  compact?(order: number, highestZone: number): void;
+  compact?(order: number, highestZone: number, gfp: number): void;
 }
 
 export class PageAllocator {
@@ -240,7 +240,7 @@ export class PageAllocator {
     pfn = this.getPageFromFreelist(req, zonelist, highest, flags);
     if (pfn !== NO_PFN) return pfn;
     if (order > 0 && this.host.compact) {
-      this.host.compact(order, highest);
+      this.host.compact(order, highest, gfp);
       pfn = this.getPageFromFreelist(req, zonelist, highest, flags);
       if (pfn !== NO_PFN) return pfn;
     }

@@ -30,7 +30,10 @@ export enum EventKind {
    * above MAX_PAGE_ORDER). The warning text, unless __GFP_NOWARN, is in Machine.log.
    */
   PageAllocFail,
-  /** The OOM killer ran (out_of_memory): size = the GFP mask, extra = the order; the report is in Machine.log. */
+  /**
+   * The OOM killer ran (out_of_memory): cache = the pid it killed (0: none could be, the kernel panicked),
+   * size = the GFP mask, extra = the order; the report is in Machine.log.
+   */
   Oom,
   /**
    * A user page fault (process.ts): cache = pid, addr = the pfn the handler mapped (0 when refused), size = the

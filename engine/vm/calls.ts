@@ -13,6 +13,7 @@ import { GFP_KERNEL, __GFP_ZERO } from '../mm/gfp';
 import { isVmallocError } from '../mm/vmalloc';
 import { formatGfpMode } from '../mm/page_report';
 import { TASK_BUILTINS } from './calls_tasks';
+import { compactMachine } from '../mm/compaction';
 import { Value, formatValue as formatValueImpl } from './values';
 
 export interface CallFailure {
@@ -140,6 +141,18 @@ export const GENERIC_BUILTINS: readonly GenericBuiltin[] = [
         return { code: 'KM4011', message: r.message, ...(report ? { report } : {}) };
       }
       return undefined;
+    },
+  },
+  {
+    name: 'compact_memory',
+    params: [],
+    returnsValue: true,
+    summary:
+      'Compacts every zone as writing 1 to /proc/sys/vm/compact_memory does: movable (user) pages migrate toward the end of each zone so free pages gather into large blocks. Returns the pages migrated.',
+    run(machine) {
+      let migrated = 0;
+      for (const r of compactMachine(machine, -1)) migrated += r.migrated;
+      return migrated;
     },
   },
   {

@@ -10,6 +10,7 @@
  */
 
 import { PAGE_SIZE } from '../mm/config';
+import { THREAD_SIZE } from '../mm/vmalloc';
 import { Machine } from '../mm/machine';
 import { PROT_EXEC, PROT_NONE, PROT_READ, PROT_WRITE, Task, TaskError, isTaskError } from '../mm/process';
 import type { CallFailure, GenericBuiltin } from './calls';
@@ -175,6 +176,37 @@ export const TASK_BUILTINS: readonly GenericBuiltin[] = [
     },
   },
   {
+    name: 'kstack_use',
+    params: ['pid', 'bytes'],
+    returnsValue: false,
+    summary:
+      "Runs kernel code on the task's 16K vmalloc'd stack that needs `bytes` of it. Past 16K the stack runs into the unmapped guard page below it: the kernel's stack-overflow report, and the scenario stops (KM4012).",
+    run(machine, [pid, bytesArg]) {
+      const task = taskOf(machine, 'kstack_use', pid!);
+      if (isFailure(task)) return task;
+      if (typeof bytesArg !== 'number' || bytesArg < 0) {
+        return { code: 'KM4220', message: `kstack_use: bytes must be a byte count, not ${formatValue(bytesArg!)}` };
+      }
+      // The stack grows down from the top of its THREAD_SIZE area; each page it reaches is written, from the
+      // top down to the lowest byte used (end - bytes).
+      const begin = task.stack.addr;
+      const end = begin + BigInt(THREAD_SIZE);
+      const page = BigInt(PAGE_SIZE);
+      const low = end - BigInt(bytesArg);
+      for (let sp = end - 8n; bytesArg > 0 && sp >= low - page + 1n; sp -= page) {
+        const at = sp < low ? low : sp;
+        const r = machine.kernelPt.access(at, 'write', false);
+        if (!r.ok) {
+          const report = stackOverflowReport(machine, task, at & ~7n, begin, end);
+          machine.printk(report);
+          machine.tasks.exit(task);
+          return { code: 'KM4012', message: report.slice(0, report.indexOf('\n')), report };
+        }
+      }
+      return undefined;
+    },
+  },
+  {
     name: 'user_pfn',
     params: ['pid', 'addr'],
     returnsValue: true,
@@ -189,6 +221,31 @@ export const TASK_BUILTINS: readonly GenericBuiltin[] = [
     },
   },
 ];
+
+/**
+ * What the kernel prints when a task's kernel stack overflows into the guard page below it.
+ * x86-64 (arch/x86/kernel/traps.c handle_stack_overflow, reached from the double fault): the BUG line, then
+ * die("stack guard page")'s header and CPU line (%p printed raw, as with no_hash_pointers; PREEMPT SMP and
+ * NOPTI for a kernel with PTI on a CPU that does not need it). RISC-V (arch/riscv/kernel/traps.c
+ * handle_bad_stack): the task stack's bounds and panic("Kernel stack overflow"); the per-CPU overflow stack's
+ * address is not modelled and left out.
+ */
+function stackOverflowReport(machine: Machine, task: Task, addr: bigint, begin: bigint, end: bigint): string {
+  const hex = (v: bigint) => `0x${v.toString(16).padStart(16, '0')}`;
+  const p = (v: bigint) => v.toString(16).padStart(16, '0');
+  if (machine.arch.family === 'riscv') {
+    return (
+      'Insufficient stack space to handle exception!\n' +
+      `Task stack:     [${hex(begin)}..${hex(end)}]\n` +
+      'Kernel panic - not syncing: Kernel stack overflow\n'
+    );
+  }
+  return (
+    `BUG: TASK stack guard page was hit at ${p(addr)} (stack is ${p(begin)}..${p(end)})\n` +
+    'Oops: stack guard page: 0000 [#1] PREEMPT SMP NOPTI\n' +
+    `CPU: ${machine.cpu} UID: 0 PID: ${task.pid} Comm: ${task.comm} Not tainted 6.12.0 #1\n`
+  );
+}
 
 /** PROT_* constants scenarios may name (include/uapi/asm-generic/mman-common.h). */
 export const PROT_NAMES: ReadonlyMap<string, number> = new Map([

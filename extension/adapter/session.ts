@@ -617,7 +617,7 @@ export class KmemDebugSession extends LoggingDebugSession {
       case EventKind.PageAllocFail:
         return `page allocation of order ${e.extra} failed (mode ${formatGfpMode(e.size)})`;
       case EventKind.Oom:
-        return `the OOM killer ran for an order-${e.extra} allocation (mode ${formatGfpMode(e.size)})`;
+        return `the OOM killer ran for an order-${e.extra} allocation (mode ${formatGfpMode(e.size)}): ${e.cache > 0 ? `killed pid ${e.cache}` : 'nothing to kill, kernel panic'}`;
       case EventKind.PageFault:
         return `page fault in pid ${e.cache} (error code 0x${e.size.toString(16)}): ${FAULT_OUTCOMES[e.extra] ?? `outcome ${e.extra}`}${e.addr ? `, pfn ${e.addr}` : ''}`;
       case EventKind.Compaction:

@@ -58,7 +58,7 @@ describe('kmem run', () => {
         'Node 0 DMA: 1*4kB (M) 1*8kB (M) 0*16kB 1*32kB (M) 1*64kB (M) 1*128kB (M) 0*256kB 1*512kB (M) 2*1024kB (M) ' +
         '2*2048kB (M) 0*4096kB = 6892kB\n',
     );
-    assert.match(r.out, /\nevents: page_alloc 1, page_alloc_fail 1\n/);
+    assert.match(r.out, /\nevents: page_alloc 1, compaction 1, page_alloc_fail 1\n/);
   });
 
   test('a double free_pages: exit 1, the diagnostic and the Bad page state report on stderr', () => {
