@@ -159,13 +159,17 @@ export const TASK_BUILTINS: readonly GenericBuiltin[] = [
       const end = a + BigInt(l);
       let faults = 0;
       for (let va = a; va < end; va = (va & ~(page - 1n)) + page) {
-        const r = machine.tasks.access(task, va, kind);
+        let r = machine.tasks.access(task, va, kind);
+        // VM_FAULT_OOM: the allocator already ran the OOM killer; when it killed another task the fault is
+        // retried (pagefault_out_of_memory returns), when it killed this one the access never completes.
+        for (let retries = machine.tasks.tasks.size; !r.ok && r.kind === 'oom' && retries > 0; retries--) {
+          if (machine.panic || !task.alive) return -1;
+          r = machine.tasks.access(task, va, kind);
+        }
         if (!r.ok) {
+          if (machine.panic || !task.alive) return -1;
           if (r.kind === 'oom') {
-            // VM_FAULT_OOM: pagefault_out_of_memory(); the allocator's OOM handling already ran.
-            return machine.panic
-              ? -1
-              : { code: 'KM4222', message: `touch: out of memory in a page fault (VM_FAULT_OOM)` };
+            return { code: 'KM4222', message: `touch: out of memory in a page fault (VM_FAULT_OOM)` };
           }
           machine.tasks.exit(task); // SIGSEGV / SIGKILL: the default action ends the process
           return -1;

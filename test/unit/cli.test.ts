@@ -173,12 +173,20 @@ describe('the bundled examples', () => {
   });
 
   for (const name of examples) {
-    test(`${name}: check is clean and run finishes with exit 0`, () => {
-      const files = { [name]: readFileSync(join(dir, name), 'utf8') };
+    const text = readFileSync(join(dir, name), 'utf8');
+    // An example that ends in a kernel error says so: "# expect error KM4012".
+    const expected = /^# expect error (KM\d{4})$/m.exec(text)?.[1];
+    test(`${name}: check is clean and run ${expected ? `stops on ${expected}` : 'finishes with exit 0'}`, () => {
+      const files = { [name]: text };
       const checked = cli(['check', name], files);
       assert.equal(checked.out, '');
       assert.equal(checked.code, EXIT_OK);
       const ran = cli(['run', name], files);
+      if (expected) {
+        assert.equal(ran.code, EXIT_FINDINGS, ran.err);
+        assert.match(ran.err, new RegExp(`^${name.replace('.', '\\.')}:\\d+:\\d+: error ${expected}: `, 'm'));
+        return;
+      }
       assert.equal(ran.code, EXIT_OK, ran.err);
       assert.match(ran.out, new RegExp(`^${name.replace('.', '\\.')}: finished after \\d+ statements`));
     });
