@@ -49,8 +49,6 @@ export class FrameTable {
     this.prev = new Int32Array(count).fill(NO_PFN);
   }
 
-  /** Bytes of metadata per frame (the benchmark's figure; Linux spends 64 on each struct page). */
-  static readonly BYTES_PER_FRAME = 2 + 1 + 2 + 4 + 4;
 
   /** Names of the flags set on a frame, as /proc/kpageflags-style words. */
   flagNames(pfn: number): string[] {

@@ -17,8 +17,9 @@
  * __slab_free puts it on slab->freelist, moves a full slab to the partial list, and discards an empty slab
  * once the node already holds min_partial partial slabs (discard_slab).
  *
- * Free pointers: each slab keeps an Int32Array of next-free object indices (END at the tail, ALLOCATED for
- * objects in use), standing in for the pointer the kernel stores inside the free object. The node partial
+ * Slab records (struct slab) are kept per slab, keyed by head pfn, not per frame. Free pointers: each slab
+ * keeps an Int32Array of next-free object indices (END at the tail, ALLOCATED for objects in use), standing
+ * in for the pointer the kernel stores inside the free object. The node partial
  * list is an intrusive list through FrameTable.next/prev (slab->slab_list shares page->lru).
  *
  * Not yet modelled (later work): per-CPU partial lists (CONFIG_SLUB_CPU_PARTIAL), free pointers in the
@@ -145,26 +146,36 @@ export interface SlabObject {
   readonly fp: Int32Array;
 }
 
+/**
+ * struct slab (it overlays the head page's struct page in the kernel): one record per slab, found from the
+ * head pfn, so slab metadata costs memory per slab, not per frame of the machine.
+ */
+export class Slab {
+  /** slab->inuse: objects not on the slab freelist (all of them while the slab is a cpu slab). */
+  inuse = 0;
+  /** slab->freelist: the first free object index, FREE_END when none. */
+  freelist = 0;
+  /** slab->frozen: the slab is some CPU's cpu slab. */
+  frozen = false;
+
+  constructor(
+    /** slab->slab_cache, as the cache id. */
+    readonly cache: number,
+    /** Next-free object index of each object (FREE_END at the tail, OBJ_ALLOCATED for objects in use). */
+    readonly fp: Int32Array,
+  ) {}
+}
+
 export class Slub {
-  /** Per-frame slab metadata (struct slab overlays struct page): meaningful on head frames of slabs. */
-  readonly slabCache: Int16Array;
-  readonly slabInuse: Uint16Array;
-  readonly slabFreelist: Int32Array;
-  readonly slabFrozen: Uint8Array;
-  /** Free pointers of each slab, keyed by head pfn. */
-  readonly freeptrs = new Map<number, Int32Array>();
+  /** Every slab, keyed by its head pfn. */
+  readonly slabs = new Map<number, Slab>();
   readonly caches: KmemCache[] = [];
 
   constructor(
     private readonly frames: FrameTable,
     private readonly pages: SlabPageSource,
     private readonly hooks: SlabHooks,
-  ) {
-    this.slabCache = new Int16Array(frames.count).fill(-1);
-    this.slabInuse = new Uint16Array(frames.count);
-    this.slabFreelist = new Int32Array(frames.count).fill(FREE_END);
-    this.slabFrozen = new Uint8Array(frames.count);
-  }
+  ) {}
 
   createCache(name: string, geometry: SlabGeometry, cpus: number): KmemCache {
     const cache = new KmemCache(this.caches.length, name, geometry, cpus);
@@ -194,14 +205,15 @@ export class Slub {
     if (head === NO_PFN) {
       return 'not a slab object';
     }
-    const cache = this.caches[this.slabCache[head]!]!;
+    const slab = this.slabs.get(head)!;
+    const cache = this.caches[slab.cache]!;
     const offset = phys - head * PAGE_SIZE;
     const size = cache.geometry.size;
     const index = Math.floor(offset / size);
     if (offset % size !== 0 || index >= cache.geometry.objects) {
       return 'not the start of an object';
     }
-    const fp = this.freeptrs.get(head)!;
+    const fp = slab.fp;
     if (fp[index] !== OBJ_ALLOCATED) {
       return 'double free';
     }
@@ -233,7 +245,7 @@ export class Slub {
   /** The cache that owns the object at phys, or undefined. */
   cacheOf(phys: number): KmemCache | undefined {
     const head = this.slabHeadOf(Math.floor(phys / PAGE_SIZE));
-    return head === NO_PFN ? undefined : this.caches[this.slabCache[head]!];
+    return head === NO_PFN ? undefined : this.caches[this.slabs.get(head)!.cache];
   }
 
   /** The head pfn of the slab containing pfn, or NO_PFN when pfn is not slab memory. */
@@ -252,7 +264,7 @@ export class Slub {
   partialFreeObjects(cache: KmemCache): number {
     let free = 0;
     for (let pfn = cache.partialHead; pfn !== NO_PFN; pfn = this.frames.next[pfn]!) {
-      free += cache.geometry.objects - this.slabInuse[pfn]!;
+      free += cache.geometry.objects - this.slabs.get(pfn)!.inuse;
     }
     return free;
   }
@@ -270,9 +282,9 @@ export class Slub {
   private slowAlloc(cache: KmemCache, cpu: number, gfp: number): number {
     let slab = cache.cpuSlab[cpu]!;
     if (slab !== NO_PFN) {
-      if (this.slabFreelist[slab] === FREE_END) {
+      if (this.slabs.get(slab)!.freelist === FREE_END) {
         // deactivate_slab(): the cpu slab is full; it leaves the CPU and is tracked by no list.
-        this.slabFrozen[slab] = 0;
+        this.slabs.get(slab)!.frozen = false;
         cache.cpuSlab[cpu] = NO_PFN;
         cache.cpuFreeptr[cpu] = undefined;
         slab = NO_PFN;
@@ -283,14 +295,15 @@ export class Slub {
       if (slab === NO_PFN) {
         return -1;
       }
-      this.slabFrozen[slab] = 1;
+      this.slabs.get(slab)!.frozen = true;
       cache.cpuSlab[cpu] = slab;
-      cache.cpuFreeptr[cpu] = this.freeptrs.get(slab)!;
+      cache.cpuFreeptr[cpu] = this.slabs.get(slab)!.fp;
     }
     // get_freelist(): the whole slab freelist moves to the CPU; the slab counts as fully in use.
-    cache.cpuFreelist[cpu] = this.slabFreelist[slab]!;
-    this.slabFreelist[slab] = FREE_END;
-    this.slabInuse[slab] = cache.geometry.objects;
+    const record = this.slabs.get(slab)!;
+    cache.cpuFreelist[cpu] = record.freelist;
+    record.freelist = FREE_END;
+    record.inuse = cache.geometry.objects;
     return this.alloc(cache, cpu, gfp);
   }
 
@@ -317,10 +330,7 @@ export class Slub {
       fp[i] = i + 1;
     }
     fp[g.objects - 1] = FREE_END;
-    this.freeptrs.set(pfn, fp);
-    this.slabCache[pfn] = cache.id;
-    this.slabInuse[pfn] = 0;
-    this.slabFreelist[pfn] = 0;
+    this.slabs.set(pfn, new Slab(cache.id, fp));
     cache.nrSlabs++;
     cache.totalObjects += g.objects;
     this.hooks.slabNew(cache, pfn);
@@ -329,11 +339,12 @@ export class Slub {
 
   /** __slab_free(): the object goes on its slab's freelist; the slab may move to the partial list or go away. */
   private slabFreeSlow(cache: KmemCache, slab: number, idx: number, fp: Int32Array, cpu: number): void {
-    const prior = this.slabFreelist[slab]!;
+    const record = this.slabs.get(slab)!;
+    const prior = record.freelist;
     fp[idx] = prior;
-    this.slabFreelist[slab] = idx;
-    const inuse = --this.slabInuse[slab]!;
-    if (this.slabFrozen[slab]) {
+    record.freelist = idx;
+    const inuse = --record.inuse;
+    if (record.frozen) {
       return; // another CPU's slab: the object waits on slab->freelist for get_freelist().
     }
     if (inuse === 0 && cache.nrPartial >= cache.geometry.minPartial) {
@@ -355,10 +366,7 @@ export class Slub {
     for (let p = slab; p < end; p++) {
       this.frames.flags[p]! &= ~PG_SLAB;
     }
-    this.freeptrs.delete(slab);
-    this.slabCache[slab] = -1;
-    this.slabInuse[slab] = 0;
-    this.slabFreelist[slab] = FREE_END;
+    this.slabs.delete(slab);
     cache.nrSlabs--;
     cache.totalObjects -= cache.geometry.objects;
     this.hooks.slabDiscard(cache, slab);

@@ -502,11 +502,9 @@ function snapshot(m: Machine): { readonly [key: string]: unknown; readonly event
       })),
     ),
     pageblockMt: m.buddy.pageblockMt.slice(),
-    slabCache: slub.slabCache.slice(),
-    slabInuse: slub.slabInuse.slice(),
-    slabFreelist: slub.slabFreelist.slice(),
-    slabFrozen: slub.slabFrozen.slice(),
-    freeptrs: [...slub.freeptrs.entries()].map(([pfn, fp]) => [pfn, Array.from(fp)]).sort((a, b) => +a[0]! - +b[0]!),
+    slabs: [...slub.slabs.entries()]
+      .map(([pfn, s]) => [pfn, s.cache, s.inuse, s.freelist, s.frozen, Array.from(s.fp)] as const)
+      .sort((a, b) => a[0] - b[0]),
     caches: slub.caches.map((c) => ({
       cpuSlab: Array.from(c.cpuSlab),
       cpuFreelist: Array.from(c.cpuFreelist),
@@ -776,11 +774,12 @@ function slabHeads(m: Machine): Map<number, number[]> {
   for (let pfn = 0; pfn < m.frames.count; pfn++) {
     const f = m.frames.flags[pfn]!;
     if (f & SLAB && !(f & TAIL)) {
-      const list = heads.get(m.slub.slabCache[pfn]!);
+      const id = m.slub.slabs.get(pfn)?.cache ?? -1;
+      const list = heads.get(id);
       if (list) {
         list.push(pfn);
       } else {
-        heads.set(m.slub.slabCache[pfn]!, [pfn]);
+        heads.set(id, [pfn]);
       }
     }
   }
@@ -845,8 +844,9 @@ function slubProblems(
   }
   let allocatedTotal = 0;
   for (const head of heads) {
-    const fp = slub.freeptrs.get(head);
-    if (!fp || fp.length !== g.objects) {
+    const record = slub.slabs.get(head);
+    const fp = record?.fp;
+    if (!record || !fp || fp.length !== g.objects) {
       problems.push(`${cache.name}: slab ${head} has no free-pointer array of ${g.objects} entries`);
       continue;
     }
@@ -855,14 +855,14 @@ function slubProblems(
       if (v === ALLOCATED) allocated++;
     }
     allocatedTotal += allocated;
-    const onSlab = walkChain(fp, slub.slabFreelist[head]!, g.objects);
+    const onSlab = walkChain(fp, record.freelist, g.objects);
     if (typeof onSlab === 'string') {
       problems.push(`${cache.name}: slab ${head} freelist: ${onSlab}`);
       continue;
     }
     const owners = [...cache.cpuSlab].flatMap((pfn, cpu) => (pfn === head ? [cpu] : []));
     let onCpu: number[] = [];
-    if (slub.slabFrozen[head]) {
+    if (record.frozen) {
       if (owners.length !== 1) {
         problems.push(`${cache.name}: frozen slab ${head} is the cpu slab of ${owners.length} CPUs`);
         continue;
@@ -880,8 +880,8 @@ function slubProblems(
       if (owners.length !== 0) {
         problems.push(`${cache.name}: slab ${head} is a cpu slab but not frozen`);
       }
-      if (slub.slabInuse[head] !== allocated) {
-        problems.push(`${cache.name}: slab ${head} has inuse ${slub.slabInuse[head]}, ${allocated} allocated`);
+      if (record.inuse !== allocated) {
+        problems.push(`${cache.name}: slab ${head} has inuse ${record.inuse}, ${allocated} allocated`);
       }
       if (onSlab.length > 0 && !partial.has(head)) {
         problems.push(`${cache.name}: slab ${head} has ${onSlab.length} free objects but is on no list`);
@@ -892,9 +892,9 @@ function slubProblems(
     }
     // __slab_free() lowers slab->inuse for every free that reaches slab->freelist, frozen or not;
     // get_freelist() resets it to slab->objects when the CPU takes that freelist.
-    if (slub.slabInuse[head] !== g.objects - onSlab.length) {
+    if (record.inuse !== g.objects - onSlab.length) {
       problems.push(
-        `${cache.name}: slab ${head} has inuse ${slub.slabInuse[head]}, ` +
+        `${cache.name}: slab ${head} has inuse ${record.inuse}, ` +
           `${g.objects} objects - ${onSlab.length} on slab->freelist`,
       );
     }
@@ -2204,7 +2204,7 @@ describe('SLUB (mm/slub.c)', () => {
     const next = m.kmalloc(64, GFP_KERNEL);
     assert.notEqual(Math.floor(next / REF_PAGE_SIZE), firstSlab, 'a full cpu slab is replaced');
     assert.equal(cache.nrPartial, 0, 'a full slab is on no list');
-    assert.equal(m.slub.slabFrozen[firstSlab], 0, 'and no longer frozen');
+    assert.equal(m.slub.slabs.get(firstSlab)!.frozen, false, 'and no longer frozen');
     assert.deepEqual(row(), { active: 2 * objs, num: 2 * objs, slabs: 2 });
 
     assert.equal(m.kfree(first[10]!), undefined);
