@@ -49,7 +49,6 @@ export class FrameTable {
     this.prev = new Int32Array(count).fill(NO_PFN);
   }
 
-
   /** Names of the flags set on a frame, as /proc/kpageflags-style words. */
   flagNames(pfn: number): string[] {
     const f = this.flags[pfn]!;
