@@ -25,7 +25,7 @@ import { PAGE_KERNEL, PAGE_KERNEL_ROX, PageSize, PageTable, SZ_1G, SZ_2M, SZ_4K 
 import { VmallocSpace } from './vmalloc';
 import { TaskTable } from './process';
 import { compactionHook } from './compaction';
-import { FrameTable, NO_PFN, PG_BUDDY, PG_HEAD, PG_PGTABLE, PG_RESERVED, PG_SLAB, PG_TAIL } from './frames';
+import { FrameTable, NO_PFN, PG_ANON, PG_BUDDY, PG_HEAD, PG_PGTABLE, PG_RESERVED, PG_SLAB, PG_TAIL } from './frames';
 import { ArchSpec, archSpec } from './arch';
 import { PhysMem } from './physmem';
 import { ReservedRange, bootReservations } from './boot';
@@ -613,7 +613,7 @@ export class Machine {
     const { flags, order: orders, refcount } = this.frames;
     for (let o = 0; o <= MAX_PAGE_ORDER; o++) {
       const head = pfn & ~((1 << o) - 1);
-      if (refcount[head] === 1 && !(flags[head]! & (PG_TAIL | PG_BUDDY)) && orders[head]! >= o) {
+      if (refcount[head]! >= 1 && !(flags[head]! & (PG_TAIL | PG_BUDDY)) && orders[head]! >= o) {
         if (pfn < head + (1 << orders[head]!)) return { head, order: orders[head]! };
       }
     }
@@ -642,6 +642,26 @@ export class Machine {
       return {
         reason: refZero,
         note: `pfn ${hex(pfn)} is already free (in the order-${free.order} free block at pfn ${hex(free.pfn)}): double free`,
+      };
+    }
+    if (flags & (PG_ANON | PG_PGTABLE)) {
+      // A mapped user page (_mapcount >= 0) or a page-table page (a page type, kept in the _mapcount word):
+      // free_page_is_bad() -> page_bad_reason() says "nonzero mapcount".
+      const maps = this.tasks.rmap.get(pfn)?.maps.length ?? 0;
+      return {
+        reason: 'nonzero mapcount',
+        note:
+          flags & PG_ANON
+            ? `pfn ${hex(pfn)} is an anonymous page mapped by ${maps} process${maps === 1 ? '' : 'es'}: it goes with munmap or exit`
+            : `pfn ${hex(pfn)} is a page-table page`,
+      };
+    }
+    const area = this.vmalloc.areas().find((a) => a.pages.includes(pfn));
+    if (area) {
+      // The kernel has no check for this (the page is an ordinary allocated page); freeing it would leave the
+      // area mapping a free page. The emulator refuses it, with no reason line.
+      return {
+        note: `pfn ${hex(pfn)} is page ${area.pages.indexOf(pfn)} of the vmalloc area at 0x${area.addr.toString(16)}: vfree it`,
       };
     }
     const owner = this.ownerOf(pfn);

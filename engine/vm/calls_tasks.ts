@@ -38,6 +38,23 @@ function lenOf(name: string, v: Value): number | CallFailure {
   };
 }
 
+/** The (pid, addr, len) arguments of the range calls, checked: the task, the start and the length. */
+function rangeOf(
+  machine: Machine,
+  name: string,
+  pid: Value,
+  addr: Value,
+  len: Value,
+): { task: Task; a: bigint; l: number } | CallFailure {
+  const task = taskOf(machine, name, pid);
+  if (isFailure(task)) return task;
+  const a = addrOf(name, addr);
+  if (isFailure(a)) return a;
+  const l = lenOf(name, len);
+  if (isFailure(l)) return l;
+  return { task, a, l };
+}
+
 function failure(e: TaskError): CallFailure {
   return { code: e.code, message: e.message };
 }
@@ -90,12 +107,9 @@ export const TASK_BUILTINS: readonly GenericBuiltin[] = [
     summary:
       'Maps len bytes of anonymous private memory at a fixed page-aligned user address with PROT_READ|PROT_WRITE|PROT_EXEC; no page until touched (demand-zero). Returns addr.',
     run(machine, [pid, addr, len, prot]) {
-      const task = taskOf(machine, 'mmap', pid!);
-      if (isFailure(task)) return task;
-      const a = addrOf('mmap', addr!);
-      if (isFailure(a)) return a;
-      const l = lenOf('mmap', len!);
-      if (isFailure(l)) return l;
+      const r0 = rangeOf(machine, 'mmap', pid!, addr!, len!);
+      if (isFailure(r0)) return r0;
+      const { task, a, l } = r0;
       if (typeof prot !== 'number') return { code: 'KM4220', message: `mmap: prot must be PROT_ flags (EINVAL)` };
       const r = machine.tasks.mmap(task, a, l, prot);
       return isTaskError(r) ? failure(r) : r;
@@ -107,12 +121,9 @@ export const TASK_BUILTINS: readonly GenericBuiltin[] = [
     returnsValue: false,
     summary: 'Unmaps [addr, addr + len): pages lose a reference, emptied page tables are freed.',
     run(machine, [pid, addr, len]) {
-      const task = taskOf(machine, 'munmap', pid!);
-      if (isFailure(task)) return task;
-      const a = addrOf('munmap', addr!);
-      if (isFailure(a)) return a;
-      const l = lenOf('munmap', len!);
-      if (isFailure(l)) return l;
+      const r0 = rangeOf(machine, 'munmap', pid!, addr!, len!);
+      if (isFailure(r0)) return r0;
+      const { task, a, l } = r0;
       const r = machine.tasks.munmap(task, a, l);
       return r ? failure(r) : undefined;
     },
@@ -124,12 +135,9 @@ export const TASK_BUILTINS: readonly GenericBuiltin[] = [
     summary:
       'Changes the protection of [addr, addr + len); a page still shared copy-on-write stays read-only until written.',
     run(machine, [pid, addr, len, prot]) {
-      const task = taskOf(machine, 'mprotect', pid!);
-      if (isFailure(task)) return task;
-      const a = addrOf('mprotect', addr!);
-      if (isFailure(a)) return a;
-      const l = lenOf('mprotect', len!);
-      if (isFailure(l)) return l;
+      const r0 = rangeOf(machine, 'mprotect', pid!, addr!, len!);
+      if (isFailure(r0)) return r0;
+      const { task, a, l } = r0;
       if (typeof prot !== 'number') return { code: 'KM4220', message: `mprotect: prot must be PROT_ flags (EINVAL)` };
       const r = machine.tasks.mprotect(task, a, l, prot);
       return r ? failure(r) : undefined;
@@ -142,12 +150,9 @@ export const TASK_BUILTINS: readonly GenericBuiltin[] = [
     summary:
       "User-mode accesses to every page of [addr, addr + len): access is PROT_READ, PROT_WRITE or PROT_EXEC. Faults are handled as the kernel does (demand-zero, copy-on-write); a bad access kills the task with the kernel's segfault line. Returns the number of pages faulted in, or -1 when the task died.",
     run(machine, [pid, addr, len, access]) {
-      const task = taskOf(machine, 'touch', pid!);
-      if (isFailure(task)) return task;
-      const a = addrOf('touch', addr!);
-      if (isFailure(a)) return a;
-      const l = lenOf('touch', len!);
-      if (isFailure(l)) return l;
+      const r0 = rangeOf(machine, 'touch', pid!, addr!, len!);
+      if (isFailure(r0)) return r0;
+      const { task, a, l } = r0;
       if (access !== PROT_READ && access !== PROT_WRITE && access !== PROT_EXEC) {
         return {
           code: 'KM4220',
