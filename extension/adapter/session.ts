@@ -50,6 +50,7 @@ import {
 import { MIGRATETYPE_NAMES } from '../../engine/mm/buddy';
 import { formatWalk } from '../../engine/inspect/ptdump';
 import { formatLookup, lookupAddress } from '../../engine/inspect/lookup';
+import { formatMaps, formatStatusMemory, tasksView } from '../../engine/mm/process';
 import { EVENT_KIND_NAMES, EventKind, KmemEvent } from '../../engine/trace/events';
 import { loadScenario, LoadedScenario } from '../../engine/scenario';
 import { Stop, Value, Vm, formatValue } from '../../engine/vm/vm';
@@ -87,7 +88,9 @@ type VariableContainer =
   | { kind: 'buddy' }
   | { kind: 'zone'; name: string }
   | { kind: 'caches' }
-  | { kind: 'cache'; name: string };
+  | { kind: 'cache'; name: string }
+  | { kind: 'tasks' }
+  | { kind: 'task'; name: string };
 
 /** `fromLaunch`: the first run, where a breakpoint on the very first statement must count too. */
 type StepMode = { kind: 'continue'; fromLaunch?: boolean } | { kind: 'step' };
@@ -390,6 +393,27 @@ export class KmemDebugSession extends LoggingDebugSession {
       response.body = { result: formatLookup(lookupAddress(scenario.machine, va)), variablesReference: 0 };
       return this.sendResponse(response);
     }
+    const perTask = /^(maps|status|pagewalk)\s+(\d+)(?:\s+(\S+))?$/.exec(expression);
+    if (perTask && (perTask[1] !== 'pagewalk' || perTask[3] !== undefined)) {
+      const task = scenario.machine.tasks.get(Number(perTask[2]));
+      if (!task || !task.alive) {
+        return this.fail(response, errors.evaluateFailed(expression, `no process with pid ${perTask[2]}`));
+      }
+      let result: string;
+      if (perTask[1] === 'maps') {
+        result = formatMaps(task) || '(no mappings)\n';
+      } else if (perTask[1] === 'status') {
+        result = `Name:\t${task.comm}\nPid:\t${task.pid}\n${formatStatusMemory(scenario.machine.tasks, task)}`;
+      } else {
+        const va = this.addressOf(perTask[3]!);
+        if (va === undefined) {
+          return this.fail(response, errors.evaluateFailed(expression, 'pagewalk PID takes an address or a variable'));
+        }
+        result = formatWalk(scenario.machine.arch, task.mm.walk(va));
+      }
+      response.body = { result, variablesReference: 0 };
+      return this.sendResponse(response);
+    }
     const walk = /^pagewalk\s+(\S+)$/.exec(expression);
     if (walk) {
       const va = this.addressOf(walk[1]!);
@@ -408,7 +432,7 @@ export class KmemDebugSession extends LoggingDebugSession {
     if (!local) {
       const reason =
         args.context === 'repl'
-          ? 'not a variable in scope (try a variable name, a /proc file such as slabinfo, buddyinfo, pagetypeinfo, zoneinfo, meminfo or vmallocinfo, a debugfs file such as extfrag/extfrag_index or page_tables/kernel, pagewalk ADDR or kmem ADDR)'
+          ? 'not a variable in scope (try a variable name, a /proc file such as slabinfo, buddyinfo, pagetypeinfo, zoneinfo, meminfo or vmallocinfo, a debugfs file such as extfrag/extfrag_index or page_tables/kernel, pagewalk [PID] ADDR, kmem ADDR, maps PID or status PID)'
           : 'not in scope';
       return this.fail(response, errors.evaluateFailed(expression, reason));
     }
@@ -721,6 +745,11 @@ export class KmemDebugSession extends LoggingDebugSession {
           plain('per-CPU list pages', String(machine.buddy.nrPcpPages)),
           plain('vmalloc areas', `${machine.vmalloc.areas().length} (${machine.vmalloc.nrVmallocPages} pages)`),
           plain('page-table pages', String(machine.pageTablePages)),
+          {
+            name: 'processes',
+            value: `${[...machine.tasks.tasks.values()].filter((t) => t.alive).length} (${machine.tasks.kernelStackPages * 4} kB of kernel stacks)`,
+            variablesReference: this.variableHandles.create({ kind: 'tasks' }),
+          },
           plain('events', String(s.events)),
           {
             name: 'free blocks per order',
@@ -784,6 +813,21 @@ export class KmemDebugSession extends LoggingDebugSession {
           );
         }
         return out;
+      }
+      case 'tasks':
+        return tasksView(machine).tasks.map((t) => ({
+          name: `pid ${t.pid}`,
+          value: `${t.comm}: ${t.rssPages} pages resident, ${t.vmas.length} mapping${t.vmas.length === 1 ? '' : 's'}, ${t.pageTablePages} page-table pages`,
+          variablesReference: this.variableHandles.create({ kind: 'task', name: String(t.pid) }),
+        }));
+      case 'task': {
+        const t = tasksView(machine).tasks.find((x) => String(x.pid) === container.name);
+        if (!t) return [];
+        return [
+          ...t.vmas.map((v) => plain(`${v.start}-${v.end}`, v.perms)),
+          plain('kernel stack', `${t.kernelStack.start}-${t.kernelStack.end}`),
+          plain('page-table pages', String(t.pageTablePages)),
+        ];
       }
       case 'caches':
         return slabinfoView(machine).caches.map((c) => ({

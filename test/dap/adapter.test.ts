@@ -370,6 +370,54 @@ describe('kmem debug adapter over DAP', () => {
     await terminated;
   });
 
+  test('processes in the Machine scope and the debug console: maps, status, a user page walk', async () => {
+    const program = scenario(
+      'procs.kmem',
+      [
+        'machine { memory 64M; cpus 1 }',
+        'let init = spawn()',
+        'let p = spawn()',
+        'mmap(p, 0x400000, 16K, PROT_READ | PROT_WRITE)',
+        'touch(p, 0x400000, 8K, PROT_WRITE)',
+        'let c = fork(p)',
+        '',
+      ].join('\n'),
+    );
+    const stopped = dc.waitForEvent('stopped');
+    await launch(program, { lines: [6] });
+    await stopped;
+    const repl = async (expression: string) => (await dc.evaluateRequest({ expression, context: 'repl' })).body.result;
+    // fs/proc/task_mmu.c show_map_vma: "%08lx-%08lx %c%c%c%c %08llx %02x:%02x %lu " for an anonymous mapping.
+    assert.equal(await repl('maps 2'), '00400000-00404000 rw-p 00000000 00:00 0 \n');
+    assert.match(await repl('status 2'), /^Name:\tkmem\nPid:\t2\nVmSize:\t {6}16 kB\nVmRSS:\t {7}8 kB\n/);
+    // 0x400000: pgd[0] -> pud[0] -> pmd[2] -> pte[0] on x86-64 4-level; present, RW, USER, Accessed, Dirty, NX.
+    const walk = await repl('pagewalk 2 0x400000');
+    assert.match(walk, /\n {2}pmd\[2\] /);
+    assert.match(walk, /\n {2}pte\[0\] +@ 0x[0-9a-f]{16} = 0x8[0-9a-f]{15}  PRESENT RW USER ACCESSED DIRTY NX\n/);
+    assert.match(await repl('pagewalk 2 0x403000'), /not mapped: pte entry not present/);
+    await assert.rejects(repl('maps 9'), /no process with pid 9/);
+    const scopes = await dc.scopesRequest({
+      frameId: (await dc.stackTraceRequest({ threadId: 1 })).body.stackFrames[0]!.id,
+    });
+    const machineScope = scopes.body.scopes.find((s) => s.name === 'Machine')!;
+    const vars = (await dc.variablesRequest({ variablesReference: machineScope.variablesReference })).body.variables;
+    const procs = vars.find((v) => v.name === 'processes')!;
+    assert.equal(procs.value, '2 (32 kB of kernel stacks)');
+    const list = (await dc.variablesRequest({ variablesReference: procs.variablesReference })).body.variables;
+    // Page-table pages of each address space, pgd included: pid 1 has only its pgd; pid 2 a pgd, a pud, a
+    // pmd and a pte table for 0x400000.
+    assert.deepEqual(
+      list.map((v) => [v.name, v.value]),
+      [
+        ['pid 1', 'kmem: 0 pages resident, 0 mappings, 1 page-table pages'],
+        ['pid 2', 'kmem: 2 pages resident, 1 mapping, 4 page-table pages'],
+      ],
+    );
+    const terminated = dc.waitForEvent('terminated');
+    await dc.terminateRequest({});
+    await terminated;
+  });
+
   test('pause interrupts a long run at once', async () => {
     const program = scenario('long.kmem', 'repeat 100000000 {\n  let p = kmalloc(64, GFP_KERNEL)\n  kfree(p)\n}\n');
     await launch(program);
