@@ -393,7 +393,7 @@ describe('kmem debug adapter over DAP', () => {
     // 0x400000: pgd[0] -> pud[0] -> pmd[2] -> pte[0] on x86-64 4-level; present, RW, USER, Accessed, Dirty, NX.
     const walk = await repl('pagewalk 2 0x400000');
     assert.match(walk, /\n {2}pmd\[2\] /);
-    assert.match(walk, /\n {2}pte\[0\] +@ 0x[0-9a-f]{16} = 0x8[0-9a-f]{15}  PRESENT RW USER ACCESSED DIRTY NX\n/);
+    assert.match(walk, /\n {2}pte\[0\] +@ 0x[0-9a-f]{16} = 0x8[0-9a-f]{15} {2}PRESENT RW USER ACCESSED DIRTY NX\n/);
     assert.match(await repl('pagewalk 2 0x403000'), /not mapped: pte entry not present/);
     await assert.rejects(repl('maps 9'), /no process with pid 9/);
     const scopes = await dc.scopesRequest({
