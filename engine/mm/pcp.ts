@@ -93,6 +93,8 @@ export class PerCpuPages {
     this.batch = batch;
     this.highMin = highMin;
     this.highMax = highMax;
+    // per_cpu_pages_init() starts high at 0 and the first nr_pcp_high()/nr_pcp_alloc() clamps it up to
+    // high_min; a booted machine has long been through that, so the model starts at high_min.
     this.high = highMin;
   }
 }
