@@ -26,9 +26,8 @@
  * Invariants kept by this module: a table page is an ordinary frame obtained from the host (the page
  * allocator) and returned to it; an entry is either zero, a pointer to a table page this PageTable owns
  * (or, for the kernel half of a user table, that the kernel's table owns), or a leaf. Intermediate entries
- * are written as Linux writes them: x86 _PAGE_TABLE (P|RW|USER|A|D, pud_populate() and friends; the leaf
- * decides the real protection) except a kernel pmd pointing at a pte table, which pmd_populate_kernel()
- * writes with _KERNPG_TABLE (no USER); RISC-V _PAGE_TABLE (V only).
+ * are written as Linux writes them: x86 _PAGE_TABLE (P|RW|USER|A|D, pmd_populate_kernel() and friends, for
+ * kernel and user tables alike; the leaf decides the real protection), RISC-V _PAGE_TABLE (V only).
  *
  * A user address space shares the kernel half: pgd_alloc() copies the kernel's top-level entries into each
  * new pgd (x86 pgd_ctor(): clone_pgd_range() from KERNEL_PGD_BOUNDARY = pgd_index(PAGE_OFFSET); RISC-V
@@ -526,14 +525,12 @@ export class PageTable {
   }
 
   /**
-   * The low word of an entry pointing at table pfn from level l. x86: pud_populate() and pgd/p4d_populate()
-   * write _PAGE_TABLE (with USER); a pmd pointing at a kernel pte table is written by pmd_populate_kernel()
-   * with _KERNPG_TABLE (no USER), a user one by pmd_populate() with _PAGE_TABLE.
+   * The low word of an entry pointing at table pfn. x86: pgd/p4d/pud_populate() and pmd_populate_kernel()
+   * all write _PAGE_TABLE (with USER; the leaf decides), as oops dumps show: "PGD 1b000067 P4D 1b000067
+   * PUD 1c281067 PMD 2508d067 PTE 0" for a vmalloc address on 6.12 (arch/x86/include/asm/pgalloc.h).
    */
-  private tableLo(pfn: number, l: number): number {
-    if (!this.x86) return ((pfn & 0x3fffff) * 0x400 + R_V) >>> 0;
-    const bits = !this.isUser && this.names[l] === 'pmd' ? X_TABLE & ~0x4 : X_TABLE;
-    return ((pfn & 0xfffff) * 0x1000 + bits) >>> 0;
+  private tableLo(pfn: number): number {
+    return this.x86 ? ((pfn & 0xfffff) * 0x1000 + X_TABLE) >>> 0 : ((pfn & 0x3fffff) * 0x400 + R_V) >>> 0;
   }
 
   private tableHi(pfn: number): number {
@@ -678,7 +675,7 @@ export class PageTable {
           hookIndex = i;
         }
         this.newTables[fresh++] = next;
-        this.writeEntry(table, i, this.tableLo(next, l), this.tableHi(next));
+        this.writeEntry(table, i, this.tableLo(next), this.tableHi(next));
         table = next;
         continue;
       }

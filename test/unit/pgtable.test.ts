@@ -98,7 +98,7 @@ describe('page walks of known addresses', () => {
       [
         ['pgd', 273, 0x100000 + 273 * 8, 0x101067n], // 273 * 8 = 0x888
         ['pud', 0, 0x101000, 0x102067n],
-        ['pmd', 1, 0x102008, 0x103063n], // pmd_populate_kernel(): _KERNPG_TABLE, no USER
+        ['pmd', 1, 0x102008, 0x103067n], // pmd_populate_kernel(): _PAGE_TABLE
         ['pte', 1, 0x103008, 0x8000000000201163n], // pfn 0x201, P|RW|A|D|G = 0x163, NX
       ],
     );
@@ -122,7 +122,7 @@ describe('page walks of known addresses', () => {
         ['pgd', 273, 0x200888, 0x201067n],
         ['p4d', 0, 0x201000, 0x202067n],
         ['pud', 0, 0x202000, 0x203067n],
-        ['pmd', 2, 0x203010, 0x204063n], // pmd_populate_kernel(): _KERNPG_TABLE, no USER
+        ['pmd', 2, 0x203010, 0x204067n], // pmd_populate_kernel(): _PAGE_TABLE
         ['pte', 3, 0x204018, 0x8000000000403163n],
       ],
     );
