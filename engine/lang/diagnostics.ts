@@ -73,6 +73,7 @@ export const DIAGNOSTIC_CODES: Readonly<Record<string, string>> = {
   KM4010: 'split_page of a compound page, another order, or a page that is not an allocation',
   KM4011: 'vfree of an address that is no vmalloc area',
   KM4012: 'kernel stack overflow into the guard page',
+  KM4013: 'kernel oops: kernel code touched an unmapped or forbidden address',
   KM4220: 'invalid process memory call (EINVAL: unaligned, out of range, bad PROT_ bits)',
   KM4221: 'mmap over an existing mapping (EEXIST)',
   KM4222: 'out of memory for a process call, or mprotect over a hole (ENOMEM)',

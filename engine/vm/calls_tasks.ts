@@ -11,6 +11,7 @@
 
 import { PAGE_SIZE } from '../mm/config';
 import { THREAD_SIZE } from '../mm/vmalloc';
+import { formatKernelFaultOops } from '../mm/oops';
 import { Machine } from '../mm/machine';
 import { PROT_EXEC, PROT_NONE, PROT_READ, PROT_WRITE, Task, TaskError, isTaskError } from '../mm/process';
 import type { CallFailure, GenericBuiltin } from './calls';
@@ -213,6 +214,31 @@ export const TASK_BUILTINS: readonly GenericBuiltin[] = [
         }
       }
       return undefined;
+    },
+  },
+  {
+    name: 'ktouch',
+    params: ['pid', 'addr', 'access'],
+    returnsValue: false,
+    summary:
+      "Kernel code running for the process reads, writes or executes (PROT_READ, PROT_WRITE, PROT_EXEC) one kernel address: fine in the direct map or a live vmalloc area; an unmapped address (a freed vmalloc area, a guard page, NULL) is the kernel's page-fault oops and the scenario stops (KM4013).",
+    run(machine, [pid, addr, access]) {
+      const task = taskOf(machine, 'ktouch', pid!);
+      if (isFailure(task)) return task;
+      const a = addrOf('ktouch', addr!);
+      if (isFailure(a)) return a;
+      if (access !== PROT_READ && access !== PROT_WRITE && access !== PROT_EXEC) {
+        return {
+          code: 'KM4220',
+          message: `ktouch: access must be PROT_READ, PROT_WRITE or PROT_EXEC, not ${formatValue(access!)}`,
+        };
+      }
+      const kind = access === PROT_WRITE ? 'write' : access === PROT_EXEC ? 'exec' : 'read';
+      const r = task.mm.access(a, kind, false);
+      if (r.ok) return undefined;
+      const report = formatKernelFaultOops(machine, task.mm, a, r.fault, task);
+      machine.printk(report);
+      return { code: 'KM4013', message: report.slice(0, report.indexOf('\n')), report };
     },
   },
   {

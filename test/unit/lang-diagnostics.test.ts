@@ -102,6 +102,11 @@ const CASES: readonly Case[] = [
   { code: 'KM4010', text: 'let p = alloc_pages(1, GFP_KERNEL | __GFP_COMP)\n⟦split_page(p, 1)⟧', runtime: true },
   { code: 'KM4011', text: 'let v = vmalloc(4096)\n⟦vfree(v + 8)⟧', runtime: true },
   { code: 'KM4012', text: 'let t = spawn()\n⟦kstack_use(t, 20000)⟧', runtime: true },
+  {
+    code: 'KM4013',
+    text: 'let t = spawn()\nlet v = vmalloc(4096)\nvfree(v)\n⟦ktouch(t, v, PROT_READ)⟧',
+    runtime: true,
+  },
   { code: 'KM4220', text: 'let t = spawn()\nlet a = ⟦mmap(t, 0x400001, 4096, PROT_READ)⟧', runtime: true },
   {
     code: 'KM4221',

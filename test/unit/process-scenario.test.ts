@@ -99,3 +99,25 @@ test('the OOM killer takes the biggest process; the scenario goes on', () => {
   assert.equal(machine.panic, undefined);
   assert.deepEqual(checkTasks(machine), []);
 });
+
+test('kernel code touching a freed vmalloc area oopses as 6.12 prints it (x86-64) or as RISC-V does', () => {
+  const x86 = run(
+    'let t = spawn()\nlet v = vmalloc(4096)\nktouch(t, v, PROT_WRITE)\nvfree(v)\nktouch(t, v, PROT_WRITE)\n',
+  );
+  assert.equal(x86.stop.error?.code, 'KM4013');
+  // v sits after pid 1's kernel stack (16K at VMALLOC_START and its guard page): 0xffffc90000005000.
+  // arch/x86/mm/fault.c show_fault_oops + dump_pagetable (4-level: the P4D is the folded PGD, the same value),
+  // dumpstack.c __die_header with 6.10's "Oops: " prefix: the format of 6.12 oops reports.
+  assert.match(
+    x86.stop.error!.report!,
+    /^BUG: unable to handle page fault for address: ffffc90000005000\n#PF: supervisor write access in kernel mode\n#PF: error_code\(0x0002\) - not-present page\nPGD ([0-9a-f]+067) P4D \1 PUD [0-9a-f]+067 PMD [0-9a-f]+067 PTE 0\nOops: Oops: 0002 \[#1\] PREEMPT SMP NOPTI\nCPU: 0 UID: 0 PID: 1 Comm: kmem Not tainted 6.12.0 #1\n$/,
+  );
+  const riscv = run('machine { arch sv39 }\nlet t = spawn()\nktouch(t, 0, PROT_READ)\n');
+  assert.equal(riscv.stop.error?.code, 'KM4013');
+  // arch/riscv/mm/fault.c die_kernel_fault, traps.c die(regs, "Oops").
+  assert.equal(
+    riscv.stop.error!.report,
+    'Unable to handle kernel NULL pointer dereference at virtual address 0000000000000000\nOops [#1]\n' +
+      'CPU: 0 UID: 0 PID: 1 Comm: kmem Not tainted 6.12.0 #1\n',
+  );
+});
