@@ -12,7 +12,7 @@
 import { MIGRATETYPE_NAMES, PAGEBLOCK_ORDER } from '../mm/buddy';
 import { regionOf } from '../mm/arch';
 import { PAGE_SIZE } from '../mm/config';
-import { PG_PGTABLE } from '../mm/frames';
+import { PG_ANON, PG_PGTABLE } from '../mm/frames';
 import { Machine } from '../mm/machine';
 import { AddressView, addressView } from './views';
 
@@ -66,7 +66,12 @@ export function frameOwner(machine: Machine, phys: number): AddressView & FrameO
       break;
     }
     default: {
-      if (flags & PG_PGTABLE) {
+      const anon = flags & PG_ANON ? machine.tasks.rmap.get(pfn) : undefined;
+      if (anon) {
+        const maps = anon.maps.slice(0, 4).map((m) => `pid ${m.task.pid} at 0x${m.va.toString(16)}`);
+        const more = anon.maps.length > 4 ? ` and ${anon.maps.length - 4} more` : '';
+        description = `anonymous user page (movable, on the LRU), mapped by ${maps.join(', ')}${more}`;
+      } else if (flags & PG_PGTABLE) {
         description = 'page-table page';
       } else {
         const area = machine.vmalloc.areas().find((a) => a.pages.includes(pfn));

@@ -50,3 +50,21 @@ test('vmalloc addresses: the area, its pages and the guard page; holes and user 
   assert.match(formatLookup(lookupAddress(m, 0x400000n)), /^0x0000000000400000: user\n/);
   assert.match(lookupAddress(m, 0xffff888000000000n + (1n << 40n)).unmapped!, /beyond the end of RAM/);
 });
+
+test('a user page: which processes map it, and where', () => {
+  const m = boot();
+  const init = m.tasks.spawn('init');
+  const p = m.tasks.spawn('kmem');
+  assert.ok('pid' in init && 'pid' in p);
+  assert.equal(m.tasks.mmap(p, 0x400000n, 4096, 3), 0x400000n);
+  const r = m.tasks.access(p, 0x400000n, 'write');
+  assert.ok(r.ok);
+  const child = m.tasks.fork(p);
+  assert.ok('pid' in child);
+  const lookup = lookupAddress(m, m.virt(r.phys));
+  assert.equal(
+    lookup.frame!.description,
+    'anonymous user page (movable, on the LRU), mapped by pid 2 at 0x400000, pid 3 at 0x400000',
+  );
+  assert.equal(lookup.frame!.pageblock, 'Movable', 'GFP_HIGHUSER_MOVABLE pages come from Movable page blocks');
+});
