@@ -469,6 +469,13 @@ describe('slab panel (Chromium, panel CSP)', () => {
     const { context, page, problems } = await openPanel({ fakeVsCode: true });
     await showState(page, first);
     await showState(page, second);
+    // The zone headers count what the CPUs' per-CPU lists hold (zoneinfo's pagesets), when there is any.
+    for (const z of second.zoneinfo!.zones.filter((x) => x.populated)) {
+      const cached = z.pagesets.reduce((n, p) => n + p.count, 0);
+      const header = (await page.locator(`.zone[data-zone="${z.zone}"] h3`).innerText()).trim();
+      if (cached > 0) assert.ok(header.endsWith(` · ${fmt(cached)} on per-CPU lists`), header);
+      else assert.ok(!header.includes('per-CPU'), header);
+    }
     mkdirSync(join(ROOT, 'test-results'), { recursive: true });
     await page.screenshot({ path: join(ROOT, 'test-results', 'slab-panel.png') });
     assertClean(problems);

@@ -546,6 +546,8 @@ function zoneTable(z: BuddyZoneView, prev: BuddyZoneView | undefined, wm: Zonein
     freePages.appendChild(h('td', { class: 'numeric' }, formatCount(p)));
   });
   const managed = z.managedPages > 0 ? z.freePages / z.managedPages : 0;
+  // Frames cached on the CPUs' per-CPU lists are free for allocation but not in the zone's free lists.
+  const cached = wm?.pagesets?.reduce((n, p) => n + p.count, 0) ?? 0;
   return h(
     'div',
     { class: 'zone', 'data-zone': z.zone },
@@ -556,7 +558,8 @@ function zoneTable(z: BuddyZoneView, prev: BuddyZoneView | undefined, wm: Zonein
       h(
         'span',
         { class: 'muted' },
-        ` · ${formatCount(z.freePages)} of ${formatCount(z.managedPages)} pages free (${formatPercent(managed)})`,
+        ` · ${formatCount(z.freePages)} of ${formatCount(z.managedPages)} pages free (${formatPercent(managed)})` +
+          (cached > 0 ? ` · ${formatCount(cached)} on per-CPU lists` : ''),
       ),
     ),
     wm ? watermarkLine(wm) : null,
