@@ -20,14 +20,16 @@
  * file or shared mappings, no block device. User tasks give AnonPages (and the inactive anon LRU),
  * KernelStack (16 KiB each), PageTables (every table page allocated after boot, kernel and user) and
  * Committed_AS; vmalloc areas give VmallocUsed.
- * Slab = SUnreclaim = pages of slab caches plus large kmallocs (___kmalloc_large_node accounts them to
- * NR_SLAB_UNRECLAIMABLE_B); no cache is reclaimable (no kmalloc-rcl- caches yet). MemAvailable is
- * si_mem_available() (mm/show_mem.c) with page cache and reclaimable memory 0: free - totalreserve_pages.
+ * SUnreclaim = pages of slab caches plus large kmallocs (___kmalloc_large_node accounts them to
+ * NR_SLAB_UNRECLAIMABLE_B); SReclaimable = KReclaimable = pages of SLAB_RECLAIM_ACCOUNT caches
+ * (kmalloc-rcl-); Slab is their sum. MemAvailable is si_mem_available() (mm/show_mem.c) with no page cache:
+ * free - totalreserve_pages + reclaimable slab less min(half of it, the low watermarks).
  * Left out: Zswap/Zswapped (config), Percpu (the percpu allocator is not modelled), HardwareCorrupted and
  * the huge page, DirectMap, CMA and unaccepted lines.
  */
 
 import { Machine } from '../mm/machine';
+import { SLAB_RECLAIM_ACCOUNT } from '../mm/slub';
 import { NR_PAGE_ORDERS, fls, getOrder } from '../mm/config';
 import { MIGRATETYPE_NAMES, MIGRATE_TYPES, PAGEBLOCK_ORDER } from '../mm/buddy';
 import { PagetypeinfoView, formatPagetypeinfo } from './pagetypeinfo';
@@ -198,10 +200,13 @@ export function meminfoView(machine: Machine): MeminfoView {
   const K = (pages: number) => pages * 4;
   const totalram = machine.buddy.managedPages;
   const free = machine.buddy.nrFreePages;
-  // si_mem_available(): free - totalreserve_pages + (page cache, 0) + (reclaimable slab and misc, 0).
-  const available = Math.max(0, free - machine.watermarks.totalreservePages);
   let slabPages = 0;
-  for (const cache of machine.slub.caches) slabPages += cache.nrSlabs << cache.geometry.order;
+  let reclaimablePages = 0;
+  for (const cache of machine.slub.caches) {
+    // SLAB_RECLAIM_ACCOUNT caches (kmalloc-rcl-*) count in NR_SLAB_RECLAIMABLE_B, the rest unreclaimable.
+    if (cache.flags & SLAB_RECLAIM_ACCOUNT) reclaimablePages += cache.nrSlabs << cache.geometry.order;
+    else slabPages += cache.nrSlabs << cache.geometry.order;
+  }
   for (const bytes of machine.largeKmalloc.values()) slabPages += 1 << getOrder(bytes);
   // Anonymous pages of user tasks: new anon pages start on the inactive anon LRU (since 5.9, without
   // MGLRU); the model does not age them, so Active(anon) stays 0. Committed_AS: the private writable
@@ -213,8 +218,14 @@ export function meminfoView(machine: Machine): MeminfoView {
     anonPages += t.anonRss;
     for (const v of t.vmas) if (v.prot & 2) committed += Number((v.end - v.start) / 4096n);
   }
-  const sReclaimable = 0;
+  const sReclaimable = reclaimablePages;
   const sUnreclaim = slabPages;
+  // si_mem_available() (mm/show_mem.c): free - totalreserve_pages, plus page cache (none) and reclaimable
+  // kernel memory, each less min(half of it, the sum of the zones' low watermarks).
+  let wmarkLow = 0;
+  for (const z of machine.buddy.zones) wmarkLow += z.wmarkLow;
+  const reclaimable = sReclaimable - Math.min(Math.floor(sReclaimable / 2), wmarkLow);
+  const available = Math.max(0, free - machine.watermarks.totalreservePages + reclaimable);
   const commitLimit = Math.floor((totalram * OVERCOMMIT_RATIO) / 100); // vm_commit_limit(), no swap
   const lines: [string, number][] = [
     ['MemTotal', K(totalram)],

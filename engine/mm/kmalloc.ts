@@ -7,9 +7,16 @@
  * ones round up to the next power of two (fls(size - 1)). Above KMALLOC_MAX_CACHE_SIZE (8 KiB) kmalloc
  * bypasses slab and takes 2^get_order(size) pages (kmalloc_large).
  *
- * create_kmalloc_caches() makes kmalloc-96 and kmalloc-192 first, then 8, 16, ... 8k, and every new cache
- * goes to the head of slab_caches, so /proc/slabinfo lists them newest first: kmalloc-8k ... kmalloc-8,
- * kmalloc-192, kmalloc-96.
+ * There are four kinds of kmalloc cache (enum kmalloc_cache_type, with CONFIG_MEMCG and, on x86-64,
+ * CONFIG_ZONE_DMA; CONFIG_RANDOM_KMALLOC_CACHES off): kmalloc-N (KMALLOC_NORMAL), kmalloc-rcl-N
+ * (KMALLOC_RECLAIM: SLAB_RECLAIM_ACCOUNT, slabs from reclaimable page blocks), dma-kmalloc-N (KMALLOC_DMA:
+ * SLAB_CACHE_DMA, slabs from ZONE_DMA; absent without ZONE_DMA, as on RISC-V) and kmalloc-cg-N
+ * (KMALLOC_CGROUP: SLAB_ACCOUNT). kmalloc_type() picks by GFP: __GFP_DMA first, then __GFP_RECLAIMABLE,
+ * then __GFP_ACCOUNT; none of them means KMALLOC_NORMAL.
+ *
+ * create_kmalloc_caches() makes, type by type, kmalloc-96 and kmalloc-192 first, then 8, 16, ... 8k, and
+ * every new cache goes to the head of slab_caches, so /proc/slabinfo lists them newest first:
+ * kmalloc-cg-8k ... kmalloc-cg-96, dma-kmalloc-8k ..., kmalloc-rcl-8k ..., kmalloc-8k ... kmalloc-96.
  */
 
 import { fls } from './config';
@@ -20,12 +27,42 @@ export const KMALLOC_MAX_CACHE_SIZE = 1 << KMALLOC_SHIFT_HIGH;
 /** include/linux/slab.h ZERO_SIZE_PTR: what kmalloc(0) returns; kfree() accepts it and NULL. */
 export const ZERO_SIZE_PTR = 16;
 
-/** kmalloc_info[] names by index (1 = 96, 2 = 192, 3..13 = 2^index). */
-export function kmallocName(index: number): string {
-  if (index === 1) return 'kmalloc-96';
-  if (index === 2) return 'kmalloc-192';
+/** enum kmalloc_cache_type of the modelled config. */
+export const enum KmallocType {
+  Normal = 0,
+  Reclaim = 1,
+  Dma = 2,
+  Cgroup = 3,
+}
+
+/** kmalloc_info[].name[type]'s prefix per type: kmalloc-, kmalloc-rcl-, dma-kmalloc-, kmalloc-cg-. */
+const TYPE_PREFIX: readonly string[] = ['kmalloc-', 'kmalloc-rcl-', 'dma-kmalloc-', 'kmalloc-cg-'];
+
+/** The kmalloc cache types that exist: DMA only with ZONE_DMA. In creation order. */
+export function kmallocTypes(hasZoneDma: boolean): KmallocType[] {
+  return hasZoneDma
+    ? [KmallocType.Normal, KmallocType.Reclaim, KmallocType.Dma, KmallocType.Cgroup]
+    : [KmallocType.Normal, KmallocType.Reclaim, KmallocType.Cgroup];
+}
+
+/** include/linux/slab.h kmalloc_type(): which kind of kmalloc cache serves an allocation with these flags. */
+export function kmallocType(gfp: number, hasZoneDma: boolean): KmallocType {
+  const dma = 0x01; // __GFP_DMA
+  const reclaimable = 0x10; // __GFP_RECLAIMABLE
+  const account = 0x400000; // __GFP_ACCOUNT
+  if ((gfp & (reclaimable | (hasZoneDma ? dma : 0) | account)) === 0) return KmallocType.Normal;
+  if (hasZoneDma && gfp & dma) return KmallocType.Dma;
+  if (gfp & reclaimable) return KmallocType.Reclaim;
+  return KmallocType.Cgroup;
+}
+
+/** kmalloc_info[] names by index (1 = 96, 2 = 192, 3..13 = 2^index) and type. */
+export function kmallocName(index: number, type: KmallocType = KmallocType.Normal): string {
+  const prefix = TYPE_PREFIX[type]!;
+  if (index === 1) return `${prefix}96`;
+  if (index === 2) return `${prefix}192`;
   const size = 1 << index;
-  return size >= 1024 ? `kmalloc-${size / 1024}k` : `kmalloc-${size}`;
+  return size >= 1024 ? `${prefix}${size / 1024}k` : `${prefix}${size}`;
 }
 
 export function kmallocSize(index: number): number {

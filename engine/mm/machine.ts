@@ -37,8 +37,19 @@ import {
   kmallocIndex,
   kmallocName,
   kmallocSize,
+  kmallocType,
+  kmallocTypes,
 } from './kmalloc';
-import { KmemCache, Slub, slabGeometry } from './slub';
+import {
+  KmemCache,
+  SLAB_ACCOUNT,
+  SLAB_CACHE_DMA,
+  SLAB_KMALLOC,
+  SLAB_NO_MERGE,
+  SLAB_RECLAIM_ACCOUNT,
+  Slub,
+  slabGeometry,
+} from './slub';
 import { PageAllocator, gfpZone } from './page_alloc';
 import { GFP_KERNEL, __GFP_COMP, __GFP_DMA32, __GFP_HIGHMEM, __GFP_NOWARN, __GFP_ZERO } from './gfp';
 import { formatGfpMode as formatGfpFlagsHex } from './page_report';
@@ -48,6 +59,14 @@ import { Watermarks, computeWatermarks } from './watermarks';
 /** mm/slab.h GFP_SLAB_BUG_MASK: zone modifiers kmalloc refuses (the bits above __GFP_BITS_MASK too). */
 const GFP_SLAB_BUG_MASK = __GFP_DMA32 | __GFP_HIGHMEM;
 import { EventKind, EventLog } from '../trace/events';
+
+/**
+ * new_kmalloc_cache() flags per KmallocType: KMALLOC_NORMAL gets SLAB_NO_MERGE with CONFIG_MEMCG,
+ * KMALLOC_RECLAIM SLAB_RECLAIM_ACCOUNT, KMALLOC_DMA SLAB_CACHE_DMA, KMALLOC_CGROUP SLAB_ACCOUNT.
+ */
+const KMALLOC_TYPE_FLAGS: readonly number[] = [SLAB_NO_MERGE, SLAB_RECLAIM_ACCOUNT, SLAB_CACHE_DMA, SLAB_ACCOUNT];
+/** s->allocflags those flags imply (calculate_sizes): __GFP_RECLAIMABLE for reclaimable, __GFP_DMA for DMA. */
+const KMALLOC_TYPE_GFP: readonly number[] = [0, 0x10, 0x01, 0];
 
 /** KMALLOC_MAX_SIZE: the largest kmalloc, one block of MAX_PAGE_ORDER (4 MiB). */
 export const KMALLOC_MAX_SIZE = PAGE_SIZE << MAX_PAGE_ORDER;
@@ -107,8 +126,8 @@ export class Machine {
   readonly buddy: PageAllocator;
   readonly slub: Slub;
   readonly events = new EventLog();
-  /** kmalloc caches by kmalloc_info index (1..13). */
-  readonly kmallocCaches: KmemCache[] = [];
+  /** kmalloc caches by type (KmallocType) and kmalloc_info index (1..13). */
+  readonly kmallocCaches: KmemCache[][] = [];
   /** Large kmalloc allocations: head pfn -> bytes asked. */
   readonly largeKmalloc = new Map<number, number>();
   /** Blocks handed out by allocPages (alloc_pages, __get_free_pages): head pfn -> order. */
@@ -204,9 +223,17 @@ export class Machine {
     m.tasks = new TaskTable(m);
     // The slow path's direct compaction (__alloc_pages_direct_compact -> try_to_compact_pages).
     m.buddy.host.compact = compactionHook(m);
-    for (const index of KMALLOC_CREATION_ORDER) {
-      const geometry = slabGeometry(kmallocSize(index), 8, config.cpus);
-      m.kmallocCaches[index] = m.slub.createCache(kmallocName(index), geometry, config.cpus);
+    // create_kmalloc_caches(): for each type, 96 and 192, then 8 .. 8k (new_kmalloc_cache).
+    for (const type of kmallocTypes(m.arch.hasZoneDma)) {
+      const caches: KmemCache[] = [];
+      for (const index of KMALLOC_CREATION_ORDER) {
+        const geometry = slabGeometry(kmallocSize(index), 8, config.cpus);
+        const cache = m.slub.createCache(kmallocName(index, type), geometry, config.cpus);
+        cache.flags = SLAB_KMALLOC | KMALLOC_TYPE_FLAGS[type]!;
+        cache.allocflags = KMALLOC_TYPE_GFP[type]!;
+        caches[index] = cache;
+      }
+      m.kmallocCaches[type] = caches;
     }
     return m;
   }
@@ -229,17 +256,17 @@ export class Machine {
   }
 
   /** The kmalloc cache a request of `size` bytes is served from, or undefined above 8 KiB or for 0. */
-  kmallocCacheFor(size: number): KmemCache | undefined {
+  kmallocCacheFor(size: number, gfp = 0): KmemCache | undefined {
     if (size <= 0 || size > KMALLOC_MAX_CACHE_SIZE) {
       return undefined;
     }
-    return this.kmallocCaches[kmallocIndex(size)];
+    return this.kmallocCaches[kmallocType(gfp, this.arch.hasZoneDma)]![kmallocIndex(size)];
   }
 
   /**
    * kmalloc(size, gfp): the physical address of the object, KMALLOC_ZERO for size 0, or KMALLOC_FAILED.
-   * Large kmallocs honour __GFP_DMA (zone DMA); slabs come from the highest zone, as dma-kmalloc caches
-   * and reclaim are later work.
+   * The cache is kmalloc_type(gfp)'s (kmalloc-, kmalloc-rcl-, dma-kmalloc-, kmalloc-cg-), whose slabs come
+   * from ZONE_DMA (dma-) or reclaimable page blocks (rcl-). Large kmallocs honour __GFP_DMA (zone DMA).
    */
   kmalloc(size: number, gfp: number): number {
     if (size === 0) {
@@ -251,7 +278,7 @@ export class Machine {
       return KMALLOC_FAILED;
     }
     if (size <= KMALLOC_MAX_CACHE_SIZE) {
-      const cache = this.kmallocCaches[kmallocIndex(size)]!;
+      const cache = this.kmallocCaches[kmallocType(gfp, this.arch.hasZoneDma)]![kmallocIndex(size)]!;
       const phys = this.slub.alloc(cache, this.cpu, gfp & ~GFP_SLAB_BUG_MASK);
       if (phys < 0) {
         this.record(EventKind.KmallocFail, cache.id, 0, size, 0);

@@ -94,10 +94,23 @@ export function slabGeometry(objectSize: number, align: number, nrCpus: number):
   return { objectSize, size, order, objects: orderObjects(order, size), minPartial };
 }
 
+/** SLAB_* cache flags the model knows (emulator bit values; the names are the kernel's). */
+export const SLAB_HWCACHE_ALIGN = 1 << 0;
+export const SLAB_CACHE_DMA = 1 << 1;
+export const SLAB_CACHE_DMA32 = 1 << 2;
+export const SLAB_RECLAIM_ACCOUNT = 1 << 3;
+export const SLAB_ACCOUNT = 1 << 4;
+export const SLAB_KMALLOC = 1 << 5;
+export const SLAB_NO_MERGE = 1 << 6;
+
 export class KmemCache {
   readonly id: number;
   readonly name: string;
   readonly geometry: SlabGeometry;
+  /** s->flags (SLAB_*). */
+  flags = 0;
+  /** s->allocflags: GFP bits every slab allocation of this cache adds (__GFP_DMA, __GFP_RECLAIMABLE...). */
+  allocflags = 0;
   /** kmem_cache_cpu per CPU: the cpu slab (head pfn or NO_PFN) and the lockless freelist (object index). */
   readonly cpuSlab: Int32Array;
   readonly cpuFreelist: Int32Array;
@@ -317,7 +330,7 @@ export class Slub {
   /** new_slab()/allocate_slab(): pages from the buddy allocator, every object on the slab freelist. */
   private newSlab(cache: KmemCache, cpu: number, gfp: number): number {
     const g = cache.geometry;
-    const pfn = this.pages.allocSlabPages(g.order, gfp, cpu);
+    const pfn = this.pages.allocSlabPages(g.order, gfp | cache.allocflags, cpu);
     if (pfn === NO_PFN) {
       return NO_PFN;
     }

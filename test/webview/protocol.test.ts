@@ -229,21 +229,13 @@ describe('table model', () => {
       [...byObjs].sort((a, b) => b - a),
     );
     const names = sortCaches(caches, 'name', 'ascending').map((c) => c.name);
-    assert.deepEqual(names, [
-      'kmalloc-8',
-      'kmalloc-16',
-      'kmalloc-32',
-      'kmalloc-64',
-      'kmalloc-96',
-      'kmalloc-128',
-      'kmalloc-192',
-      'kmalloc-256',
-      'kmalloc-512',
-      'kmalloc-1k',
-      'kmalloc-2k',
-      'kmalloc-4k',
-      'kmalloc-8k',
-    ]);
+    // Natural order: sizes by value within each kind, the kinds alphabetically (a digit sorts before a letter,
+    // so kmalloc-8 comes before kmalloc-cg-8).
+    const sizes = ['8', '16', '32', '64', '96', '128', '192', '256', '512', '1k', '2k', '4k', '8k'];
+    assert.deepEqual(
+      names,
+      ['dma-kmalloc-', 'kmalloc-', 'kmalloc-cg-', 'kmalloc-rcl-'].flatMap((prefix) => sizes.map((n) => prefix + n)),
+    );
     // Ties keep the kernel's order in both directions.
     const zeros = caches.filter((c) => c.numObjs === 0).map((c) => c.name);
     assert.deepEqual(
@@ -259,10 +251,16 @@ describe('table model', () => {
   test('filter, empty caches, deltas', () => {
     assert.deepEqual(
       caches.filter((c) => matchesFilter(c, ' KMALLOC-1 ')).map((c) => c.name),
-      ['kmalloc-1k', 'kmalloc-128', 'kmalloc-16', 'kmalloc-192'],
+      ['dma-kmalloc-1k', 'dma-kmalloc-128', 'dma-kmalloc-16', 'dma-kmalloc-192'].concat([
+        'kmalloc-1k',
+        'kmalloc-128',
+        'kmalloc-16',
+        'kmalloc-192',
+      ]),
     );
     assert.equal(caches.filter((c) => matchesFilter(c, '')).length, caches.length);
-    assert.equal(caches.filter(isEmptyCache).length, 8);
+    // 52 caches (13 sizes x 4 kinds); the scenario used 5 kmalloc- caches, the other 47 are empty.
+    assert.equal(caches.filter(isEmptyCache).length, 47);
 
     assert.equal(diffCaches(undefined, caches).size, 0);
     assert.equal(diffCaches(caches, caches).size, 0);
