@@ -284,10 +284,69 @@ export class Machine {
         this.record(EventKind.KmallocFail, cache.id, 0, size, 0);
         return KMALLOC_FAILED;
       }
+      // slab_post_alloc_hook(): __GFP_ZERO (kzalloc) clears the object's s->object_size bytes.
+      if (gfp & __GFP_ZERO) this.mem.fill(phys, cache.geometry.objectSize, 0);
       this.record(EventKind.Kmalloc, cache.id, phys, size, cache.geometry.size);
       return phys;
     }
     return this.kmallocLarge(size, gfp);
+  }
+
+  /**
+   * ksize(): the usable size of what kmalloc returned at phys: the slab cache's s->size (slab_ksize of a cache
+   * without debug flags) or the whole compound page of a large kmalloc (page_size()); an error for anything
+   * else (the kernel would WARN or crash on it).
+   */
+  ksize(phys: number): number | KfreeError {
+    const pfn = Math.floor(phys / PAGE_SIZE);
+    if (!Number.isInteger(phys) || pfn < 0 || pfn >= this.frames.count) {
+      return { code: 'KM4001', message: 'ksize of an address outside memory' };
+    }
+    if (this.frames.flags[pfn]! & PG_SLAB) {
+      const obj = this.slub.lookupObject(phys);
+      if (typeof obj === 'string') {
+        return {
+          code: obj === 'double free' ? 'KM4002' : 'KM4003',
+          message: obj === 'double free' ? 'ksize of a freed object' : 'ksize of an address inside an object',
+        };
+      }
+      return obj.cache.geometry.size;
+    }
+    const asked = this.largeKmalloc.get(pfn);
+    if (asked !== undefined && phys % PAGE_SIZE === 0) return PAGE_SIZE << getOrder(asked);
+    return { code: 'KM4003', message: 'ksize of an address kmalloc did not return' };
+  }
+
+  /**
+   * krealloc(p, new_size, gfp) of 6.12 (mm/slab_common.c krealloc_noprof, __do_krealloc): new_size 0 frees p
+   * and gives ZERO_SIZE_PTR; an object whose ksize() still holds new_size is returned as it is (its spare
+   * bytes zeroed with __GFP_ZERO); otherwise a new kmalloc(new_size), ksize(p) bytes copied, p freed.
+   * p is the physical address, or KMALLOC_ZERO / 0 for ZERO_SIZE_PTR / NULL (then it is kmalloc).
+   */
+  krealloc(phys: number, newSize: number, gfp: number): number | KfreeError {
+    const isNull = phys === 0 || phys === KMALLOC_ZERO;
+    if (newSize === 0) {
+      if (!isNull) {
+        const bad = this.kfree(phys);
+        if (bad) return bad;
+      }
+      return KMALLOC_ZERO;
+    }
+    let ks = 0;
+    if (!isNull) {
+      const size = this.ksize(phys);
+      if (typeof size !== 'number') return size;
+      ks = size;
+    }
+    if (ks >= newSize) {
+      if (gfp & __GFP_ZERO) this.mem.fill(phys + newSize, ks - newSize, 0);
+      return phys;
+    }
+    const fresh = this.kmalloc(newSize, gfp);
+    if (fresh < 0 || isNull) return fresh;
+    this.mem.write(fresh, this.mem.read(phys, ks));
+    const bad = this.kfree(phys);
+    return bad ?? fresh;
   }
 
   /** kfree(phys); `ptr` values 0 (NULL) and ZERO_SIZE_PTR are accepted and ignored by the caller. */

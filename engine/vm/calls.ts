@@ -8,7 +8,7 @@
  */
 
 import { MAX_PAGE_ORDER, PAGE_SIZE } from '../mm/config';
-import { Machine } from '../mm/machine';
+import { KMALLOC_ZERO, Machine } from '../mm/machine';
 import { GFP_KERNEL, __GFP_ZERO } from '../mm/gfp';
 import { isVmallocError } from '../mm/vmalloc';
 import { formatGfpMode } from '../mm/page_report';
@@ -144,6 +144,64 @@ export const GENERIC_BUILTINS: readonly GenericBuiltin[] = [
     },
   },
   {
+    name: 'kzalloc',
+    params: ['size', 'gfp'],
+    returnsValue: true,
+    summary: 'kmalloc(size, gfp | __GFP_ZERO): the object comes back zeroed.',
+    run(machine, [sizeArg, gfpArg]) {
+      const size = count('kzalloc', 'size', sizeArg!, Number.MAX_SAFE_INTEGER);
+      if (typeof size !== 'number') return { ...size, code: 'KM4101' };
+      const gfp = gfpOf('kzalloc', gfpArg!);
+      if (typeof gfp !== 'number') return gfp;
+      return kmallocValue(machine, machine.kmalloc(size, gfp | __GFP_ZERO));
+    },
+  },
+  {
+    name: 'kmalloc_array',
+    params: ['n', 'size', 'gfp'],
+    returnsValue: true,
+    summary: 'kmalloc(n * size, gfp), or NULL without allocating when n * size overflows size_t (check_mul_overflow).',
+    run: (machine, [n, size, gfp]) => kmallocArray(machine, 'kmalloc_array', n!, size!, gfp!, false),
+  },
+  {
+    name: 'kcalloc',
+    params: ['n', 'size', 'gfp'],
+    returnsValue: true,
+    summary: 'kmalloc_array(n, size, gfp | __GFP_ZERO): zeroed, and NULL when n * size overflows.',
+    run: (machine, [n, size, gfp]) => kmallocArray(machine, 'kcalloc', n!, size!, gfp!, true),
+  },
+  {
+    name: 'krealloc',
+    params: ['ptr', 'size', 'gfp'],
+    returnsValue: true,
+    summary:
+      'Resizes a kmalloc object: the same pointer while ksize() still holds size, else a new object with the old bytes copied and the old one freed; size 0 frees and returns ZERO_SIZE_PTR; NULL acts as kmalloc.',
+    run(machine, [ptr, sizeArg, gfpArg]) {
+      const phys = kmallocPointer(machine, 'krealloc', ptr!);
+      if (typeof phys !== 'number') return phys;
+      const size = count('krealloc', 'size', sizeArg!, Number.MAX_SAFE_INTEGER);
+      if (typeof size !== 'number') return { ...size, code: 'KM4101' };
+      const gfp = gfpOf('krealloc', gfpArg!);
+      if (typeof gfp !== 'number') return gfp;
+      const r = machine.krealloc(phys, size, gfp);
+      if (typeof r !== 'number') return r;
+      return r === phys && phys > 0 ? ptr! : kmallocValue(machine, r);
+    },
+  },
+  {
+    name: 'ksize',
+    params: ['ptr'],
+    returnsValue: true,
+    summary:
+      "The usable bytes of a kmalloc object: its cache's object slot (kmalloc-192: 192) or a large kmalloc's whole pages; 0 for NULL and ZERO_SIZE_PTR.",
+    run(machine, [ptr]) {
+      const phys = kmallocPointer(machine, 'ksize', ptr!);
+      if (typeof phys !== 'number') return phys;
+      if (phys === 0 || phys === KMALLOC_ZERO) return 0;
+      return machine.ksize(phys);
+    },
+  },
+  {
     name: 'compact_memory',
     params: [],
     returnsValue: true,
@@ -166,6 +224,40 @@ export const GENERIC_BUILTINS: readonly GenericBuiltin[] = [
     },
   },
 ];
+
+const ZERO_SIZE_PTR = 16n;
+const SIZE_MAX = (1n << 64n) - 1n;
+
+/** What kmalloc's result is as a scenario value: the pointer, NULL or ZERO_SIZE_PTR. */
+function kmallocValue(machine: Machine, phys: number): Value {
+  if (phys === KMALLOC_ZERO) return ZERO_SIZE_PTR;
+  return phys >= 0 ? machine.virt(phys) : NULL;
+}
+
+/** A pointer argument of the kmalloc family: its physical address, 0 for NULL, KMALLOC_ZERO for ZERO_SIZE_PTR. */
+function kmallocPointer(machine: Machine, name: string, ptr: Value): number | CallFailure {
+  if (ptr === NULL || ptr === 0) return 0;
+  if (ptr === ZERO_SIZE_PTR || ptr === 16) return KMALLOC_ZERO;
+  return physOf(machine, name, ptr, 'KM4102');
+}
+
+/** kmalloc_array()/kcalloc(): n * size with the overflow check of check_mul_overflow() (size_t, 64 bits). */
+function kmallocArray(machine: Machine, name: string, nArg: Value, sizeArg: Value, gfpArg: Value, zero: boolean) {
+  const n = typeof nArg === 'bigint' ? nArg : typeof nArg === 'number' && nArg >= 0 ? BigInt(nArg) : undefined;
+  const size =
+    typeof sizeArg === 'bigint' ? sizeArg : typeof sizeArg === 'number' && sizeArg >= 0 ? BigInt(sizeArg) : undefined;
+  if (n === undefined || size === undefined) {
+    return { code: 'KM4101', message: `${name}: n and size must be counts from 0 up` };
+  }
+  const gfp = gfpOf(name, gfpArg);
+  if (typeof gfp !== 'number') return gfp;
+  // check_mul_overflow(n, size, &bytes): NULL, without trying to allocate.
+  if (n * size > SIZE_MAX) return NULL;
+  const bytes = n * size;
+  const phys =
+    bytes > BigInt(Number.MAX_SAFE_INTEGER) ? -1 : machine.kmalloc(Number(bytes), zero ? gfp | __GFP_ZERO : gfp);
+  return kmallocValue(machine, phys);
+}
 
 /** vmalloc()/vzalloc() from a scenario line: the area's caller is that line; failures print the kernel's lines. */
 function vmallocCall(machine: Machine, name: string, sizeArg: Value, zero: boolean): Value | CallFailure {

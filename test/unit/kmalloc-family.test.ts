@@ -62,3 +62,46 @@ test('dma-kmalloc slabs come from ZONE_DMA, kmalloc-rcl slabs from Reclaimable p
   const dma32 = pagetypeinfoView(m).zones.find((z) => z.zone === 'DMA32')!;
   assert.ok(dma32.blocksByType[2]! >= 1, `Reclaimable page blocks: ${dma32.blocksByType[2]}`);
 });
+
+test('kzalloc, kcalloc, kmalloc_array, krealloc and ksize from a scenario', async () => {
+  const { loadScenario } = await import('../../engine/scenario');
+  const source = [
+    'let a = kmalloc(100, GFP_KERNEL)', // kmalloc-128
+    'let ka = ksize(a)',
+    'kfree(a)',
+    'let z = kzalloc(100, GFP_KERNEL)', // LIFO: the same slot, now zeroed
+    'let same = z == a',
+    'let big = kmalloc(12000, GFP_KERNEL)', // large kmalloc: order 2, 16K
+    'let kbig = ksize(big)',
+    'let over = kcalloc(0x100000000, 0x100000000, GFP_KERNEL)', // 2^64: overflows size_t
+    'let arr = kmalloc_array(4, 24, GFP_KERNEL)', // 96 bytes: kmalloc-96
+    'let grown = krealloc(arr, 90, GFP_KERNEL)', // ksize 96 still holds 90: same pointer
+    'let moved = krealloc(arr, 200, GFP_KERNEL)', // needs kmalloc-256: a new object, arr freed
+    'let gone = krealloc(moved, 0, GFP_KERNEL)', // frees, ZERO_SIZE_PTR
+    'let fresh = krealloc(0, 8, GFP_KERNEL)', // NULL: plain kmalloc
+    'let k0 = ksize(0)',
+    '',
+  ].join('\n');
+  const { diagnostics, scenario } = loadScenario(source, 't.kmem');
+  assert.deepEqual(diagnostics, []);
+  const m = scenario!.machine;
+  // Scribble on the first object before it is freed, to see kzalloc clear it.
+  const stop1 = scenario!.vm.run({ maxInstructions: 1e6, breakAtLine: (line) => line === 2 }); // before kfree(a)
+  assert.equal(stop1.reason, 'breakpoint');
+  const a = scenario!.vm.locals(0).find((v) => v.name === 'a')!.value as bigint;
+  m.mem.fill(m.phys(a)!, 100, 0xab);
+  const stop = scenario!.vm.run({ maxInstructions: 1e6 });
+  assert.equal(stop.reason, 'end', JSON.stringify(stop.error));
+  const v = new Map(scenario!.vm.locals(0).map((x) => [x.name, x.value]));
+  assert.equal(v.get('ka'), 128);
+  assert.equal(v.get('same'), 1);
+  assert.deepEqual([...m.mem.read(m.phys(v.get('z') as bigint)!, 128)], new Array(128).fill(0));
+  assert.equal(v.get('kbig'), 16384);
+  assert.equal(v.get('over'), 0n);
+  assert.equal(v.get('grown'), v.get('arr'));
+  assert.notEqual(v.get('moved'), v.get('arr'));
+  assert.equal(m.slub.cacheOf(m.phys(v.get('moved') as bigint)!)!.name, 'kmalloc-256');
+  assert.equal(v.get('gone'), 16n, 'ZERO_SIZE_PTR');
+  assert.equal(m.slub.cacheOf(m.phys(v.get('fresh') as bigint)!)!.name, 'kmalloc-8');
+  assert.equal(v.get('k0'), 0);
+});
