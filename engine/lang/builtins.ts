@@ -19,6 +19,8 @@ export interface BuiltinFunction {
   readonly returnsValue: boolean;
   /** One line for hovers and the docs. */
   readonly summary: string;
+  /** Parameters that take a string literal (a name), by position. */
+  readonly stringParams?: readonly number[];
 }
 
 export const BUILTIN_FUNCTIONS: ReadonlyMap<string, BuiltinFunction> = new Map(
@@ -64,7 +66,19 @@ export const BUILTIN_FUNCTIONS: ReadonlyMap<string, BuiltinFunction> = new Map(
       summary: 'One zeroed page: __get_free_pages(gfp | __GFP_ZERO, 0); its address or NULL.',
     },
     ...GENERIC_BUILTINS,
-  ].map((f) => [f.name, { name: f.name, params: f.params, returnsValue: f.returnsValue, summary: f.summary }] as const),
+  ].map(
+    (f) =>
+      [
+        f.name,
+        {
+          name: f.name,
+          params: f.params,
+          returnsValue: f.returnsValue,
+          summary: f.summary,
+          ...('stringParams' in f && f.stringParams ? { stringParams: f.stringParams } : {}),
+        },
+      ] as const,
+  ),
 );
 
 export const BUILTIN_CONSTANTS: ReadonlyMap<string, Value> = new Map<string, Value>([...GFP_NAMES, ...PROT_NAMES]);

@@ -317,9 +317,19 @@ class Checker {
             expr.callee.range,
           );
         }
-        for (const arg of expr.args) {
+        expr.args.forEach((arg, i) => {
+          if (fn?.stringParams?.includes(i)) {
+            if (arg.kind !== 'string') {
+              this.report(
+                'KM2017',
+                `the ${fn.params[i]} of ${name} must be a string literal ("name"), not an expression`,
+                arg.range,
+              );
+            }
+            return;
+          }
           this.expr(arg, true);
-        }
+        });
         return;
       }
       case 'unary':

@@ -9,7 +9,7 @@
  */
 
 import { Block, Expr, Script, Stmt } from './ast';
-import { BUILTIN_CONSTANTS } from './builtins';
+import { BUILTIN_CONSTANTS, BUILTIN_FUNCTIONS } from './builtins';
 import { CheckResult, VarInfo } from './checker';
 import { Range, cover } from './diagnostics';
 import { foldConstant } from './fold';
@@ -51,6 +51,7 @@ interface PendingVariable {
 class Compiler {
   private readonly code: number[] = [];
   private readonly constants: Value[] = [];
+  private readonly strings: string[] = [];
   private readonly constantIndex = new Map<string, number>();
   private readonly statements: StatementInfo[] = [];
   private readonly sites: Range[] = [];
@@ -81,6 +82,7 @@ class Compiler {
       name: baseName(this.fileName),
       code: Int32Array.from(this.code),
       constants: this.constants,
+      strings: this.strings,
       statements: this.statements,
       sites: this.sites,
       variables: this.variables,
@@ -255,10 +257,17 @@ class Compiler {
         this.stack(1);
         return true;
       }
-      case 'call':
-        for (const arg of expr.args) {
-          this.expr(arg);
-        }
+      case 'call': {
+        const stringParams = BUILTIN_FUNCTIONS.get(expr.callee.name)?.stringParams ?? [];
+        expr.args.forEach((arg, i) => {
+          if (stringParams.includes(i) && arg.kind === 'string') {
+            // A name parameter: the literal's index in the program's string table.
+            this.strings.push(arg.value);
+            this.pushValue(this.strings.length - 1);
+          } else {
+            this.expr(arg);
+          }
+        });
         if (expr.callee.name === 'kmalloc') {
           this.emit(Op.Kmalloc, this.site(expr.range));
           this.stack(-1);
@@ -297,6 +306,7 @@ class Compiler {
           this.stack(-expr.args.length + (builtin.returnsValue ? 1 : 0));
           return builtin.returnsValue;
         }
+      }
       case 'unary':
         this.expr(expr.operand);
         this.emit(expr.op === '-' ? Op.Neg : expr.op === '!' ? Op.Not : Op.BitNot);

@@ -60,6 +60,7 @@ export const DIAGNOSTIC_CODES: Readonly<Record<string, string>> = {
   KM2014: 'string literals are not values yet',
   KM2015: 'loop variable cannot be assigned',
   KM2016: 'called name is not a function',
+  KM2017: 'a name argument must be a string literal',
   KM3001: 'memory size out of range (16M..64G)',
   KM3002: 'memory size not a whole number of 4K pages',
   KM3003: 'CPU count out of range (1..256)',

@@ -27,7 +27,9 @@ export interface GenericBuiltin {
   readonly params: readonly string[];
   readonly returnsValue: boolean;
   readonly summary: string;
-  run(machine: Machine, args: readonly Value[]): Value | undefined | CallFailure;
+  /** Parameters that take a string literal; run() gets their text through `strings[arg]`. */
+  readonly stringParams?: readonly number[];
+  run(machine: Machine, args: readonly Value[], strings: readonly string[]): Value | undefined | CallFailure;
 }
 
 const NULL = 0n;

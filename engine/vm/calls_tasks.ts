@@ -67,12 +67,13 @@ function isFailure(x: unknown): x is CallFailure {
 export const TASK_BUILTINS: readonly GenericBuiltin[] = [
   {
     name: 'spawn',
-    params: [],
+    params: ['comm'],
+    stringParams: [0],
     returnsValue: true,
     summary:
-      "Creates a user process with an empty address space and a 16K vmalloc'd kernel stack; returns its pid (the first is 1, init, which the OOM killer never picks).",
-    run(machine) {
-      const t = machine.tasks.spawn(machine.comm);
+      'Creates a user process named comm (spawn("bash"); TASK_COMM_LEN keeps 15 characters) with an empty address space and a 16K vmalloc\'d kernel stack; returns its pid (the first is 1, init, which the OOM killer never picks).',
+    run(machine, [comm], strings) {
+      const t = machine.tasks.spawn(strings[comm as number] ?? machine.comm);
       return isTaskError(t) ? failure(t) : t.pid;
     },
   },

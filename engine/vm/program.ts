@@ -94,6 +94,8 @@ export interface Program {
   readonly name: string;
   readonly code: Int32Array;
   readonly constants: readonly Value[];
+  /** String literals passed to builtins that take a name (spawn("bash")); a call gets their index. */
+  readonly strings: readonly string[];
   readonly statements: readonly StatementInfo[];
   readonly sites: readonly Range[];
   /** Named variables, sorted outer scope first, then declaration order. */

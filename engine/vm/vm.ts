@@ -679,7 +679,7 @@ export class Vm {
           sp -= argc;
           const args = stack.slice(sp, sp + argc);
           const first = events.length;
-          const result = builtin.run(machine, args);
+          const result = builtin.run(machine, args, this.program.strings);
           if (machine.panic !== undefined) {
             failure = { ...machine.panic, site: code[pc + 1]! };
             break loop;

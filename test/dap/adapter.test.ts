@@ -375,8 +375,8 @@ describe('kmem debug adapter over DAP', () => {
       'procs.kmem',
       [
         'machine { memory 64M; cpus 1 }',
-        'let init = spawn()',
-        'let p = spawn()',
+        'let init = spawn("init")',
+        'let p = spawn("bash")',
         'mmap(p, 0x400000, 16K, PROT_READ | PROT_WRITE)',
         'touch(p, 0x400000, 8K, PROT_WRITE)',
         'let c = fork(p)',
@@ -389,7 +389,7 @@ describe('kmem debug adapter over DAP', () => {
     const repl = async (expression: string) => (await dc.evaluateRequest({ expression, context: 'repl' })).body.result;
     // fs/proc/task_mmu.c show_map_vma: "%08lx-%08lx %c%c%c%c %08llx %02x:%02x %lu " for an anonymous mapping.
     assert.equal(await repl('maps 2'), '00400000-00404000 rw-p 00000000 00:00 0 \n');
-    assert.match(await repl('status 2'), /^Name:\tkmem\nPid:\t2\nVmSize:\t {6}16 kB\nVmRSS:\t {7}8 kB\n/);
+    assert.match(await repl('status 2'), /^Name:\tbash\nPid:\t2\nVmSize:\t {6}16 kB\nVmRSS:\t {7}8 kB\n/);
     // 0x400000: pgd[0] -> pud[0] -> pmd[2] -> pte[0] on x86-64 4-level; present, RW, USER, Accessed, Dirty, NX.
     const walk = await repl('pagewalk 2 0x400000');
     assert.match(walk, /\n {2}pmd\[2\] /);
@@ -409,8 +409,8 @@ describe('kmem debug adapter over DAP', () => {
     assert.deepEqual(
       list.map((v) => [v.name, v.value]),
       [
-        ['pid 1', 'kmem: 0 pages resident, 0 mappings, 1 page-table pages'],
-        ['pid 2', 'kmem: 2 pages resident, 1 mapping, 4 page-table pages'],
+        ['pid 1', 'init: 0 pages resident, 0 mappings, 1 page-table pages'],
+        ['pid 2', 'bash: 2 pages resident, 1 mapping, 4 page-table pages'],
       ],
     );
     const terminated = dc.waitForEvent('terminated');

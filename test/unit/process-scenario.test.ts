@@ -24,8 +24,8 @@ test('fork shares pages until a write copies one; exit gives everything back', (
   const { stop, vars, machine } = run(
     [
       'machine { memory 64M; cpus 1 }',
-      'let init = spawn()',
-      'let p = spawn()',
+      'let init = spawn("init")',
+      'let p = spawn("bash")',
       'mmap(p, 0x400000, 16K, PROT_READ | PROT_WRITE)',
       'let faults = touch(p, 0x400000, 16K, PROT_WRITE)',
       'let c = fork(p)',
@@ -42,7 +42,7 @@ test('fork shares pages until a write copies one; exit gives everything back', (
     ['init', 'p', 'faults', 'c', 'same', 'copy', 'differs', 'bad'].map((n) => vars.get(n)),
     [1, 2, 4, 3, 1, 1, 1, -1],
   );
-  assert.match(machine.log.join(''), /^kmem\[3\]: segfault at 900000 ip 0000000000000000 sp 0000000000000000 error 4/m);
+  assert.match(machine.log.join(''), /^bash\[3\]: segfault at 900000 ip 0000000000000000 sp 0000000000000000 error 4/m);
   assert.equal(machine.tasks.get(3)?.alive ?? false, false, 'the segfault killed the child');
   assert.deepEqual(checkTasks(machine), []);
   assert.deepEqual(checkPageAllocator(machine).problems, []);
@@ -51,7 +51,7 @@ test('fork shares pages until a write copies one; exit gives everything back', (
 test('free_pages of a page a process maps, or of a vmalloc page, is a Bad page state, not corruption', () => {
   const mapped = run(
     [
-      'let p = spawn()',
+      'let p = spawn("p")',
       'mmap(p, 0x400000, 4096, PROT_READ | PROT_WRITE)',
       'touch(p, 0x400000, 4096, PROT_WRITE)',
       'let pfn = user_pfn(p, 0x400000)',
@@ -81,11 +81,11 @@ test('the OOM killer takes the biggest process; the scenario goes on', () => {
   const { stop, vars, machine } = run(
     [
       'machine { memory 32M; cpus 1 }',
-      'let init = spawn()',
-      'let small = spawn()',
+      'let init = spawn("init")',
+      'let small = spawn("small")',
       'mmap(small, 0x400000, 64K, PROT_READ | PROT_WRITE)',
       'touch(small, 0x400000, 64K, PROT_WRITE)',
-      'let hog = spawn()',
+      'let hog = spawn("hog")',
       'mmap(hog, 0x10000000, 64M, PROT_READ | PROT_WRITE)',
       'let got = touch(hog, 0x10000000, 64M, PROT_WRITE)',
       'let kept = user_pfn(small, 0x400000) >= 0',
@@ -95,14 +95,14 @@ test('the OOM killer takes the biggest process; the scenario goes on', () => {
   assert.equal(stop.reason, 'end', JSON.stringify(stop.error));
   assert.equal(vars.get('got'), -1);
   assert.equal(vars.get('kept'), 1);
-  assert.match(machine.log.join(''), /Out of memory: Killed process 3 \(kmem\) total-vm:65536kB, anon-rss:\d+kB/);
+  assert.match(machine.log.join(''), /Out of memory: Killed process 3 \(hog\) total-vm:65536kB, anon-rss:\d+kB/);
   assert.equal(machine.panic, undefined);
   assert.deepEqual(checkTasks(machine), []);
 });
 
 test('kernel code touching a freed vmalloc area oopses as 6.12 prints it (x86-64) or as RISC-V does', () => {
   const x86 = run(
-    'let t = spawn()\nlet v = vmalloc(4096)\nktouch(t, v, PROT_WRITE)\nvfree(v)\nktouch(t, v, PROT_WRITE)\n',
+    'let t = spawn("insmod")\nlet v = vmalloc(4096)\nktouch(t, v, PROT_WRITE)\nvfree(v)\nktouch(t, v, PROT_WRITE)\n',
   );
   assert.equal(x86.stop.error?.code, 'KM4013');
   // v sits after pid 1's kernel stack (16K at VMALLOC_START and its guard page): 0xffffc90000005000.
@@ -110,14 +110,14 @@ test('kernel code touching a freed vmalloc area oopses as 6.12 prints it (x86-64
   // dumpstack.c __die_header with 6.10's "Oops: " prefix: the format of 6.12 oops reports.
   assert.match(
     x86.stop.error!.report!,
-    /^BUG: unable to handle page fault for address: ffffc90000005000\n#PF: supervisor write access in kernel mode\n#PF: error_code\(0x0002\) - not-present page\nPGD ([0-9a-f]+067) P4D \1 PUD [0-9a-f]+067 PMD [0-9a-f]+067 PTE 0\nOops: Oops: 0002 \[#1\] PREEMPT SMP NOPTI\nCPU: 0 UID: 0 PID: 1 Comm: kmem Not tainted 6.12.0 #1\n$/,
+    /^BUG: unable to handle page fault for address: ffffc90000005000\n#PF: supervisor write access in kernel mode\n#PF: error_code\(0x0002\) - not-present page\nPGD ([0-9a-f]+067) P4D \1 PUD [0-9a-f]+067 PMD [0-9a-f]+067 PTE 0\nOops: Oops: 0002 \[#1\] PREEMPT SMP NOPTI\nCPU: 0 UID: 0 PID: 1 Comm: insmod Not tainted 6.12.0 #1\n$/,
   );
-  const riscv = run('machine { arch sv39 }\nlet t = spawn()\nktouch(t, 0, PROT_READ)\n');
+  const riscv = run('machine { arch sv39 }\nlet t = spawn("modprobe")\nktouch(t, 0, PROT_READ)\n');
   assert.equal(riscv.stop.error?.code, 'KM4013');
   // arch/riscv/mm/fault.c die_kernel_fault, traps.c die(regs, "Oops").
   assert.equal(
     riscv.stop.error!.report,
     'Unable to handle kernel NULL pointer dereference at virtual address 0000000000000000\nOops [#1]\n' +
-      'CPU: 0 UID: 0 PID: 1 Comm: kmem Not tainted 6.12.0 #1\n',
+      'CPU: 0 UID: 0 PID: 1 Comm: modprobe Not tainted 6.12.0 #1\n',
   );
 });
