@@ -68,6 +68,7 @@ export function slabinfoView(machine: Machine): SlabinfoView {
   const caches: SlabCacheView[] = [];
   for (let i = slub.caches.length - 1; i >= 0; i--) {
     const cache = slub.caches[i]!;
+    if (cache.destroyed) continue;
     const g = cache.geometry;
     const free = slub.partialFreeObjects(cache);
     let cpuSlabs = 0;

@@ -11,6 +11,16 @@ import { GFP_NAMES } from '../mm/gfp';
 import { Value } from '../vm/values';
 import { ALL_GENERIC_BUILTINS as GENERIC_BUILTINS } from '../vm/calls';
 import { PROT_NAMES } from '../vm/calls_tasks';
+import {
+  SLAB_ACCOUNT,
+  SLAB_CACHE_DMA,
+  SLAB_CACHE_DMA32,
+  SLAB_HWCACHE_ALIGN,
+  SLAB_NO_MERGE,
+  SLAB_PANIC,
+  SLAB_RECLAIM_ACCOUNT,
+  SLAB_TYPESAFE_BY_RCU,
+} from '../mm/slub';
 
 export interface BuiltinFunction {
   readonly name: string;
@@ -81,7 +91,23 @@ export const BUILTIN_FUNCTIONS: ReadonlyMap<string, BuiltinFunction> = new Map(
   ),
 );
 
-export const BUILTIN_CONSTANTS: ReadonlyMap<string, Value> = new Map<string, Value>([...GFP_NAMES, ...PROT_NAMES]);
+/** SLAB_* flags of kmem_cache_create (the emulator's bit values; the names are the kernel's). */
+const SLAB_NAMES: ReadonlyMap<string, number> = new Map([
+  ['SLAB_HWCACHE_ALIGN', SLAB_HWCACHE_ALIGN],
+  ['SLAB_CACHE_DMA', SLAB_CACHE_DMA],
+  ['SLAB_CACHE_DMA32', SLAB_CACHE_DMA32],
+  ['SLAB_RECLAIM_ACCOUNT', SLAB_RECLAIM_ACCOUNT],
+  ['SLAB_ACCOUNT', SLAB_ACCOUNT],
+  ['SLAB_TYPESAFE_BY_RCU', SLAB_TYPESAFE_BY_RCU],
+  ['SLAB_PANIC', SLAB_PANIC],
+  ['SLAB_NO_MERGE', SLAB_NO_MERGE],
+]);
+
+export const BUILTIN_CONSTANTS: ReadonlyMap<string, Value> = new Map<string, Value>([
+  ...GFP_NAMES,
+  ...PROT_NAMES,
+  ...SLAB_NAMES,
+]);
 
 export function isBuiltinName(name: string): boolean {
   return BUILTIN_FUNCTIONS.has(name) || BUILTIN_CONSTANTS.has(name);

@@ -80,6 +80,8 @@ export const DIAGNOSTIC_CODES: Readonly<Record<string, string>> = {
   KM4222: 'out of memory for a process call, or mprotect over a hole (ENOMEM)',
   KM4223: 'no such process (ESRCH): never spawned, exited or killed',
   KM4225: 'fixed mapping below vm.mmap_min_addr (EPERM)',
+  KM4230: 'kmem_cache_create with an invalid size or alignment (EINVAL)',
+  KM4231: 'not a live slab cache handle',
   KM4100: 'statement limit reached',
   KM4101: 'invalid kmalloc size',
   KM4102: 'kfree of a value that is not a direct-map kernel address',

@@ -43,6 +43,12 @@ import {
 import {
   KmemCache,
   SLAB_ACCOUNT,
+  SLAB_CACHE_DMA32,
+  SLAB_HWCACHE_ALIGN,
+  SLAB_MERGE_SAME,
+  SLAB_NEVER_MERGE,
+  SLAB_TYPESAFE_BY_RCU,
+  calculateAlignment,
   SLAB_CACHE_DMA,
   SLAB_KMALLOC,
   SLAB_NO_MERGE,
@@ -51,7 +57,16 @@ import {
   slabGeometry,
 } from './slub';
 import { PageAllocator, gfpZone } from './page_alloc';
-import { GFP_KERNEL, __GFP_COMP, __GFP_DMA32, __GFP_HIGHMEM, __GFP_NOWARN, __GFP_ZERO } from './gfp';
+import {
+  GFP_KERNEL,
+  __GFP_COMP,
+  __GFP_DMA,
+  __GFP_RECLAIMABLE,
+  __GFP_DMA32,
+  __GFP_HIGHMEM,
+  __GFP_NOWARN,
+  __GFP_ZERO,
+} from './gfp';
 import { formatGfpMode as formatGfpFlagsHex } from './page_report';
 import { formatBadPage, formatOom, formatOrderWarning, formatPageAllocFailure } from './page_report';
 import { Watermarks, computeWatermarks } from './watermarks';
@@ -290,6 +305,99 @@ export class Machine {
       return phys;
     }
     return this.kmallocLarge(size, gfp);
+  }
+
+  /**
+   * kmem_cache_create(name, size, align, flags) of 6.12 (mm/slab_common.c): a cache with calculate_sizes()'s
+   * layout, or the existing cache it merges into (find_mergeable: no constructor, no SLAB_NEVER_MERGE flag on
+   * either side, the same SLAB_MERGE_SAME flags, a slot at least as big, compatibly aligned and less than a
+   * word bigger; the oldest candidate wins), whose refcount grows and whose object_size widens. Returns the
+   * cache, or an error with the kernel's reason (size 0 or above KMALLOC_MAX_SIZE is EINVAL).
+   */
+  kmemCacheCreate(name: string, size: number, align: number, flags: number): KmemCache | KfreeError {
+    if (!Number.isInteger(size) || size < 8 || size > KMALLOC_MAX_SIZE) {
+      return { code: 'KM4230', message: `kmem_cache_create(${name}): size ${size} is outside 8..4M (EINVAL)` };
+    }
+    if (!Number.isInteger(align) || align < 0 || (align & (align - 1)) !== 0 || align > PAGE_SIZE) {
+      return { code: 'KM4230', message: `kmem_cache_create(${name}): align ${align} is not a power of two up to 4096` };
+    }
+    const words = Math.ceil(size / 8) * 8;
+    const a = calculateAlignment((flags & SLAB_HWCACHE_ALIGN) !== 0, align, words);
+    const slot = Math.ceil(words / a) * a;
+    if (!(flags & SLAB_NEVER_MERGE)) {
+      // list_for_each_entry_reverse(s, &slab_caches, list): oldest cache first.
+      for (const s of this.slub.caches) {
+        if (s.destroyed || s.flags & SLAB_NEVER_MERGE) continue;
+        const g = s.geometry;
+        if (slot > g.size || (flags & SLAB_MERGE_SAME) !== (s.flags & SLAB_MERGE_SAME)) continue;
+        if ((g.size & ~(a - 1)) !== g.size || g.size - slot >= 8) continue;
+        s.refcount++;
+        s.aliases.push(name);
+        return s;
+      }
+    }
+    const geometry = slabGeometry(size, a, this.config.cpus, {
+      freePointerAfter: (flags & SLAB_TYPESAFE_BY_RCU) !== 0,
+    });
+    const cache = this.slub.createCache(name, geometry, this.config.cpus);
+    cache.flags = flags;
+    cache.allocflags =
+      (flags & SLAB_CACHE_DMA ? __GFP_DMA : 0) |
+      (flags & SLAB_CACHE_DMA32 ? __GFP_DMA32 : 0) |
+      (flags & SLAB_RECLAIM_ACCOUNT ? __GFP_RECLAIMABLE : 0);
+    return cache;
+  }
+
+  /** kmem_cache_alloc(s, gfp): an object of the cache (zeroed with __GFP_ZERO), or KMALLOC_FAILED. */
+  kmemCacheAlloc(cache: KmemCache, gfp: number): number {
+    const phys = this.slub.alloc(cache, this.cpu, gfp & ~GFP_SLAB_BUG_MASK);
+    if (phys < 0) {
+      this.record(EventKind.KmallocFail, cache.id, 0, cache.geometry.objectSize, 0);
+      return KMALLOC_FAILED;
+    }
+    if (gfp & __GFP_ZERO) this.mem.fill(phys, cache.geometry.objectSize, 0);
+    this.record(EventKind.Kmalloc, cache.id, phys, cache.geometry.objectSize, cache.geometry.size);
+    return phys;
+  }
+
+  /**
+   * kmem_cache_free(s, obj). With CONFIG_SLAB_FREELIST_HARDENED, cache_from_obj() checks the object's real
+   * cache: a mismatch WARNs ("kmem_cache_free: Wrong slab cache. %s but object is from %s") and the object
+   * goes back to the cache it came from. Double and interior frees are refused as kfree refuses them.
+   */
+  kmemCacheFree(cache: KmemCache, phys: number): KfreeError | undefined {
+    const real = this.slub.cacheOf(phys);
+    if (real && real !== cache) {
+      this.printk(`kmem_cache_free: Wrong slab cache. ${cache.name} but object is from ${real.name}\n`);
+    }
+    if (!real) return { code: 'KM4003', message: `kmem_cache_free of an address that is no slab object` };
+    return this.kfree(phys);
+  }
+
+  /** kmem_cache_shrink(s): flush the CPU slabs and free the empty slabs; the slabs freed. */
+  kmemCacheShrink(cache: KmemCache): number {
+    return this.slub.shrink(cache, this.cpu);
+  }
+
+  /**
+   * kmem_cache_destroy(s): drops one reference (an alias's destroy only does that); the last one shuts the
+   * cache down: flush and free its empty slabs, and when objects remain the kernel's
+   * "kmem_cache_destroy %s: Slab cache still has objects when called from %pS" warning, and the cache stays.
+   */
+  kmemCacheDestroy(cache: KmemCache): void {
+    if (cache.destroyed) return;
+    cache.refcount--;
+    if (cache.refcount > 0) return;
+    this.slub.shrink(cache, this.cpu);
+    if (cache.nrSlabs > 0) {
+      this.printk(
+        `------------[ cut here ]------------\n` +
+          `kmem_cache_destroy ${cache.name}: Slab cache still has objects when called from scenario line ${this.line}\n`,
+      );
+      cache.refcount = 1;
+      return;
+    }
+    cache.destroyed = true;
   }
 
   /**

@@ -46,6 +46,24 @@ export interface SlabGeometry {
   readonly objects: number;
   /** s->min_partial. */
   readonly minPartial: number;
+  /** s->offset: where the free pointer sits in a free object (inside it, or just after it). */
+  readonly offset: number;
+  /** s->align. */
+  readonly align: number;
+  /** s->inuse: the bytes of a slot the object uses (object plus an after-object free pointer). */
+  readonly inuse: number;
+}
+
+/** mm/slab_common.c calculate_alignment(): SLAB_HWCACHE_ALIGN aligns to the cache line while the object fits half of it. */
+export function calculateAlignment(hwcacheAlign: boolean, align: number, size: number): number {
+  const CACHE_LINE = 64; // cache_line_size() on x86-64 and RISC-V (L1_CACHE_BYTES)
+  if (hwcacheAlign) {
+    let ralign = CACHE_LINE;
+    while (size <= ralign / 2) ralign /= 2;
+    align = Math.max(align, ralign);
+  }
+  align = Math.max(align, 8); // arch_slab_minalign(): __alignof__(unsigned long long)
+  return Math.ceil(align / 8) * 8;
 }
 
 /** order_objects(): how many objects of `size` bytes a slab of 2^order pages holds. */
@@ -84,14 +102,32 @@ export function calculateOrder(size: number, nrCpus: number): number {
   return getOrder(size);
 }
 
-/** calculate_sizes() for a cache without debug flags, constructor or RCU: the word-aligned object is the slot. */
-export function slabGeometry(objectSize: number, align: number, nrCpus: number): SlabGeometry {
+/**
+ * calculate_sizes() without debug flags (mm/slub.c): the object rounded up to a word; the free pointer in the
+ * middle of the object (ALIGN_DOWN(object_size / 2, 8)), or after it for SLAB_TYPESAFE_BY_RCU (and a
+ * constructor), where it takes a word more; the slot rounded up to the alignment; then calculate_order().
+ */
+export function slabGeometry(
+  objectSize: number,
+  align: number,
+  nrCpus: number,
+  options: { freePointerAfter?: boolean } = {},
+): SlabGeometry {
   const word = 8;
   let size = Math.ceil(objectSize / word) * word;
+  const inuse = size;
+  let offset: number;
+  if (options.freePointerAfter) {
+    offset = size;
+    size += word;
+  } else {
+    offset = Math.floor(objectSize / 2 / word) * word;
+  }
   size = Math.ceil(size / align) * align;
   const order = calculateOrder(size, nrCpus);
-  const minPartial = Math.min(MAX_PARTIAL, Math.max(MIN_PARTIAL, Math.floor(Math.log2(size) / 2)));
-  return { objectSize, size, order, objects: orderObjects(order, size), minPartial };
+  // set_min_partial(s, ilog2(s->size) / 2)
+  const minPartial = Math.min(MAX_PARTIAL, Math.max(MIN_PARTIAL, Math.floor(Math.floor(Math.log2(size)) / 2)));
+  return { objectSize, size, order, objects: orderObjects(order, size), minPartial, offset, align, inuse };
 }
 
 /** SLAB_* cache flags the model knows (emulator bit values; the names are the kernel's). */
@@ -102,6 +138,12 @@ export const SLAB_RECLAIM_ACCOUNT = 1 << 3;
 export const SLAB_ACCOUNT = 1 << 4;
 export const SLAB_KMALLOC = 1 << 5;
 export const SLAB_NO_MERGE = 1 << 6;
+export const SLAB_TYPESAFE_BY_RCU = 1 << 7;
+export const SLAB_PANIC = 1 << 8;
+/** SLAB_NEVER_MERGE (mm/slab_common.c) as far as the modelled flags go. */
+export const SLAB_NEVER_MERGE = SLAB_TYPESAFE_BY_RCU | SLAB_NO_MERGE;
+/** SLAB_MERGE_SAME: flags a cache must share with the cache it merges into. */
+export const SLAB_MERGE_SAME = SLAB_RECLAIM_ACCOUNT | SLAB_CACHE_DMA | SLAB_CACHE_DMA32 | SLAB_ACCOUNT;
 
 export class KmemCache {
   readonly id: number;
@@ -111,6 +153,12 @@ export class KmemCache {
   flags = 0;
   /** s->allocflags: GFP bits every slab allocation of this cache adds (__GFP_DMA, __GFP_RECLAIMABLE...). */
   allocflags = 0;
+  /** s->refcount: kmem_cache_create() calls this cache stands for (aliases merged into it add one each). */
+  refcount = 1;
+  /** Names of the caches merged into this one (their /sys/kernel/slab links). */
+  readonly aliases: string[] = [];
+  /** kmem_cache_destroy() removed it: gone from slab_caches and /proc/slabinfo. */
+  destroyed = false;
   /** kmem_cache_cpu per CPU: the cpu slab (head pfn or NO_PFN) and the lockless freelist (object index). */
   readonly cpuSlab: Int32Array;
   readonly cpuFreelist: Int32Array;
@@ -282,6 +330,68 @@ export class Slub {
     return free;
   }
 
+  /**
+   * deactivate_slab() of CPU cpu's slab (flush_slab, as kmem_cache_shrink's flush_all does): the objects on
+   * the CPU's freelist go back to the slab's freelist; the slab goes to the node partial list (at the head,
+   * at the tail when it had remote frees), is discarded when empty and the node already holds min_partial
+   * partial slabs, or stays on no list when full.
+   */
+  deactivateCpuSlab(cache: KmemCache, cpu: number): void {
+    const slab = cache.cpuSlab[cpu]!;
+    if (slab === NO_PFN) return;
+    const record = this.slabs.get(slab)!;
+    const fp = record.fp;
+    const remoteFrees = record.freelist !== FREE_END;
+    let n = 0;
+    let last = FREE_END;
+    for (let i = cache.cpuFreelist[cpu]!; i !== FREE_END && n <= cache.geometry.objects; i = fp[i]!) {
+      last = i;
+      n++;
+    }
+    if (last !== FREE_END) {
+      fp[last] = record.freelist;
+      record.freelist = cache.cpuFreelist[cpu]!;
+    }
+    record.inuse -= n;
+    record.frozen = false;
+    cache.cpuSlab[cpu] = NO_PFN;
+    cache.cpuFreelist[cpu] = FREE_END;
+    cache.cpuFreeptr[cpu] = undefined;
+    if (record.inuse === 0 && cache.nrPartial >= cache.geometry.minPartial) {
+      this.discardSlab(cache, slab, cpu);
+    } else if (record.freelist !== FREE_END) {
+      if (remoteFrees) this.addPartialTail(cache, slab);
+      else this.addPartialHead(cache, slab);
+    }
+  }
+
+  /**
+   * __kmem_cache_shrink(): flush every CPU's slab, free every empty slab on the partial list whatever
+   * min_partial says, and order the rest fullest first (slabs with fewer free objects promoted to the front,
+   * up to SHRINK_PROMOTE_MAX = 32 free). Returns the slabs freed.
+   */
+  shrink(cache: KmemCache, cpu: number): number {
+    for (let c = 0; c < cache.cpuSlab.length; c++) this.deactivateCpuSlab(cache, c);
+    const slabs = this.partialSlabs(cache);
+    for (const slab of slabs) this.removePartial(cache, slab);
+    const promote: number[][] = Array.from({ length: 32 }, () => []);
+    const rest: number[] = [];
+    let freed = 0;
+    for (const slab of slabs) {
+      const free = cache.geometry.objects - this.slabs.get(slab)!.inuse;
+      if (free === cache.geometry.objects) {
+        this.discardSlab(cache, slab, cpu);
+        freed++;
+      } else if (free <= 32) {
+        promote[free - 1]!.unshift(slab); // list_move() to the bucket's head
+      } else {
+        rest.push(slab);
+      }
+    }
+    for (const slab of [...promote.flat(), ...rest]) this.addPartialTail(cache, slab);
+    return freed;
+  }
+
   /** Head pfns of the node partial list, in list order. */
   partialSlabs(cache: KmemCache): number[] {
     const out: number[] = [];
@@ -384,6 +494,19 @@ export class Slub {
     cache.totalObjects -= cache.geometry.objects;
     this.hooks.slabDiscard(cache, slab);
     this.pages.freeSlabPages(slab, order, cpu);
+  }
+
+  private addPartialHead(cache: KmemCache, slab: number): void {
+    const frames = this.frames;
+    frames.next[slab] = cache.partialHead;
+    frames.prev[slab] = NO_PFN;
+    if (cache.partialHead === NO_PFN) {
+      cache.partialTail = slab;
+    } else {
+      frames.prev[cache.partialHead] = slab;
+    }
+    cache.partialHead = slab;
+    cache.nrPartial++;
   }
 
   private addPartialTail(cache: KmemCache, slab: number): void {

@@ -9,6 +9,7 @@
 
 import { MAX_PAGE_ORDER, PAGE_SIZE } from '../mm/config';
 import { KMALLOC_ZERO, Machine } from '../mm/machine';
+import { KmemCache, SLAB_PANIC } from '../mm/slub';
 import { GFP_KERNEL, __GFP_ZERO } from '../mm/gfp';
 import { isVmallocError } from '../mm/vmalloc';
 import { formatGfpMode } from '../mm/page_report';
@@ -204,6 +205,96 @@ export const GENERIC_BUILTINS: readonly GenericBuiltin[] = [
     },
   },
   {
+    name: 'kmem_cache_create',
+    params: ['name', 'size', 'align', 'flags'],
+    stringParams: [0],
+    returnsValue: true,
+    summary:
+      'Creates a slab cache (mm/slab_common.c): objects of size bytes laid out by calculate_sizes() (SLAB_HWCACHE_ALIGN aligns to the 64-byte cache line), or merges into a compatible existing cache as 6.12 does (see /proc/slabinfo: an alias adds no line). Returns the cache handle.',
+    run(machine, [name, size, align, flags], strings) {
+      const text = strings[name as number] ?? '?';
+      if (typeof size !== 'number' || typeof align !== 'number' || typeof flags !== 'number') {
+        return { code: 'KM4230', message: `kmem_cache_create(${text}): size, align and flags must be integers` };
+      }
+      const r = machine.kmemCacheCreate(text, size, align, flags);
+      if (!('id' in r)) {
+        if (flags & SLAB_PANIC) {
+          // SLAB_PANIC: kmem_cache_create() panics instead of returning NULL.
+          const report = `Kernel panic - not syncing: kmem_cache_create: Failed to create slab '${text}'. Error -22\n`;
+          machine.printk(report);
+          machine.panic = { code: 'KM4008', message: report.trim(), report };
+        }
+        return r;
+      }
+      return r.id;
+    },
+  },
+  {
+    name: 'kmem_cache_alloc',
+    params: ['cache', 'gfp'],
+    returnsValue: true,
+    summary: "An object from the cache's per-CPU slab (slab_alloc_node), or NULL.",
+    run(machine, [handle, gfpArg]) {
+      const cache = cacheOf(machine, 'kmem_cache_alloc', handle!);
+      if (isFailure(cache)) return cache;
+      const gfp = gfpOf('kmem_cache_alloc', gfpArg!);
+      if (typeof gfp !== 'number') return gfp;
+      return kmallocValue(machine, machine.kmemCacheAlloc(cache, gfp));
+    },
+  },
+  {
+    name: 'kmem_cache_zalloc',
+    params: ['cache', 'gfp'],
+    returnsValue: true,
+    summary: 'kmem_cache_alloc(cache, gfp | __GFP_ZERO).',
+    run(machine, [handle, gfpArg]) {
+      const cache = cacheOf(machine, 'kmem_cache_zalloc', handle!);
+      if (isFailure(cache)) return cache;
+      const gfp = gfpOf('kmem_cache_zalloc', gfpArg!);
+      if (typeof gfp !== 'number') return gfp;
+      return kmallocValue(machine, machine.kmemCacheAlloc(cache, gfp | __GFP_ZERO));
+    },
+  },
+  {
+    name: 'kmem_cache_free',
+    params: ['cache', 'ptr'],
+    returnsValue: false,
+    summary:
+      'Frees an object of the cache; an object of another cache WARNs "Wrong slab cache" and goes back where it came from (CONFIG_SLAB_FREELIST_HARDENED).',
+    run(machine, [handle, ptr]) {
+      const cache = cacheOf(machine, 'kmem_cache_free', handle!);
+      if (isFailure(cache)) return cache;
+      if (ptr === NULL || ptr === 0) return undefined;
+      const phys = physOf(machine, 'kmem_cache_free', ptr!, 'KM4102');
+      if (typeof phys !== 'number') return phys;
+      return machine.kmemCacheFree(cache, phys);
+    },
+  },
+  {
+    name: 'kmem_cache_shrink',
+    params: ['cache'],
+    returnsValue: true,
+    summary: 'Flushes the per-CPU slabs and frees every empty slab of the cache; returns the slabs freed.',
+    run(machine, [handle]) {
+      const cache = cacheOf(machine, 'kmem_cache_shrink', handle!);
+      if (isFailure(cache)) return cache;
+      return machine.kmemCacheShrink(cache);
+    },
+  },
+  {
+    name: 'kmem_cache_destroy',
+    params: ['cache'],
+    returnsValue: false,
+    summary:
+      'Drops the cache (an alias only drops its reference). With objects still allocated the kernel WARNs "Slab cache still has objects" and keeps the cache.',
+    run(machine, [handle]) {
+      const cache = cacheOf(machine, 'kmem_cache_destroy', handle!);
+      if (isFailure(cache)) return cache;
+      machine.kmemCacheDestroy(cache);
+      return undefined;
+    },
+  },
+  {
     name: 'compact_memory',
     params: [],
     returnsValue: true,
@@ -259,6 +350,22 @@ function kmallocArray(machine: Machine, name: string, nArg: Value, sizeArg: Valu
   const phys =
     bytes > BigInt(Number.MAX_SAFE_INTEGER) ? -1 : machine.kmalloc(Number(bytes), zero ? gfp | __GFP_ZERO : gfp);
   return kmallocValue(machine, phys);
+}
+
+/** A cache handle (what kmem_cache_create returned): the live cache, or a failure. */
+function cacheOf(machine: Machine, name: string, handle: Value): KmemCache | CallFailure {
+  const cache = typeof handle === 'number' ? machine.slub.caches[handle] : undefined;
+  if (!cache || cache.destroyed) {
+    return {
+      code: 'KM4231',
+      message: `${name}: ${formatValueImpl(handle)} is no live cache (kmem_cache_create returns one)`,
+    };
+  }
+  return cache;
+}
+
+function isFailure(x: unknown): x is CallFailure {
+  return typeof x === 'object' && x !== null && 'code' in x;
 }
 
 /** vmalloc()/vzalloc() from a scenario line: the area's caller is that line; failures print the kernel's lines. */

@@ -117,6 +117,8 @@ const CASES: readonly Case[] = [
   { code: 'KM4223', text: '⟦exit(7)⟧', runtime: true },
   { code: 'KM4225', text: 'let t = spawn("t")\nlet a = ⟦mmap(t, 0x1000, 4096, PROT_READ)⟧', runtime: true },
   { code: 'KM2017', text: 'let n = 1\nlet t = spawn(⟦n⟧)' },
+  { code: 'KM4230', text: 'let c = ⟦kmem_cache_create("tiny", 4, 0, 0)⟧', runtime: true },
+  { code: 'KM4231', text: 'let c = 5000\nlet p = ⟦kmem_cache_alloc(c, GFP_KERNEL)⟧', runtime: true },
   { code: 'KM4100', text: 'repeat 10 {\n  ⟦let p = 1⟧\n}', runtime: true },
   { code: 'KM4101', text: 'let n = -1\nlet p = ⟦kmalloc(n, GFP_KERNEL)⟧', runtime: true },
   { code: 'KM4102', text: 'let p = 5\n⟦kfree(p)⟧', runtime: true },
