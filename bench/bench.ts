@@ -37,6 +37,7 @@ import { MemPool } from '@thi.ng/malloc';
 import { Machine } from '../engine/mm/machine';
 import { GFP_KERNEL, __GFP_NOWARN } from '../engine/mm/gfp';
 import { PAGE_SHARED, PageTable, SZ_4K } from '../engine/mm/pgtable';
+import { HEAP_CASES, HEAP_LIVE, HEAP_MAX, HEAP_MIN } from './heaps';
 import { loadScenario } from '../engine/scenario';
 
 const args = new Set(process.argv.slice(2));
@@ -424,6 +425,16 @@ const CASES: readonly Case[] = [
     maxOps: PT_OPS,
     setup: (ops) => pagetableRound(mapPagetable(), ops),
   },
+  ...HEAP_CASES.map((h): Case => ({
+    name: h.name,
+    pattern: `heap: ${HEAP_LIVE} live, ${HEAP_MIN}..${HEAP_MAX} B`,
+    allocator: h.allocator,
+    baseline: 'tlsf.mixed',
+    fixedOps: 20_000,
+    budgetMs: QUICK ? 1000 : 3000,
+    maxOps: 20_000,
+    setup: (ops) => h.setup(ops),
+  })),
   {
     name: 'engine.mixed',
     pattern: `mixed: ${MIXED_LIVE} live, ${MIXED_MIN}..${MIXED_MAX} B`,

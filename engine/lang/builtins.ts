@@ -11,6 +11,7 @@ import { GFP_NAMES } from '../mm/gfp';
 import { Value } from '../vm/values';
 import { ALL_GENERIC_BUILTINS as GENERIC_BUILTINS } from '../vm/calls';
 import { PROT_NAMES } from '../vm/calls_tasks';
+import { HEAP_NAMES } from '../vm/calls_heaps';
 import {
   SLAB_ACCOUNT,
   SLAB_CACHE_DMA,
@@ -107,6 +108,7 @@ export const BUILTIN_CONSTANTS: ReadonlyMap<string, Value> = new Map<string, Val
   ...GFP_NAMES,
   ...PROT_NAMES,
   ...SLAB_NAMES,
+  ...HEAP_NAMES,
 ]);
 
 export function isBuiltinName(name: string): boolean {

@@ -24,6 +24,7 @@ import { MachineConfig, MAX_PAGE_ORDER, PAGE_SIZE, getOrder, validateConfig, Con
 import { PAGE_KERNEL, PAGE_KERNEL_ROX, PageSize, PageTable, SZ_1G, SZ_2M, SZ_4K } from './pgtable';
 import { VmallocSpace } from './vmalloc';
 import { TaskTable } from './process';
+import type { Heap } from '../heap/region';
 import { compactionHook } from './compaction';
 import { FrameTable, NO_PFN, PG_ANON, PG_BUDDY, PG_HEAD, PG_PGTABLE, PG_RESERVED, PG_SLAB, PG_TAIL } from './frames';
 import { ArchSpec, archSpec } from './arch';
@@ -132,6 +133,8 @@ export class Machine {
   vmalloc!: VmallocSpace;
   /** Page-table pages allocated after boot (NR_PAGETABLE, meminfo's PageTables). */
   pageTablePages = 0;
+  /** Real-time heaps the scenario set up (engine/heap), by handle; their bytes are their own regions. */
+  readonly heaps: Heap[] = [];
   /** User tasks, their address spaces and the anon reverse map (process.ts). */
   tasks!: TaskTable;
   /** Where early (memblock) page-table pages come from at boot: the next frame down, NO_PFN after boot. */

@@ -14,6 +14,7 @@ import { GFP_KERNEL, __GFP_ZERO } from '../mm/gfp';
 import { isVmallocError } from '../mm/vmalloc';
 import { formatGfpMode } from '../mm/page_report';
 import { TASK_BUILTINS } from './calls_tasks';
+import { HEAP_BUILTINS } from './calls_heaps';
 import { compactMachine } from '../mm/compaction';
 import { Value, formatValue as formatValueImpl } from './values';
 
@@ -388,7 +389,11 @@ function vmallocCall(machine: Machine, name: string, sizeArg: Value, zero: boole
 }
 
 /** Every generic builtin: the page allocator's extras above, then the user-process calls. */
-export const ALL_GENERIC_BUILTINS: readonly GenericBuiltin[] = [...GENERIC_BUILTINS, ...TASK_BUILTINS];
+export const ALL_GENERIC_BUILTINS: readonly GenericBuiltin[] = [
+  ...GENERIC_BUILTINS,
+  ...TASK_BUILTINS,
+  ...HEAP_BUILTINS,
+];
 
 export const GENERIC_BUILTIN_IDS: ReadonlyMap<string, number> = new Map(
   ALL_GENERIC_BUILTINS.map((b, i) => [b.name, i]),
