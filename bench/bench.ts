@@ -38,6 +38,7 @@ import { Machine } from '../engine/mm/machine';
 import { GFP_KERNEL, __GFP_NOWARN } from '../engine/mm/gfp';
 import { PAGE_SHARED, PageTable, SZ_4K } from '../engine/mm/pgtable';
 import { HEAP_CASES, HEAP_LIVE, HEAP_MAX, HEAP_MIN } from './heaps';
+import { glibcMixed } from './glibc';
 import { loadScenario } from '../engine/scenario';
 
 const args = new Set(process.argv.slice(2));
@@ -594,6 +595,7 @@ function main(): void {
   console.log(line(header));
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const r of rows) console.log(line(r));
+  if (wanted.has('engine.mixed')) printGlibc(measured.get('engine.mixed')?.opsPerSec);
   printFigures();
   console.log(
     '\nops/s: median of the timed rounds (IQR: their interquartile range / median); one op = a kmalloc+kfree' +
@@ -607,6 +609,25 @@ function main(): void {
  * each beside its target (issue: boot 64 GiB in under a second, at most 16 bytes per frame, a quarter of
  * the 64 bytes Linux spends on each struct page).
  */
+/** The engine's mixed pattern beside glibc's malloc, built from C at bench time (target: at least 0.75x). */
+function printGlibc(engineMixed: number | undefined): void {
+  const g = glibcMixed(
+    { live: MIXED_LIVE, min: MIXED_MIN, max: MIXED_MAX, seed: MIXED_SEED, ops: 200_000 },
+    QUICK ? 3 : 7,
+  );
+  if ('skipped' in g) {
+    console.log(`\nglibc malloc on the mixed pattern: skipped (${g.skipped})`);
+    return;
+  }
+  const ratio = engineMixed === undefined ? undefined : engineMixed / g.opsPerSec;
+  console.log(
+    `\nglibc malloc on the mixed pattern (C, cc -O2): ${si(g.opsPerSec)}/s; engine.mixed / glibc = ` +
+      (ratio === undefined
+        ? 'n/a (engine.mixed not run)'
+        : `${ratio.toFixed(3)}x, target >= 0.75x ${ratio >= 0.75 ? '(met)' : '(below)'}`),
+  );
+}
+
 function printFigures(): void {
   const times: number[] = [];
   const boot = (): Machine => {
