@@ -468,9 +468,9 @@ export class Machine {
     }
     const flags = this.frames.flags[pfn]!;
     if (flags & PG_SLAB) {
-      const cache = this.slub.cacheOf(phys)!;
       const obj = this.slub.lookupObject(phys);
       if (typeof obj === 'string') {
+        const cache = this.slub.cacheOf(phys)!;
         return {
           code: obj === 'double free' ? 'KM4002' : 'KM4003',
           message:
@@ -480,7 +480,7 @@ export class Machine {
         };
       }
       // trace_kfree() fires first in kfree(), before slab_free() may discard the slab.
-      this.record(EventKind.Kfree, cache.id, phys, 0, cache.geometry.size);
+      this.record(EventKind.Kfree, obj.cache.id, phys, 0, obj.cache.geometry.size);
       this.slub.freeObject(obj, this.cpu);
       return undefined;
     }
