@@ -15,6 +15,7 @@ import { PAGE_SIZE } from '../mm/config';
 import { PG_ANON, PG_PGTABLE } from '../mm/frames';
 import { Machine } from '../mm/machine';
 import { AddressView, addressView } from './views';
+import { objectLookup } from './slabviews';
 
 export interface FrameOwner {
   /** One line on who holds the frame: "slab object of kmalloc-192", "free (order-3 block, Movable)", ... */
@@ -45,9 +46,17 @@ export function frameOwner(machine: Machine, phys: number): AddressView & FrameO
   const hex = (n: number) => `0x${n.toString(16)}`;
   let description: string;
   switch (view.state) {
-    case 'slab object':
-      description = `slab page of ${view.cache} (${view.objectSize}-byte objects)`;
+    case 'slab object': {
+      const o = objectLookup(machine, phys);
+      const where =
+        o === undefined
+          ? ''
+          : o.state === 'padding'
+            ? ', in the padding after the last object'
+            : `, object ${o.index} (+${o.offset}), ${o.state}${o.allocatedAt && o.allocatedAt.line > 0 ? ` since line ${o.allocatedAt.line}` : ''}`;
+      description = `slab page of ${view.cache} (${view.objectSize}-byte objects)${where}`;
       break;
+    }
     case 'large kmalloc':
       description = `large kmalloc of ${view.objectSize} bytes (order-${view.order} block at pfn ${hex(view.headPfn!)})`;
       break;

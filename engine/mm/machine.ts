@@ -313,7 +313,7 @@ export class Machine {
   /**
    * kmem_cache_create(name, size, align, flags) of 6.12 (mm/slab_common.c): a cache with calculate_sizes()'s
    * layout, or the existing cache it merges into (find_mergeable: no constructor, no SLAB_NEVER_MERGE flag on
-   * either side, the same SLAB_MERGE_SAME flags, a slot at least as big, compatibly aligned and less than a
+   * either side, never a kmalloc cache (their usersize makes them unmergeable under CONFIG_HARDENED_USERCOPY), the same SLAB_MERGE_SAME flags, a slot at least as big, compatibly aligned and less than a
    * word bigger; the oldest candidate wins), whose refcount grows and whose object_size widens. Returns the
    * cache, or an error with the kernel's reason (size 0 or above KMALLOC_MAX_SIZE is EINVAL).
    */
@@ -330,7 +330,8 @@ export class Machine {
     if (!(flags & SLAB_NEVER_MERGE)) {
       // list_for_each_entry_reverse(s, &slab_caches, list): oldest cache first.
       for (const s of this.slub.caches) {
-        if (s.destroyed || s.flags & SLAB_NEVER_MERGE) continue;
+        // slab_unmergeable(): with CONFIG_HARDENED_USERCOPY, kmalloc caches (usersize = size) never take aliases.
+        if (s.destroyed || s.flags & (SLAB_NEVER_MERGE | SLAB_KMALLOC)) continue;
         const g = s.geometry;
         if (slot > g.size || (flags & SLAB_MERGE_SAME) !== (s.flags & SLAB_MERGE_SAME)) continue;
         if ((g.size & ~(a - 1)) !== g.size || g.size - slot >= 8) continue;

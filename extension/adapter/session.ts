@@ -50,6 +50,18 @@ import {
 import { MIGRATETYPE_NAMES } from '../../engine/mm/buddy';
 import { formatWalk } from '../../engine/inspect/ptdump';
 import { formatLookup, lookupAddress } from '../../engine/inspect/lookup';
+import {
+  formatObjectLookup,
+  formatSlabLayout,
+  formatSlabtop,
+  formatSysfsSlab,
+  objectLookup,
+  slabLayoutAt,
+  slabtopView,
+  sysfsSlabAttribute,
+  sysfsSlabEntries,
+  sysfsSlabView,
+} from '../../engine/inspect/slabviews';
 import { formatMaps, formatStatusMemory, tasksView } from '../../engine/mm/process';
 import { EVENT_KIND_NAMES, EventKind, KmemEvent } from '../../engine/trace/events';
 import { loadScenario, LoadedScenario } from '../../engine/scenario';
@@ -384,6 +396,12 @@ export class KmemDebugSession extends LoggingDebugSession {
     if (this.running) {
       return this.fail(response, errors.busy('values'));
     }
+    const slabView = this.slabViewText(expression);
+    if (slabView !== undefined) {
+      if (typeof slabView !== 'string') return this.fail(response, errors.evaluateFailed(expression, slabView.why));
+      response.body = { result: slabView, variablesReference: 0 };
+      return this.sendResponse(response);
+    }
     const kmem = /^kmem\s+(\S+)$/.exec(expression);
     if (kmem) {
       const va = this.addressOf(kmem[1]!);
@@ -432,12 +450,52 @@ export class KmemDebugSession extends LoggingDebugSession {
     if (!local) {
       const reason =
         args.context === 'repl'
-          ? 'not a variable in scope (try a variable name, a /proc file such as slabinfo, buddyinfo, pagetypeinfo, zoneinfo, meminfo or vmallocinfo, a debugfs file such as extfrag/extfrag_index or page_tables/kernel, pagewalk [PID] ADDR, kmem ADDR, maps PID or status PID)'
+          ? 'not a variable in scope (try a variable name, a /proc file such as slabinfo, buddyinfo, pagetypeinfo, zoneinfo, meminfo or vmallocinfo, a debugfs file such as extfrag/extfrag_index or page_tables/kernel, pagewalk [PID] ADDR, kmem ADDR, maps PID, status PID, slabtop, sysfs slab NAME [ATTR], slab ADDR or object ADDR)'
           : 'not in scope';
       return this.fail(response, errors.evaluateFailed(expression, reason));
     }
     response.body = { result: formatValue(local.value), variablesReference: this.pointerReference(local.value) };
     this.sendResponse(response);
+  }
+
+  /**
+   * The SLUB views of the debug console: `slabtop`, `ls /sys/kernel/slab`, `sysfs slab NAME [ATTR]` (or the
+   * path /sys/kernel/slab/NAME[/ATTR]), `slab ADDR` (one slab's layout) and `object ADDR`; undefined when the
+   * expression is none of them, { why } when it is one but cannot be answered.
+   */
+  private slabViewText(expression: string): string | { why: string } | undefined {
+    const machine = this.scenario!.machine;
+    if (/^slabtop$/.test(expression)) return formatSlabtop(slabtopView(machine));
+    if (/^ls\s+\/sys\/kernel\/slab\/?$/.test(expression)) {
+      return sysfsSlabEntries(machine)
+        .map((e) => (e.target ? `${e.name} -> ${e.target}` : e.name))
+        .join('\n')
+        .concat('\n');
+    }
+    const sysfs =
+      /^sysfs\s+slab\s+(\S+)(?:\s+(\S+))?$/.exec(expression) ??
+      /^(?:cat\s+)?\/sys\/kernel\/slab\/([^/\s]+)(?:\/(\S+))?$/.exec(expression);
+    if (sysfs) {
+      if (sysfs[2] !== undefined) {
+        const text = sysfsSlabAttribute(machine, sysfs[1]!, sysfs[2]);
+        return text ?? { why: `no /sys/kernel/slab/${sysfs[1]}/${sysfs[2]}` };
+      }
+      const view = sysfsSlabView(machine, sysfs[1]!);
+      return view ? formatSysfsSlab(view) : { why: `no slab cache ${sysfs[1]}` };
+    }
+    const at = /^(slab|object)\s+(\S+)$/.exec(expression);
+    if (at) {
+      const va = this.addressOf(at[2]!);
+      const phys = va === undefined ? undefined : machine.phys(va);
+      if (phys === undefined) return { why: `${at[1]} takes a direct-map address (0x...) or a variable` };
+      if (at[1] === 'slab') {
+        const layout = slabLayoutAt(machine, phys);
+        return layout ? formatSlabLayout(layout) : { why: 'not an address in a slab' };
+      }
+      const obj = objectLookup(machine, phys);
+      return obj ? formatObjectLookup(obj) : { why: 'not an address in a slab' };
+    }
+    return undefined;
   }
 
   /** A console operand: a hex or decimal address, or a variable whose value is one. */

@@ -418,6 +418,41 @@ describe('kmem debug adapter over DAP', () => {
     await terminated;
   });
 
+  test('SLUB in the debug console: slabtop, /sys/kernel/slab, one slab, one object', async () => {
+    const program = scenario(
+      'slub.kmem',
+      [
+        'machine { memory 64M; cpus 2 }',
+        'let a = kmalloc(150, GFP_KERNEL)',
+        'let b = kmalloc(150, GFP_KERNEL)',
+        'kfree(a)',
+        'let c = kmem_cache_create("skbuff_head", 232, 0, SLAB_HWCACHE_ALIGN)',
+        'let skb = kmem_cache_alloc(c, GFP_KERNEL)',
+        'let done = 1',
+        '',
+      ].join('\n'),
+    );
+    const stopped = dc.waitForEvent('stopped');
+    await launch(program, { lines: [7] });
+    await stopped;
+    const repl = async (expression: string) => (await dc.evaluateRequest({ expression, context: 'repl' })).body.result;
+    assert.match(await repl('slabtop'), /^ Active \/ Total Objects \(% used\) +: /);
+    // mm/slub.c: "%u\n" files; kmalloc-192 with 2 CPUs holds 21 objects in an order-0 slab.
+    assert.equal(await repl('sysfs slab kmalloc-192 objs_per_slab'), '21\n');
+    assert.equal(await repl('cat /sys/kernel/slab/kmalloc-192/order'), '0\n');
+    // skbuff_head: ALIGN(232, 64) = 256-byte slots.
+    assert.equal(await repl('sysfs slab skbuff_head slab_size'), '256\n');
+    assert.match(await repl('ls /sys/kernel/slab'), /\nkmalloc-192\n/);
+    // b is object 1 of the cpu slab; a (object 0) was freed and heads CPU 0's freelist.
+    assert.match(await repl('object b'), /kmalloc-192/);
+    assert.match(await repl('slab b'), /kmalloc-192/);
+    assert.match(await repl('kmem a'), /slab page of kmalloc-192 \(192-byte objects\), object 0 \(\+0\), cpu freelist/);
+    await assert.rejects(repl('sysfs slab nosuch'), /no slab cache nosuch/);
+    const terminated = dc.waitForEvent('terminated');
+    await dc.terminateRequest({});
+    await terminated;
+  });
+
   test('pause interrupts a long run at once', async () => {
     const program = scenario('long.kmem', 'repeat 100000000 {\n  let p = kmalloc(64, GFP_KERNEL)\n  kfree(p)\n}\n');
     await launch(program);

@@ -49,8 +49,15 @@ test('find_mergeable(): an alias of an existing compatible cache adds no slabinf
   assert.deepEqual([a.refcount, a.aliases], [2, ['bar']]);
   const c = create(m, 'baz', 48, 8, 0); // 56 - 48 = 8 >= sizeof(void *): no merge
   assert.notEqual(c, a);
-  // SLAB_ACCOUNT must match: a 64-byte SLAB_ACCOUNT cache merges into kmalloc-cg-64 (the oldest fit).
-  assert.equal(create(m, 'acct', 64, 0, SLAB_ACCOUNT).name, 'kmalloc-cg-64');
+  // SLAB_ACCOUNT must match, and kmalloc caches never take aliases (usersize = size with
+  // CONFIG_HARDENED_USERCOPY): a 64-byte SLAB_ACCOUNT cache is a cache of its own, not kmalloc-cg-64.
+  const acct = create(m, 'acct', 64, 0, SLAB_ACCOUNT);
+  assert.equal(acct.name, 'acct');
+  assert.equal(
+    create(m, 'acct2', 60, 0, SLAB_ACCOUNT),
+    acct,
+    'the next SLAB_ACCOUNT cache of that size merges into it',
+  );
   // SLAB_TYPESAFE_BY_RCU never merges.
   assert.notEqual(create(m, 'rcu1', 56, 8, SLAB_TYPESAFE_BY_RCU), a);
 });

@@ -28,7 +28,7 @@ test('direct-map addresses: reserved, free, slab and per-CPU frames', () => {
   assert.match(image.frame!.description, /kernel image/);
   const obj = m.kmalloc(100, 0xcc0);
   const slab = lookupAddress(m, m.virt(obj));
-  assert.match(slab.frame!.description, /^slab page of kmalloc-128 \(128-byte objects\)$/);
+  assert.match(slab.frame!.description, /^slab page of kmalloc-128 \(128-byte objects\), object 0 \(\+0\), allocated$/);
   assert.equal(slab.frame!.pageblock, 'Unmovable', 'the first kmalloc stole a page block for Unmovable');
   const page = m.allocPages(0, 0xcc0);
   assert.equal(m.freePages(page, 0), undefined);
