@@ -33,6 +33,14 @@ export const HEAP_NAMES: ReadonlyMap<string, number> = new Map([
 
 const TLSF_BASE = 0x100000;
 const MAX_HEAP = 64 * 1024 * 1024;
+/** All TLSF regions of one machine together: their bytes are real memory of the emulator. */
+const MAX_HEAP_TOTAL = 256 * 1024 * 1024;
+
+function tlsfBytes(machine: Machine): number {
+  let n = 0;
+  for (const h of machine.heaps) if (h instanceof Tlsf) n += h.stats().heapBytes;
+  return n;
+}
 
 function isFailure(x: unknown): x is CallFailure {
   return typeof x === 'object' && x !== null && 'code' in x;
@@ -86,6 +94,9 @@ export const HEAP_BUILTINS: readonly GenericBuiltin[] = [
       if (isFailure(size)) return size;
       if (size > MAX_HEAP) return { code: 'KM6001', message: `heap_create: at most 64M per heap, not ${size}` };
       if (kind === 0) {
+        if (tlsfBytes(machine) + size > MAX_HEAP_TOTAL) {
+          return { code: 'KM6001', message: `heap_create: TLSF heaps may hold 256M in all; this one would pass that` };
+        }
         const base = TLSF_BASE * (machine.heaps.length + 1);
         const heap = Tlsf.createWithPool(new ByteRegion(base, size));
         if ('code' in heap) return heap;
