@@ -17,8 +17,8 @@
  * (slabs, objects, total_objects and the debug flag files exist; no cache has a debug flag), CONFIG_NUMA with
  * one node (counts end in " N0=<n>" when non-zero), CONFIG_HARDENED_USERCOPY (usersize), CONFIG_KFENCE
  * (skip_kfence), CONFIG_ZONE_DMA where the architecture has it (cache_dma), no CONFIG_SLUB_STATS, no
- * CONFIG_FAILSLAB. The model has no per-CPU partial lists, which is CONFIG_SLUB_CPU_PARTIAL=n: cpu_partial prints
- * 0 and slabs_cpu_partial "0(0)". No constructors (ctor is empty).
+ * CONFIG_FAILSLAB, CONFIG_SLUB_CPU_PARTIAL (cpu_partial is s->cpu_partial; slabs_cpu_partial and cpu_slabs count
+ * a per-CPU partial list by its head's slab->slabs, as the kernel does). No constructors (ctor is empty).
  *
  * /sys/kernel/slab names (sysfs_slab_add): a cache that can never be merged (slab_unmergeable: SLAB_NEVER_MERGE,
  * a constructor, usersize != 0) gets a directory under its own name. A mergeable cache gets a directory named by
@@ -187,12 +187,21 @@ interface SlabCounts {
   readonly objects: number;
   /** count_partial(n, count_inuse). */
   readonly objectsPartial: number;
+  /** Per CPU with a per-CPU partial list: the head's slab->slabs. */
+  readonly cpuPartial: readonly { readonly cpu: number; readonly slabs: number }[];
 }
 
 function slabCounts(machine: Machine, cache: KmemCache): SlabCounts {
   const slub = machine.slub;
   let cpuSlabs = 0;
-  for (const pfn of cache.cpuSlab) if (pfn !== NO_PFN) cpuSlabs++;
+  const cpuPartial: { cpu: number; slabs: number }[] = [];
+  for (let cpu = 0; cpu < cache.cpuSlab.length; cpu++) {
+    const head = cache.cpuPartial[cpu]!;
+    const slabs = head === NO_PFN ? 0 : (slub.slabs.get(head)?.slabsOnList ?? 0);
+    if (slabs > 0) cpuPartial.push({ cpu, slabs });
+    // show_slab_objects(SO_CPU): a CPU without a cpu slab is skipped, its partial list with it.
+    if (cache.cpuSlab[cpu] !== NO_PFN) cpuSlabs += 1 + slabs;
+  }
   let objectsPartial = 0;
   let free = 0;
   // The node partial list, bounded by the slab count in case the list is corrupted.
@@ -210,6 +219,7 @@ function slabCounts(machine: Machine, cache: KmemCache): SlabCounts {
     totalObjects: cache.totalObjects,
     objects: cache.totalObjects - free,
     objectsPartial,
+    cpuPartial,
   };
 }
 
@@ -244,7 +254,7 @@ function showAttribute(machine: Machine, cache: KmemCache, attr: SlabAttribute, 
     case 'min_partial':
       return `${g.minPartial}\n`;
     case 'cpu_partial':
-      return '0\n'; // CONFIG_SLUB_CPU_PARTIAL=n: nr_partial stays 0
+      return `${cache.cpuPartialObjects}\n`; // slub_cpu_partial(s)
     case 'objects_partial':
       return showSlabObjects(c.objectsPartial);
     case 'partial':
@@ -265,8 +275,12 @@ function showAttribute(machine: Machine, cache: KmemCache, attr: SlabAttribute, 
       return flag(cache, SLAB_RECLAIM_ACCOUNT);
     case 'destroy_by_rcu':
       return flag(cache, SLAB_TYPESAFE_BY_RCU);
-    case 'slabs_cpu_partial':
-      return '0(0)\n'; // objects(slabs) on the per-CPU partial lists, then " C%d=%d(%d)" per CPU that has any
+    case 'slabs_cpu_partial': {
+      // slabs_cpu_partial_show(): objects are approximated as half-full slabs, (slabs * oo_objects) / 2.
+      const half = (slabs: number): number => Math.floor((slabs * g.objects) / 2);
+      const total = c.cpuPartial.reduce((sum, p) => sum + p.slabs, 0);
+      return `${half(total)}(${total})${c.cpuPartial.map((p) => ` C${p.cpu}=${half(p.slabs)}(${p.slabs})`).join('')}\n`;
+    }
     case 'total_objects':
       return showSlabObjects(c.totalObjects);
     case 'objects':
@@ -503,7 +517,7 @@ export function formatSlabtop(v: SlabtopView): string {
 export type SlabObjectState = 'allocated' | 'slab freelist' | 'cpu freelist' | 'unlisted';
 
 /** Where a slab is: some CPU's cpu slab, the node partial list, or no list (full). */
-export type SlabListState = 'cpu slab' | 'partial' | 'full';
+export type SlabListState = 'cpu slab' | 'cpu partial' | 'partial' | 'full';
 
 /** The scenario step that produced an object's latest Kmalloc (or Kfree) event. */
 export interface ObjectEventSite {
@@ -653,8 +667,17 @@ function analyseSlab(machine: Machine, head: number): SlabAnalysis | undefined {
     problems.push(`slab->inuse is ${slab.inuse}, but ${n - slabFree} objects are off the slab freelist`);
   }
   let list: SlabListState = 'full';
+  const onCpuPartial =
+    slab.cpuPartial >= 0 &&
+    slab.cpuPartial < cache.cpuPartial.length &&
+    machine.slub.cpuPartialList(cache, slab.cpuPartial).includes(head);
+  if (slab.cpuPartial >= 0 && !onCpuPartial) {
+    problems.push(`marked as on CPU ${slab.cpuPartial}'s partial list, but that list does not reach it`);
+  }
   if (slab.frozen || cpus.length > 0) {
     list = 'cpu slab';
+  } else if (onCpuPartial) {
+    list = 'cpu partial';
   } else {
     let steps = 0;
     for (let pfn = cache.partialHead; pfn !== NO_PFN && steps <= cache.nrSlabs; pfn = machine.frames.next[pfn]!) {

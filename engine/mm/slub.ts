@@ -9,21 +9,27 @@
  * Slab states, as in the kernel:
  *   cpu slab  - frozen, owned by one CPU (kmem_cache_cpu.slab); its free objects sit on the CPU's lockless
  *               freelist; slab->inuse == objects while frozen.
+ *   cpu partial - on one CPU's partial list (kmem_cache_cpu.partial, CONFIG_SLUB_CPU_PARTIAL), not frozen
+ *               (since 6.8), chained by slab->next; the list head's slab->slabs counts the list. Free
+ *               objects on slab->freelist; it may be empty. At most cpu_partial_slabs slabs before a drain.
  *   partial   - on the node partial list (kmem_cache_node.partial), some objects free on slab->freelist.
  *   full      - every object in use; on no list (only debugging tracks full slabs).
+ * Every slab is in exactly one of these states.
  * Allocation (slab_alloc_node): pop the CPU freelist; else ___slab_alloc takes the remote frees of the cpu
- * slab (get_freelist), else a slab from the node partial list (get_partial), else new_slab/allocate_slab.
+ * slab (get_freelist), else the first slab of the CPU's partial list, else get_partial_node (the node list's
+ * first slab, and a few more onto the CPU's partial list), else new_slab/allocate_slab.
  * Free (do_slab_free): an object of the CPU's own slab goes on the CPU freelist (fast path); otherwise
- * __slab_free puts it on slab->freelist, moves a full slab to the partial list, and discards an empty slab
- * once the node already holds min_partial partial slabs (discard_slab).
+ * __slab_free puts it on slab->freelist; a slab that was full goes to the freeing CPU's partial list
+ * (put_cpu_partial, which drains a full list to the node list: __put_partials); an empty slab on the node
+ * list is discarded once the node already holds min_partial partial slabs (discard_slab).
  *
  * Slab records (struct slab) are kept per slab, keyed by head pfn, not per frame. Free pointers: each slab
  * keeps an Int32Array of next-free object indices (END at the tail, ALLOCATED for objects in use), standing
  * in for the pointer the kernel stores inside the free object. The node partial
  * list is an intrusive list through FrameTable.next/prev (slab->slab_list shares page->lru).
  *
- * Not yet modelled (later work): per-CPU partial lists (CONFIG_SLUB_CPU_PARTIAL), free pointers in the
- * object's bytes, debug layouts, caches other than kmalloc, freelist randomisation.
+ * Not yet modelled (later work): free pointers in the object's bytes, debug layouts, freelist randomisation,
+ * bulk alloc/free.
  */
 
 import { fls, getOrder, MAX_OBJS_PER_PAGE, PAGE_SIZE, SLUB_MAX_ORDER } from './config';
@@ -173,6 +179,12 @@ export class KmemCache {
   /** Objects handed out and not yet freed (what the scenario holds). */
   liveObjects = 0;
 
+  /** kmem_cache_cpu.partial per CPU: the head of its per-CPU partial list (slabs chained by Slab.next). */
+  readonly cpuPartial: Int32Array;
+  /** s->cpu_partial (objects) and s->cpu_partial_slabs, from set_cpu_partial(). */
+  readonly cpuPartialObjects: number;
+  readonly cpuPartialSlabs: number;
+
   constructor(id: number, name: string, geometry: SlabGeometry, cpus: number) {
     this.id = id;
     this.name = name;
@@ -180,6 +192,12 @@ export class KmemCache {
     this.cpuSlab = new Int32Array(cpus).fill(NO_PFN);
     this.cpuFreelist = new Int32Array(cpus).fill(FREE_END);
     this.cpuFreeptr = new Array<Int32Array | undefined>(cpus).fill(undefined);
+    this.cpuPartial = new Int32Array(cpus).fill(NO_PFN);
+    // set_cpu_partial() (CONFIG_SLUB_CPU_PARTIAL): objects by slot size; slub_set_cpu_partial() turns them
+    // into slabs assuming half-full slabs: DIV_ROUND_UP(nr_objects * 2, oo_objects(s->oo)).
+    const size = geometry.size;
+    this.cpuPartialObjects = size >= PAGE_SIZE ? 6 : size >= 1024 ? 24 : size >= 256 ? 52 : 120;
+    this.cpuPartialSlabs = Math.ceil((this.cpuPartialObjects * 2) / geometry.objects);
   }
 }
 
@@ -218,6 +236,12 @@ export class Slab {
   freelist = 0;
   /** slab->frozen: the slab is some CPU's cpu slab. */
   frozen = false;
+  /** On CPU n's per-CPU partial list (not frozen, since 6.8), or -1. */
+  cpuPartial = -1;
+  /** slab->next: the next slab of that per-CPU partial list, NO_PFN at its end. */
+  next = NO_PFN;
+  /** slab->slabs: on the head of a per-CPU partial list, the slabs the list holds. */
+  slabsOnList = 0;
 
   constructor(
     /** slab->slab_cache, as the cache id. */
@@ -371,7 +395,7 @@ export class Slub {
    * up to SHRINK_PROMOTE_MAX = 32 free). Returns the slabs freed.
    */
   shrink(cache: KmemCache, cpu: number): number {
-    for (let c = 0; c < cache.cpuSlab.length; c++) this.deactivateCpuSlab(cache, c);
+    for (let c = 0; c < cache.cpuSlab.length; c++) this.flushCpu(cache, c);
     const slabs = this.partialSlabs(cache);
     for (const slab of slabs) this.removePartial(cache, slab);
     const promote: number[][] = Array.from({ length: 32 }, () => []);
@@ -401,22 +425,43 @@ export class Slub {
     return out;
   }
 
-  /** ___slab_alloc(): refill the CPU freelist from the cpu slab, the partial list or a new slab. */
+  /**
+   * ___slab_alloc() (6.12): the CPU freelist is empty. Take the cpu slab's remote frees (get_freelist); when
+   * there are none the full slab leaves the CPU, on no list. Then the first slab of the CPU's partial list;
+   * then get_partial_node(): the node list's first slab becomes the cpu slab and, while the CPU's partial
+   * list may grow, the next ones move there (put_cpu_partial without drain, up to cpu_partial_slabs / 2 + 1 of
+   * them); then a new slab.
+   */
   private slowAlloc(cache: KmemCache, cpu: number, gfp: number): number {
     let slab = cache.cpuSlab[cpu]!;
-    if (slab !== NO_PFN) {
-      if (this.slabs.get(slab)!.freelist === FREE_END) {
-        // deactivate_slab(): the cpu slab is full; it leaves the CPU and is tracked by no list.
-        this.slabs.get(slab)!.frozen = false;
-        cache.cpuSlab[cpu] = NO_PFN;
-        cache.cpuFreeptr[cpu] = undefined;
-        slab = NO_PFN;
-      }
+    if (slab !== NO_PFN && this.slabs.get(slab)!.freelist === FREE_END) {
+      // get_freelist() found nothing: deactivate_slab() of a full slab: unfrozen, tracked by no list.
+      this.slabs.get(slab)!.frozen = false;
+      cache.cpuSlab[cpu] = NO_PFN;
+      cache.cpuFreeptr[cpu] = undefined;
+      slab = NO_PFN;
     }
     if (slab === NO_PFN) {
-      slab = cache.partialHead !== NO_PFN ? this.takePartial(cache) : this.newSlab(cache, cpu, gfp);
-      if (slab === NO_PFN) {
-        return -1;
+      const fromCpuPartial = cache.cpuPartial[cpu]!;
+      if (fromCpuPartial !== NO_PFN) {
+        const record = this.slabs.get(fromCpuPartial)!;
+        cache.cpuPartial[cpu] = record.next;
+        if (record.next !== NO_PFN) this.slabs.get(record.next)!.slabsOnList = record.slabsOnList - 1;
+        record.next = NO_PFN;
+        record.cpuPartial = -1;
+        record.slabsOnList = 0;
+        slab = fromCpuPartial;
+      } else if (cache.partialHead !== NO_PFN) {
+        slab = this.takePartial(cache);
+        let moved = 0;
+        while (cache.partialHead !== NO_PFN) {
+          const next = this.takePartial(cache);
+          this.putCpuPartial(cache, next, cpu, false);
+          if (++moved > Math.floor(cache.cpuPartialSlabs / 2)) break;
+        }
+      } else {
+        slab = this.newSlab(cache, cpu, gfp);
+        if (slab === NO_PFN) return -1;
       }
       this.slabs.get(slab)!.frozen = true;
       cache.cpuSlab[cpu] = slab;
@@ -460,26 +505,96 @@ export class Slub {
     return pfn;
   }
 
-  /** __slab_free(): the object goes on its slab's freelist; the slab may move to the partial list or go away. */
+  /**
+   * __slab_free() with CONFIG_SLUB_CPU_PARTIAL (6.12): the object goes on its slab's freelist. A frozen slab
+   * (some CPU's cpu slab) keeps it there for get_freelist(). A slab that was full goes to the freeing CPU's
+   * per-CPU partial list (put_cpu_partial). A slab already partial stays where it is, on a per-CPU partial
+   * list or on the node partial list, unless it is now empty on the node list and the node holds at least
+   * min_partial partial slabs: then it goes back to the page allocator.
+   */
   private slabFreeSlow(cache: KmemCache, slab: number, idx: number, fp: Int32Array, cpu: number): void {
     const record = this.slabs.get(slab)!;
     const prior = record.freelist;
     fp[idx] = prior;
     record.freelist = idx;
     const inuse = --record.inuse;
-    if (record.frozen) {
-      return; // another CPU's slab: the object waits on slab->freelist for get_freelist().
-    }
-    if (inuse === 0 && cache.nrPartial >= cache.geometry.minPartial) {
-      if (prior !== FREE_END) {
-        this.removePartial(cache, slab);
-      }
-      this.discardSlab(cache, slab, cpu);
+    if (record.frozen) return;
+    if (prior === FREE_END) {
+      this.putCpuPartial(cache, slab, cpu, true);
       return;
     }
-    if (prior === FREE_END) {
-      this.addPartialTail(cache, slab);
+    if (record.cpuPartial >= 0) return; // on a per-CPU partial list: no list operation
+    if (inuse === 0 && cache.nrPartial >= cache.geometry.minPartial) {
+      this.removePartial(cache, slab);
+      this.discardSlab(cache, slab, cpu);
     }
+  }
+
+  /**
+   * put_cpu_partial(): the slab goes to the head of CPU cpu's partial list. With `drain`, a list already
+   * holding cpu_partial_slabs slabs first goes to the node partial list whole (__put_partials).
+   */
+  private putCpuPartial(cache: KmemCache, slab: number, cpu: number, drain: boolean): void {
+    let old = cache.cpuPartial[cpu]!;
+    let toPut = NO_PFN;
+    let count = 0;
+    if (old !== NO_PFN) {
+      const head = this.slabs.get(old)!;
+      if (drain && head.slabsOnList >= cache.cpuPartialSlabs) {
+        toPut = old;
+        old = NO_PFN;
+      } else {
+        count = head.slabsOnList;
+      }
+    }
+    const record = this.slabs.get(slab)!;
+    record.slabsOnList = count + 1;
+    record.next = old;
+    record.cpuPartial = cpu;
+    cache.cpuPartial[cpu] = slab;
+    if (toPut !== NO_PFN) this.putPartials(cache, toPut, cpu);
+  }
+
+  /**
+   * __put_partials(): every slab of a per-CPU partial list goes to the node partial list's tail, except
+   * empty ones while the node holds min_partial slabs, which are freed.
+   */
+  private putPartials(cache: KmemCache, head: number, cpu: number): void {
+    const discard: number[] = [];
+    let steps = 0;
+    for (let slab = head; slab !== NO_PFN && steps <= this.slabs.size; steps++) {
+      const record = this.slabs.get(slab)!;
+      const next = record.next;
+      record.next = NO_PFN;
+      record.cpuPartial = -1;
+      record.slabsOnList = 0;
+      if (record.inuse === 0 && cache.nrPartial >= cache.geometry.minPartial) discard.push(slab);
+      else this.addPartialTail(cache, slab);
+      slab = next;
+    }
+    // slab_to_discard is a stack (slab->next = slab_to_discard): the last one found goes first.
+    for (let i = discard.length - 1; i >= 0; i--) this.discardSlab(cache, discard[i]!, cpu);
+  }
+
+  /** flush_cpu_slab(): the CPU's slab deactivated and its per-CPU partial list put back on the node. */
+  flushCpu(cache: KmemCache, cpu: number): void {
+    this.deactivateCpuSlab(cache, cpu);
+    const head = cache.cpuPartial[cpu]!;
+    cache.cpuPartial[cpu] = NO_PFN;
+    if (head !== NO_PFN) this.putPartials(cache, head, cpu);
+  }
+
+  /** The slabs on CPU cpu's partial list, in list order (bounded). */
+  cpuPartialList(cache: KmemCache, cpu: number): number[] {
+    const out: number[] = [];
+    let s = cache.cpuPartial[cpu] ?? NO_PFN;
+    while (s !== NO_PFN && out.length <= this.slabs.size) {
+      const record = this.slabs.get(s);
+      if (!record) break;
+      out.push(s);
+      s = record.next;
+    }
+    return out;
   }
 
   /** discard_slab(): the pages go back to the buddy allocator. */

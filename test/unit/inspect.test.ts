@@ -289,17 +289,24 @@ describe('/proc/slabinfo (mm/slab_common.c cache_show)', () => {
       kprintf('%-17s %6lu %6lu %6u %4u %4d', name, active, num, size, per, pages) +
       kprintf(' : tunables %4u %4u %4u', 0, 0, 0) +
       kprintf(' : slabdata %6lu %6lu %6lu', num / per, num / per, 0);
+    // With CONFIG_SLUB_CPU_PARTIAL a slab that was full goes, on its first free, to the freeing CPU's per-CPU
+    // partial list (mm/slub.c __slab_free -> put_cpu_partial), and get_slabinfo() subtracts only the free
+    // objects of the node partial list (count_partial): objects free on per-CPU partial slabs count as active.
     // kmalloc-64: CPU 0 filled slab A (64) and holds slab B (36 used); CPU 1 holds slab C. CPU 1 frees every
-    // third of CPU 0's objects: 22 land on A, which goes to the partial list, 12 on B's slab->freelist (B is
-    // frozen, so they stay active). CPU 1's own frees go to its lockless freelist. 192 - 22 = 170 active.
-    assert.equal(row('kmalloc-64'), expect('kmalloc-64', 170, 192, 64, 64, 1));
-    // kmalloc-256: 30 objects = a full slab + a cpu slab; 10 frees from the full one put it on the partial list.
-    assert.equal(row('kmalloc-256'), expect('kmalloc-256', 22, 32, 256, 16, 1));
+    // third of CPU 0's objects: 22 land on A, which goes to CPU 1's partial list, 12 on B's slab->freelist (B
+    // is frozen). CPU 1's own frees go to its lockless freelist. Nothing is on the node list: 192 active.
+    assert.equal(row('kmalloc-64'), expect('kmalloc-64', 192, 192, 64, 64, 1));
+    // kmalloc-256: 30 objects = a full slab + a cpu slab; 10 frees from the full one put it on CPU 0's partial
+    // list: still 32 active.
+    assert.equal(row('kmalloc-256'), expect('kmalloc-256', 32, 32, 256, 16, 1));
     // kmalloc-128: CPU 1's cpu slab; CPU 0's frees are remote frees to a frozen slab, all still active.
     assert.equal(row('kmalloc-128'), expect('kmalloc-128', 32, 32, 128, 32, 1));
-    // kmalloc-8k (4 per slab, min_partial = ilog2(8192) / 2 = 6): 40 objects in 10 slabs; emptying the first
-    // 8 slabs keeps 5 empty ones on the partial list and discards the 3 emptied once nr_partial reached 6.
-    assert.equal(row('kmalloc-8k'), expect('kmalloc-8k', 8, 28, 8192, 4, 8));
+    // kmalloc-8k (4 per slab, min_partial 6, cpu_partial 6 objects -> cpu_partial_slabs = DIV_ROUND_UP(6 * 2, 4)
+    // = 3): 40 objects in 10 full slabs; CPU 0 empties slabs 1..8 in order. Each slab's first free pushes it on
+    // CPU 0's partial list; the pushes of slabs 4 and 7 find 3 slabs there and drain them (__put_partials) to
+    // the node list, which then holds 6 empty slabs (nr_partial never reached min_partial during a drain, so
+    // none was discarded); slabs 7 and 8 stay on CPU 0's list. 40 - 6 * 4 = 16 active, 10 slabs.
+    assert.equal(row('kmalloc-8k'), expect('kmalloc-8k', 16, 40, 8192, 4, 8));
     // kmalloc-4k: one cpu slab; the free went to the CPU freelist.
     assert.equal(row('kmalloc-4k'), expect('kmalloc-4k', 8, 8, 4096, 8, 8));
     assertGolden('slabinfo-after-sequence-256M-2cpu.txt', text);

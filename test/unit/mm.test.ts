@@ -842,6 +842,27 @@ function slubProblems(
   if (len !== cache.nrPartial) {
     problems.push(`${cache.name}: partial list holds ${len} slabs, nr_partial = ${cache.nrPartial}`);
   }
+  // The per-CPU partial lists (CONFIG_SLUB_CPU_PARTIAL): slab->next chains, the head's slabs count.
+  const cpuPartial = new Map<number, number>();
+  for (let cpu = 0; cpu < cache.cpuPartial.length; cpu++) {
+    let n = 0;
+    const head = cache.cpuPartial[cpu]!;
+    for (let pfn = head; pfn !== NONE; pfn = slub.slabs.get(pfn)?.next ?? NONE) {
+      if (++n > m.frames.count || cpuPartial.has(pfn)) {
+        problems.push(`${cache.name}: CPU ${cpu}'s partial list loops or shares a slab`);
+        break;
+      }
+      cpuPartial.set(pfn, cpu);
+      if (slub.slabs.get(pfn)?.cpuPartial !== cpu)
+        {problems.push(`${cache.name}: slab ${pfn} does not know it is on CPU ${cpu}'s list`);}
+      if (partial.has(pfn)) problems.push(`${cache.name}: slab ${pfn} is on CPU ${cpu}'s list and the node's`);
+    }
+    if (head !== NONE && slub.slabs.get(head)!.slabsOnList !== n) {
+      problems.push(
+        `${cache.name}: CPU ${cpu}'s partial list holds ${n} slabs, its head says ${slub.slabs.get(head)!.slabsOnList}`,
+      );
+    }
+  }
   let allocatedTotal = 0;
   for (const head of heads) {
     const record = slub.slabs.get(head);
@@ -883,10 +904,10 @@ function slubProblems(
       if (record.inuse !== allocated) {
         problems.push(`${cache.name}: slab ${head} has inuse ${record.inuse}, ${allocated} allocated`);
       }
-      if (onSlab.length > 0 && !partial.has(head)) {
+      if (onSlab.length > 0 && !partial.has(head) && !cpuPartial.has(head)) {
         problems.push(`${cache.name}: slab ${head} has ${onSlab.length} free objects but is on no list`);
       }
-      if (onSlab.length === 0 && partial.has(head)) {
+      if (onSlab.length === 0 && (partial.has(head) || cpuPartial.has(head))) {
         problems.push(`${cache.name}: full slab ${head} is on the partial list`);
       }
     }
@@ -2216,14 +2237,16 @@ describe('SLUB (mm/slub.c)', () => {
     assert.equal(m.slub.slabs.get(firstSlab)!.frozen, false, 'and no longer frozen');
     assert.deepEqual(row(), { active: 2 * objs, num: 2 * objs, slabs: 2 });
 
+    // __slab_free() of a full slab, CONFIG_SLUB_CPU_PARTIAL: put_cpu_partial() puts it on the freeing CPU's
+    // partial list, not the node's; /proc/slabinfo counts only the node list's free objects as free, so
+    // active_objs does not move (count_partial()).
     assert.equal(m.kfree(first[10]!), undefined);
-    assert.equal(cache.nrPartial, 1, 'the first free of a full slab puts it on the partial list');
-    assert.deepEqual(m.slub.partialSlabs(cache), [firstSlab]);
-    assert.deepEqual(row(), { active: 2 * objs - 1, num: 2 * objs, slabs: 2 });
+    assert.equal(cache.nrPartial, 0, 'not on the node partial list');
+    assert.deepEqual(m.slub.cpuPartialList(cache, 0), [firstSlab], "on CPU 0's partial list");
+    assert.deepEqual(row(), { active: 2 * objs, num: 2 * objs, slabs: 2 });
     assert.equal(m.kfree(first[11]!), undefined);
-    assert.equal(cache.nrPartial, 1);
-    assert.deepEqual(row(), { active: 2 * objs - 2, num: 2 * objs, slabs: 2 });
-    // get_partial_node(): the next slab the CPU needs comes from the partial list, not the page allocator.
+    assert.deepEqual(m.slub.cpuPartialList(cache, 0), [firstSlab], 'already partial: no list operation');
+    // ___slab_alloc(): the next slab the CPU needs comes from its partial list, not the page allocator.
     for (let i = 1; i < objs; i++) {
       m.kmalloc(64, GFP_KERNEL);
     }
@@ -2233,57 +2256,57 @@ describe('SLUB (mm/slub.c)', () => {
     assert.equal(cache.nrPartial, 0);
   });
 
-  test('an empty slab goes back to the buddy allocator only once the node holds min_partial partial slabs', () => {
-    // __slab_free(): if (!new.inuse && n->nr_partial >= s->min_partial) goto slab_empty; the slab being
-    // freed is itself on the partial list at that point, so nr_partial counts it.
+  test('freed slabs go to the per-CPU partial list; a full one drains to the node, which keeps min_partial', () => {
+    // CONFIG_SLUB_CPU_PARTIAL (6.12): __slab_free() of a full slab -> put_cpu_partial(s, slab, 1); when the
+    // CPU's list already holds s->cpu_partial_slabs slabs it goes to the node whole (__put_partials), where
+    // an empty slab is freed once the node holds min_partial partial slabs (`!slab->inuse && n->nr_partial >=
+    // s->min_partial`), else added at the tail.
     const m = boot(16 * MiB, 2);
     const cache = cacheNamed(m, 'kmalloc-64');
     const objs = cache.geometry.objects;
     assert.equal(cache.geometry.minPartial, 5, 'ilog2(64) / 2 = 3, raised to MIN_PARTIAL');
+    // set_cpu_partial(): size < 256 -> 120 objects; slabs: DIV_ROUND_UP(120 * 2, 64) = 4.
+    assert.deepEqual([cache.cpuPartialObjects, cache.cpuPartialSlabs], [120, 4]);
     const bySlab = new Map<number, number[]>();
-    for (let i = 0; i < 7 * objs; i++) {
+    for (let i = 0; i < 12 * objs; i++) {
       const p = m.kmalloc(64, GFP_KERNEL);
       const pfn = Math.floor(p / REF_PAGE_SIZE);
       bySlab.set(pfn, [...(bySlab.get(pfn) ?? []), p]);
     }
-    const slabs = [...bySlab.keys()];
-    assert.equal(slabs.length, 7);
-    const [s1, s2, s3, s4, s5] = slabs as [number, number, number, number, number];
+    const s = [...bySlab.keys()];
+    assert.equal(s.length, 12);
     const empty = (pfn: number): void => {
-      for (const p of bySlab.get(pfn)!) {
-        assert.equal(m.kfree(p), undefined);
-      }
+      for (const p of bySlab.get(pfn)!) assert.equal(m.kfree(p), undefined);
       bySlab.set(pfn, []);
     };
-    const freeOne = (pfn: number): void => {
-      assert.equal(m.kfree(bySlab.get(pfn)!.pop()!), undefined);
-    };
-    empty(s1);
-    assert.equal(cache.nrSlabs, 7, 'nr_partial 1 < 5: the empty slab stays');
-    assert.deepEqual(m.slub.partialSlabs(cache), [s1]);
-    freeOne(s2);
-    freeOne(s3);
-    empty(s4);
-    assert.equal(cache.nrSlabs, 7, 'nr_partial 4 < 5: the empty slab stays');
-    assert.deepEqual(m.slub.partialSlabs(cache), [s1, s2, s3, s4]);
-    assert.ok(m.frames.flags[s4]! & SLAB);
+    for (const i of [0, 1, 2, 3]) empty(s[i]!);
+    assert.deepEqual(m.slub.cpuPartialList(cache, 0), [s[3], s[2], s[1], s[0]], 'newest first, empty ones stay');
+    assert.deepEqual(m.slub.partialSlabs(cache), []);
+    empty(s[4]!);
+    // The list held 4 = cpu_partial_slabs: drained, head first, to the node's tail; nr_partial < 5 keeps them.
+    assert.deepEqual(m.slub.cpuPartialList(cache, 0), [s[4]]);
+    assert.deepEqual(m.slub.partialSlabs(cache), [s[3], s[2], s[1], s[0]]);
+    assert.equal(cache.nrSlabs, 12);
+    for (const i of [5, 6, 7]) empty(s[i]!);
     const seq = m.events.length;
-    empty(s5);
-    assert.equal(cache.nrSlabs, 6, 'nr_partial 5 >= 5: discarded');
-    assert.deepEqual(m.slub.partialSlabs(cache), [s1, s2, s3, s4]);
-    assert.equal(m.frames.flags[s5]! & SLAB, 0);
-    // free_unref_page(): an order-0 page goes to the freeing CPU's per-CPU list first.
-    assert.deepEqual(m.buddy.findPcpBlock(s5), { pfn: s5, order: 0, cpu: 0 }, 'its page waits on CPU 0 list');
-    const discard = newEvents(m, seq).filter((e) => e.kind === EventKind.SlabDiscard || e.kind === EventKind.PageFree);
+    empty(s[8]!);
+    // Drain of [s7, s6, s5, s4]: s7 joins the node (nr_partial 4 -> 5); s6, s5, s4 find 5 >= min_partial and
+    // are freed, last found first (slab_to_discard is a stack).
+    assert.deepEqual(m.slub.partialSlabs(cache), [s[3], s[2], s[1], s[0], s[7]]);
+    assert.deepEqual(m.slub.cpuPartialList(cache, 0), [s[8]]);
+    assert.equal(cache.nrSlabs, 9);
+    const discards = newEvents(m, seq).filter((e) => e.kind === EventKind.SlabDiscard);
     assert.deepEqual(
-      discard.map((e) => [e.kind, e.cache, e.addr, e.extra]),
-      [
-        [EventKind.SlabDiscard, cache.id, s5, 0],
-        [EventKind.PageFree, -1, s5, 0],
-      ],
+      discards.map((e) => e.addr),
+      [s[4], s[5], s[6]],
     );
-    empty(s2);
-    assert.equal(cache.nrSlabs, 6, 's2 is on the partial list: nr_partial 4 (counting s2) < 5, it stays');
+    for (const i of [4, 5, 6]) assert.equal(m.frames.flags[s[i]!]! & SLAB, 0);
+    // free_unref_page(): an order-0 page goes to the freeing CPU's per-CPU page list first.
+    assert.deepEqual(m.buddy.findPcpBlock(s[6]!), { pfn: s[6], order: 0, cpu: 0 });
+    // kmem_cache_shrink(): flush the CPU lists, free every empty slab: the full s9 and s10 (never freed from)
+    // and the full cpu slab s11 are left.
+    m.slub.shrink(cache, 0);
+    assert.equal(cache.nrSlabs, 3);
   });
 
   test('double free and interior-pointer kfree return KM4002/KM4003 and change nothing', () => {
@@ -2602,26 +2625,29 @@ describe('event log (engine/trace/events.ts)', () => {
     const m = boot(16 * MiB, 2);
     const cache = cacheNamed(m, 'kmalloc-64');
     const { objects, minPartial } = cache.geometry;
-    // minPartial + 2 slabs: all but the last are full and unfrozen; one free each puts minPartial of them on
-    // the node partial list, so emptying the first one discards it.
+    // Fill enough slabs that freeing one object from each overflows the per-CPU partial list onto the node
+    // partial list (put_cpu_partial -> __put_partials) until the node holds min_partial slabs.
+    const nSlabs = minPartial + 2 * cache.cpuPartialSlabs + 2;
     const bySlab = new Map<number, number[]>();
-    for (let i = 0; i < (minPartial + 2) * objects; i++) {
+    for (let i = 0; i < nSlabs * objects; i++) {
       const p = m.kmalloc(64, GFP_KERNEL);
       const pfn = Math.floor(p / REF_PAGE_SIZE);
       bySlab.set(pfn, [...(bySlab.get(pfn) ?? []), p]);
     }
     const slabs = [...bySlab.keys()];
-    assert.equal(slabs.length, minPartial + 2);
-    for (const pfn of slabs.slice(0, minPartial)) {
+    assert.equal(slabs.length, nSlabs);
+    for (const pfn of slabs) {
+      if (cache.nrPartial >= minPartial) break;
       assert.equal(m.kfree(bySlab.get(pfn)!.pop()!), undefined);
     }
-    assert.equal(cache.nrPartial, minPartial);
-    const first = slabs[0]!;
+    assert.ok(cache.nrPartial >= minPartial, `node partial list reached min_partial (${cache.nrPartial})`);
+    const first = m.slub.partialSlabs(cache)[0]!;
     const rest = bySlab.get(first)!;
     const last = rest.pop()!;
     for (const p of rest) {
       assert.equal(m.kfree(p), undefined);
     }
+    const slabsBefore = cache.nrSlabs;
     let seq = m.events.length;
     assert.equal(m.kfree(last), undefined);
     assert.deepEqual(
@@ -2632,7 +2658,7 @@ describe('event log (engine/trace/events.ts)', () => {
         [EventKind.PageFree, -1, first, 0],
       ],
     );
-    assert.equal(cache.nrSlabs, minPartial + 1, 'the slab was discarded');
+    assert.equal(cache.nrSlabs, slabsBefore - 1, 'the slab was discarded');
 
     const big = m.kmalloc(20000, GFP_KERNEL);
     seq = m.events.length;

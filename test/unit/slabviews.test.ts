@@ -81,8 +81,8 @@ test("sysfs attributes of kmalloc-192 with one cpu slab, in the show functions' 
   assert.equal(attr('cache_dma'), '0\n');
   assert.equal(attr('usersize'), '192\n'); // create_kmalloc_cache(): usersize = size
   assert.equal(attr('remote_node_defrag_ratio'), '100\n');
-  // No per-CPU partial lists in the model (CONFIG_SLUB_CPU_PARTIAL=n).
-  assert.equal(attr('cpu_partial'), '0\n');
+  // set_cpu_partial(): s->size < 256 keeps 120 objects on the per-CPU partial list; none is there yet.
+  assert.equal(attr('cpu_partial'), '120\n');
   assert.equal(attr('slabs_cpu_partial'), '0(0)\n');
   // Show functions that print nothing.
   assert.equal(attr('ctor'), '');
@@ -100,18 +100,35 @@ test("sysfs attributes of kmalloc-192 with one cpu slab, in the show functions' 
   assert.equal(sysfsSlabAttribute(m, 'kmalloc-200', 'order'), undefined);
 });
 
-test('partial and objects_partial count the node partial list', () => {
+test('a freed full slab goes to the per-CPU partial list; flushing the CPU moves it to the node list', () => {
   const m = boot();
   const objs: number[] = [];
   for (let i = 0; i < 22; i++) objs.push(kmalloc(m, 192, 1)); // slab A full, slab B is CPU 0's with 1 object used
-  kfree(m, objs[0]!, 2); // A is no cpu slab: __slab_free puts it on the partial list with 20 in use
+  // A was full and is no cpu slab: __slab_free() hands it to put_cpu_partial(), CPU 0's partial list.
+  kfree(m, objs[0]!, 2);
   const attr = (a: string) => sysfsSlabAttribute(m, 'kmalloc-192', a);
   assert.equal(attr('slabs'), '2 N0=2\n');
-  assert.equal(attr('partial'), '1 N0=1\n');
-  assert.equal(attr('objects_partial'), '20 N0=20\n');
+  assert.equal(attr('partial'), '0\n'); // the node list is empty
+  assert.equal(attr('objects_partial'), '0\n');
   assert.equal(attr('total_objects'), '42 N0=42\n');
-  assert.equal(attr('objects'), '41 N0=41\n'); // 42 minus the one free object on the partial list
-  assert.equal(attr('cpu_slabs'), '1 N0=1\n');
+  assert.equal(attr('objects'), '42 N0=42\n'); // only the node list's free objects are subtracted
+  // show_slab_objects(SO_CPU): 1 for CPU 0's slab plus the partial list head's slab->slabs.
+  assert.equal(attr('cpu_slabs'), '2 N0=2\n');
+  // slabs_cpu_partial_show(): objects approximated as (slabs * oo_objects) / 2 = 21 / 2 = 10.
+  assert.equal(attr('slabs_cpu_partial'), '10(1) C0=10(1)\n');
+  const layout = slabLayoutView(m, objs[0]! / PAGE)!;
+  assert.deepEqual([layout.list, layout.problems], ['cpu partial', []]);
+
+  // flush_cpu_slab() (kmem_cache_shrink, CPU hotplug): the cpu slab B is deactivated and the partial list is
+  // put back (__put_partials); both go to the node partial list.
+  const cache = m.slub.caches.find((c) => c.name === 'kmalloc-192')!;
+  m.slub.flushCpu(cache, 0);
+  assert.equal(attr('partial'), '2 N0=2\n');
+  assert.equal(attr('objects_partial'), '21 N0=21\n'); // 20 on A, 1 on B
+  assert.equal(attr('objects'), '21 N0=21\n'); // 42 minus the 21 free on the node list
+  assert.equal(attr('cpu_slabs'), '0\n');
+  assert.equal(attr('slabs_cpu_partial'), '0(0)\n');
+  assert.deepEqual(slabLayoutView(m, objs[0]! / PAGE)!.list, 'partial');
 });
 
 test('sysfs names: kmalloc caches under their names, mergeable caches under create_unique_id() with links', () => {
@@ -170,30 +187,31 @@ test('slabtop -o for a small known state', () => {
   kfree(m, objs[0]!, 2);
   kmalloc(m, 8, 3);
   const v = slabtopView(m);
-  // Objects: kmalloc-8 512 of 512 active (a cpu slab), kmalloc-192 41 of 42.
-  assert.deepEqual([v.activeObjs, v.totalObjs, v.activeSlabs, v.totalSlabs], [553, 554, 3, 3]);
+  // Objects: kmalloc-8 512 of 512 active (a cpu slab), kmalloc-192 42 of 42: the freed object's slab is on
+  // CPU 0's partial list, and get_slabinfo() subtracts only the node partial list's free objects.
+  assert.deepEqual([v.activeObjs, v.totalObjs, v.activeSlabs, v.totalSlabs], [554, 554, 3, 3]);
   assert.deepEqual([v.activeCaches, v.totalCaches], [2, 52]);
-  // Sizes: 512 * 8 + 41 * 192 = 11968, 512 * 8 + 42 * 192 = 12160; average 12160 / 554 = 21 (integer).
-  assert.deepEqual([v.activeSize, v.totalSize, v.minObjSize, v.avgObjSize, v.maxObjSize], [11968, 12160, 8, 21, 8192]);
+  // Sizes: 512 * 8 + 42 * 192 = 12160; average 12160 / 554 = 21 (integer).
+  assert.deepEqual([v.activeSize, v.totalSize, v.minObjSize, v.avgObjSize, v.maxObjSize], [12160, 12160, 8, 21, 8192]);
   assert.deepEqual(
     v.rows.slice(0, 2).map((r) => [r.name, r.objs, r.active, r.use, r.slabs, r.cacheSize]),
     [
       ['kmalloc-8', 512, 512, 100, 1, 4096],
-      ['kmalloc-192', 42, 41, 97, 2, 8192], // (unsigned)(100 * (41.0f / 42)) = 97
+      ['kmalloc-192', 42, 42, 100, 2, 8192],
     ],
   );
   const lines = formatSlabtop(v).split('\n');
   assert.deepEqual(lines.slice(0, 9), [
-    ' Active / Total Objects (% used)    : 553 / 554 (99.8%)',
+    ' Active / Total Objects (% used)    : 554 / 554 (100.0%)',
     ' Active / Total Slabs (% used)      : 3 / 3 (100.0%)',
     ' Active / Total Caches (% used)     : 2 / 52 (3.8%)',
-    ' Active / Total Size (% used)       : 11.69K / 11.88K (98.4%)',
+    ' Active / Total Size (% used)       : 11.88K / 11.88K (100.0%)',
     ' Minimum / Average / Maximum Object : 0.01K / 0.02K / 8.00K',
     '',
     // "%-78s": the 59-character heading and 19 spaces.
     '  OBJS ACTIVE  USE OBJ SIZE  SLABS OBJ/SLAB CACHE SIZE NAME' + ' '.repeat(19),
     '   512    512 100%    0.01K      1      512         4K kmalloc-8              ',
-    '    42     41  97%    0.19K      2       21         8K kmalloc-192            ',
+    '    42     42 100%    0.19K      2       21         8K kmalloc-192            ',
   ]);
   // The empty caches follow in /proc/slabinfo order; kmalloc-128's 128 bytes print as 0.12K (a tie, to even).
   const k128 = lines.find((l) => l.includes(' kmalloc-128 '))!;
@@ -319,7 +337,7 @@ test('the sysfs directory as `grep . *` prints it', () => {
       'aliases:0',
       'align:8',
       'cache_dma:0',
-      'cpu_partial:0',
+      'cpu_partial:120',
       'cpu_slabs:1 N0=1',
       'destroy_by_rcu:0',
       'hwcache_align:0',
