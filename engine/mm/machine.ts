@@ -54,6 +54,7 @@ import {
   SLAB_KMALLOC,
   SLAB_NO_MERGE,
   SLAB_RECLAIM_ACCOUNT,
+  SlabPath,
   Slub,
   slabGeometry,
 } from './slub';
@@ -188,11 +189,14 @@ export class Machine {
     this.slub = new Slub(this.frames, slabPages, {
       slabNew: (cache, pfn) => {
         this.record(EventKind.PageAlloc, -1, pfn, 0, cache.geometry.order);
-        this.record(EventKind.SlabNew, cache.id, pfn, 0, cache.geometry.order);
+        this.record(EventKind.SlabNew, cache.id, pfn, SlabPath.NewSlab, cache.geometry.order);
       },
-      slabDiscard: (cache, pfn) => {
-        this.record(EventKind.SlabDiscard, cache.id, pfn, 0, cache.geometry.order);
-        this.record(EventKind.PageFree, -1, pfn, 0, cache.geometry.order);
+      slabDiscard: (cache, pfn, path, cpu) => {
+        this.events.push(EventKind.SlabDiscard, cpu, this.line, cache.id, pfn, path, cache.geometry.order);
+        this.events.push(EventKind.PageFree, cpu, this.line, -1, pfn, 0, cache.geometry.order);
+      },
+      slabMove: (cache, pfn, state, path, cpu) => {
+        this.events.push(EventKind.SlabMove, cpu, this.line, cache.id, pfn, path, state);
       },
     });
   }
@@ -378,28 +382,32 @@ export class Machine {
     return this.kfree(phys);
   }
 
-  /** kmem_cache_shrink(s): flush the CPU slabs and free the empty slabs; the slabs freed. */
+  /**
+   * kmem_cache_shrink(s): flush the CPU slabs and free the empty slabs. Returns what the kernel returns: 0
+   * when every slab was released, 1 otherwise (__kmem_cache_do_shrink: `if (node_nr_slabs(n)) ret = 1`).
+   */
   kmemCacheShrink(cache: KmemCache): number {
-    return this.slub.shrink(cache, this.cpu);
+    this.slub.shrink(cache, this.cpu);
+    return cache.nrSlabs > 0 ? 1 : 0;
   }
 
   /**
-   * kmem_cache_destroy(s): drops one reference (an alias's destroy only does that); the last one shuts the
-   * cache down: flush and free its empty slabs, and when objects remain the kernel's
-   * "kmem_cache_destroy %s: Slab cache still has objects when called from %pS" warning, and the cache stays.
+   * kmem_cache_destroy(s) of 6.12: drops one reference (an alias's destroy only does that); the last one shuts
+   * the cache down (__kmem_cache_shutdown: flush, free the empty slabs). When objects remain the kernel WARNs
+   * "kmem_cache_destroy %s: Slab cache still has objects when called from %pS" and still unlinks the cache
+   * (gone from slab_caches, /proc/slabinfo and sysfs) but never releases it: the slabs with objects stay,
+   * leaked, and kfree() of their objects still works.
    */
   kmemCacheDestroy(cache: KmemCache): void {
     if (cache.destroyed) return;
     cache.refcount--;
     if (cache.refcount > 0) return;
-    this.slub.shrink(cache, this.cpu);
+    this.slub.shrink(cache, this.cpu, SlabPath.Shutdown);
     if (cache.nrSlabs > 0) {
       this.printk(
         `------------[ cut here ]------------\n` +
           `kmem_cache_destroy ${cache.name}: Slab cache still has objects when called from scenario line ${this.line}\n`,
       );
-      cache.refcount = 1;
-      return;
     }
     cache.destroyed = true;
   }

@@ -29,7 +29,7 @@
  * list is an intrusive list through FrameTable.next/prev (slab->slab_list shares page->lru).
  *
  * Not yet modelled (later work): free pointers in the object's bytes, debug layouts, freelist randomisation,
- * bulk alloc/free.
+ * bulk alloc/free, the RCU grace period before a SLAB_TYPESAFE_BY_RCU slab's pages are freed (freed at once).
  */
 
 import { fls, getOrder, MAX_OBJS_PER_PAGE, PAGE_SIZE, SLUB_MAX_ORDER } from './config';
@@ -209,9 +209,113 @@ export interface SlabPageSource {
 }
 
 /** What one step of the slow paths did, so the machine can record events. */
+/** Where a slab is after a SlabMove. */
+export enum SlabState {
+  /** Some CPU's cpu slab (frozen). */
+  CpuSlab = 1,
+  /** On a CPU's per-CPU partial list. */
+  CpuPartial,
+  /** On the node partial list. */
+  NodePartial,
+  /** Full, on no list. */
+  Full,
+}
+
+export const SLAB_STATE_NAMES: Readonly<Record<SlabState, string>> = {
+  [SlabState.CpuSlab]: 'cpu slab',
+  [SlabState.CpuPartial]: 'cpu partial',
+  [SlabState.NodePartial]: 'node partial',
+  [SlabState.Full]: 'full',
+};
+
+/**
+ * The allocator code path that changed a slab's state, recorded with each SlabNew, SlabMove and SlabDiscard
+ * event so a debugger can show SLUB's own call stack (SLAB_PATH_FRAMES) at an allocation event.
+ */
+export enum SlabPath {
+  /** ___slab_alloc(): the first slab of the CPU's partial list becomes the cpu slab (slub_percpu_partial). */
+  AllocCpuPartial = 1,
+  /** ___slab_alloc(): get_freelist() found no remote frees; the full cpu slab leaves the CPU. */
+  AllocFullOff,
+  /** get_partial_node(): the node list's first slab becomes the cpu slab. */
+  GetPartialNode,
+  /** get_partial_node(): a further node slab goes to the CPU's partial list, put_cpu_partial(s, slab, 0). */
+  GetPartialNodeMore,
+  /** new_slab() -> allocate_slab(): a new slab becomes the cpu slab. */
+  NewSlab,
+  /** __slab_free(): a slab that was full goes to the CPU's partial list, put_cpu_partial(s, slab, 1). */
+  FreeToCpuPartial,
+  /** __slab_free() -> put_cpu_partial() -> __put_partials(): the full per-CPU list goes to the node. */
+  FreeDrain,
+  /** __slab_free(): an empty node-list slab is freed while the node holds min_partial slabs. */
+  FreeDiscard,
+  /** kmem_cache_shrink() -> flush_all() -> flush_cpu_slab() -> deactivate_slab(): the cpu slab leaves the CPU. */
+  FlushDeactivate,
+  /** kmem_cache_shrink() -> flush_all() -> flush_cpu_slab() -> put_partials_cpu() -> __put_partials(). */
+  FlushPutPartials,
+  /** kmem_cache_shrink() -> __kmem_cache_do_shrink(): empty slabs freed, the node list sorted. */
+  Shrink,
+  /** kmem_cache_destroy() -> __kmem_cache_shutdown() -> free_partial(). */
+  Shutdown,
+  /** kmem_cache_destroy() -> __kmem_cache_shutdown() -> flush_all_cpus_locked() ... deactivate_slab(). */
+  ShutdownDeactivate,
+  /** kmem_cache_destroy() -> __kmem_cache_shutdown() -> flush_all_cpus_locked() ... __put_partials(). */
+  ShutdownPutPartials,
+}
+
+const ALLOC_SLOW = ['___slab_alloc', '__slab_alloc', '__slab_alloc_node', 'slab_alloc_node'];
+const FREE_SLOW = ['__slab_free', 'do_slab_free', 'slab_free'];
+// flush_all_cpus_locked() queues flush_cpu_slab() on each CPU's workqueue and waits: the chain is the logical one.
+const SHRINK_FLUSH = [
+  'flush_cpu_slab',
+  'flush_all_cpus_locked',
+  'flush_all',
+  '__kmem_cache_shrink',
+  'kmem_cache_shrink',
+];
+const SHUTDOWN_FLUSH = [
+  'flush_cpu_slab',
+  'flush_all_cpus_locked',
+  '__kmem_cache_shutdown',
+  'shutdown_cache',
+  'kmem_cache_destroy',
+];
+
+/**
+ * Each path's kernel functions, innermost first, up to the allocator's entry (slab_alloc_node, slab_free,
+ * flush_all, kmem_cache_shrink, kmem_cache_destroy); the caller above that (kmalloc, kfree, ...) is the
+ * event's to say (callpath.ts). mm/slub.c of 6.12.
+ */
+export const SLAB_PATH_FRAMES: Readonly<Record<SlabPath, readonly string[]>> = {
+  [SlabPath.AllocCpuPartial]: ALLOC_SLOW,
+  [SlabPath.AllocFullOff]: ALLOC_SLOW,
+  [SlabPath.GetPartialNode]: ['get_partial_node', 'get_partial', ...ALLOC_SLOW],
+  [SlabPath.GetPartialNodeMore]: ['put_cpu_partial', 'get_partial_node', 'get_partial', ...ALLOC_SLOW],
+  [SlabPath.NewSlab]: ['allocate_slab', 'new_slab', ...ALLOC_SLOW],
+  [SlabPath.FreeToCpuPartial]: ['put_cpu_partial', ...FREE_SLOW],
+  [SlabPath.FreeDrain]: ['__put_partials', 'put_cpu_partial', ...FREE_SLOW],
+  [SlabPath.FreeDiscard]: FREE_SLOW,
+  [SlabPath.FlushDeactivate]: ['deactivate_slab', 'flush_slab', ...SHRINK_FLUSH],
+  [SlabPath.FlushPutPartials]: ['__put_partials', 'put_partials_cpu', ...SHRINK_FLUSH],
+  [SlabPath.Shrink]: ['__kmem_cache_do_shrink', '__kmem_cache_shrink', 'kmem_cache_shrink'],
+  [SlabPath.Shutdown]: ['free_partial', '__kmem_cache_shutdown', 'shutdown_cache', 'kmem_cache_destroy'],
+  [SlabPath.ShutdownDeactivate]: ['deactivate_slab', 'flush_slab', ...SHUTDOWN_FLUSH],
+  [SlabPath.ShutdownPutPartials]: ['__put_partials', 'put_partials_cpu', ...SHUTDOWN_FLUSH],
+};
+
+/** Paths whose frames end inside slab_alloc_node / slab_free: the event's caller adds the API above them. */
+export function slabPathSide(path: SlabPath): 'alloc' | 'free' | 'complete' {
+  if (path <= SlabPath.NewSlab) return 'alloc';
+  if (path <= SlabPath.FreeDiscard) return 'free';
+  return 'complete';
+}
+
 export interface SlabHooks {
   slabNew(cache: KmemCache, pfn: number): void;
-  slabDiscard(cache: KmemCache, pfn: number): void;
+  /** The slab left the machine's view of SLUB (discard_slab), by `path`, on CPU cpu. */
+  slabDiscard(cache: KmemCache, pfn: number, path: SlabPath, cpu: number): void;
+  /** The slab changed state (SlabState) by `path`; cpu is the CPU whose lists changed. */
+  slabMove(cache: KmemCache, pfn: number, state: SlabState, path: SlabPath, cpu: number): void;
 }
 
 export type SlabFreeError = 'double free' | 'not the start of an object' | 'not a slab object';
@@ -360,7 +464,11 @@ export class Slub {
    * at the tail when it had remote frees), is discarded when empty and the node already holds min_partial
    * partial slabs, or stays on no list when full.
    */
-  deactivateCpuSlab(cache: KmemCache, cpu: number): void {
+  deactivateCpuSlab(
+    cache: KmemCache,
+    cpu: number,
+    path: SlabPath.FlushDeactivate | SlabPath.ShutdownDeactivate = SlabPath.FlushDeactivate,
+  ): void {
     const slab = cache.cpuSlab[cpu]!;
     if (slab === NO_PFN) return;
     const record = this.slabs.get(slab)!;
@@ -382,10 +490,13 @@ export class Slub {
     cache.cpuFreelist[cpu] = FREE_END;
     cache.cpuFreeptr[cpu] = undefined;
     if (record.inuse === 0 && cache.nrPartial >= cache.geometry.minPartial) {
-      this.discardSlab(cache, slab, cpu);
+      this.discardSlab(cache, slab, cpu, path);
     } else if (record.freelist !== FREE_END) {
       if (remoteFrees) this.addPartialTail(cache, slab);
       else this.addPartialHead(cache, slab);
+      this.hooks.slabMove(cache, slab, SlabState.NodePartial, path, cpu);
+    } else {
+      this.hooks.slabMove(cache, slab, SlabState.Full, path, cpu);
     }
   }
 
@@ -394,18 +505,17 @@ export class Slub {
    * min_partial says, and order the rest fullest first (slabs with fewer free objects promoted to the front,
    * up to SHRINK_PROMOTE_MAX = 32 free). Returns the slabs freed.
    */
-  shrink(cache: KmemCache, cpu: number): number {
-    for (let c = 0; c < cache.cpuSlab.length; c++) this.flushCpu(cache, c);
+  shrink(cache: KmemCache, cpu: number, path: SlabPath.Shrink | SlabPath.Shutdown = SlabPath.Shrink): number {
+    for (let c = 0; c < cache.cpuSlab.length; c++) this.flushCpu(cache, c, path === SlabPath.Shutdown);
     const slabs = this.partialSlabs(cache);
     for (const slab of slabs) this.removePartial(cache, slab);
     const promote: number[][] = Array.from({ length: 32 }, () => []);
     const rest: number[] = [];
-    let freed = 0;
+    const discard: number[] = [];
     for (const slab of slabs) {
       const free = cache.geometry.objects - this.slabs.get(slab)!.inuse;
       if (free === cache.geometry.objects) {
-        this.discardSlab(cache, slab, cpu);
-        freed++;
+        discard.unshift(slab); // list_move() to the head of the discard list
       } else if (free <= 32) {
         promote[free - 1]!.unshift(slab); // list_move() to the bucket's head
       } else {
@@ -413,7 +523,9 @@ export class Slub {
       }
     }
     for (const slab of [...promote.flat(), ...rest]) this.addPartialTail(cache, slab);
-    return freed;
+    // The list is rebuilt under the lock; the empty slabs are freed after it, last found first.
+    for (const slab of discard) this.discardSlab(cache, slab, cpu, path);
+    return discard.length;
   }
 
   /** Head pfns of the node partial list, in list order. */
@@ -439,6 +551,7 @@ export class Slub {
       this.slabs.get(slab)!.frozen = false;
       cache.cpuSlab[cpu] = NO_PFN;
       cache.cpuFreeptr[cpu] = undefined;
+      this.hooks.slabMove(cache, slab, SlabState.Full, SlabPath.AllocFullOff, cpu);
       slab = NO_PFN;
     }
     if (slab === NO_PFN) {
@@ -451,12 +564,14 @@ export class Slub {
         record.cpuPartial = -1;
         record.slabsOnList = 0;
         slab = fromCpuPartial;
+        this.hooks.slabMove(cache, slab, SlabState.CpuSlab, SlabPath.AllocCpuPartial, cpu);
       } else if (cache.partialHead !== NO_PFN) {
         slab = this.takePartial(cache);
+        this.hooks.slabMove(cache, slab, SlabState.CpuSlab, SlabPath.GetPartialNode, cpu);
         let moved = 0;
         while (cache.partialHead !== NO_PFN) {
           const next = this.takePartial(cache);
-          this.putCpuPartial(cache, next, cpu, false);
+          this.putCpuPartial(cache, next, cpu, SlabPath.GetPartialNodeMore);
           if (++moved > Math.floor(cache.cpuPartialSlabs / 2)) break;
         }
       } else {
@@ -520,21 +635,28 @@ export class Slub {
     const inuse = --record.inuse;
     if (record.frozen) return;
     if (prior === FREE_END) {
-      this.putCpuPartial(cache, slab, cpu, true);
+      this.putCpuPartial(cache, slab, cpu, SlabPath.FreeToCpuPartial);
       return;
     }
     if (record.cpuPartial >= 0) return; // on a per-CPU partial list: no list operation
     if (inuse === 0 && cache.nrPartial >= cache.geometry.minPartial) {
       this.removePartial(cache, slab);
-      this.discardSlab(cache, slab, cpu);
+      this.discardSlab(cache, slab, cpu, SlabPath.FreeDiscard);
     }
   }
 
   /**
-   * put_cpu_partial(): the slab goes to the head of CPU cpu's partial list. With `drain`, a list already
-   * holding cpu_partial_slabs slabs first goes to the node partial list whole (__put_partials).
+   * put_cpu_partial(): the slab goes to the head of CPU cpu's partial list. With drain (from __slab_free; not
+   * from get_partial_node), a list already holding cpu_partial_slabs slabs is swapped out and then goes to the
+   * node partial list whole (__put_partials).
    */
-  private putCpuPartial(cache: KmemCache, slab: number, cpu: number, drain: boolean): void {
+  private putCpuPartial(
+    cache: KmemCache,
+    slab: number,
+    cpu: number,
+    path: SlabPath.FreeToCpuPartial | SlabPath.GetPartialNodeMore,
+  ): void {
+    const drain = path === SlabPath.FreeToCpuPartial;
     let old = cache.cpuPartial[cpu]!;
     let toPut = NO_PFN;
     let count = 0;
@@ -552,14 +674,20 @@ export class Slub {
     record.next = old;
     record.cpuPartial = cpu;
     cache.cpuPartial[cpu] = slab;
-    if (toPut !== NO_PFN) this.putPartials(cache, toPut, cpu);
+    this.hooks.slabMove(cache, slab, SlabState.CpuPartial, path, cpu);
+    if (toPut !== NO_PFN) this.putPartials(cache, toPut, cpu, SlabPath.FreeDrain);
   }
 
   /**
    * __put_partials(): every slab of a per-CPU partial list goes to the node partial list's tail, except
    * empty ones while the node holds min_partial slabs, which are freed.
    */
-  private putPartials(cache: KmemCache, head: number, cpu: number): void {
+  private putPartials(
+    cache: KmemCache,
+    head: number,
+    cpu: number,
+    path: SlabPath.FreeDrain | SlabPath.FlushPutPartials | SlabPath.ShutdownPutPartials,
+  ): void {
     const discard: number[] = [];
     let steps = 0;
     for (let slab = head; slab !== NO_PFN && steps <= this.slabs.size; steps++) {
@@ -568,20 +696,29 @@ export class Slub {
       record.next = NO_PFN;
       record.cpuPartial = -1;
       record.slabsOnList = 0;
-      if (record.inuse === 0 && cache.nrPartial >= cache.geometry.minPartial) discard.push(slab);
-      else this.addPartialTail(cache, slab);
+      if (record.inuse === 0 && cache.nrPartial >= cache.geometry.minPartial) {
+        discard.push(slab);
+      } else {
+        this.addPartialTail(cache, slab);
+        this.hooks.slabMove(cache, slab, SlabState.NodePartial, path, cpu);
+      }
       slab = next;
     }
     // slab_to_discard is a stack (slab->next = slab_to_discard): the last one found goes first.
-    for (let i = discard.length - 1; i >= 0; i--) this.discardSlab(cache, discard[i]!, cpu);
+    for (let i = discard.length - 1; i >= 0; i--) this.discardSlab(cache, discard[i]!, cpu, path);
   }
 
-  /** flush_cpu_slab(): the CPU's slab deactivated and its per-CPU partial list put back on the node. */
-  flushCpu(cache: KmemCache, cpu: number): void {
-    this.deactivateCpuSlab(cache, cpu);
+  /**
+   * flush_cpu_slab(): the CPU's slab deactivated and its per-CPU partial list put back on the node, for
+   * kmem_cache_shrink() or (shutdown) kmem_cache_destroy().
+   */
+  flushCpu(cache: KmemCache, cpu: number, shutdown = false): void {
+    this.deactivateCpuSlab(cache, cpu, shutdown ? SlabPath.ShutdownDeactivate : SlabPath.FlushDeactivate);
     const head = cache.cpuPartial[cpu]!;
     cache.cpuPartial[cpu] = NO_PFN;
-    if (head !== NO_PFN) this.putPartials(cache, head, cpu);
+    if (head !== NO_PFN) {
+      this.putPartials(cache, head, cpu, shutdown ? SlabPath.ShutdownPutPartials : SlabPath.FlushPutPartials);
+    }
   }
 
   /** The slabs on CPU cpu's partial list, in list order (bounded). */
@@ -598,7 +735,7 @@ export class Slub {
   }
 
   /** discard_slab(): the pages go back to the buddy allocator. */
-  private discardSlab(cache: KmemCache, slab: number, cpu: number): void {
+  private discardSlab(cache: KmemCache, slab: number, cpu: number, path: SlabPath): void {
     const order = cache.geometry.order;
     const end = slab + (1 << order);
     for (let p = slab; p < end; p++) {
@@ -607,7 +744,7 @@ export class Slub {
     this.slabs.delete(slab);
     cache.nrSlabs--;
     cache.totalObjects -= cache.geometry.objects;
-    this.hooks.slabDiscard(cache, slab);
+    this.hooks.slabDiscard(cache, slab, path, cpu);
     this.pages.freeSlabPages(slab, order, cpu);
   }
 

@@ -21,9 +21,15 @@ export enum EventKind {
   PageAlloc,
   /** A block went back to the buddy allocator: addr = pfn, extra = order. */
   PageFree,
-  /** SLUB allocated a new slab for a cache (allocate_slab): addr = pfn of the head page, extra = order. */
+  /**
+   * SLUB allocated a new slab for a cache (allocate_slab): addr = pfn of the head page, size = SlabPath.NewSlab,
+   * extra = order.
+   */
   SlabNew,
-  /** SLUB gave an empty slab back to the page allocator (discard_slab): addr = pfn, extra = order. */
+  /**
+   * SLUB gave an empty slab back to the page allocator (discard_slab): addr = pfn, size = the SlabPath that
+   * did it, extra = order.
+   */
   SlabDiscard,
   /**
    * alloc_pages() (or __get_free_pages) returned NULL: size = the GFP mask, extra = the order asked (also
@@ -46,6 +52,12 @@ export enum EventKind {
    * migrated, size = pages scanned by both scanners, extra = the compact_result (COMPACT_RESULT_NAMES).
    */
   Compaction,
+  /**
+   * A slab changed lists (slub.ts SlabState: cpu slab, a CPU's partial list, the node partial list, full):
+   * cache, addr = pfn of the head page, size = the SlabPath that moved it, extra = the new SlabState; cpu is
+   * the CPU whose lists changed.
+   */
+  SlabMove,
 }
 
 export const EVENT_KIND_NAMES: Readonly<Record<EventKind, string>> = {
@@ -60,6 +72,7 @@ export const EVENT_KIND_NAMES: Readonly<Record<EventKind, string>> = {
   [EventKind.Oom]: 'oom',
   [EventKind.PageFault]: 'page_fault',
   [EventKind.Compaction]: 'compaction',
+  [EventKind.SlabMove]: 'slab_move',
 };
 
 /** One decoded event. */

@@ -275,7 +275,8 @@ export const GENERIC_BUILTINS: readonly GenericBuiltin[] = [
     name: 'kmem_cache_shrink',
     params: ['cache'],
     returnsValue: true,
-    summary: 'Flushes the per-CPU slabs and frees every empty slab of the cache; returns the slabs freed.',
+    summary:
+      'Flushes the per-CPU slabs and frees every empty slab of the cache; returns 0 when no slab is left, 1 otherwise (as the kernel does).',
     run(machine, [handle]) {
       const cache = cacheOf(machine, 'kmem_cache_shrink', handle!);
       if (isFailure(cache)) return cache;
@@ -287,7 +288,7 @@ export const GENERIC_BUILTINS: readonly GenericBuiltin[] = [
     params: ['cache'],
     returnsValue: false,
     summary:
-      'Drops the cache (an alias only drops its reference). With objects still allocated the kernel WARNs "Slab cache still has objects" and keeps the cache.',
+      'Drops the cache (an alias only drops its reference). With objects still allocated the kernel WARNs "Slab cache still has objects", unlinks the cache anyway and leaks its slabs; kfree still frees their objects.',
     run(machine, [handle]) {
       const cache = cacheOf(machine, 'kmem_cache_destroy', handle!);
       if (isFailure(cache)) return cache;

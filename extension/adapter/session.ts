@@ -10,9 +10,10 @@
  * the event loop between slices so pause, terminate and disconnect answer at once → stopped events →
  * threads / stackTrace / scopes / variables / evaluate / kmem/state → ... → terminated.
  *
- * Allocation breakpoints are function breakpoints named after an event ("kmalloc", "kfree", "slab_new",
- * "slab_discard", "page_alloc", "page_free", "kmalloc_fail", "page_alloc_fail") or a slab cache
- * ("kmalloc-192": stop when that cache hands out an object).
+ * Allocation breakpoints are function breakpoints named after an event (EVENT_KIND_NAMES: "kmalloc",
+ * "kfree", "slab_new", "slab_move", "slab_discard", "page_alloc", ...) or a slab cache ("kmalloc-192": stop
+ * when that cache hands out an object). At an event stop the stack shows the event as a label frame, then
+ * the allocator's own kernel frames (engine/inspect/callpath.ts), then the scenario's.
  *
  * What the machine prints to its kernel log (Machine.log: a page allocation failure, a warning) goes to the
  * debug console as it happens, after every slice of the run; a runtime error that carries the kernel's report
@@ -64,6 +65,8 @@ import {
 } from '../../engine/inspect/slabviews';
 import { formatMaps, formatStatusMemory, tasksView } from '../../engine/mm/process';
 import { EVENT_KIND_NAMES, EventKind, KmemEvent } from '../../engine/trace/events';
+import { allocatorFrames } from '../../engine/inspect/callpath';
+import { SLAB_STATE_NAMES, SlabState } from '../../engine/mm/slub';
 import { loadScenario, LoadedScenario } from '../../engine/scenario';
 import { Stop, Value, Vm, formatValue } from '../../engine/vm/vm';
 import type { MachineState } from '../../webview/protocol';
@@ -77,6 +80,8 @@ export interface FileAccessor {
 }
 
 const THREAD_ID = 1;
+/** Stack frame ids of the allocator's own frames at an event (the scenario's frames count from 1). */
+const KERNEL_FRAME_ID = 1_000_000;
 /** Instructions per slice before the run loop yields to the event loop. */
 const SLICE_INSTRUCTIONS = 250_000;
 
@@ -329,6 +334,12 @@ export class KmemDebugSession extends LoggingDebugSession {
       const frame = new StackFrame(0, this.describeEventFrame(event)) as DebugProtocol.StackFrame;
       frame.presentationHint = 'label';
       frames.push(frame);
+      // SLUB's own call path at the event, innermost first; no source to open, so shown as subtle frames.
+      allocatorFrames(scenario.machine, event.seq).forEach((k, i) => {
+        const kernel = new StackFrame(KERNEL_FRAME_ID + i, `${k.name}  (${k.file})`) as DebugProtocol.StackFrame;
+        kernel.presentationHint = 'subtle';
+        frames.push(kernel);
+      });
     }
     scenario.vm.frames().forEach((f, i) => {
       const frame = new StackFrame(
@@ -704,6 +715,12 @@ export class KmemDebugSession extends LoggingDebugSession {
         return `page fault in pid ${e.cache} (error code 0x${e.size.toString(16)}): ${FAULT_OUTCOMES[e.extra] ?? `outcome ${e.extra}`}${e.addr ? `, pfn ${e.addr}` : ''}`;
       case EventKind.Compaction:
         return `compaction of zone ${machine.buddy.zones[e.cache]?.name ?? e.cache}: ${e.addr} pages migrated, ${e.size} scanned`;
+      case EventKind.SlabMove: {
+        const state = SLAB_STATE_NAMES[e.extra as SlabState] ?? `state ${e.extra}`;
+        const where =
+          e.extra === SlabState.CpuSlab || e.extra === SlabState.CpuPartial ? `CPU ${e.cpu}'s ${state}` : state;
+        return `${cache} slab pfn ${e.addr} is now ${where}`;
+      }
     }
   }
 

@@ -164,8 +164,16 @@ describe('kmem debug adapter over DAP', () => {
     assert.match(event.body.description ?? '', /^kmalloc-1k allocated 0xffff888/);
     const trace = await dc.stackTraceRequest({ threadId: 1 });
     assert.match(trace.body.stackFrames[0]!.name, /^kmalloc #\d+: kmalloc-1k allocated/);
-    assert.equal(trace.body.stackFrames[1]!.line, lineOf('let buf'));
-    const scopes = await dc.scopesRequest({ frameId: trace.body.stackFrames[1]!.id });
+    // trace_kmalloc() fires in __do_kmalloc_node(), called by __kmalloc_noprof(): SLUB's frames, then the line.
+    assert.deepEqual(
+      trace.body.stackFrames.slice(1, 3).map((f) => [f.name, f.presentationHint, f.source]),
+      [
+        ['__do_kmalloc_node  (mm/slab_common.c)', 'subtle', undefined],
+        ['__kmalloc_noprof  (mm/slab_common.c)', 'subtle', undefined],
+      ],
+    );
+    assert.equal(trace.body.stackFrames[3]!.line, lineOf('let buf'));
+    const scopes = await dc.scopesRequest({ frameId: trace.body.stackFrames[3]!.id });
     assert.equal(scopes.body.scopes[0]!.name, 'Event');
     const ev = await dc.variablesRequest({ variablesReference: scopes.body.scopes[0]!.variablesReference });
     const fields = new Map(ev.body.variables.map((v) => [v.name, v.value]));
@@ -176,6 +184,50 @@ describe('kmem debug adapter over DAP', () => {
     const again = dc.waitForEvent('stopped');
     await dc.continueRequest({ threadId: 1 });
     assert.equal(((await again) as DebugProtocol.StoppedEvent).body.reason, 'function breakpoint');
+  });
+
+  test("a slab_move breakpoint shows SLUB's own call path: a full slab leaving the CPU, then put_cpu_partial", async () => {
+    const program = scenario(
+      'moves.kmem',
+      [
+        'machine { memory 64M; cpus 2 }',
+        'let a = kmalloc(1000, GFP_KERNEL)',
+        'repeat 16 {',
+        '  let b = kmalloc(1000, GFP_KERNEL)', // the 16th fills slab 1; the 17th object needs slab 2
+        '}',
+        'kfree(a)', // slab 1 was full: __slab_free puts it on CPU 0's partial list
+        '',
+      ].join('\n'),
+    );
+    const kernelFrames = async (): Promise<{ label: string; names: string[]; line: number }> => {
+      const frames = (await dc.stackTraceRequest({ threadId: 1 })).body.stackFrames;
+      return {
+        label: frames[0]!.name,
+        names: frames.filter((f) => f.presentationHint === 'subtle').map((f) => f.name.split(' ')[0]!),
+        line: frames.find((f) => f.source)!.line,
+      };
+    };
+    const stopped = dc.waitForEvent('stopped');
+    await launch(program, { functions: ['slab_move'] });
+    await stopped;
+    let at = await kernelFrames();
+    assert.match(at.label, /^slab_move #\d+: kmalloc-1k slab pfn \d+ is now full$/);
+    assert.deepEqual(at.names, [
+      '___slab_alloc',
+      '__slab_alloc',
+      '__slab_alloc_node',
+      'slab_alloc_node',
+      '__do_kmalloc_node',
+      '__kmalloc_noprof',
+    ]);
+    assert.equal(at.line, 4);
+    const again = dc.waitForEvent('stopped');
+    await dc.continueRequest({ threadId: 1 });
+    await again;
+    at = await kernelFrames();
+    assert.match(at.label, /^slab_move #\d+: kmalloc-1k slab pfn \d+ is now CPU 0's cpu partial$/);
+    assert.deepEqual(at.names, ['put_cpu_partial', '__slab_free', 'do_slab_free', 'slab_free', 'kfree']);
+    assert.equal(at.line, 6);
   });
 
   test('the machine scope shows buddy free areas and slab caches; evaluate prints /proc files', async () => {
