@@ -30,7 +30,7 @@
  * is slab_size.
  *
  * Slab layout invariants (slub.ts): object i of the slab at head pfn p sits at p * PAGE_SIZE + i * s->size; a free
- * object's next-free index is slab.fp[i] (FREE_END ends a list, OBJ_ALLOCATED marks an object in use); the free
+ * object's next-free index is slab.fp[i] (FREE_END ends a list, isAllocated() marks an object in use); the free
  * objects are on exactly one list: the slab freelist (slab->freelist) or, for a CPU's slab, that CPU's lockless
  * freelist (c->freelist). A frozen slab is some CPU's slab, and only a frozen slab is; slab->inuse counts the
  * objects off the slab freelist (a CPU freelist's objects count as in use: get_freelist() sets inuse to objects,
@@ -46,10 +46,11 @@
 import { PAGE_SIZE } from '../mm/config';
 import { NO_PFN } from '../mm/frames';
 import { Machine } from '../mm/machine';
+import { freePointerWord } from '../mm/freeptr';
 import {
   FREE_END,
   KmemCache,
-  OBJ_ALLOCATED,
+  isAllocated,
   SLAB_ACCOUNT,
   SLAB_CACHE_DMA,
   SLAB_CACHE_DMA32,
@@ -533,8 +534,13 @@ export interface FreePointerView {
   /** The next free object's index, or null for the end of the list (a NULL free pointer). */
   readonly index: number | null;
   readonly phys?: number;
-  /** The pointer value an unhardened kernel stores: the next object's direct-map address (or 0 at the end). */
+  /** The pointer: the next object's direct-map address (or 0 at the end). */
   readonly virt: string;
+  /**
+   * The word in the object's bytes at s->offset, 0x and 16 hex digits: the pointer itself, or with
+   * CONFIG_SLAB_FREELIST_HARDENED ptr ^ s->random ^ swab(ptr_addr) (freeptr.ts).
+   */
+  readonly stored: string;
 }
 
 export interface SlabObjectView {
@@ -613,7 +619,7 @@ function analyseSlab(machine: Machine, head: number): SlabAnalysis | undefined {
   const cpuOf = new Int16Array(n).fill(-1);
   /** Which walk (1-based) marked each object, to tell a cycle from two lists sharing an object. */
   const walkOf = new Uint16Array(n);
-  for (let i = 0; i < n; i++) if (fp[i] === OBJ_ALLOCATED) state[i] = ST_ALLOCATED;
+  for (let i = 0; i < n; i++) if (isAllocated(fp[i]!)) state[i] = ST_ALLOCATED;
 
   let walkId = 0;
   const walk = (start: number, mark: number, cpu: number, label: string): number => {
@@ -778,7 +784,7 @@ export function slabLayoutView(machine: Machine, pfn: number): SlabLayoutView | 
       } else if (st === ST_SLAB_FREE) {
         onSlab++;
       }
-      view.freePointer = freePointer(machine, base, g.size, g.objects, slab.fp[i]!);
+      view.freePointer = freePointer(machine, cache, head, i);
     }
     objectList.push(view);
   }
@@ -819,11 +825,15 @@ export function slabLayoutAt(machine: Machine, phys: number): SlabLayoutView | u
   return Number.isFinite(phys) ? slabLayoutView(machine, Math.floor(phys / PAGE_SIZE)) : undefined;
 }
 
-function freePointer(machine: Machine, base: number, size: number, objects: number, next: number): FreePointerView {
-  if (next === FREE_END) return { index: null, virt: '0x0000000000000000' };
-  if (!Number.isInteger(next) || next < 0 || next >= objects) return { index: next, virt: '?' };
-  const phys = base + next * size;
-  return { index: next, phys, virt: machine.formatVirt(phys) };
+function freePointer(machine: Machine, cache: KmemCache, head: number, idx: number): FreePointerView {
+  const slab = machine.slub.slabs.get(head)!;
+  const next = slab.fp[idx]!;
+  const word = freePointerWord(machine.freePointers, cache, head, slab, idx, PAGE_SIZE);
+  const stored = word === undefined ? '?' : `0x${word.toString(16).padStart(16, '0')}`;
+  if (next === FREE_END) return { index: null, virt: '0x0000000000000000', stored };
+  if (!Number.isInteger(next) || next < 0 || next >= cache.geometry.objects) return { index: next, virt: '?', stored };
+  const phys = head * PAGE_SIZE + next * cache.geometry.size;
+  return { index: next, phys, virt: machine.formatVirt(phys), stored };
 }
 
 function describeState(o: { state: SlabObjectState; cpu?: number }): string {
@@ -858,6 +868,7 @@ export function formatSlabLayout(v: SlabLayoutView): string {
     let next = '';
     if (o.freePointer) {
       next = o.freePointer.index === null ? '-> NULL' : `-> ${o.freePointer.index} (${o.freePointer.virt})`;
+      if (o.freePointer.stored !== o.freePointer.virt) next += `, stored ${o.freePointer.stored}`;
     } else if (o.allocatedAt) {
       next = o.allocatedAt.line > 0 ? `line ${o.allocatedAt.line}` : `event ${o.allocatedAt.seq}`;
     }
@@ -933,7 +944,6 @@ export function objectLookup(machine: Machine, phys: number): ObjectLookupView |
   const allocated = st === ST_ALLOCATED;
   const allocatedAt = allocated ? alloc.get(objectPhys) : undefined;
   const freedAt = allocated ? undefined : free.get(objectPhys);
-  const fp = machine.slub.slabs.get(head)!.fp[index]!;
   return {
     ...common,
     index,
@@ -944,7 +954,7 @@ export function objectLookup(machine: Machine, phys: number): ObjectLookupView |
     ...(st === ST_CPU_FREE ? { cpu: a.cpuOf[index]! } : {}),
     ...(offset >= g.objectSize ? { beyondObject: true } : {}),
     ...(!allocated && offset >= g.offset && offset < g.offset + 8 ? { onFreePointer: true } : {}),
-    ...(!allocated ? { freePointer: freePointer(machine, base, g.size, g.objects, fp) } : {}),
+    ...(!allocated ? { freePointer: freePointer(machine, a.cache, head, index) } : {}),
     ...(allocatedAt ? { allocatedAt } : {}),
     ...(freedAt ? { freedAt } : {}),
   };

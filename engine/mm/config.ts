@@ -29,6 +29,11 @@ export interface MachineConfig {
   readonly cpus: number;
   /** The architecture and paging mode (arch.ts); x86_64 (4-level) when absent. */
   readonly arch?: ArchName;
+  /**
+   * CONFIG_SLAB_FREELIST_HARDENED: SLUB stores free pointers obfuscated (freeptr.ts). On when absent, as in
+   * distribution kernels.
+   */
+  readonly hardenedFreelist?: boolean;
 }
 
 export const DEFAULT_CONFIG: MachineConfig = { memoryBytes: 256 * 1024 * 1024, cpus: 2 };

@@ -56,8 +56,11 @@ import {
   SLAB_RECLAIM_ACCOUNT,
   SlabPath,
   Slub,
+  isAllocated,
+  OBJ_ALLOCATED,
   slabGeometry,
 } from './slub';
+import { cacheRandom, FreePointerContext, freePointerWord, overlayFreePointers } from './freeptr';
 import { PageAllocator, gfpZone } from './page_alloc';
 import {
   GFP_KERNEL,
@@ -122,8 +125,23 @@ export class Machine {
   readonly config: MachineConfig;
   readonly arch: ArchSpec;
   readonly frames: FrameTable;
-  /** The bytes of physical memory (sparse). */
+  /** The bytes of physical memory (sparse). SLUB free pointers are not in it: read through readMemory(). */
   readonly mem = new PhysMem();
+  /** s->random per cache id, made on first use (CONFIG_SLAB_FREELIST_HARDENED). */
+  private readonly cacheRandoms = new Map<number, bigint>();
+  /** How SLUB free pointers appear in memory on this machine (freeptr.ts). */
+  readonly freePointers: FreePointerContext = {
+    physToVirt: (phys) => this.virt(phys),
+    randomOf: (cache) => {
+      if (this.config.hardenedFreelist === false) return undefined;
+      let random = this.cacheRandoms.get(cache.id);
+      if (random === undefined) {
+        random = cacheRandom(cache.id);
+        this.cacheRandoms.set(cache.id, random);
+      }
+      return random;
+    },
+  };
   /** Ranges memblock kept from the buddy allocator at boot, lowest first. */
   reserved: readonly ReservedRange[] = [];
   /** Set when the kernel panicked (OOM with nothing to kill); every later step should stop. */
@@ -270,6 +288,68 @@ export class Machine {
     return `0x${this.virt(phys).toString(16).padStart(16, '0')}`;
   }
 
+  /**
+   * The bytes of physical memory [phys, phys + len) as the kernel would read them: PhysMem, with the free-pointer
+   * word of every slab object the range covers as SLUB keeps it (freeptr.ts). The range must lie in RAM.
+   */
+  readMemory(phys: number, len: number): Uint8Array {
+    const out = this.mem.read(phys, len);
+    if (len <= 0) return out;
+    const last = Math.floor((phys + len - 1) / PAGE_SIZE);
+    for (let pfn = Math.floor(phys / PAGE_SIZE); pfn <= last;) {
+      const head = this.slub.slabHeadOf(pfn);
+      const slab = head === NO_PFN ? undefined : this.slub.slabs.get(head);
+      const cache = slab ? this.slub.caches[slab.cache] : undefined;
+      if (!slab || !cache) {
+        pfn++;
+        continue;
+      }
+      overlayFreePointers(this.freePointers, cache, head, slab, PAGE_SIZE, phys, out);
+      pfn = head + (1 << cache.geometry.order);
+    }
+    return out;
+  }
+
+  /** The machine's own writes to memory (kzalloc's zeroing, krealloc's copy): see materialiseFreePointers. */
+  writeMemory(phys: number, data: Uint8Array): void {
+    this.materialiseFreePointers(phys, data.length);
+    this.mem.write(phys, data);
+  }
+
+  fillMemory(phys: number, len: number, value: number): void {
+    this.materialiseFreePointers(phys, len);
+    this.mem.fill(phys, len, value);
+  }
+
+  /**
+   * Before the bytes [phys, phys + len) change: every allocated slab object whose free-pointer word the range
+   * touches gets its stale word written out to PhysMem, which holds it from then on (OBJ_ALLOCATED). Free
+   * objects keep their words in the freelist (the machine never writes into a free object).
+   */
+  private materialiseFreePointers(phys: number, len: number): void {
+    if (len <= 0) return;
+    const last = Math.floor((phys + len - 1) / PAGE_SIZE);
+    for (let pfn = Math.floor(phys / PAGE_SIZE); pfn <= last;) {
+      const head = this.slub.slabHeadOf(pfn);
+      const slab = head === NO_PFN ? undefined : this.slub.slabs.get(head);
+      const cache = slab ? this.slub.caches[slab.cache] : undefined;
+      if (!slab || !cache) {
+        pfn++;
+        continue;
+      }
+      const g = cache.geometry;
+      const base = head * PAGE_SIZE;
+      for (let idx = 0; idx < g.objects; idx++) {
+        const wordAt = base + idx * g.size + g.offset;
+        if (wordAt + 8 <= phys || wordAt >= phys + len || !isAllocated(slab.fp[idx]!)) continue;
+        const word = freePointerWord(this.freePointers, cache, head, slab, idx, PAGE_SIZE);
+        if (word !== undefined) this.mem.writeU64(wordAt, word);
+        slab.fp[idx] = OBJ_ALLOCATED;
+      }
+      pfn = head + (1 << g.order);
+    }
+  }
+
   /** __pa() of a direct-map address inside RAM, or undefined when it is not one. */
   phys(virt: bigint): number | undefined {
     const offset = virt - this.arch.pageOffset;
@@ -307,7 +387,7 @@ export class Machine {
         return KMALLOC_FAILED;
       }
       // slab_post_alloc_hook(): __GFP_ZERO (kzalloc) clears the object's s->object_size bytes.
-      if (gfp & __GFP_ZERO) this.mem.fill(phys, cache.geometry.objectSize, 0);
+      if (gfp & __GFP_ZERO) this.fillMemory(phys, cache.geometry.objectSize, 0);
       this.record(EventKind.Kmalloc, cache.id, phys, size, cache.geometry.size);
       return phys;
     }
@@ -363,7 +443,7 @@ export class Machine {
       this.record(EventKind.KmallocFail, cache.id, 0, cache.geometry.objectSize, 0);
       return KMALLOC_FAILED;
     }
-    if (gfp & __GFP_ZERO) this.mem.fill(phys, cache.geometry.objectSize, 0);
+    if (gfp & __GFP_ZERO) this.fillMemory(phys, cache.geometry.objectSize, 0);
     this.record(EventKind.Kmalloc, cache.id, phys, cache.geometry.objectSize, cache.geometry.size);
     return phys;
   }
@@ -459,12 +539,12 @@ export class Machine {
       ks = size;
     }
     if (ks >= newSize) {
-      if (gfp & __GFP_ZERO) this.mem.fill(phys + newSize, ks - newSize, 0);
+      if (gfp & __GFP_ZERO) this.fillMemory(phys + newSize, ks - newSize, 0);
       return phys;
     }
     const fresh = this.kmalloc(newSize, gfp);
     if (fresh < 0 || isNull) return fresh;
-    this.mem.write(fresh, this.mem.read(phys, ks));
+    this.writeMemory(fresh, this.readMemory(phys, ks));
     const bad = this.kfree(phys);
     return bad ?? fresh;
   }

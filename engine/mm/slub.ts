@@ -35,8 +35,23 @@
 import { fls, getOrder, MAX_OBJS_PER_PAGE, PAGE_SIZE, SLUB_MAX_ORDER } from './config';
 import { FrameTable, NO_PFN, PG_SLAB, PG_TAIL } from './frames';
 
+/*
+ * Slab.fp[i], object i's entry:
+ *   >= 0          free; the index of the next free object of its freelist
+ *   FREE_END      free; the last of its freelist (a NULL free pointer)
+ *   OBJ_ALLOCATED allocated; its free-pointer word was overwritten since, so memory holds its bytes
+ *   <= OBJ_STALE_END allocated; its free-pointer word still encodes the next index it had when it was
+ *                 handed out, OBJ_STALE_END - 1 - fp (the allocation fast path does not clear it; freeptr.ts)
+ * -3 is kept for a free pointer that does not decode (corrupted freelists, with the memory-safety work).
+ */
 export const FREE_END = -1;
 export const OBJ_ALLOCATED = -2;
+export const OBJ_STALE_END = -4;
+
+/** Whether a Slab.fp entry marks an object in use. */
+export function isAllocated(v: number): boolean {
+  return v === OBJ_ALLOCATED || v <= OBJ_STALE_END;
+}
 
 /** mm/slub.c MIN_PARTIAL / MAX_PARTIAL bounds of s->min_partial. */
 const MIN_PARTIAL = 5;
@@ -350,7 +365,7 @@ export class Slab {
   constructor(
     /** slab->slab_cache, as the cache id. */
     readonly cache: number,
-    /** Next-free object index of each object (FREE_END at the tail, OBJ_ALLOCATED for objects in use). */
+    /** Each object's entry: its next free object, or an allocated marker (see OBJ_STALE_END). */
     readonly fp: Int32Array,
   ) {}
 }
@@ -377,8 +392,9 @@ export class Slub {
     const obj = cache.cpuFreelist[cpu]!;
     if (obj !== FREE_END) {
       const fp = cache.cpuFreeptr[cpu]!;
-      cache.cpuFreelist[cpu] = fp[obj]!;
-      fp[obj] = OBJ_ALLOCATED;
+      const next = fp[obj]!;
+      cache.cpuFreelist[cpu] = next;
+      fp[obj] = OBJ_STALE_END - 1 - next; // allocated; its free-pointer word still encodes next
       cache.liveObjects++;
       return cache.cpuSlab[cpu]! * PAGE_SIZE + obj * cache.geometry.size;
     }
@@ -403,7 +419,7 @@ export class Slub {
       return 'not the start of an object';
     }
     const fp = slab.fp;
-    if (fp[index] !== OBJ_ALLOCATED) {
+    if (!isAllocated(fp[index]!)) {
       return 'double free';
     }
     return { cache, slab: head, index, fp };

@@ -66,6 +66,7 @@ import {
 import { formatMaps, formatStatusMemory, tasksView } from '../../engine/mm/process';
 import { EVENT_KIND_NAMES, EventKind, KmemEvent } from '../../engine/trace/events';
 import { allocatorFrames } from '../../engine/inspect/callpath';
+import { rd } from '../../engine/inspect/rd';
 import { SLAB_STATE_NAMES, SlabState } from '../../engine/mm/slub';
 import { loadScenario, LoadedScenario } from '../../engine/scenario';
 import { Stop, Value, Vm, formatValue } from '../../engine/vm/vm';
@@ -422,6 +423,18 @@ export class KmemDebugSession extends LoggingDebugSession {
       response.body = { result: formatLookup(lookupAddress(scenario.machine, va)), variablesReference: 0 };
       return this.sendResponse(response);
     }
+    const rdCommand = /^rd\s+(\S+)(?:\s+(\S+))?$/.exec(expression);
+    if (rdCommand) {
+      const va = this.addressOf(rdCommand[1]!);
+      const count = rdCommand[2] === undefined ? 1 : Number(rdCommand[2]);
+      if (va === undefined) {
+        return this.fail(response, errors.evaluateFailed(expression, 'rd takes an address (0x...) or a variable'));
+      }
+      const out = rd(scenario.machine, va, count);
+      if ('error' in out) return this.fail(response, errors.evaluateFailed(expression, out.error));
+      response.body = { result: out.text, variablesReference: 0 };
+      return this.sendResponse(response);
+    }
     const perTask = /^(maps|status|pagewalk)\s+(\d+)(?:\s+(\S+))?$/.exec(expression);
     if (perTask && (perTask[1] !== 'pagewalk' || perTask[3] !== undefined)) {
       const task = scenario.machine.tasks.get(Number(perTask[2]));
@@ -461,7 +474,7 @@ export class KmemDebugSession extends LoggingDebugSession {
     if (!local) {
       const reason =
         args.context === 'repl'
-          ? 'not a variable in scope (try a variable name, a /proc file such as slabinfo, buddyinfo, pagetypeinfo, zoneinfo, meminfo or vmallocinfo, a debugfs file such as extfrag/extfrag_index or page_tables/kernel, pagewalk [PID] ADDR, kmem ADDR, maps PID, status PID, slabtop, sysfs slab NAME [ATTR], slab ADDR or object ADDR)'
+          ? 'not a variable in scope (try a variable name, a /proc file such as slabinfo, buddyinfo, pagetypeinfo, zoneinfo, meminfo or vmallocinfo, a debugfs file such as extfrag/extfrag_index or page_tables/kernel, pagewalk [PID] ADDR, kmem ADDR, rd ADDR [COUNT], maps PID, status PID, slabtop, sysfs slab NAME [ATTR], slab ADDR or object ADDR)'
           : 'not in scope';
       return this.fail(response, errors.evaluateFailed(expression, reason));
     }

@@ -230,6 +230,28 @@ describe('kmem debug adapter over DAP', () => {
     assert.equal(at.line, 6);
   });
 
+  test('rd prints memory as crash does, with the hardened free pointer of a free object', async () => {
+    const stopped = dc.waitForEvent('stopped');
+    await launch(EXAMPLE, { lines: [lineOf('let again')] });
+    await stopped;
+    const frameId = (await dc.stackTraceRequest({ threadId: 1 })).body.stackFrames[0]!.id;
+    const first = (await locals()).get('first')!.value; // freed on the line before: heads CPU 0's freelist
+    const out = (await dc.evaluateRequest({ expression: `rd ${first} 14`, frameId, context: 'repl' })).body.result;
+    const lines = out.trimEnd().split('\n');
+    assert.equal(lines.length, 7);
+    // "<address>:  <word> <word>   <ascii>": kmalloc-192's free pointer is at s->offset 96 = word 12.
+    const va = BigInt(first);
+    for (const [i, line] of lines.entries()) {
+      assert.match(line, /^[0-9a-f]{16}: {2}[0-9a-f]{16} [0-9a-f]{16} {3}.{16}$/);
+      assert.equal(line.slice(0, 16), (va + BigInt(16 * i)).toString(16));
+    }
+    const word12 = lines[6]!.slice(19, 35);
+    assert.notEqual(word12, '0000000000000000', 'a free object holds its encoded next pointer');
+    const bad = await dc.evaluateRequest({ expression: 'rd 0x10 2', frameId, context: 'repl' }).catch((e: Error) => e);
+    assert.ok(bad instanceof Error);
+    assert.match(bad.message, /not a direct-map address/);
+  });
+
   test('the machine scope shows buddy free areas and slab caches; evaluate prints /proc files', async () => {
     const stopped = dc.waitForEvent('stopped');
     await launch(EXAMPLE, { lines: [lineOf('let big')] });

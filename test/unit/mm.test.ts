@@ -28,7 +28,7 @@ import {
 } from '../../engine/mm/machine';
 import { formatSize, parseSize, validateConfig } from '../../engine/mm/config';
 import { NO_PFN, PG_BUDDY, PG_HEAD, PG_PCP, PG_RESERVED, PG_SLAB, PG_TAIL } from '../../engine/mm/frames';
-import { FREE_END, OBJ_ALLOCATED, KmemCache, SlabPath, slabGeometry, slabPathSide } from '../../engine/mm/slub';
+import { FREE_END, KmemCache, SlabPath, isAllocated, slabGeometry, slabPathSide } from '../../engine/mm/slub';
 import {
   GFP_ATOMIC,
   GFP_DMA,
@@ -53,7 +53,6 @@ const RESERVED = PG_RESERVED;
 const PCP = PG_PCP;
 const NONE = NO_PFN;
 const END = FREE_END;
-const ALLOCATED = OBJ_ALLOCATED;
 
 const MiB = 1024 * 1024;
 const FC_SEED = Number(process.env.FC_SEED ?? 61200);
@@ -874,7 +873,7 @@ function slubProblems(
     }
     let allocated = 0;
     for (const v of fp) {
-      if (v === ALLOCATED) allocated++;
+      if (isAllocated(v)) allocated++;
     }
     allocatedTotal += allocated;
     const onSlab = walkChain(fp, record.freelist, g.objects);
@@ -925,7 +924,7 @@ function slubProblems(
       problems.push(`${cache.name}: slab ${head} has an object on two freelists`);
     }
     for (const i of all) {
-      if (fp[i] === ALLOCATED) {
+      if (isAllocated(fp[i]!)) {
         problems.push(`${cache.name}: slab ${head} object ${i} is allocated and on a freelist`);
       }
     }

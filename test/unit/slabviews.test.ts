@@ -242,7 +242,17 @@ test('slab layout after a known sequence: LIFO reuse of the freed object', () =>
   assert.equal(o[0]!.virt, m.formatVirt(a0));
   assert.deepEqual([o[1]!.state, o[1]!.cpu, o[1]!.freePointer!.index], ['cpu freelist', 0, 3]);
   assert.equal(o[1]!.freePointer!.virt, m.formatVirt(a0 + 3 * 192));
-  assert.deepEqual(o[20]!.freePointer, { index: null, virt: '0x0000000000000000' });
+  // CONFIG_SLAB_FREELIST_HARDENED (mm/slub.c freelist_ptr_encode): stored = ptr ^ s->random ^ swab(ptr_addr),
+  // ptr_addr = object + s->offset (96); a NULL at the end of the list is stored as random ^ swab(ptr_addr).
+  const random = m.freePointers.randomOf(m.slub.caches.find((c) => c.name === 'kmalloc-192')!)!;
+  const swab = (x: bigint): bigint => BigInt(`0x${x.toString(16).padStart(16, '0').match(/../g)!.reverse().join('')}`);
+  const hex16 = (x: bigint): string => `0x${x.toString(16).padStart(16, '0')}`;
+  assert.equal(o[1]!.freePointer!.stored, hex16(m.virt(a0 + 3 * 192) ^ random ^ swab(m.virt(a0 + 192 + 96))));
+  assert.deepEqual(o[20]!.freePointer, {
+    index: null,
+    virt: '0x0000000000000000',
+    stored: hex16(random ^ swab(m.virt(a0 + 20 * 192 + 96))),
+  });
   // Any frame or address of the slab gives the same view.
   assert.deepEqual(slabLayoutAt(m, a2 + 5), v);
   assert.equal(slabLayoutView(m, head + 1), undefined); // the next frame is no slab page
