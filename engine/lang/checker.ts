@@ -49,10 +49,17 @@ export interface ArchSetting {
   readonly range: Range;
 }
 
+/** `slab_freelist_hardened y|n`: CONFIG_SLAB_FREELIST_HARDENED, and the entry's range. */
+export interface FlagSetting {
+  readonly on: boolean;
+  readonly range: Range;
+}
+
 export interface MachineSettings {
   readonly memory?: MachineSetting;
   readonly cpus?: MachineSetting;
   readonly arch?: ArchSetting;
+  readonly slab_freelist_hardened?: FlagSetting;
   /** The machine block that configures the machine, when the script has one in the right place. */
   readonly block?: MachineStmt;
 }
@@ -356,11 +363,17 @@ class Checker {
       this.report('KM2006', `the machine block must come before any other statement`, stmt.keyword);
       return;
     }
-    const settings: { memory?: MachineSetting; cpus?: MachineSetting; arch?: ArchSetting; block: MachineStmt } = {
+    const settings: {
+      memory?: MachineSetting;
+      cpus?: MachineSetting;
+      arch?: ArchSetting;
+      slab_freelist_hardened?: FlagSetting;
+      block: MachineStmt;
+    } = {
       block: stmt,
     };
     for (const entry of stmt.entries) {
-      const key = entry.name.name as 'memory' | 'cpus' | 'arch';
+      const key = entry.name.name as 'memory' | 'cpus' | 'arch' | 'slab_freelist_hardened';
       if (settings[key]) {
         this.report('KM2009', `'${key}' is already set in this machine block`, entry.range);
         continue;
@@ -373,6 +386,20 @@ class Checker {
           this.report(
             'KM2008',
             `'arch' must name an architecture: ${ARCH_NAMES.join(', ')}${name !== undefined ? `, not '${name}'` : ''}`,
+            entry.value.range,
+          );
+        }
+        continue;
+      }
+      if (key === 'slab_freelist_hardened') {
+        // Kconfig's answers: y or n.
+        const word = entry.value.kind === 'name' ? entry.value.name : undefined;
+        if (word === 'y' || word === 'n') {
+          settings.slab_freelist_hardened = { on: word === 'y', range: entry.range };
+        } else if (!hasMalformed(entry.value)) {
+          this.report(
+            'KM2008',
+            `'slab_freelist_hardened' is y or n (CONFIG_SLAB_FREELIST_HARDENED)${word !== undefined ? `, not '${word}'` : ''}`,
             entry.value.range,
           );
         }

@@ -15,6 +15,7 @@ export interface MachineDefaults {
   memoryBytes?: number;
   cpus?: number;
   arch?: ArchName;
+  hardenedFreelist?: boolean;
 }
 
 /** Which machine entry each configuration error code is about. */
@@ -37,6 +38,7 @@ export function resolveMachineConfig(
         : (defaults.memoryBytes ?? DEFAULT_CONFIG.memoryBytes),
     cpus: settings.cpus !== undefined ? Number(settings.cpus.value) : (defaults.cpus ?? DEFAULT_CONFIG.cpus),
     arch: settings.arch?.name ?? defaults.arch ?? 'x86_64',
+    hardenedFreelist: settings.slab_freelist_hardened?.on ?? defaults.hardenedFreelist ?? true,
   };
   const diagnostics = validateConfig(config).map((e) => {
     const entry = ENTRY_OF_CODE[e.code];

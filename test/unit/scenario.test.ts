@@ -21,7 +21,12 @@ test('the example loads with zero diagnostics and a 256M, 2-CPU machine', () => 
   const { diagnostics, scenario } = loadScenario(EXAMPLE, EXAMPLE_PATH);
   assert.deepEqual(diagnostics, []);
   assert.ok(scenario);
-  assert.deepEqual(scenario.config, { memoryBytes: 256 * 1024 * 1024, cpus: 2, arch: 'x86_64' });
+  assert.deepEqual(scenario.config, {
+    memoryBytes: 256 * 1024 * 1024,
+    cpus: 2,
+    arch: 'x86_64',
+    hardenedFreelist: true,
+  });
   assert.equal(scenario.machine.config, scenario.config);
   assert.equal(scenario.vm.machine, scenario.machine);
   assert.equal(scenario.program.fileName, EXAMPLE_PATH);
@@ -65,16 +70,22 @@ test("the example runs to the end: kmalloc-192 holds 21 objects per slab, again 
 
 test('the machine block wins over defaults, defaults over DEFAULT_CONFIG', () => {
   // The resolved configuration always names the architecture: x86_64 unless the script or defaults say.
-  assert.deepEqual(loadScenario('let p = 1', 'a.kmem').scenario!.config, { arch: 'x86_64', ...DEFAULT_CONFIG });
+  assert.deepEqual(loadScenario('let p = 1', 'a.kmem').scenario!.config, {
+    arch: 'x86_64',
+    hardenedFreelist: true,
+    ...DEFAULT_CONFIG,
+  });
   assert.deepEqual(loadScenario('let p = 1', 'a.kmem', { memoryBytes: 1 << 30, cpus: 8 }).scenario!.config, {
     memoryBytes: 1 << 30,
     cpus: 8,
     arch: 'x86_64',
+    hardenedFreelist: true,
   });
   assert.deepEqual(loadScenario('machine { cpus 4 }', 'a.kmem', { memoryBytes: 1 << 30, cpus: 8 }).scenario!.config, {
     memoryBytes: 1 << 30,
     cpus: 4,
     arch: 'x86_64',
+    hardenedFreelist: true,
   });
   const four = loadScenario('machine { memory 64M; cpus 4 }\nlet p = kmalloc(192, GFP_KERNEL)', 'a.kmem').scenario!;
   assert.equal(four.machine.config.cpus, 4);
@@ -95,4 +106,18 @@ test('loading never throws, even on nonsense', () => {
     const r = loadScenario(source, 'x.kmem');
     assert.ok(Array.isArray(r.diagnostics));
   }
+});
+
+test('slab_freelist_hardened y|n sets CONFIG_SLAB_FREELIST_HARDENED; anything else is KM2008 on the value', () => {
+  const off = loadScenario('machine { slab_freelist_hardened n }\nlet p = 1', 'a.kmem').scenario!;
+  assert.equal(off.config.hardenedFreelist, false);
+  assert.equal(off.machine.freePointers.randomOf(off.machine.slub.caches[0]!), undefined);
+  const on = loadScenario('machine { slab_freelist_hardened y }\nlet p = 1', 'a.kmem').scenario!;
+  assert.equal(on.config.hardenedFreelist, true);
+  const bad = loadScenario('machine { slab_freelist_hardened maybe }\nlet p = 1', 'a.kmem');
+  assert.equal(bad.scenario, undefined);
+  assert.deepEqual(
+    bad.diagnostics.map((d) => [d.code, d.message, d.range.start.character, d.range.end.character]),
+    [['KM2008', "'slab_freelist_hardened' is y or n (CONFIG_SLAB_FREELIST_HARDENED), not 'maybe'", 33, 38]],
+  );
 });
