@@ -119,6 +119,7 @@ const CACHE_COUNTS: readonly (keyof SlabCacheView)[] = [
   'numSlabs',
   'partial',
   'cpuSlabs',
+  'cpuPartial',
   'minPartial',
   'liveObjects',
 ];

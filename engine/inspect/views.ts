@@ -28,6 +28,8 @@ export interface SlabCacheView {
   readonly partial: number;
   /** CPUs that have a cpu slab. */
   readonly cpuSlabs: number;
+  /** Slabs on the per-CPU partial lists, all CPUs (kmem_cache_cpu.partial, CONFIG_SLUB_CPU_PARTIAL). */
+  readonly cpuPartial: number;
   readonly minPartial: number;
   /** Objects the scenario holds (allocated, not freed). */
   readonly liveObjects: number;
@@ -75,6 +77,10 @@ export function slabinfoView(machine: Machine): SlabinfoView {
     for (const pfn of cache.cpuSlab) {
       if (pfn >= 0) cpuSlabs++;
     }
+    let cpuPartial = 0;
+    for (let cpu = 0; cpu < cache.cpuPartial.length; cpu++) {
+      cpuPartial += machine.slub.cpuPartialList(cache, cpu).length;
+    }
     caches.push({
       name: cache.name,
       activeObjs: cache.totalObjects - free,
@@ -88,6 +94,7 @@ export function slabinfoView(machine: Machine): SlabinfoView {
       numSlabs: cache.nrSlabs,
       partial: cache.nrPartial,
       cpuSlabs,
+      cpuPartial,
       minPartial: g.minPartial,
       liveObjects: cache.liveObjects,
     });

@@ -88,6 +88,9 @@ describe('slab panel (Chromium, panel CSP)', () => {
     assert.equal(await cellText(page, 'kmalloc-192', 'numSlabs'), fmt(c.numSlabs));
     assert.equal(await cellText(page, 'kmalloc-192', 'partial'), fmt(c.partial));
     assert.equal(await cellText(page, 'kmalloc-192', 'cpuSlabs'), fmt(c.cpuSlabs));
+    // Freeing from two full slabs put both on CPU 0's per-CPU partial list (__slab_free -> put_cpu_partial).
+    assert.equal(c.cpuPartial, 2);
+    assert.equal(await cellText(page, 'kmalloc-192', 'cpuPartial'), '2');
     assert.equal(await cellText(page, 'kmalloc-192', 'liveObjects'), fmt(c.liveObjects));
     assert.equal(await cellText(page, 'kmalloc-192', 'usage'), `${Math.round((c.activeObjs / c.numObjs) * 100)}%`);
     // No previous state: nothing is marked as changed.
@@ -120,7 +123,7 @@ describe('slab panel (Chromium, panel CSP)', () => {
     );
 
     // Accessible structure.
-    assert.equal(await page.locator('table.slabs thead th[scope="col"]').count(), 11);
+    assert.equal(await page.locator('table.slabs thead th[scope="col"]').count(), 12);
     assert.equal(await page.locator('table.slabs [aria-sort]').count(), 0);
     assertClean(problems);
     await context.close();
@@ -299,7 +302,7 @@ describe('slab panel (Chromium, panel CSP)', () => {
     assert.equal((await r.locator('[data-key="numSlabs"] .delta').innerText()).trim(), '+1');
 
     // Every cache: changed exactly when one of its counts changed, with each delta as the engine says.
-    const keys = ['activeObjs', 'numObjs', 'numSlabs', 'partial', 'cpuSlabs', 'liveObjects'] as const;
+    const keys = ['activeObjs', 'numObjs', 'numSlabs', 'partial', 'cpuSlabs', 'cpuPartial', 'liveObjects'] as const;
     const shown = await page.locator('table.slabs tbody tr[data-cache]').evaluateAll((rows) =>
       rows.map((r) => ({
         name: r.getAttribute('data-cache') ?? '',

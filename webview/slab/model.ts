@@ -16,6 +16,7 @@ export type SortKey =
   | 'numSlabs'
   | 'partial'
   | 'cpuSlabs'
+  | 'cpuPartial'
   | 'liveObjects'
   | 'usage';
 export type SortDir = 'ascending' | 'descending';
@@ -73,6 +74,13 @@ export const COLUMNS: readonly Column[] = [
     key: 'cpuSlabs',
     label: 'CPU slabs',
     title: 'CPUs that have a cpu slab for this cache',
+    numeric: true,
+    delta: true,
+  },
+  {
+    key: 'cpuPartial',
+    label: 'CPU partial',
+    title: 'slabs on the per-CPU partial lists (kmem_cache_cpu.partial): freed from full, taken before the node list',
     numeric: true,
     delta: true,
   },
