@@ -58,6 +58,7 @@ import {
   Slub,
   isAllocated,
   OBJ_ALLOCATED,
+  OBJECT_DOUBLE_FREE,
   slabGeometry,
 } from './slub';
 import { cacheRandom, FreePointerContext, freePointerWord, overlayFreePointers } from './freeptr';
@@ -555,24 +556,28 @@ export class Machine {
     if (!Number.isInteger(phys) || pfn < 0 || pfn >= this.frames.count) {
       return { code: 'KM4001', message: `kfree of an address outside memory` };
     }
-    const flags = this.frames.flags[pfn]!;
-    if (flags & PG_SLAB) {
-      const obj = this.slub.lookupObject(phys);
-      if (typeof obj === 'string') {
-        const cache = this.slub.cacheOf(phys)!;
+    // Slub.lookupObject() and freeObject() without the intermediate object (the hot path of kfree): the
+    // slab directory has a record for exactly the frames with PG_SLAB.
+    const slub = this.slub;
+    const slab = slub.slabAt(pfn);
+    if (slab !== undefined) {
+      const cache = slub.caches[slab.cache]!;
+      const index = slub.objectIndex(slab, phys);
+      if (index < 0) {
         return {
-          code: obj === 'double free' ? 'KM4002' : 'KM4003',
+          code: index === OBJECT_DOUBLE_FREE ? 'KM4002' : 'KM4003',
           message:
-            obj === 'double free'
+            index === OBJECT_DOUBLE_FREE
               ? `double free of an object of ${cache.name}`
               : `kfree of an address inside an object of ${cache.name}, not its start`,
         };
       }
       // trace_kfree() fires first in kfree(), before slab_free() may discard the slab.
-      this.record(EventKind.Kfree, obj.cache.id, phys, 0, obj.cache.geometry.size);
-      this.slub.freeObject(obj, this.cpu);
+      this.record(EventKind.Kfree, cache.id, phys, 0, cache.geometry.size);
+      slub.freeIndex(cache, slab, index, this.cpu);
       return undefined;
     }
+    const flags = this.frames.flags[pfn]!;
     const asked = this.largeKmalloc.get(pfn);
     if (asked !== undefined && phys % PAGE_SIZE === 0) {
       const order = getOrder(asked);

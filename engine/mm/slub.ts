@@ -23,7 +23,13 @@
  * (put_cpu_partial, which drains a full list to the node list: __put_partials); an empty slab on the node
  * list is discarded once the node already holds min_partial partial slabs (discard_slab).
  *
- * Slab records (struct slab) are kept per slab, keyed by head pfn, not per frame. Free pointers: each slab
+ * Slab records (struct slab) are kept per slab, keyed by head pfn (Slub.slabs), not per frame. The hot paths
+ * find them through a sparse directory instead of that map: one leaf per page block (512 frames) that holds or
+ * held slab frames, whose entry for every frame of a slab (head and tails) is the slab's record, so the slab
+ * of any frame and its head pfn (Slab.head) take two array loads. Blocks that never held a slab have no leaf,
+ * so the directory costs a pointer per page block plus a leaf per page block with slabs, not a column per
+ * frame. Both are set by newSlab() and cleared by discardSlab(); a frame has a directory entry exactly while
+ * it has PG_SLAB. Free pointers: each slab
  * keeps an Int32Array of next-free object indices (END at the tail, ALLOCATED for objects in use), standing
  * in for the pointer the kernel stores inside the free object. The node partial
  * list is an intrusive list through FrameTable.next/prev (slab->slab_list shares page->lru).
@@ -33,7 +39,7 @@
  */
 
 import { fls, getOrder, MAX_OBJS_PER_PAGE, PAGE_SIZE, SLUB_MAX_ORDER } from './config';
-import { FrameTable, NO_PFN, PG_SLAB, PG_TAIL } from './frames';
+import { FrameTable, NO_PFN, PG_SLAB } from './frames';
 
 /*
  * Slab.fp[i], object i's entry:
@@ -334,6 +340,10 @@ export interface SlabHooks {
 }
 
 export type SlabFreeError = 'double free' | 'not the start of an object' | 'not a slab object';
+/** Slub.objectIndex(): the address is not the start of an object of its slab. */
+export const OBJECT_NOT_START = -1;
+/** Slub.objectIndex(): the object is already free. */
+export const OBJECT_DOUBLE_FREE = -2;
 
 /** An allocated object: its cache, the head pfn of its slab and its index in the slab. */
 export interface SlabObject {
@@ -367,19 +377,45 @@ export class Slab {
     readonly cache: number,
     /** Each object's entry: its next free object, or an allocated marker (see OBJ_STALE_END). */
     readonly fp: Int32Array,
+    /** The head pfn (slab_page(slab)). */
+    readonly head: number,
   ) {}
 }
+
+/** log2 of the frames per leaf of Slub's slab directory: a page block (pageblock_order). */
+const SLAB_DIR_SHIFT = 9;
+const SLAB_DIR_MASK = (1 << SLAB_DIR_SHIFT) - 1;
 
 export class Slub {
   /** Every slab, keyed by its head pfn. */
   readonly slabs = new Map<number, Slab>();
   readonly caches: KmemCache[] = [];
+  /** The slab directory (see the top of this file): leaves by pfn >> SLAB_DIR_SHIFT, records by frame. */
+  private readonly dir: ((Slab | undefined)[] | undefined)[];
+  /** Slab frames per leaf of the directory. */
+  private readonly dirUse: Uint16Array;
 
   constructor(
     private readonly frames: FrameTable,
     private readonly pages: SlabPageSource,
     private readonly hooks: SlabHooks,
-  ) {}
+  ) {
+    const leaves = (frames.count >>> SLAB_DIR_SHIFT) + 1;
+    this.dir = new Array<(Slab | undefined)[] | undefined>(leaves).fill(undefined);
+    this.dirUse = new Uint16Array(leaves);
+  }
+
+  /** The record of the slab holding frame pfn (an integer, in the frame table or not), or undefined when it is not slab memory. */
+  slabAt(pfn: number): Slab | undefined {
+    if (!(pfn >= 0 && pfn < this.frames.count)) return undefined;
+    const leaf = this.dir[pfn >>> SLAB_DIR_SHIFT];
+    return leaf === undefined ? undefined : leaf[pfn & SLAB_DIR_MASK];
+  }
+
+  /** The record of the slab whose head is `slab` (a slab that exists). */
+  private rec(slab: number): Slab {
+    return this.dir[slab >>> SLAB_DIR_SHIFT]![slab & SLAB_DIR_MASK]!;
+  }
 
   createCache(name: string, geometry: SlabGeometry, cpus: number): KmemCache {
     const cache = new KmemCache(this.caches.length, name, geometry, cpus);
@@ -410,31 +446,44 @@ export class Slub {
     if (head === NO_PFN) {
       return 'not a slab object';
     }
-    const slab = this.slabs.get(head)!;
-    const cache = this.caches[slab.cache]!;
-    const offset = phys - head * PAGE_SIZE;
-    const size = cache.geometry.size;
-    const index = Math.floor(offset / size);
-    if (offset % size !== 0 || index >= cache.geometry.objects) {
-      return 'not the start of an object';
+    const slab = this.rec(head);
+    const index = this.objectIndex(slab, phys);
+    if (index < 0) {
+      return index === OBJECT_DOUBLE_FREE ? 'double free' : 'not the start of an object';
     }
-    const fp = slab.fp;
-    if (!isAllocated(fp[index]!)) {
-      return 'double free';
+    return { cache: this.caches[slab.cache]!, slab: slab.head, index, fp: slab.fp };
+  }
+
+  /**
+   * lookupObject() without the object, for kfree's hot path: the index of the object at phys in `slab` (the
+   * slab holding phys), or OBJECT_NOT_START / OBJECT_DOUBLE_FREE. Changes nothing.
+   */
+  objectIndex(slab: Slab, phys: number): number {
+    const g = this.caches[slab.cache]!.geometry;
+    // A slab spans at most 2^MAX_PAGE_ORDER pages, so the offset and index are small non-negative integers.
+    const offset = phys - slab.head * PAGE_SIZE;
+    const size = g.size;
+    const index = (offset / size) | 0;
+    if (offset - index * size !== 0 || index >= g.objects) {
+      return OBJECT_NOT_START;
     }
-    return { cache, slab: head, index, fp };
+    return isAllocated(slab.fp[index]!) ? index : OBJECT_DOUBLE_FREE;
   }
 
   /** do_slab_free(): the CPU's own slab takes the object on its lockless freelist; others go to __slab_free. */
   freeObject(obj: SlabObject, cpu: number): void {
-    const { cache, slab, index, fp } = obj;
+    this.freeIndex(obj.cache, this.rec(obj.slab), obj.index, cpu);
+  }
+
+  /** freeObject() of object `index` of `slab`, a slab of `cache` (from objectIndex()). */
+  freeIndex(cache: KmemCache, slab: Slab, index: number, cpu: number): void {
     cache.liveObjects--;
-    if (cache.cpuSlab[cpu] === slab) {
-      fp[index] = cache.cpuFreelist[cpu]!;
+    if (cache.cpuSlab[cpu] === slab.head) {
+      slab.fp[index] = cache.cpuFreelist[cpu]!;
       cache.cpuFreelist[cpu] = index;
       return;
     }
-    this.slabFreeSlow(cache, slab, index, fp, cpu);
+    this.slabFreeSlow(cache, slab, index, cpu);
   }
 
   /** lookupObject() then freeObject(): frees the object at phys or says why it cannot. */
@@ -450,7 +499,7 @@ export class Slub {
   /** The cache that owns the object at phys, or undefined. */
   cacheOf(phys: number): KmemCache | undefined {
     const head = this.slabHeadOf(Math.floor(phys / PAGE_SIZE));
-    return head === NO_PFN ? undefined : this.caches[this.slabs.get(head)!.cache];
+    return head === NO_PFN ? undefined : this.caches[this.rec(head).cache];
   }
 
   /** The head pfn of the slab containing pfn, or NO_PFN when pfn is not slab memory. */
@@ -458,18 +507,14 @@ export class Slub {
     if (pfn < 0 || pfn >= this.frames.count || (this.frames.flags[pfn]! & PG_SLAB) === 0) {
       return NO_PFN;
     }
-    let head = pfn;
-    while (this.frames.flags[head]! & PG_TAIL) {
-      head--;
-    }
-    return head;
+    return this.slabAt(pfn)!.head;
   }
 
   /** Free objects on the node partial list (count_partial(n, count_free)). */
   partialFreeObjects(cache: KmemCache): number {
     let free = 0;
     for (let pfn = cache.partialHead; pfn !== NO_PFN; pfn = this.frames.next[pfn]!) {
-      free += cache.geometry.objects - this.slabs.get(pfn)!.inuse;
+      free += cache.geometry.objects - this.rec(pfn).inuse;
     }
     return free;
   }
@@ -487,7 +532,7 @@ export class Slub {
   ): void {
     const slab = cache.cpuSlab[cpu]!;
     if (slab === NO_PFN) return;
-    const record = this.slabs.get(slab)!;
+    const record = this.rec(slab);
     const fp = record.fp;
     const remoteFrees = record.freelist !== FREE_END;
     let n = 0;
@@ -529,7 +574,7 @@ export class Slub {
     const rest: number[] = [];
     const discard: number[] = [];
     for (const slab of slabs) {
-      const free = cache.geometry.objects - this.slabs.get(slab)!.inuse;
+      const free = cache.geometry.objects - this.rec(slab).inuse;
       if (free === cache.geometry.objects) {
         discard.unshift(slab); // list_move() to the head of the discard list
       } else if (free <= 32) {
@@ -562,20 +607,24 @@ export class Slub {
    */
   private slowAlloc(cache: KmemCache, cpu: number, gfp: number): number {
     let slab = cache.cpuSlab[cpu]!;
-    if (slab !== NO_PFN && this.slabs.get(slab)!.freelist === FREE_END) {
-      // get_freelist() found nothing: deactivate_slab() of a full slab: unfrozen, tracked by no list.
-      this.slabs.get(slab)!.frozen = false;
-      cache.cpuSlab[cpu] = NO_PFN;
-      cache.cpuFreeptr[cpu] = undefined;
-      this.hooks.slabMove(cache, slab, SlabState.Full, SlabPath.AllocFullOff, cpu);
-      slab = NO_PFN;
+    let record: Slab | undefined;
+    if (slab !== NO_PFN) {
+      record = this.rec(slab);
+      if (record.freelist === FREE_END) {
+        // get_freelist() found nothing: deactivate_slab() of a full slab: unfrozen, tracked by no list.
+        record.frozen = false;
+        cache.cpuSlab[cpu] = NO_PFN;
+        cache.cpuFreeptr[cpu] = undefined;
+        this.hooks.slabMove(cache, slab, SlabState.Full, SlabPath.AllocFullOff, cpu);
+        slab = NO_PFN;
+      }
     }
     if (slab === NO_PFN) {
       const fromCpuPartial = cache.cpuPartial[cpu]!;
       if (fromCpuPartial !== NO_PFN) {
-        const record = this.slabs.get(fromCpuPartial)!;
+        record = this.rec(fromCpuPartial);
         cache.cpuPartial[cpu] = record.next;
-        if (record.next !== NO_PFN) this.slabs.get(record.next)!.slabsOnList = record.slabsOnList - 1;
+        if (record.next !== NO_PFN) this.rec(record.next).slabsOnList = record.slabsOnList - 1;
         record.next = NO_PFN;
         record.cpuPartial = -1;
         record.slabsOnList = 0;
@@ -584,25 +633,27 @@ export class Slub {
       } else if (cache.partialHead !== NO_PFN) {
         slab = this.takePartial(cache);
         this.hooks.slabMove(cache, slab, SlabState.CpuSlab, SlabPath.GetPartialNode, cpu);
+        const max = Math.floor(cache.cpuPartialSlabs / 2);
         let moved = 0;
         while (cache.partialHead !== NO_PFN) {
           const next = this.takePartial(cache);
-          this.putCpuPartial(cache, next, cpu, SlabPath.GetPartialNodeMore);
-          if (++moved > Math.floor(cache.cpuPartialSlabs / 2)) break;
+          this.putCpuPartial(cache, this.rec(next), cpu, SlabPath.GetPartialNodeMore);
+          if (++moved > max) break;
         }
       } else {
         slab = this.newSlab(cache, cpu, gfp);
         if (slab === NO_PFN) return -1;
       }
-      this.slabs.get(slab)!.frozen = true;
+      record = this.rec(slab);
+      record.frozen = true;
       cache.cpuSlab[cpu] = slab;
-      cache.cpuFreeptr[cpu] = this.slabs.get(slab)!.fp;
+      cache.cpuFreeptr[cpu] = record.fp;
     }
     // get_freelist(): the whole slab freelist moves to the CPU; the slab counts as fully in use.
-    const record = this.slabs.get(slab)!;
-    cache.cpuFreelist[cpu] = record.freelist;
-    record.freelist = FREE_END;
-    record.inuse = cache.geometry.objects;
+    const cur = record ?? this.rec(slab);
+    cache.cpuFreelist[cpu] = cur.freelist;
+    cur.freelist = FREE_END;
+    cur.inuse = cache.geometry.objects;
     return this.alloc(cache, cpu, gfp);
   }
 
@@ -629,7 +680,9 @@ export class Slub {
       fp[i] = i + 1;
     }
     fp[g.objects - 1] = FREE_END;
-    this.slabs.set(pfn, new Slab(cache.id, fp));
+    const record = new Slab(cache.id, fp, pfn);
+    this.slabs.set(pfn, record);
+    this.setDir(pfn, end, record);
     cache.nrSlabs++;
     cache.totalObjects += g.objects;
     this.hooks.slabNew(cache, pfn);
@@ -643,15 +696,15 @@ export class Slub {
    * list or on the node partial list, unless it is now empty on the node list and the node holds at least
    * min_partial partial slabs: then it goes back to the page allocator.
    */
-  private slabFreeSlow(cache: KmemCache, slab: number, idx: number, fp: Int32Array, cpu: number): void {
-    const record = this.slabs.get(slab)!;
+  private slabFreeSlow(cache: KmemCache, record: Slab, idx: number, cpu: number): void {
+    const slab = record.head;
     const prior = record.freelist;
-    fp[idx] = prior;
+    record.fp[idx] = prior;
     record.freelist = idx;
     const inuse = --record.inuse;
     if (record.frozen) return;
     if (prior === FREE_END) {
-      this.putCpuPartial(cache, slab, cpu, SlabPath.FreeToCpuPartial);
+      this.putCpuPartial(cache, record, cpu, SlabPath.FreeToCpuPartial);
       return;
     }
     if (record.cpuPartial >= 0) return; // on a per-CPU partial list: no list operation
@@ -668,7 +721,7 @@ export class Slub {
    */
   private putCpuPartial(
     cache: KmemCache,
-    slab: number,
+    record: Slab,
     cpu: number,
     path: SlabPath.FreeToCpuPartial | SlabPath.GetPartialNodeMore,
   ): void {
@@ -677,7 +730,7 @@ export class Slub {
     let toPut = NO_PFN;
     let count = 0;
     if (old !== NO_PFN) {
-      const head = this.slabs.get(old)!;
+      const head = this.rec(old);
       if (drain && head.slabsOnList >= cache.cpuPartialSlabs) {
         toPut = old;
         old = NO_PFN;
@@ -685,7 +738,7 @@ export class Slub {
         count = head.slabsOnList;
       }
     }
-    const record = this.slabs.get(slab)!;
+    const slab = record.head;
     record.slabsOnList = count + 1;
     record.next = old;
     record.cpuPartial = cpu;
@@ -704,16 +757,16 @@ export class Slub {
     cpu: number,
     path: SlabPath.FreeDrain | SlabPath.FlushPutPartials | SlabPath.ShutdownPutPartials,
   ): void {
-    const discard: number[] = [];
+    let discard: number[] | undefined;
     let steps = 0;
     for (let slab = head; slab !== NO_PFN && steps <= this.slabs.size; steps++) {
-      const record = this.slabs.get(slab)!;
+      const record = this.rec(slab);
       const next = record.next;
       record.next = NO_PFN;
       record.cpuPartial = -1;
       record.slabsOnList = 0;
       if (record.inuse === 0 && cache.nrPartial >= cache.geometry.minPartial) {
-        discard.push(slab);
+        (discard ??= []).push(slab);
       } else {
         this.addPartialTail(cache, slab);
         this.hooks.slabMove(cache, slab, SlabState.NodePartial, path, cpu);
@@ -721,6 +774,7 @@ export class Slub {
       slab = next;
     }
     // slab_to_discard is a stack (slab->next = slab_to_discard): the last one found goes first.
+    if (discard === undefined) return;
     for (let i = discard.length - 1; i >= 0; i--) this.discardSlab(cache, discard[i]!, cpu, path);
   }
 
@@ -758,10 +812,34 @@ export class Slub {
       this.frames.flags[p]! &= ~PG_SLAB;
     }
     this.slabs.delete(slab);
+    this.setDir(slab, end, undefined);
     cache.nrSlabs--;
     cache.totalObjects -= cache.geometry.objects;
     this.hooks.slabDiscard(cache, slab, path, cpu);
     this.pages.freeSlabPages(slab, order, cpu);
+  }
+
+  /**
+   * Sets the slab directory's entries of frames [pfn, end) to record (newSlab) or clears them (discardSlab,
+   * record undefined). A leaf is made when its first slab frame arrives and dropped when its last one goes.
+   */
+  private setDir(pfn: number, end: number, record: Slab | undefined): void {
+    const dir = this.dir;
+    const use = this.dirUse;
+    for (let p = pfn; p < end; p++) {
+      const i = p >>> SLAB_DIR_SHIFT;
+      let leaf = dir[i];
+      if (record !== undefined) {
+        if (leaf === undefined) leaf = dir[i] = new Array<Slab | undefined>(1 << SLAB_DIR_SHIFT).fill(undefined);
+        use[i]!++;
+      } else if (leaf === undefined) {
+        continue;
+      } else if (--use[i]! === 0) {
+        dir[i] = undefined;
+        continue;
+      }
+      leaf[p & SLAB_DIR_MASK] = record;
+    }
   }
 
   private addPartialHead(cache: KmemCache, slab: number): void {

@@ -1,13 +1,17 @@
 /*
  * The event stream: every state change of the machine is one numbered, typed event.
  *
- * Events are stored column-wise in typed arrays (struct of arrays), not one object each, in chunks of
- * 65,536 events that are never copied, so a run of millions of kmalloc/kfree calls records them at 27
- * bytes apiece and the cost of an event does not depend on how many came before. `get(seq)` decodes one into
- * a plain object for views, breakpoints and the timeline. Sequence numbers start at 0 and never repeat.
+ * Events are stored in typed arrays, not one object each, in chunks of 65,536 events that are never copied,
+ * so a run of millions of kmalloc/kfree calls records them at 28 bytes apiece and the cost of an event does
+ * not depend on how many came before. `get(seq)` decodes one into a plain object for views, breakpoints and
+ * the timeline. Sequence numbers start at 0 and never repeat.
  *
- * Columns: kind, cpu, line (the scenario line that caused it, 0 for boot), cache (slab cache id or -1),
+ * Fields: kind, cpu, line (the scenario line that caused it, 0 for boot), cache (slab cache id or -1),
  * addr (physical address, or pfn for page events), size (bytes asked), extra (bytes given, or order).
+ * A chunk keeps addr in a Float64Array and the rest as EVENT_WORDS 32-bit words per event in one Int32Array
+ * (one array to write for the hot path, not six): kind (8 bits) and cpu (16 bits) share the first word, then
+ * line, cache, size and extra. Each field keeps the width it always had: kind as a uint8, cpu as a uint16,
+ * line, size and extra as uint32, cache as an int16 (stored values wrap as typed-array stores do).
  */
 
 export enum EventKind {
@@ -92,15 +96,18 @@ const CHUNK_SHIFT = 16;
 const CHUNK_SIZE = 1 << CHUNK_SHIFT;
 const CHUNK_MASK = CHUNK_SIZE - 1;
 
-/** One chunk of each column. */
+/** 32-bit words per event in Chunk.words: kind | cpu << 8, line, cache, size, extra. */
+const EVENT_WORDS = 5;
+const W_KIND_CPU = 0;
+const W_LINE = 1;
+const W_CACHE = 2;
+const W_SIZE = 3;
+const W_EXTRA = 4;
+
+/** One chunk of events: the packed words and the addresses. */
 class Chunk {
-  readonly kinds = new Uint8Array(CHUNK_SIZE);
-  readonly cpus = new Uint16Array(CHUNK_SIZE);
-  readonly lines = new Uint32Array(CHUNK_SIZE);
-  readonly caches = new Int16Array(CHUNK_SIZE);
+  readonly words = new Int32Array(CHUNK_SIZE * EVENT_WORDS);
   readonly addrs = new Float64Array(CHUNK_SIZE);
-  readonly sizes = new Uint32Array(CHUNK_SIZE);
-  readonly extras = new Uint32Array(CHUNK_SIZE);
 }
 
 export class EventLog {
@@ -123,24 +130,26 @@ export class EventLog {
       this.chunks.push(c);
       this.current = c;
     }
-    c.kinds[i] = kind;
-    c.cpus[i] = cpu;
-    c.lines[i] = line;
-    c.caches[i] = cache;
+    const w = c.words;
+    const j = i * EVENT_WORDS;
+    w[j + W_KIND_CPU] = (kind & 0xff) | ((cpu & 0xffff) << 8);
+    w[j + W_LINE] = line;
+    w[j + W_CACHE] = cache;
+    w[j + W_SIZE] = size;
+    w[j + W_EXTRA] = extra;
     c.addrs[i] = addr;
-    c.sizes[i] = size;
-    c.extras[i] = extra;
     this.count = seq + 1;
     this.kindMask |= 1 << kind;
     return seq;
   }
 
   kindAt(seq: number): EventKind {
-    return this.chunks[seq >>> CHUNK_SHIFT]!.kinds[seq & CHUNK_MASK] as EventKind;
+    return (this.chunks[seq >>> CHUNK_SHIFT]!.words[(seq & CHUNK_MASK) * EVENT_WORDS + W_KIND_CPU]! &
+      0xff) as EventKind;
   }
 
   cacheAt(seq: number): number {
-    return this.chunks[seq >>> CHUNK_SHIFT]!.caches[seq & CHUNK_MASK]!;
+    return (this.chunks[seq >>> CHUNK_SHIFT]!.words[(seq & CHUNK_MASK) * EVENT_WORDS + W_CACHE]! << 16) >> 16;
   }
 
   get(seq: number): KmemEvent {
@@ -149,15 +158,18 @@ export class EventLog {
     }
     const c = this.chunks[seq >>> CHUNK_SHIFT]!;
     const i = seq & CHUNK_MASK;
+    const w = c.words;
+    const j = i * EVENT_WORDS;
+    const kindCpu = w[j + W_KIND_CPU]!;
     return {
       seq,
-      kind: c.kinds[i] as EventKind,
-      cpu: c.cpus[i]!,
-      line: c.lines[i]!,
-      cache: c.caches[i]!,
+      kind: (kindCpu & 0xff) as EventKind,
+      cpu: (kindCpu >>> 8) & 0xffff,
+      line: w[j + W_LINE]! >>> 0,
+      cache: (w[j + W_CACHE]! << 16) >> 16,
       addr: c.addrs[i]!,
-      size: c.sizes[i]!,
-      extra: c.extras[i]!,
+      size: w[j + W_SIZE]! >>> 0,
+      extra: w[j + W_EXTRA]! >>> 0,
     };
   }
 
