@@ -18,7 +18,7 @@
  * one node (counts end in " N0=<n>" when non-zero), CONFIG_HARDENED_USERCOPY (usersize), CONFIG_KFENCE
  * (skip_kfence), CONFIG_ZONE_DMA where the architecture has it (cache_dma), no CONFIG_SLUB_STATS, no
  * CONFIG_FAILSLAB, CONFIG_SLUB_CPU_PARTIAL (cpu_partial is s->cpu_partial; slabs_cpu_partial and cpu_slabs count
- * a per-CPU partial list by its head's slab->slabs, as the kernel does). No constructors (ctor is empty).
+ * a per-CPU partial list by its head's slab->slabs, as the kernel does). ctor prints the constructor's symbol.
  *
  * /sys/kernel/slab names (sysfs_slab_add): a cache that can never be merged (slab_unmergeable: SLAB_NEVER_MERGE,
  * a constructor, usersize != 0) gets a directory under its own name. A mergeable cache gets a directory named by
@@ -129,7 +129,7 @@ function usersize(cache: KmemCache): number {
 
 /** mm/slab_common.c slab_unmergeable() for the modelled caches (no constructors, HARDENED_USERCOPY on). */
 export function slabUnmergeable(cache: KmemCache): boolean {
-  return (cache.flags & SLAB_NEVER_MERGE) !== 0 || usersize(cache) !== 0 || cache.refcount < 0;
+  return (cache.flags & SLAB_NEVER_MERGE) !== 0 || usersize(cache) !== 0 || cache.refcount < 0 || !!cache.ctor;
 }
 
 /** mm/slub.c create_unique_id(): ":[flags-]%07u" of s->size. */
@@ -263,6 +263,8 @@ function showAttribute(machine: Machine, cache: KmemCache, attr: SlabAttribute, 
     case 'cpu_slabs':
       return showSlabObjects(c.cpuSlabs);
     case 'ctor':
+      // ctor_show(): "%pS\n" of s->ctor, symbol+offset/size; nothing without a constructor.
+      return cache.ctor ? `${cache.ctor.name}+0x0/0x${cache.ctor.size.toString(16)}\n` : '';
     case 'shrink':
     case 'validate':
       return ''; // the show function returns 0 bytes

@@ -54,6 +54,7 @@ import {
   SLAB_KMALLOC,
   SLAB_NO_MERGE,
   SLAB_RECLAIM_ACCOUNT,
+  SlabCtor,
   SlabPath,
   Slub,
   isAllocated,
@@ -402,7 +403,7 @@ export class Machine {
    * word bigger; the oldest candidate wins), whose refcount grows and whose object_size widens. Returns the
    * cache, or an error with the kernel's reason (size 0 or above KMALLOC_MAX_SIZE is EINVAL).
    */
-  kmemCacheCreate(name: string, size: number, align: number, flags: number): KmemCache | KfreeError {
+  kmemCacheCreate(name: string, size: number, align: number, flags: number, ctor?: SlabCtor): KmemCache | KfreeError {
     if (!Number.isInteger(size) || size < 8 || size > KMALLOC_MAX_SIZE) {
       return { code: 'KM4230', message: `kmem_cache_create(${name}): size ${size} is outside 8..4M (EINVAL)` };
     }
@@ -412,11 +413,12 @@ export class Machine {
     const words = Math.ceil(size / 8) * 8;
     const a = calculateAlignment((flags & SLAB_HWCACHE_ALIGN) !== 0, align, words);
     const slot = Math.ceil(words / a) * a;
-    if (!(flags & SLAB_NEVER_MERGE)) {
+    // find_mergeable(): never with a constructor, on either side (slab_unmergeable: s->ctor).
+    if (!(flags & SLAB_NEVER_MERGE) && !ctor) {
       // list_for_each_entry_reverse(s, &slab_caches, list): oldest cache first.
       for (const s of this.slub.caches) {
         // slab_unmergeable(): with CONFIG_HARDENED_USERCOPY, kmalloc caches (usersize = size) never take aliases.
-        if (s.destroyed || s.flags & (SLAB_NEVER_MERGE | SLAB_KMALLOC)) continue;
+        if (s.destroyed || s.ctor || s.flags & (SLAB_NEVER_MERGE | SLAB_KMALLOC)) continue;
         const g = s.geometry;
         if (slot > g.size || (flags & SLAB_MERGE_SAME) !== (s.flags & SLAB_MERGE_SAME)) continue;
         if ((g.size & ~(a - 1)) !== g.size || g.size - slot >= 8) continue;
@@ -425,11 +427,14 @@ export class Machine {
         return s;
       }
     }
+    // calculate_sizes(): with SLAB_TYPESAFE_BY_RCU or a constructor the free pointer may not overlay the
+    // object, so it goes after it (s->offset = size; size += sizeof(void *)).
     const geometry = slabGeometry(size, a, this.config.cpus, {
-      freePointerAfter: (flags & SLAB_TYPESAFE_BY_RCU) !== 0,
+      freePointerAfter: (flags & SLAB_TYPESAFE_BY_RCU) !== 0 || ctor !== undefined,
     });
     const cache = this.slub.createCache(name, geometry, this.config.cpus);
     cache.flags = flags;
+    cache.ctor = ctor;
     cache.allocflags =
       (flags & SLAB_CACHE_DMA ? __GFP_DMA : 0) |
       (flags & SLAB_CACHE_DMA32 ? __GFP_DMA32 : 0) |
@@ -461,6 +466,97 @@ export class Machine {
     }
     if (!real) return { code: 'KM4003', message: `kmem_cache_free of an address that is no slab object` };
     return this.kfree(phys);
+  }
+
+  /**
+   * kmem_cache_alloc_bulk(s, gfp, n, p) of 6.12 (__kmem_cache_alloc_bulk): n objects taken from the CPU's
+   * freelist, refilled by ___slab_alloc() as often as needed; all or nothing: when one allocation fails the ones
+   * already taken are freed (__kmem_cache_free_bulk) and the result is empty. __GFP_ZERO zeroes each object
+   * (slab_post_alloc_hook). Each object gets a Kmalloc event (the kernel has no per-object tracepoint here).
+   */
+  kmemCacheAllocBulk(cache: KmemCache, gfp: number, n: number): number[] {
+    const out: number[] = [];
+    if (!Number.isInteger(n) || n <= 0) return out;
+    for (let i = 0; i < n; i++) {
+      const phys = this.slub.alloc(cache, this.cpu, gfp & ~GFP_SLAB_BUG_MASK);
+      if (phys < 0) {
+        this.record(EventKind.KmallocFail, cache.id, 0, cache.geometry.objectSize, 0);
+        for (const p of out) {
+          this.record(EventKind.Kmalloc, cache.id, p, cache.geometry.objectSize, cache.geometry.size);
+        }
+        this.kmemCacheFreeBulk(cache, out);
+        return [];
+      }
+      out.push(phys);
+    }
+    for (const phys of out) {
+      if (gfp & __GFP_ZERO) this.fillMemory(phys, cache.geometry.objectSize, 0);
+      this.record(EventKind.Kmalloc, cache.id, phys, cache.geometry.objectSize, cache.geometry.size);
+    }
+    return out;
+  }
+
+  /**
+   * kmem_cache_free_bulk(s, n, p) of 6.12, or kfree_bulk(n, p) with no cache: from the end of p,
+   * build_detached_freelist() takes an object and gathers the others of the same slab into one chain (looking
+   * at most 3 objects past the last match, swapping gathered ones towards the end of the array), then
+   * do_slab_free() frees the chain at once; large kmallocs (kfree_bulk only) go back to the page allocator.
+   * Unlike the kernel, which would corrupt its lists, a bad array (a free object, an address inside an
+   * object, a duplicate, non-slab memory) is refused before anything is freed.
+   */
+  kmemCacheFreeBulk(cache: KmemCache | undefined, ptrs: readonly number[]): KfreeError | undefined {
+    const seen = new Set<number>();
+    for (const phys of ptrs) {
+      if (seen.has(phys)) return { code: 'KM4002', message: `bulk free: ${this.formatVirt(phys)} appears twice` };
+      seen.add(phys);
+      const slab = Number.isInteger(phys) && phys >= 0 ? this.slub.slabAt(Math.floor(phys / PAGE_SIZE)) : undefined;
+      if (!slab) {
+        const pfn = Math.floor(phys / PAGE_SIZE);
+        if (cache === undefined && phys % PAGE_SIZE === 0 && this.largeKmalloc.has(pfn)) continue;
+        return { code: 'KM4003', message: `bulk free of an address that is no slab object` };
+      }
+      const index = this.slub.objectIndex(slab, phys);
+      if (index === OBJECT_DOUBLE_FREE) return { code: 'KM4002', message: `bulk free of a free object` };
+      if (index < 0) return { code: 'KM4003', message: `bulk free of an address inside an object, not its start` };
+      const real = this.slub.caches[slab.cache]!;
+      if (cache && real !== cache) {
+        this.printk(`kmem_cache_free_bulk: Wrong slab cache. ${cache.name} but object is from ${real.name}\n`);
+      }
+    }
+    const p = [...ptrs];
+    let size = p.length;
+    while (size > 0) {
+      const object = p[--size]!;
+      const slab = this.slub.slabAt(Math.floor(object / PAGE_SIZE));
+      if (!slab) {
+        this.kfree(object); // free_large_kmalloc()
+        continue;
+      }
+      const owner = this.slub.caches[slab.cache]!;
+      const tail = this.slub.objectIndex(slab, object);
+      let head = tail;
+      let cnt = 1;
+      this.record(EventKind.Kfree, owner.id, object, 0, owner.geometry.size);
+      let lookahead = 3;
+      let same = size;
+      while (size > 0) {
+        const other = p[--size]!;
+        if (this.slub.slabAt(Math.floor(other / PAGE_SIZE)) === slab) {
+          const i = this.slub.objectIndex(slab, other);
+          slab.fp[i] = head; // set_freepointer(df->s, object, df->freelist)
+          head = i;
+          cnt++;
+          same--;
+          this.record(EventKind.Kfree, owner.id, other, 0, owner.geometry.size);
+          if (size !== same) [p[size], p[same]] = [p[same]!, p[size]!];
+          continue;
+        }
+        if (!--lookahead) break;
+      }
+      size = same;
+      this.slub.freeChain(owner, slab, head, tail, cnt, this.cpu);
+    }
+    return undefined;
   }
 
   /**

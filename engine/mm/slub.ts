@@ -34,8 +34,7 @@
  * in for the pointer the kernel stores inside the free object. The node partial
  * list is an intrusive list through FrameTable.next/prev (slab->slab_list shares page->lru).
  *
- * Not yet modelled (later work): free pointers in the object's bytes, debug layouts, freelist randomisation,
- * bulk alloc/free, the RCU grace period before a SLAB_TYPESAFE_BY_RCU slab's pages are freed (freed at once).
+ * Not yet modelled (later work): debug layouts, freelist randomisation, the RCU grace period before a SLAB_TYPESAFE_BY_RCU slab's pages are freed (freed at once).
  */
 
 import { fls, getOrder, MAX_OBJS_PER_PAGE, PAGE_SIZE, SLUB_MAX_ORDER } from './config';
@@ -172,6 +171,17 @@ export const SLAB_NEVER_MERGE = SLAB_TYPESAFE_BY_RCU | SLAB_NO_MERGE;
 /** SLAB_MERGE_SAME: flags a cache must share with the cache it merges into. */
 export const SLAB_MERGE_SAME = SLAB_RECLAIM_ACCOUNT | SLAB_CACHE_DMA | SLAB_CACHE_DMA32 | SLAB_ACCOUNT;
 
+/**
+ * A slab constructor (s->ctor): called by allocate_slab() -> setup_object() on each object of a new slab, so
+ * objects come out of kmem_cache_alloc() already constructed and must go back in that state (type-stable
+ * memory). `name` and `size` are the function's symbol and length, for the %pS of /sys/kernel/slab/.../ctor.
+ */
+export interface SlabCtor {
+  readonly name: string;
+  readonly size: number;
+  run(object: number): void;
+}
+
 export class KmemCache {
   readonly id: number;
   readonly name: string;
@@ -184,6 +194,8 @@ export class KmemCache {
   refcount = 1;
   /** Names of the caches merged into this one (their /sys/kernel/slab links). */
   readonly aliases: string[] = [];
+  /** s->ctor: run on every object when its slab is made (setup_object), never on allocation. */
+  ctor: SlabCtor | undefined;
   /** kmem_cache_destroy() removed it: gone from slab_caches and /proc/slabinfo. */
   destroyed = false;
   /** kmem_cache_cpu per CPU: the cpu slab (head pfn or NO_PFN) and the lockless freelist (object index). */
@@ -483,7 +495,22 @@ export class Slub {
       cache.cpuFreelist[cpu] = index;
       return;
     }
-    this.slabFreeSlow(cache, slab, index, cpu);
+    this.slabFreeSlow(cache, slab, index, index, 1, cpu);
+  }
+
+  /**
+   * do_slab_free() of a detached freelist (kmem_cache_free_bulk's build_detached_freelist): cnt objects of one
+   * slab, chained head -> ... -> tail through fp (tail's entry is about to be set). The CPU's own slab splices
+   * the chain onto its lockless freelist; any other slab takes it in one __slab_free(), inuse -= cnt.
+   */
+  freeChain(cache: KmemCache, slab: Slab, head: number, tail: number, cnt: number, cpu: number): void {
+    cache.liveObjects -= cnt;
+    if (cache.cpuSlab[cpu] === slab.head) {
+      slab.fp[tail] = cache.cpuFreelist[cpu]!;
+      cache.cpuFreelist[cpu] = head;
+      return;
+    }
+    this.slabFreeSlow(cache, slab, head, tail, cnt, cpu);
   }
 
   /** lookupObject() then freeObject(): frees the object at phys or says why it cannot. */
@@ -686,6 +713,8 @@ export class Slub {
     cache.nrSlabs++;
     cache.totalObjects += g.objects;
     this.hooks.slabNew(cache, pfn);
+    const ctor = cache.ctor;
+    if (ctor) for (let i = 0; i < g.objects; i++) ctor.run(pfn * PAGE_SIZE + i * g.size);
     return pfn;
   }
 
@@ -696,12 +725,12 @@ export class Slub {
    * list or on the node partial list, unless it is now empty on the node list and the node holds at least
    * min_partial partial slabs: then it goes back to the page allocator.
    */
-  private slabFreeSlow(cache: KmemCache, record: Slab, idx: number, cpu: number): void {
+  private slabFreeSlow(cache: KmemCache, record: Slab, head: number, tail: number, cnt: number, cpu: number): void {
     const slab = record.head;
     const prior = record.freelist;
-    record.fp[idx] = prior;
-    record.freelist = idx;
-    const inuse = --record.inuse;
+    record.fp[tail] = prior;
+    record.freelist = head;
+    const inuse = (record.inuse -= cnt);
     if (record.frozen) return;
     if (prior === FREE_END) {
       this.putCpuPartial(cache, record, cpu, SlabPath.FreeToCpuPartial);

@@ -11,6 +11,9 @@ import { Machine } from '../../engine/mm/machine';
 import { KmemCache, SLAB_ACCOUNT, SLAB_HWCACHE_ALIGN, SLAB_NO_MERGE, SLAB_TYPESAFE_BY_RCU } from '../../engine/mm/slub';
 import { loadScenario } from '../../engine/scenario';
 import { slabinfoView } from '../../engine/inspect/views';
+import { sysfsSlabAttribute } from '../../engine/inspect/slabviews';
+import { EventKind } from '../../engine/trace/events';
+import { GFP_NOWAIT, __GFP_NOWARN } from '../../engine/mm/gfp';
 
 function boot(): Machine {
   const m = Machine.boot({ memoryBytes: 256 * 1024 * 1024, cpus: 2 });
@@ -112,4 +115,122 @@ test('from a scenario: create, alloc, the wrong-cache free warning, destroy', ()
     /kmem_cache_free: Wrong slab cache\. skbuff_head but object is from kmalloc-128/,
   );
   assert.equal(scenario!.machine.slub.caches.find((c) => c.name === 'skbuff_head')!.destroyed, true);
+});
+
+test('kmem_cache_alloc_bulk: n objects from the CPU freelist and ___slab_alloc, all or nothing', () => {
+  const m = boot();
+  const c = create(m, 'bulk', 512, 0, SLAB_NO_MERGE);
+  const n = c.geometry.objects;
+  const seq = m.events.length;
+  const objs = m.kmemCacheAllocBulk(c, 0xcc0, 2 * n + 3);
+  assert.equal(objs.length, 2 * n + 3);
+  assert.equal(new Set(objs).size, objs.length);
+  assert.equal(c.liveObjects, 2 * n + 3);
+  assert.equal(c.nrSlabs, 3);
+  // The same objects, in the same order, as 2n + 3 single allocations would give (LIFO slab freelists).
+  const single = boot();
+  const d = create(single, 'bulk', 512, 0, SLAB_NO_MERGE);
+  assert.deepEqual(
+    objs,
+    Array.from({ length: 2 * n + 3 }, () => single.kmemCacheAlloc(d, 0xcc0)),
+  );
+  const kinds = m.events.slice(seq).map((e) => e.kind);
+  assert.equal(kinds.filter((k) => k === EventKind.Kmalloc).length, 2 * n + 3);
+  assert.deepEqual(m.kmemCacheAllocBulk(c, 0xcc0, 0), []);
+});
+
+test('kmem_cache_free_bulk gathers each slab into one detached freelist (build_detached_freelist)', () => {
+  const m = boot();
+  const c = create(m, 'bulk', 512, 0, SLAB_NO_MERGE);
+  const n = c.geometry.objects;
+  // Slabs A and B full and off the CPU; slab C is the cpu slab.
+  const all = m.kmemCacheAllocBulk(c, 0xcc0, 2 * n + 1);
+  const a = all.slice(0, n);
+  const b = all.slice(n, 2 * n);
+  const slabA = m.slub.slabAt(a[0]! / 4096)!;
+  const slabB = m.slub.slabAt(b[0]! / 4096)!;
+  const idx = (p: number, base: number[]): number => base.indexOf(p);
+  // p = [A0, A1, B0, B1, A2]: from the end, A2 starts a chain; B1 and B0 use up two of the three
+  // look-aheads, A1 and A0 join it (swapped towards the end); then B1 starts the next and B0 joins.
+  assert.equal(m.kmemCacheFreeBulk(c, [a[0]!, a[1]!, b[0]!, b[1]!, a[2]!]), undefined);
+  const chain = (slab: typeof slabA): number[] => {
+    const out: number[] = [];
+    for (let i = slab.freelist; i >= 0 && out.length <= n; i = slab.fp[i]!) out.push(i);
+    return out;
+  };
+  // do_slab_free(A, head A0, tail A2, cnt 3): A0 -> A1 -> A2 (single frees would give A2 -> A1 -> A0).
+  assert.deepEqual(
+    chain(slabA),
+    [0, 1, 2].map((i) => idx(a[i]!, a)),
+  );
+  assert.deepEqual(chain(slabB), [0, 1]);
+  assert.deepEqual([slabA.inuse, slabB.inuse], [n - 3, n - 2]);
+  // Both were full: __slab_free put each on CPU 0's partial list, B last.
+  assert.deepEqual(m.slub.cpuPartialList(c, 0), [slabB.head, slabA.head]);
+  assert.equal(c.liveObjects, 2 * n + 1 - 5);
+
+  // A bad array is refused whole: nothing is freed.
+  const live = c.liveObjects;
+  assert.equal(m.kmemCacheFreeBulk(c, [a[3]!, a[3]!])?.code, 'KM4002');
+  assert.equal(m.kmemCacheFreeBulk(c, [a[3]!, a[0]!])?.code, 'KM4002'); // a[0] is free already
+  assert.equal(m.kmemCacheFreeBulk(c, [a[3]!, a[4]! + 8])?.code, 'KM4003');
+  assert.equal(m.kmemCacheFreeBulk(c, [a[3]!, 4096 * 300])?.code, 'KM4003');
+  assert.equal(c.liveObjects, live);
+  // kfree_bulk (no cache) also takes large kmallocs.
+  const big = m.kmalloc(20000, 0xcc0);
+  assert.equal(m.kmemCacheFreeBulk(undefined, [a[3]!, big, a[4]!]), undefined);
+  assert.equal(c.liveObjects, live - 2);
+  assert.equal(m.kfree(big)?.code, 'KM4002');
+});
+
+test('kmem_cache_alloc_bulk that runs out of memory frees what it took and returns nothing', () => {
+  const m = Machine.boot({ memoryBytes: 16 * 1024 * 1024, cpus: 2 });
+  assert.ok(m instanceof Machine);
+  const c = create(m, 'huge', 4096, 0, SLAB_NO_MERGE);
+  const seq = m.events.length;
+  assert.deepEqual(m.kmemCacheAllocBulk(c, GFP_NOWAIT | __GFP_NOWARN, 100_000), []);
+  assert.equal(c.liveObjects, 0);
+  const kinds = m.events.slice(seq).map((e) => e.kind);
+  assert.equal(kinds.filter((k) => k === EventKind.KmallocFail).length, 1);
+  assert.equal(
+    kinds.filter((k) => k === EventKind.Kmalloc).length,
+    kinds.filter((k) => k === EventKind.Kfree).length,
+    'every object taken was given back',
+  );
+  assert.ok(kinds.filter((k) => k === EventKind.Kmalloc).length > 100);
+});
+
+test('a constructor runs on every object of a new slab, moves the free pointer after the object and forbids merging', () => {
+  const m = boot();
+  const ran: number[] = [];
+  const ctor = {
+    name: 'init_once',
+    size: 0x40,
+    run: (obj: number) => {
+      ran.push(obj);
+      m.writeMemory(obj, new Uint8Array(100).fill(0x5a));
+    },
+  };
+  const plain = create(m, 'plain', 100, 0, 0);
+  const c = m.kmemCacheCreate('with_ctor', 100, 0, 0, ctor);
+  assert.ok(c instanceof KmemCache);
+  assert.notEqual(c, plain, 'find_mergeable() never merges a cache with a constructor');
+  assert.equal(create(m, 'plain2', 100, 0, 0), plain, 'nor into one');
+  // calculate_sizes(): object 100 -> 104 bytes, then the free pointer after it: s->offset 104, s->size 112.
+  assert.deepEqual(
+    [c.geometry.offset, c.geometry.size, plain.geometry.offset, plain.geometry.size],
+    [104, 112, 48, 104],
+  );
+  const o = m.kmemCacheAlloc(c, 0xcc0);
+  assert.equal(ran.length, c.geometry.objects, 'setup_object() ran the constructor on the whole new slab');
+  assert.deepEqual(ran.slice(0, 2), [o, o + 112]);
+  assert.deepEqual([...m.readMemory(o, 100)], new Array(100).fill(0x5a));
+  // The object goes back constructed; the free pointer sits after it, so the bytes survive a free.
+  m.writeMemory(o, new Uint8Array([1, 2, 3]));
+  assert.equal(m.kmemCacheFree(c, o), undefined);
+  assert.equal(m.kmemCacheAlloc(c, 0xcc0), o);
+  assert.deepEqual([...m.readMemory(o, 4)], [1, 2, 3, 0x5a], 'no second constructor call on reuse');
+  assert.equal(ran.length, c.geometry.objects);
+  assert.equal(sysfsSlabAttribute(m, 'with_ctor', 'ctor'), 'init_once+0x0/0x40\n');
+  assert.equal(sysfsSlabAttribute(m, 'plain', 'ctor'), '');
 });
