@@ -54,6 +54,7 @@ import {
   SLAB_KMALLOC,
   SLAB_NO_MERGE,
   SLAB_RECLAIM_ACCOUNT,
+  Slab,
   SlabCtor,
   SlabPath,
   Slub,
@@ -296,20 +297,26 @@ export class Machine {
    */
   readMemory(phys: number, len: number): Uint8Array {
     const out = this.mem.read(phys, len);
-    if (len <= 0) return out;
+    this.forEachSlabIn(phys, len, (cache, slab) =>
+      overlayFreePointers(this.freePointers, cache, slab.head, slab, PAGE_SIZE, phys, out),
+    );
+    return out;
+  }
+
+  /** Calls visit once for each slab that has a frame in the physical range [phys, phys + len). */
+  private forEachSlabIn(phys: number, len: number, visit: (cache: KmemCache, slab: Slab) => void): void {
+    if (len <= 0) return;
     const last = Math.floor((phys + len - 1) / PAGE_SIZE);
     for (let pfn = Math.floor(phys / PAGE_SIZE); pfn <= last;) {
-      const head = this.slub.slabHeadOf(pfn);
-      const slab = head === NO_PFN ? undefined : this.slub.slabs.get(head);
+      const slab = this.slub.slabAt(pfn);
       const cache = slab ? this.slub.caches[slab.cache] : undefined;
       if (!slab || !cache) {
         pfn++;
         continue;
       }
-      overlayFreePointers(this.freePointers, cache, head, slab, PAGE_SIZE, phys, out);
-      pfn = head + (1 << cache.geometry.order);
+      visit(cache, slab);
+      pfn = slab.head + (1 << cache.geometry.order);
     }
-    return out;
   }
 
   /** The machine's own writes to memory (kzalloc's zeroing, krealloc's copy): see materialiseFreePointers. */
@@ -329,16 +336,8 @@ export class Machine {
    * objects keep their words in the freelist (the machine never writes into a free object).
    */
   private materialiseFreePointers(phys: number, len: number): void {
-    if (len <= 0) return;
-    const last = Math.floor((phys + len - 1) / PAGE_SIZE);
-    for (let pfn = Math.floor(phys / PAGE_SIZE); pfn <= last;) {
-      const head = this.slub.slabHeadOf(pfn);
-      const slab = head === NO_PFN ? undefined : this.slub.slabs.get(head);
-      const cache = slab ? this.slub.caches[slab.cache] : undefined;
-      if (!slab || !cache) {
-        pfn++;
-        continue;
-      }
+    this.forEachSlabIn(phys, len, (cache, slab) => {
+      const head = slab.head;
       const g = cache.geometry;
       const base = head * PAGE_SIZE;
       for (let idx = 0; idx < g.objects; idx++) {
@@ -348,8 +347,7 @@ export class Machine {
         if (word !== undefined) this.mem.writeU64(wordAt, word);
         slab.fp[idx] = OBJ_ALLOCATED;
       }
-      pfn = head + (1 << g.order);
-    }
+    });
   }
 
   /** __pa() of a direct-map address inside RAM, or undefined when it is not one. */
