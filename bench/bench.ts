@@ -37,7 +37,7 @@ import { MemPool } from '@thi.ng/malloc';
 import { Machine } from '../engine/mm/machine';
 import { GFP_KERNEL, __GFP_NOWARN } from '../engine/mm/gfp';
 import { PAGE_SHARED, PageTable, SZ_4K } from '../engine/mm/pgtable';
-import { HEAP_CASES, HEAP_LIVE, HEAP_MAX, HEAP_MIN } from './heaps';
+import { HEAP_CASES, HEAP_LIVE, HEAP_MAX, HEAP_MIN, prng } from './heaps';
 import { glibcMixed } from './glibc';
 import { loadScenario } from '../engine/scenario';
 
@@ -119,18 +119,6 @@ function bootMachine(): Machine {
     throw new Error(`Machine.boot failed: ${m.map((e) => e.message).join('; ')}`);
   }
   return m;
-}
-
-/** mulberry32: a small seeded PRNG, so every allocator sees the same victims and sizes. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
 }
 
 /** The allocation interface both mixed-pattern runs share. */

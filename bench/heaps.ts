@@ -36,8 +36,8 @@ interface PairHeap {
   free(addr: number): void;
 }
 
-/** mulberry32, as bench.ts uses: a small seeded PRNG. */
-function prng(seed: number): () => number {
+/** mulberry32: the small seeded PRNG every bench pattern uses (and glibc.ts's C program). */
+export function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
