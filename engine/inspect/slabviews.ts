@@ -578,6 +578,8 @@ export interface SlabLayoutView {
   readonly list: SlabListState;
   /** CPUs whose cpu slab this is (one, unless the state is corrupted). */
   readonly cpus: readonly number[];
+  /** For 'cpu partial': the CPU whose per-CPU partial list holds the slab. */
+  readonly partialCpu?: number;
   readonly allocated: number;
   readonly onSlabFreelist: number;
   readonly onCpuFreelist: number;
@@ -807,6 +809,7 @@ export function slabLayoutView(machine: Machine, pfn: number): SlabLayoutView | 
     frozen: slab.frozen,
     list: a.list,
     cpus: a.cpus,
+    ...(a.list === 'cpu partial' ? { partialCpu: slab.cpuPartial } : {}),
     allocated,
     onSlabFreelist: onSlab,
     onCpuFreelist: onCpu,
@@ -856,9 +859,11 @@ export function formatSlabLayout(v: SlabLayoutView): string {
   const where =
     v.list === 'cpu slab'
       ? `cpu slab of CPU ${v.cpus.join(', ') || '?'}`
-      : v.list === 'partial'
-        ? 'on the node partial list'
-        : 'full (on no list)';
+      : v.list === 'cpu partial'
+        ? `on CPU ${v.partialCpu ?? '?'}'s per-CPU partial list`
+        : v.list === 'partial'
+          ? 'on the node partial list'
+          : 'full (on no list)';
   const lines = [
     `slab at pfn ${hex(v.headPfn)} of ${v.cache}: order ${v.order} (${v.bytes} bytes), ${where}`,
     `  phys ${hex(v.phys)}-${hex(v.phys + v.bytes - 1)}, virt ${v.virt}`,

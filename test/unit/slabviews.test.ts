@@ -118,6 +118,11 @@ test('a freed full slab goes to the per-CPU partial list; flushing the CPU moves
   assert.equal(attr('slabs_cpu_partial'), '10(1) C0=10(1)\n');
   const layout = slabLayoutView(m, objs[0]! / PAGE)!;
   assert.deepEqual([layout.list, layout.problems], ['cpu partial', []]);
+  assert.equal(layout.partialCpu, 0);
+  assert.match(
+    formatSlabLayout(layout),
+    /^slab at pfn 0x[0-9a-f]+ of kmalloc-192: order 0 \(4096 bytes\), on CPU 0's per-CPU partial list\n/,
+  );
 
   // flush_cpu_slab() (kmem_cache_shrink, CPU hotplug): the cpu slab B is deactivated and the partial list is
   // put back (__put_partials); both go to the node partial list.
