@@ -936,6 +936,7 @@ export class KmemDebugSession extends LoggingDebugSession {
           plain('slabs', String(c.numSlabs)),
           plain('partial', String(c.partial)),
           plain('cpu_slabs', String(c.cpuSlabs)),
+          plain('cpu partial slabs', String(c.cpuPartial)),
           plain('min_partial', String(c.minPartial)),
           plain('live objects', String(c.liveObjects)),
         ];

@@ -271,6 +271,16 @@ describe('kmem debug adapter over DAP', () => {
     const k192 = caches.body.variables.find((v) => v.name === 'kmalloc-192')!;
     // 52 objects in 21-object slabs: 3 slabs, all 63 objects counted active (2 full slabs + the cpu slab).
     assert.equal(k192.value, '63/63 objs, 3 slabs, 52 live');
+    const k192Fields = new Map(
+      (await dc.variablesRequest({ variablesReference: k192.variablesReference })).body.variables.map((v) => [
+        v.name,
+        v.value,
+      ]),
+    );
+    assert.deepEqual(
+      ['partial', 'cpu_slabs', 'cpu partial slabs', 'min_partial'].map((k) => k192Fields.get(k)),
+      ['0', '1', '0', '5'],
+    );
     const zones = await dc.variablesRequest({
       variablesReference: vars.get('free blocks per order')!.variablesReference,
     });
