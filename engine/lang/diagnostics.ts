@@ -96,6 +96,8 @@ export const DIAGNOSTIC_CODES: Readonly<Record<string, string>> = {
   KM4105: 'invalid loop count or range bound',
   KM4106: 'invalid GFP mask',
   KM4107: 'invalid page order',
+  KM4120: 'memory access outside the direct map of RAM',
+  KM4121: "a bulk call's pointer array is not memory the scenario allocated",
 };
 
 export function position(line: number, character: number): Position {

@@ -505,17 +505,21 @@ export class Machine {
   kmemCacheFreeBulk(cache: KmemCache | undefined, ptrs: readonly number[]): KfreeError | undefined {
     const seen = new Set<number>();
     for (const phys of ptrs) {
-      if (seen.has(phys)) return { code: 'KM4002', message: `bulk free: ${this.formatVirt(phys)} appears twice` };
+      if (seen.has(phys)) return { code: 'KM4002', message: `${this.formatVirt(phys)} appears twice` };
       seen.add(phys);
       const slab = Number.isInteger(phys) && phys >= 0 ? this.slub.slabAt(Math.floor(phys / PAGE_SIZE)) : undefined;
       if (!slab) {
         const pfn = Math.floor(phys / PAGE_SIZE);
         if (cache === undefined && phys % PAGE_SIZE === 0 && this.largeKmalloc.has(pfn)) continue;
-        return { code: 'KM4003', message: `bulk free of an address that is no slab object` };
+        return { code: 'KM4003', message: `${this.formatVirt(phys)} is no slab object` };
       }
       const index = this.slub.objectIndex(slab, phys);
-      if (index === OBJECT_DOUBLE_FREE) return { code: 'KM4002', message: `bulk free of a free object` };
-      if (index < 0) return { code: 'KM4003', message: `bulk free of an address inside an object, not its start` };
+      if (index === OBJECT_DOUBLE_FREE) {
+        return { code: 'KM4002', message: `${this.formatVirt(phys)} is already free (double free)` };
+      }
+      if (index < 0) {
+        return { code: 'KM4003', message: `${this.formatVirt(phys)} is inside an object, not its start` };
+      }
       const real = this.slub.caches[slab.cache]!;
       if (cache && real !== cache) {
         this.printk(`kmem_cache_free_bulk: Wrong slab cache. ${cache.name} but object is from ${real.name}\n`);

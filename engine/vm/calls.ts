@@ -15,6 +15,7 @@ import { isVmallocError } from '../mm/vmalloc';
 import { formatGfpMode } from '../mm/page_report';
 import { TASK_BUILTINS } from './calls_tasks';
 import { HEAP_BUILTINS } from './calls_heaps';
+import { BULK_MAX, MEMORY_BUILTINS, pointerArray } from './calls_memory';
 import { compactMachine } from '../mm/compaction';
 import { Value, formatValue as formatValueImpl } from './values';
 
@@ -272,6 +273,51 @@ export const GENERIC_BUILTINS: readonly GenericBuiltin[] = [
     },
   },
   {
+    name: 'kmem_cache_alloc_bulk',
+    params: ['cache', 'gfp', 'n', 'p'],
+    returnsValue: true,
+    summary:
+      'Allocates n objects at once and stores their addresses in the array p (n pointers, 8 bytes each, in memory the scenario allocated); returns n, or 0 with nothing allocated when any object cannot be had (all or nothing, as 6.12). Read them back with read64(p + 8 * i).',
+    run(machine, [handle, gfpArg, nArg, p]) {
+      const cache = cacheOf(machine, 'kmem_cache_alloc_bulk', handle!);
+      if (isFailure(cache)) return cache;
+      const gfp = gfpOf('kmem_cache_alloc_bulk', gfpArg!);
+      if (typeof gfp !== 'number') return gfp;
+      const n = count('kmem_cache_alloc_bulk', 'n', nArg!, BULK_MAX);
+      if (typeof n !== 'number') return n;
+      if (n === 0) return 0;
+      const array = pointerArray(machine, 'kmem_cache_alloc_bulk', p!, n);
+      if (typeof array !== 'number') return array;
+      const objects = machine.kmemCacheAllocBulk(cache, gfp, n);
+      if (objects.length === 0) return 0;
+      const bytes = new Uint8Array(n * 8);
+      const view = new DataView(bytes.buffer);
+      objects.forEach((phys, i) => view.setBigUint64(i * 8, machine.virt(phys), true));
+      machine.writeMemory(array, bytes);
+      return objects.length;
+    },
+  },
+  {
+    name: 'kmem_cache_free_bulk',
+    params: ['cache', 'n', 'p'],
+    returnsValue: false,
+    summary:
+      "Frees the n objects whose addresses are in the array p, gathering those of one slab into a detached freelist freed at once (build_detached_freelist). A bad entry (NULL, a free object, a duplicate, an address that is no object's start) stops the scenario before anything is freed.",
+    run(machine, [handle, nArg, p]) {
+      const cache = cacheOf(machine, 'kmem_cache_free_bulk', handle!);
+      if (isFailure(cache)) return cache;
+      return freeBulk(machine, 'kmem_cache_free_bulk', cache, nArg!, p!);
+    },
+  },
+  {
+    name: 'kfree_bulk',
+    params: ['n', 'p'],
+    returnsValue: false,
+    summary:
+      'kmem_cache_free_bulk(NULL, n, p): each object goes back to its own cache, and large kmallocs to the page allocator.',
+    run: (machine, [nArg, p]) => freeBulk(machine, 'kfree_bulk', undefined, nArg!, p!),
+  },
+  {
     name: 'kmem_cache_shrink',
     params: ['cache'],
     returnsValue: true,
@@ -366,6 +412,28 @@ function cacheOf(machine: Machine, name: string, handle: Value): KmemCache | Cal
   return cache;
 }
 
+/** kmem_cache_free_bulk()/kfree_bulk(): the n pointers of the array p, read from memory, then freed together. */
+function freeBulk(machine: Machine, name: string, cache: KmemCache | undefined, nArg: Value, p: Value) {
+  const n = count(name, 'n', nArg, BULK_MAX);
+  if (typeof n !== 'number') return n;
+  if (n === 0) return undefined;
+  const array = pointerArray(machine, name, p, n);
+  if (typeof array !== 'number') return array;
+  const view = new DataView(machine.readMemory(array, n * 8).buffer);
+  const objects: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const ptr = view.getBigUint64(i * 8, true);
+    const phys = machine.phys(ptr);
+    if (phys === undefined) {
+      const what = ptr === 0n ? 'NULL' : `0x${ptr.toString(16)}, which is not a direct-map address inside memory`;
+      return { code: 'KM4003', message: `${name}: p[${i}] is ${what}` };
+    }
+    objects.push(phys);
+  }
+  const r = machine.kmemCacheFreeBulk(cache, objects);
+  return r ? { code: r.code, message: `${name}: ${r.message}` } : undefined;
+}
+
 function isFailure(x: unknown): x is CallFailure {
   return typeof x === 'object' && x !== null && 'code' in x;
 }
@@ -394,6 +462,7 @@ export const ALL_GENERIC_BUILTINS: readonly GenericBuiltin[] = [
   ...GENERIC_BUILTINS,
   ...TASK_BUILTINS,
   ...HEAP_BUILTINS,
+  ...MEMORY_BUILTINS,
 ];
 
 export const GENERIC_BUILTIN_IDS: ReadonlyMap<string, number> = new Map(

@@ -234,3 +234,74 @@ test('a constructor runs on every object of a new slab, moves the free pointer a
   assert.equal(sysfsSlabAttribute(m, 'with_ctor', 'ctor'), 'init_once+0x0/0x40\n');
   assert.equal(sysfsSlabAttribute(m, 'plain', 'ctor'), '');
 });
+
+test('from a scenario: kmem_cache_alloc_bulk fills a pointer array in memory, read64 reads it, the frees take it back', () => {
+  const source = [
+    'let c = kmem_cache_create("bulk_obj", 64, 0, SLAB_NO_MERGE)',
+    'let p = kcalloc(16, 8, GFP_KERNEL)', // the void *p[16] of the kernel call, in a kmalloc-128 object
+    'let n = kmem_cache_alloc_bulk(c, GFP_KERNEL, 16, p)',
+    'let first = read64(p)',
+    'let last = read64(p + 8 * 15)',
+    'let word = read32(p + 4)', // the high half of the first pointer: 0xffff8880 on x86-64
+    'kmem_cache_free_bulk(c, n, p)',
+    'let again = kmem_cache_alloc(c, GFP_KERNEL)',
+    '',
+  ].join('\n');
+  const { diagnostics, scenario } = loadScenario(source, 't.kmem');
+  assert.deepEqual(diagnostics, []);
+  const vm = scenario!.vm;
+  const stop = vm.run({ maxInstructions: 1e6 });
+  assert.equal(stop.reason, 'end', JSON.stringify(stop.error));
+  const m = scenario!.machine;
+  const get = (name: string) => vm.locals(0).find((g) => g.name === name)!.value;
+  assert.equal(get('n'), 16);
+  const first = get('first') as bigint;
+  const last = get('last') as bigint;
+  // The first slab's objects in freelist order: consecutive 64-byte slots.
+  assert.equal(last - first, 15n * 64n);
+  assert.equal(get('word'), 0xffff8880);
+  // build_detached_freelist() starts from p[15] and links each object of the same slab in front of the chain,
+  // so the detached freelist is p[0] -> p[1] -> ... -> p[15]: the next allocation gets p[0] back.
+  assert.equal(get('again'), first);
+  // slabinfo's active_objs counts every object of a slab not on a node partial list: the cpu slab's 64.
+  assert.equal(slabinfoView(m).caches.find((x) => x.name === 'bulk_obj')!.activeObjs, 64);
+});
+
+test('from a scenario: bad pointer arrays and entries stop with a code, nothing freed', () => {
+  const run = (lines: string[]) => {
+    const { diagnostics, scenario } = loadScenario(lines.join('\n') + '\n', 't.kmem');
+    assert.deepEqual(diagnostics, []);
+    return scenario!.vm.run({ maxInstructions: 1e6 });
+  };
+  const head = ['let c = kmem_cache_create("bulk_obj", 64, 0, SLAB_NO_MERGE)'];
+  // The array must be allocated memory: a 64-byte kmalloc object cannot hold 16 pointers.
+  let stop = run([...head, 'let p = kmalloc(64, GFP_KERNEL)', 'let n = kmem_cache_alloc_bulk(c, GFP_KERNEL, 16, p)']);
+  assert.equal(stop.error?.code, 'KM4121');
+  assert.match(stop.error!.message, /does not fit inside one kmalloc-64 object/);
+  // A freed array is not the scenario's to pass.
+  stop = run([
+    ...head,
+    'let p = kmalloc(128, GFP_KERNEL)',
+    'kfree(p)',
+    'let n = kmem_cache_alloc_bulk(c, GFP_KERNEL, 4, p)',
+  ]);
+  assert.equal(stop.error?.code, 'KM4121');
+  assert.match(stop.error!.message, /inside a free kmalloc-128 object/);
+  // A NULL entry in the array of a free.
+  stop = run([...head, 'let p = kzalloc(64, GFP_KERNEL)', 'kmem_cache_free_bulk(c, 2, p)']);
+  assert.equal(stop.error?.code, 'KM4003');
+  assert.match(stop.error!.message, /kmem_cache_free_bulk: p\[0\] is NULL/);
+  // A double free inside the array.
+  stop = run([
+    ...head,
+    'let p = kzalloc(64, GFP_KERNEL)',
+    'let n = kmem_cache_alloc_bulk(c, GFP_KERNEL, 4, p)',
+    'kmem_cache_free(c, read64(p + 16))',
+    'kfree_bulk(4, p)',
+  ]);
+  assert.equal(stop.error?.code, 'KM4002');
+  assert.match(stop.error!.message, /^kfree_bulk: 0x[0-9a-f]{16} is already free \(double free\)$/);
+  // read64 outside the direct map.
+  stop = run(['let x = read64(0x1000)']);
+  assert.equal(stop.error?.code, 'KM4120');
+});

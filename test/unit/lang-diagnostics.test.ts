@@ -145,6 +145,12 @@ const CASES: readonly Case[] = [
   { code: 'KM4105', text: 'let n = 2\nrepeat ⟦n - 3⟧ {\n  let p = 1\n}', runtime: true },
   { code: 'KM4106', text: 'let p = ⟦kmalloc(8, -1)⟧', runtime: true },
   { code: 'KM4107', text: 'let p = ⟦alloc_pages(-1, GFP_KERNEL)⟧', runtime: true },
+  { code: 'KM4120', text: 'let v = ⟦read64(0x1000)⟧', runtime: true },
+  {
+    code: 'KM4121',
+    text: 'let c = kmem_cache_create("c", 64, 0, 0)\nlet p = kmalloc(8, GFP_KERNEL)\nlet n = ⟦kmem_cache_alloc_bulk(c, GFP_KERNEL, 2, p)⟧',
+    runtime: true,
+  },
 ];
 
 function diagnosticsOf(c: Case, source: string): Diagnostic[] {

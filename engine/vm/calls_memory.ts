@@ -1,0 +1,102 @@
+/*
+ * Memory access from scenarios: loads of 1, 2, 4 and 8 bytes at a kernel address, little-endian as on x86-64
+ * and RISC-V. A load reads the machine's bytes as the kernel would (Machine.readMemory), so a free slab
+ * object shows its (hardened) free pointer and a kmalloc'd object the stale word the allocator left there.
+ *
+ * Only the direct map of RAM is addressable here. Loads are not checked against allocations (a load from a
+ * free object is what a use-after-free does; the memory-safety detectors judge it, not this layer).
+ *
+ * pointerArray() is the other half: the `void **p` arrays of the bulk calls, which the kernel reads and
+ * writes in memory. A scenario passes an allocation, and the machine only writes into memory that is
+ * allocated (inside one live slab object, or pages that are neither free, reserved nor page tables).
+ */
+
+import { PAGE_SIZE } from '../mm/config';
+import { PG_BUDDY, PG_PCP, PG_PGTABLE, PG_RESERVED, PG_SLAB } from '../mm/frames';
+import { Machine } from '../mm/machine';
+import { isAllocated } from '../mm/slub';
+import type { CallFailure, GenericBuiltin } from './calls';
+import { Value, formatValue, fromBigInt } from './values';
+
+/** The physical range [phys, phys + len) behind the direct-map address ptr, or a failure. */
+export function directMapRange(
+  machine: Machine,
+  name: string,
+  ptr: Value,
+  len: number,
+  code: string,
+): number | CallFailure {
+  const phys = typeof ptr === 'bigint' ? machine.phys(ptr) : undefined;
+  const last = typeof ptr === 'bigint' && len > 0 ? machine.phys(ptr + BigInt(len - 1)) : phys;
+  if (phys === undefined || last === undefined) {
+    return {
+      code,
+      message: `${name}: ${formatValue(ptr)}${len > 1 ? ` (${len} bytes)` : ''} is not a direct-map address inside memory`,
+    };
+  }
+  return phys;
+}
+
+function load(width: 1 | 2 | 4 | 8): GenericBuiltin {
+  const name = `read${width * 8}`;
+  return {
+    name,
+    params: ['addr'],
+    returnsValue: true,
+    summary: `Loads the ${width * 8}-bit little-endian value at addr (a direct-map address such as kmalloc returns, plus an offset), as the kernel would read it: a free object's free pointer is there, hardened as SLUB stores it.`,
+    run(machine, [addr]) {
+      const phys = directMapRange(machine, name, addr!, width, 'KM4120');
+      if (typeof phys !== 'number') return phys;
+      const bytes = machine.readMemory(phys, width);
+      let v = 0n;
+      for (let i = width - 1; i >= 0; i--) v = (v << 8n) | BigInt(bytes[i]!);
+      return fromBigInt(v);
+    },
+  };
+}
+
+export const MEMORY_BUILTINS: readonly GenericBuiltin[] = [load(1), load(2), load(4), load(8)];
+
+/** Most pointers one bulk call takes (the kernel's size_t has no such limit; an emulated run does). */
+export const BULK_MAX = 1 << 16;
+
+/**
+ * The `void **p` argument of a bulk call: n pointers at ptr. The range must lie inside memory the scenario
+ * owns: one allocated slab object (within its object size) or allocated pages.
+ */
+export function pointerArray(machine: Machine, name: string, ptr: Value, n: number): number | CallFailure {
+  const len = n * 8;
+  const phys = directMapRange(machine, name, ptr, len, 'KM4121');
+  if (typeof phys !== 'number') return phys;
+  const why = unownedReason(machine, phys, len);
+  return why === undefined
+    ? phys
+    : { code: 'KM4121', message: `${name}: the array at ${formatValue(ptr)} (${n} pointers) ${why}` };
+}
+
+/** Why the machine may not write [phys, phys + len), or undefined when the range is allocated memory. */
+function unownedReason(machine: Machine, phys: number, len: number): string | undefined {
+  const first = Math.floor(phys / PAGE_SIZE);
+  const last = Math.floor((phys + len - 1) / PAGE_SIZE);
+  for (let pfn = first; pfn <= last; pfn++) {
+    const flags = machine.frames.flags[pfn]!;
+    if (flags & PG_SLAB) {
+      const slab = machine.slub.slabAt(pfn);
+      const cache = slab ? machine.slub.caches[slab.cache] : undefined;
+      if (!slab || !cache) return 'is in a slab page the allocator no longer tracks';
+      const g = cache.geometry;
+      const offset = phys - slab.head * PAGE_SIZE;
+      const index = Math.floor(offset / g.size);
+      if (index >= g.objects || offset + len > index * g.size + g.objectSize) {
+        return `does not fit inside one ${cache.name} object (${g.objectSize} bytes)`;
+      }
+      if (!isAllocated(slab.fp[index]!)) return `is inside a free ${cache.name} object`;
+      return undefined; // within one live object, which is inside one slab
+    }
+    if (flags & (PG_RESERVED | PG_PGTABLE)) return 'overlaps reserved memory or a page-table page';
+    if (flags & (PG_BUDDY | PG_PCP) || machine.buddy.findFreeBlock(pfn) || machine.buddy.findPcpBlock(pfn)) {
+      return 'overlaps a free page';
+    }
+  }
+  return undefined;
+}
