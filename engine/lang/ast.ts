@@ -1,7 +1,7 @@
 /*
  * The syntax tree of a scenario. Every node has the range of its source text; statements also have the
  * range the debugger shows for them (`head`: the whole statement for simple ones, the header line
- * `repeat 10` / `for i in 0..8` for loops, without the body).
+ * `repeat 10` / `for i in 0..8` / `if cond` / `while cond`, without the body).
  *
  * The parser keeps a node even when part of it is missing (an `ErrorExpr` stands in, already reported),
  * so the checker still sees `let x = <broken>` declare x and later uses of x raise nothing new.
@@ -114,6 +114,22 @@ export interface ForStmt extends StmtBase {
   readonly body: Block;
 }
 
+/** `if cond { ... } else if cond { ... } else { ... }`; head is `if cond`. */
+export interface IfStmt extends StmtBase {
+  readonly kind: 'if';
+  readonly condition: Expr;
+  readonly then: Block;
+  /** The else branch: a block, or the next `if` of an `else if` chain. */
+  readonly otherwise?: Block | IfStmt;
+}
+
+/** `while cond { ... }`; head is `while cond`, evaluated before every round. */
+export interface WhileStmt extends StmtBase {
+  readonly kind: 'while';
+  readonly condition: Expr;
+  readonly body: Block;
+}
+
 export interface MachineEntry {
   readonly name: Identifier;
   readonly value: Expr;
@@ -128,7 +144,7 @@ export interface MachineStmt extends StmtBase {
   readonly keyword: Range;
 }
 
-export type Stmt = LetStmt | AssignStmt | ExprStmt | RepeatStmt | ForStmt | MachineStmt;
+export type Stmt = LetStmt | AssignStmt | ExprStmt | RepeatStmt | ForStmt | IfStmt | WhileStmt | MachineStmt;
 
 export interface Script {
   readonly statements: readonly Stmt[];

@@ -17,7 +17,19 @@
  */
 
 import { ARCH_NAMES, ArchName, isArchName } from '../mm/arch';
-import { AssignStmt, Block, Expr, ForStmt, LetStmt, MachineStmt, NameExpr, RepeatStmt, Script, Stmt } from './ast';
+import {
+  AssignStmt,
+  Block,
+  Expr,
+  ForStmt,
+  IfStmt,
+  LetStmt,
+  MachineStmt,
+  NameExpr,
+  RepeatStmt,
+  Script,
+  Stmt,
+} from './ast';
 import { BUILTIN_CONSTANTS, BUILTIN_FUNCTIONS, isBuiltinName } from './builtins';
 import { Diagnostic, Range, error } from './diagnostics';
 import { foldConstant } from './fold';
@@ -205,9 +217,31 @@ class Checker {
         this.nextSlot = base;
         break;
       }
+      case 'if':
+        this.ifStatement(stmt);
+        break;
+      case 'while':
+        this.expr(stmt.condition, true);
+        this.block(stmt.body);
+        break;
       case 'machine':
         this.machineBlock(stmt, first);
         break;
+    }
+  }
+
+  /** An if and its else-if chain; each branch is a scope of its own. Iterative, so long chains are cheap. */
+  private ifStatement(stmt: IfStmt): void {
+    for (let branch: IfStmt | undefined = stmt; branch;) {
+      this.expr(branch.condition, true);
+      this.block(branch.then);
+      const otherwise: Block | IfStmt | undefined = branch.otherwise;
+      if (otherwise && 'kind' in otherwise) {
+        branch = otherwise;
+      } else {
+        if (otherwise) this.block(otherwise);
+        branch = undefined;
+      }
     }
   }
 

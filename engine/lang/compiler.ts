@@ -8,7 +8,7 @@
  * stack once.
  */
 
-import { Block, Expr, Script, Stmt } from './ast';
+import { Block, Expr, IfStmt, Script, Stmt } from './ast';
 import { BUILTIN_CONSTANTS, BUILTIN_FUNCTIONS } from './builtins';
 import { CheckResult, VarInfo } from './checker';
 import { Range, cover } from './diagnostics';
@@ -219,7 +219,45 @@ class Compiler {
         this.emit(Op.ForLoop, counter, variable.slot, body);
         return;
       }
+      case 'if':
+        this.ifStatement(stmt);
+        return;
+      case 'while': {
+        // The header is a statement of its own each round: the debugger stops on `while cond` before every
+        // evaluation, as it does on a for header.
+        const top = this.code.length;
+        this.startStatement(stmt);
+        this.expr(stmt.condition);
+        const exit = this.emit(Op.JmpIfFalse, -1);
+        this.stack(-1);
+        this.block(stmt.body);
+        this.emit(Op.Jmp, top);
+        this.patch(exit + 1, this.code.length);
+        return;
+      }
     }
+  }
+
+  /** if / else if / else: each condition a statement (its header), one jump past the rest per taken branch. */
+  private ifStatement(stmt: IfStmt): void {
+    const ends: number[] = [];
+    for (let branch: IfStmt | undefined = stmt; branch;) {
+      this.startStatement(branch);
+      this.expr(branch.condition);
+      const skip = this.emit(Op.JmpIfFalse, -1);
+      this.stack(-1);
+      this.block(branch.then);
+      const otherwise: Block | IfStmt | undefined = branch.otherwise;
+      if (otherwise) ends.push(this.emit(Op.Jmp, -1));
+      this.patch(skip + 1, this.code.length);
+      if (otherwise && 'kind' in otherwise) {
+        branch = otherwise;
+      } else {
+        if (otherwise) this.block(otherwise);
+        branch = undefined;
+      }
+    }
+    for (const end of ends) this.patch(end + 1, this.code.length);
   }
 
   private loopSlot(stmt: Parameters<CheckResult['loopSlots']['get']>[0]): number {

@@ -44,6 +44,7 @@ export const DIAGNOSTIC_CODES: Readonly<Record<string, string>> = {
   KM1007: 'nesting too deep',
   KM1008: 'invalid escape sequence in a string literal',
   KM1009: 'the left side of "=" must be a variable name',
+  KM1010: "'else' without an if: it must follow the '}' of its if on the same line",
   KM2001: 'unknown name',
   KM2002: 'name already declared in this scope',
   KM2003: 'unknown function',

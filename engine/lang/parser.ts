@@ -2,7 +2,7 @@
  * The parser: tokens to a Script (ast.ts), by recursive descent with C precedence for binary operators.
  *
  *   script     = { statement end } ;        end = newline | ";" | before the "}" of a block | end of file
- *   statement  = let | assignment | call | repeat | for | machine
+ *   statement  = let | assignment | call | repeat | for | if | while | machine
  * (docs/language.md has the full EBNF.) Newlines end statements, except inside parentheses: there an
  * expression or an argument list may go on over several lines (`parens` counts the open ones, and `cur`
  * steps over newlines while it is above zero).
@@ -27,6 +27,7 @@ import {
   ExprStmt,
   ForStmt,
   Identifier,
+  IfStmt,
   LetStmt,
   MachineEntry,
   MachineStmt,
@@ -34,6 +35,7 @@ import {
   Script,
   Stmt,
   UnaryOp,
+  WhileStmt,
 } from './ast';
 import { Diagnostic, Range, cover, error } from './diagnostics';
 import { lex } from './lexer';
@@ -189,8 +191,8 @@ class Parser {
     const t = this.tokens[this.pos]!;
     if (t.kind === TokenKind.Keyword) {
       return inMachine
-        ? ['let', 'repeat', 'for', 'machine'].includes(t.text)
-        : t.text !== 'in' && !FUTURE_VALUE_WORDS.has(t.text);
+        ? ['let', 'repeat', 'for', 'if', 'while', 'machine'].includes(t.text)
+        : t.text !== 'in' && t.text !== 'else' && !FUTURE_VALUE_WORDS.has(t.text);
     }
     const next = this.tokens[this.pos + 1]?.kind;
     return (
@@ -301,6 +303,13 @@ class Parser {
           return this.parseRepeat();
         case 'for':
           return this.parseFor();
+        case 'if':
+          return this.parseIf();
+        case 'while':
+          return this.parseWhile();
+        case 'else':
+          this.fail('KM1010', `'else' must follow the '}' of an if on the same line (} else {)`, t.range);
+          return undefined;
         case 'machine':
           return this.parseMachine();
       }
@@ -438,7 +447,50 @@ class Parser {
     return { kind: 'for', variable, from, to, body, head, range: cover(keyword.range, body.range) };
   }
 
-  /** `{ statements }` after a loop header, "{" on the header's line; undefined (and panic) when broken. */
+  private atKeyword(word: string): boolean {
+    return this.cur.kind === TokenKind.Keyword && this.cur.text === word;
+  }
+
+  private parseIf(): IfStmt | undefined {
+    const keyword = this.advance();
+    const condition = this.parseExpr();
+    const head = cover(keyword.range, this.lastEnd);
+    const then = this.parseBody('the condition');
+    if (!then) {
+      return undefined;
+    }
+    if (!this.atKeyword('else')) {
+      return { kind: 'if', condition, then, head, range: cover(keyword.range, then.range) };
+    }
+    this.advance();
+    let otherwise: Block | IfStmt | undefined;
+    if (this.atKeyword('if')) {
+      if (!this.enter(this.cur.range)) {
+        return undefined;
+      }
+      otherwise = this.parseIf();
+      this.leave();
+    } else {
+      otherwise = this.parseBody(`'else'`);
+    }
+    if (!otherwise) {
+      return undefined;
+    }
+    return { kind: 'if', condition, then, otherwise, head, range: cover(keyword.range, otherwise.range) };
+  }
+
+  private parseWhile(): WhileStmt | undefined {
+    const keyword = this.advance();
+    const condition = this.parseExpr();
+    const head = cover(keyword.range, this.lastEnd);
+    const body = this.parseBody('the condition');
+    if (!body) {
+      return undefined;
+    }
+    return { kind: 'while', condition, body, head, range: cover(keyword.range, body.range) };
+  }
+
+  /** `{ statements }` after a statement header, "{" on the header's line; undefined (and panic) when broken. */
   private parseBody(after: string): Block | undefined {
     if (this.panic) {
       return undefined;

@@ -5,7 +5,7 @@
  * its source offsets and its range (0-based line/character in UTF-16 code units), so diagnostics and the
  * language service never recompute positions.
  *
- * Reserved words: the ones the grammar uses today (let, repeat, for, in, machine) and the ones the full
+ * Reserved words: the ones the grammar uses today (let, repeat, for, in, if, else, while, machine) and the ones the full
  * language will need. None can name a variable; a reserved word where a statement starts is reported as
  * "reserved for a future statement", which keeps today's scripts valid when that statement arrives.
  */
@@ -68,15 +68,21 @@ export interface Token {
 }
 
 /** Words with a meaning in today's grammar. */
-export const ACTIVE_KEYWORDS: ReadonlySet<string> = new Set(['let', 'repeat', 'for', 'in', 'machine']);
+export const ACTIVE_KEYWORDS: ReadonlySet<string> = new Set([
+  'let',
+  'repeat',
+  'for',
+  'in',
+  'if',
+  'else',
+  'while',
+  'machine',
+]);
 
 /** Words kept for statements the language will grow (see docs/language.md, "How the language grows"). */
 export const FUTURE_STATEMENT_WORDS: ReadonlySet<string> = new Set([
   'proc',
   'return',
-  'if',
-  'else',
-  'while',
   'cache',
   'cpu',
   'irq',

@@ -65,11 +65,12 @@ const CASES: readonly Case[] = [
   { code: 'KM1007', text: `let x = ${'('.repeat(200)}⟦(⟧1${')'.repeat(201)}` },
   { code: 'KM1008', text: 'let x = 1 # "\\q" in a comment is fine\nx = "a⟦\\q⟧"', alone: false },
   { code: 'KM1009', text: '⟦kmalloc(8, GFP_KERNEL)⟧ = 3' },
+  { code: 'KM1010', text: 'if 1 {\n  kfree(0)\n}\n⟦else⟧ {\n  kfree(0)\n}' },
   { code: 'KM2001', text: 'let first = 1\nkfree(⟦frist⟧)' },
   { code: 'KM2002', text: 'let p = 1\nlet ⟦p⟧ = 2' },
   { code: 'KM2003', text: 'let p = ⟦kmallc⟧(8, GFP_KERNEL)' },
   { code: 'KM2004', text: 'let p = ⟦kmalloc(8)⟧' },
-  { code: 'KM2005', text: '⟦while⟧ 1 {\n  kfree(0)\n}' },
+  { code: 'KM2005', text: '⟦proc⟧ 1 {\n  kfree(0)\n}' },
   { code: 'KM2006', text: 'let p = 1\n⟦machine⟧ { cpus 4 }' },
   { code: 'KM2007', text: 'machine { ⟦memry⟧ 256M; cpus 2 }' },
   { code: 'KM2008', text: 'machine { memory ⟦kmalloc(8, GFP_KERNEL)⟧ }' },
@@ -220,7 +221,6 @@ test('recovery: several errors in one file, each reported once', () => {
     '1:30 KM1003', // expected ')' at the end of line 2
     '2:10 KM1001', // '$'
     '4:9 KM1003', // expected '{' after the repeat count: the whole loop is skipped
-    '8:0 KM2005', // 'if' reserved: skipped with both blocks
     '13:8 KM2004', // kmalloc(1)
     '14:9 KM1003', // two statements on one line
     '15:8 KM2001', // undefined_name
@@ -262,7 +262,7 @@ test('scopes: block-local lets, shadowing, loop variables', () => {
 });
 
 test('reserved words: where a statement starts, as names, and as values', () => {
-  const words = ['proc', 'return', 'if', 'else', 'while', 'cache', 'irq', 'process', 'expect', 'print', 'spin_lock'];
+  const words = ['proc', 'return', 'cache', 'irq', 'process', 'expect', 'print', 'spin_lock'];
   for (const word of words) {
     const found = diagnose(`${word} x {\n  kfree(0)\n}\nlet y = 1`, 'r.kmem');
     assert.deepEqual(
