@@ -166,8 +166,17 @@ export const SLAB_KMALLOC = 1 << 5;
 export const SLAB_NO_MERGE = 1 << 6;
 export const SLAB_TYPESAFE_BY_RCU = 1 << 7;
 export const SLAB_PANIC = 1 << 8;
+/** The debug flags of slab_debug= (F, Z, P, U, T) and kmem_cache_create(). */
+export const SLAB_CONSISTENCY_CHECKS = 1 << 9;
+export const SLAB_RED_ZONE = 1 << 10;
+export const SLAB_POISON = 1 << 11;
+export const SLAB_STORE_USER = 1 << 12;
+export const SLAB_TRACE = 1 << 13;
+/** SLAB_DEBUG_FLAGS (mm/slab.h): a cache with any of them is a debug cache (kmem_cache_debug()). */
+export const SLAB_DEBUG_FLAGS = SLAB_RED_ZONE | SLAB_POISON | SLAB_STORE_USER | SLAB_TRACE | SLAB_CONSISTENCY_CHECKS;
 /** SLAB_NEVER_MERGE (mm/slab_common.c) as far as the modelled flags go. */
-export const SLAB_NEVER_MERGE = SLAB_TYPESAFE_BY_RCU | SLAB_NO_MERGE;
+export const SLAB_NEVER_MERGE =
+  SLAB_TYPESAFE_BY_RCU | SLAB_NO_MERGE | SLAB_RED_ZONE | SLAB_POISON | SLAB_STORE_USER | SLAB_TRACE;
 /** SLAB_MERGE_SAME: flags a cache must share with the cache it merges into. */
 export const SLAB_MERGE_SAME = SLAB_RECLAIM_ACCOUNT | SLAB_CACHE_DMA | SLAB_CACHE_DMA32 | SLAB_ACCOUNT;
 
