@@ -16,7 +16,7 @@ import { MachineConfig } from './mm/config';
 import { ArchName } from './mm/arch';
 import { Machine } from './mm/machine';
 import { Program } from './vm/program';
-import { Vm } from './vm/vm';
+import { Vm, VmOptions } from './vm/vm';
 
 /** Machine settings used where the script's machine block is silent. */
 export interface ScenarioDefaults {
@@ -36,6 +36,7 @@ export function loadScenario(
   source: string,
   fileName: string,
   defaults?: ScenarioDefaults,
+  vmOptions: VmOptions = {},
 ): { diagnostics: Diagnostic[]; scenario?: LoadedScenario } {
   const analysis = analyze(source, fileName);
   const { config, diagnostics: configDiagnostics } = resolveMachineConfig(analysis.check.machine, defaults);
@@ -48,5 +49,5 @@ export function loadScenario(
   if (Array.isArray(machine)) {
     throw new Error('loadScenario: Machine.boot refused a configuration validateConfig accepted');
   }
-  return { diagnostics, scenario: { program, machine, vm: new Vm(program, machine), config } };
+  return { diagnostics, scenario: { program, machine, vm: new Vm(program, machine, vmOptions), config } };
 }

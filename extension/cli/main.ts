@@ -1,7 +1,7 @@
 /*
  * `kmem`: the command line. Runs the same engine as the debugger, headless, for CI and teaching.
  *
- *   kmem run FILE [--memory SIZE] [--cpus N] [--proc NAME]...   run a scenario to the end, print a summary
+ *   kmem run FILE [--memory SIZE] [--cpus N] [--max-steps N] [--proc NAME]...   run a scenario, print a summary
  *   kmem check FILE...                                          print diagnostics; exit 2 on errors
  *   kmem boot [--memory SIZE] [--cpus N] [--proc NAME]...       /proc files of a freshly booted machine
  *
@@ -36,26 +36,31 @@ export const EXIT_OK = 0;
 export const EXIT_FINDINGS = 1;
 export const EXIT_USAGE = 2;
 
+/** Statements `kmem run` lets a scenario start unless --max-steps says otherwise (seconds of work, not hours). */
+export const DEFAULT_MAX_STEPS = 100_000_000;
+
 const HELP: Record<string, string> = {
   main: `kmem: run kernel-memory scenarios on an emulated Linux 6.12 machine
 
 Usage:
-  kmem run FILE [--memory SIZE] [--cpus N] [--arch ARCH] [--proc NAME]... [--debugfs NAME]...
+  kmem run FILE [--memory SIZE] [--cpus N] [--arch ARCH] [--max-steps N] [--proc NAME]... [--debugfs NAME]...
   kmem check FILE...
   kmem boot [--memory SIZE] [--cpus N] [--arch ARCH] [--proc NAME]... [--debugfs NAME]...
   kmem COMMAND --help
 
 Exit codes: 0 clean, 1 runtime errors in the scenario, 2 invalid input or usage.
 `,
-  run: `kmem run FILE [--memory SIZE] [--cpus N] [--arch ARCH] [--proc NAME]... [--debugfs NAME]...
+  run: `kmem run FILE [--memory SIZE] [--cpus N] [--arch ARCH] [--max-steps N] [--proc NAME]... [--debugfs NAME]...
 
 Runs the scenario to the end and prints a summary: statements, events by kind, live objects per cache.
 What the machine's kernel log receives (a page allocation failure, the OOM killer) is printed to stderr as
 it happens. --memory, --cpus and --arch apply where the scenario's machine block is silent. Each --proc
 prints that /proc file of the final machine (${PROC_FILE_NAMES.join(', ')}), each --debugfs that file
 under /sys/kernel/debug (${DEBUGFS_FILE_NAMES.join(', ')}).
-ARCH is ${ARCH_NAMES.join(', ')}. Exits 1 when the scenario stops on a runtime error (a kernel panic
-included), 2 when it does not compile.
+ARCH is ${ARCH_NAMES.join(', ')}. --max-steps bounds the statements the run may start (default
+${DEFAULT_MAX_STEPS.toLocaleString('en-US')}); a scenario that goes past it, a loop that never ends, stops with KM4100.
+Exits 1 when the scenario stops on a runtime error (a kernel panic and KM4100 included), 2 when it does not
+compile.
 `,
   check: `kmem check FILE...
 
@@ -88,6 +93,7 @@ const machineOptions = {
   arch: { type: 'string' },
   proc: { type: 'string', multiple: true },
   debugfs: { type: 'string', multiple: true },
+  'max-steps': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } satisfies ParseArgsConfig['options'];
 
@@ -144,8 +150,13 @@ export function main(argv: readonly string[], io: Io = nodeIo): number {
           `--proc takes ${PROC_FILES.slice(0, -1).join(', ')} or ${PROC_FILES[PROC_FILES.length - 1]}, not '${badProc}'`,
         );
       }
+      const maxSteps = values['max-steps'] === undefined ? DEFAULT_MAX_STEPS : Number(values['max-steps']);
+      if (!Number.isSafeInteger(maxSteps) || maxSteps < 1) {
+        return usage(`--max-steps takes a whole number of statements from 1 up, not '${values['max-steps']}'`);
+      }
       if (command === 'boot') {
         if (positionals.length > 0) return usage(`unexpected argument '${positionals[0]}'`);
+        if (values['max-steps'] !== undefined) return usage('--max-steps applies to kmem run');
         files.procs = procs.length > 0 || debugfs.length > 0 ? (procs as ProcFile[]) : [...PROC_FILES];
         return boot(io, { memoryBytes, cpus, arch }, files);
       }
@@ -153,7 +164,7 @@ export function main(argv: readonly string[], io: Io = nodeIo): number {
         return usage(positionals.length === 0 ? 'name the scenario file to run' : 'run takes one scenario file');
       }
       files.procs = procs as ProcFile[];
-      return run(io, positionals[0]!, { memoryBytes, cpus, arch }, files);
+      return run(io, positionals[0]!, { memoryBytes, cpus, arch }, files, maxSteps);
     }
     case 'check': {
       let parsed;
@@ -240,10 +251,10 @@ function printFiles(io: Io, machine: Machine, files: Files): void {
   }
 }
 
-function run(io: Io, file: string, defaults: ScenarioDefaults, files: Files): number {
+function run(io: Io, file: string, defaults: ScenarioDefaults, files: Files, maxSteps: number): number {
   const text = readScenario(io, file);
   if (text === undefined) return EXIT_USAGE;
-  const { diagnostics, scenario } = loadScenario(text, file, defaults);
+  const { diagnostics, scenario } = loadScenario(text, file, defaults, { statementLimit: maxSteps });
   for (const d of diagnostics) io.err(`${formatDiagnostic(file, d)}\n`);
   if (!scenario) return EXIT_USAGE;
   const { vm, machine } = scenario;

@@ -92,6 +92,20 @@ describe('kmem run', () => {
     assert.equal(cli(['--help']).code, EXIT_OK);
   });
 
+  test('--max-steps stops a loop that never ends with KM4100 (exit 1); bad values are usage errors', () => {
+    const files = { 'loop.kmem': 'let n = 0\nwhile 1 {\n  n = n + 1\n}\n' };
+    const r = cli(['run', 'loop.kmem', '--max-steps', '1000'], files);
+    assert.equal(r.code, EXIT_FINDINGS);
+    assert.match(r.out, /^loop\.kmem: stopped on an error after 1000 statements, 0 events\n/);
+    assert.match(r.err, /^loop\.kmem:3:3: error KM4100: statement limit reached: 1000 statements ran\n/);
+    for (const bad of ['0', '-5', '1.5', 'lots']) {
+      const u = cli(['run', 'loop.kmem', `--max-steps=${bad}`], files);
+      assert.equal(u.code, EXIT_USAGE, bad);
+      assert.match(u.err, /--max-steps takes a whole number of statements from 1 up/);
+    }
+    assert.equal(cli(['boot', '--max-steps', '5']).code, EXIT_USAGE);
+  });
+
   test('--proc prints /proc files of the final machine', () => {
     const r = cli(['run', 'p.kmem', '--proc', 'buddyinfo'], { 'p.kmem': 'machine { memory 16M }\n' });
     assert.equal(r.code, EXIT_OK);
