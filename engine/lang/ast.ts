@@ -130,6 +130,20 @@ export interface WhileStmt extends StmtBase {
   readonly body: Block;
 }
 
+/** `proc name(a, b) { ... }` at the top level; head is `proc name(a, b)`. */
+export interface ProcStmt extends StmtBase {
+  readonly kind: 'proc';
+  readonly name: Identifier;
+  readonly params: readonly Identifier[];
+  readonly body: Block;
+}
+
+/** `return` or `return expr`, inside a procedure. */
+export interface ReturnStmt extends StmtBase {
+  readonly kind: 'return';
+  readonly value?: Expr;
+}
+
 export interface MachineEntry {
   readonly name: Identifier;
   readonly value: Expr;
@@ -144,7 +158,8 @@ export interface MachineStmt extends StmtBase {
   readonly keyword: Range;
 }
 
-export type Stmt = LetStmt | AssignStmt | ExprStmt | RepeatStmt | ForStmt | IfStmt | WhileStmt | MachineStmt;
+export type Stmt =
+  LetStmt | AssignStmt | ExprStmt | RepeatStmt | ForStmt | IfStmt | WhileStmt | ProcStmt | ReturnStmt | MachineStmt;
 
 export interface Script {
   readonly statements: readonly Stmt[];

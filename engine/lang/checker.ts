@@ -11,6 +11,12 @@
  * hidden slots for their counters (repeat: remaining count; for: current, end) below their body's. The
  * compiler reads `bindings`, `loopSlots` and `slotCount`; it only runs when the checker found no error.
  *
+ * Procedures (`proc f(a, b) { ... }`) are defined at the top level and called after their definition (a
+ * procedure may call itself). A procedure's frame has slots of its own, numbered from 0: its parameters,
+ * then its locals and loop counters. Inside it, a name resolves to its own scopes, then to the top-level
+ * variables declared before the definition (globals), then to builtins. A procedure returns a value when
+ * any of its `return` statements has one; then all must (KM2019), and the end of the body returns 0.
+ *
  * The machine block must be the first statement, at the top level, once (KM2006); its entries must be
  * constant integers (KM2008) and appear once each (KM2009). Their values go to `machine` for validation
  * against engine/mm/config.ts (KM3xxx, in service.ts) with the entry's range.
@@ -20,13 +26,16 @@ import { ARCH_NAMES, ArchName, isArchName } from '../mm/arch';
 import {
   AssignStmt,
   Block,
+  CallExpr,
   Expr,
   ForStmt,
   IfStmt,
   LetStmt,
   MachineStmt,
   NameExpr,
+  ProcStmt,
   RepeatStmt,
+  ReturnStmt,
   Script,
   Stmt,
 } from './ast';
@@ -47,6 +56,21 @@ export interface VarInfo {
   readonly loopVariable: boolean;
   /** The declared name's range. */
   readonly declaration: Range;
+  /** The procedure whose frame holds the slot (its index in CheckResult.procs), -1 for the top level. */
+  readonly proc: number;
+}
+
+/** A procedure: its signature and frame size. */
+export interface ProcInfo {
+  readonly name: string;
+  readonly params: readonly string[];
+  /** Some `return expr` exists: calls give its value (0 when the body ends without one). */
+  readonly returnsValue: boolean;
+  /** The parameters' variables: slots 0..n-1 of the frame. */
+  readonly paramInfos: VarInfo[];
+  /** Slots of one frame: parameters, locals, loop counters. */
+  slotCount: number;
+  readonly definition: ProcStmt;
 }
 
 export interface MachineSetting {
@@ -86,9 +110,13 @@ export interface CheckResult {
   readonly loopSlots: Map<RepeatStmt | ForStmt, number>;
   /** Every variable, in declaration order. */
   readonly variables: VarInfo[];
-  /** Slots the VM needs (named and hidden). */
+  /** Slots the top-level frame needs (named and hidden). */
   readonly slotCount: number;
   readonly machine: MachineSettings;
+  /** Procedures in definition order. */
+  readonly procs: readonly ProcInfo[];
+  /** The procedure (index into procs) each call of a procedure calls; builtin calls are not in it. */
+  readonly procCalls: Map<CallExpr, number>;
 }
 
 export function check(script: Script): CheckResult {
@@ -107,8 +135,20 @@ class Checker {
   private slotCount = 0;
   private machine: MachineSettings = {};
   private sawMachine = false;
+  private readonly procs: ProcInfo[] = [];
+  private readonly procIds = new Map<string, number>();
+  private readonly procCalls = new Map<CallExpr, number>();
+  /** Top-level procedure names, for the message of a call that comes before the definition. */
+  private readonly definedLater = new Map<string, Range>();
+  /** The procedure being checked: its index and the first of its scopes in `scopes`. */
+  private current: { proc: number; firstScope: number } | undefined;
 
   run(script: Script): CheckResult {
+    for (const st of script.statements) {
+      if (st.kind === 'proc' && !this.definedLater.has(st.name.name)) {
+        this.definedLater.set(st.name.name, st.name.range);
+      }
+    }
     this.scopes.push(new Map());
     script.statements.forEach((stmt, index) => this.statement(stmt, index === 0));
     return {
@@ -118,6 +158,8 @@ class Checker {
       variables: this.variables,
       slotCount: this.slotCount,
       machine: this.machine,
+      procs: this.procs,
+      procCalls: this.procCalls,
     };
   }
 
@@ -132,9 +174,16 @@ class Checker {
     return slot;
   }
 
+  /** The scopes a name can resolve to here, innermost first: a procedure sees its own, then the globals. */
+  private visibleScopes(): Map<string, VarInfo>[] {
+    const first = this.current?.firstScope ?? 1;
+    const own = this.scopes.slice(first).reverse();
+    return [...own, this.scopes[0]!];
+  }
+
   private lookup(name: string): VarInfo | undefined {
-    for (let i = this.scopes.length - 1; i >= 0; i--) {
-      const v = this.scopes[i]!.get(name);
+    for (const scope of this.visibleScopes()) {
+      const v = scope.get(name);
       if (v) {
         return v;
       }
@@ -144,7 +193,7 @@ class Checker {
 
   private visibleNames(): string[] {
     const names = new Set<string>();
-    for (const scope of this.scopes) {
+    for (const scope of this.visibleScopes()) {
       for (const name of scope.keys()) names.add(name);
     }
     return [...names];
@@ -157,6 +206,14 @@ class Checker {
     if (isBuiltinName(name)) {
       const what = BUILTIN_FUNCTIONS.has(name) ? 'function' : 'constant';
       this.report('KM2010', `'${name}' is a built-in ${what} and cannot be declared again`, at);
+      return undefined;
+    }
+    if (this.procIds.has(name)) {
+      this.report(
+        'KM2002',
+        `'${name}' is a procedure (line ${this.procs[this.procIds.get(name)!]!.definition.name.range.start.line + 1}); pick another name`,
+        at,
+      );
       return undefined;
     }
     const scope = this.scopes[this.scopes.length - 1]!;
@@ -176,6 +233,7 @@ class Checker {
       order: this.variables.length,
       loopVariable,
       declaration: at,
+      proc: this.current?.proc ?? -1,
     };
     scope.set(name, info);
     this.variables.push(info);
@@ -224,10 +282,82 @@ class Checker {
         this.expr(stmt.condition, true);
         this.block(stmt.body);
         break;
+      case 'proc':
+        this.procedure(stmt);
+        break;
+      case 'return':
+        this.returnStatement(stmt);
+        break;
       case 'machine':
         this.machineBlock(stmt, first);
         break;
     }
+  }
+
+  private procedure(stmt: ProcStmt): void {
+    const name = stmt.name.name;
+    if (this.scopes.length > 1 || this.current) {
+      this.report('KM2018', `a procedure can only be defined at the top level, not inside a block`, stmt.head);
+      return;
+    }
+    if (RESERVED_WORDS.has(name)) return; // reported by the parser
+    if (isBuiltinName(name)) {
+      const what = BUILTIN_FUNCTIONS.has(name) ? 'function' : 'constant';
+      this.report('KM2010', `'${name}' is a built-in ${what} and cannot be declared again`, stmt.name.range);
+      return;
+    }
+    const clash = this.procIds.has(name) ? 'a procedure' : this.scopes[0]!.has(name) ? 'a variable' : undefined;
+    if (clash) {
+      this.report('KM2002', `'${name}' is already ${clash}; a procedure needs a name of its own`, stmt.name.range);
+      return;
+    }
+    const returns = collectReturns(stmt.body);
+    const withValue = returns.filter((r) => r.value !== undefined);
+    const returnsValue = withValue.length > 0;
+    if (returnsValue) {
+      for (const r of returns) {
+        if (r.value === undefined) {
+          this.report(
+            'KM2019',
+            `${name} returns a value elsewhere (line ${withValue[0]!.range.start.line + 1}): return one here too`,
+            r.range,
+          );
+        }
+      }
+    }
+    const info: ProcInfo = {
+      name,
+      params: stmt.params.map((p) => p.name),
+      paramInfos: [],
+      returnsValue,
+      slotCount: 0,
+      definition: stmt,
+    };
+    const id = this.procs.length;
+    this.procs.push(info);
+    this.procIds.set(name, id); // before the body: a procedure may call itself
+    const saved = { nextSlot: this.nextSlot, slotCount: this.slotCount };
+    this.nextSlot = 0;
+    this.slotCount = 0;
+    this.current = { proc: id, firstScope: this.scopes.length };
+    this.block(stmt.body, () => {
+      for (const p of stmt.params) {
+        const v = this.declare(p.name, p.range, false);
+        if (v) info.paramInfos.push(v);
+      }
+    });
+    info.slotCount = this.slotCount;
+    this.current = undefined;
+    this.nextSlot = saved.nextSlot;
+    this.slotCount = saved.slotCount;
+  }
+
+  private returnStatement(stmt: ReturnStmt): void {
+    if (!this.current) {
+      this.report('KM2020', `return is only allowed inside a procedure`, stmt.head);
+      return;
+    }
+    if (stmt.value) this.expr(stmt.value, true);
   }
 
   /** An if and its else-if chain; each branch is a scope of its own. Iterative, so long chains are cheap. */
@@ -335,7 +465,9 @@ class Checker {
       }
       case 'call': {
         const name = expr.callee.name;
-        const fn = BUILTIN_FUNCTIONS.get(name);
+        const procId = this.procIds.get(name);
+        const fn = BUILTIN_FUNCTIONS.get(name) ?? (procId === undefined ? undefined : this.procs[procId]);
+        if (procId !== undefined) this.procCalls.set(expr, procId);
         if (fn) {
           if (expr.args.length !== fn.params.length) {
             const n = fn.params.length;
@@ -350,8 +482,14 @@ class Checker {
         } else if (this.lookup(name) || BUILTIN_CONSTANTS.has(name)) {
           const what = this.lookup(name) ? 'a variable' : 'a constant';
           this.report('KM2016', `'${name}' is ${what}, not a function`, expr.callee.range);
+        } else if (this.definedLater.has(name)) {
+          this.report(
+            'KM2003',
+            `'${name}' is defined at line ${this.definedLater.get(name)!.start.line + 1}, after this call: define a procedure before its first call`,
+            expr.callee.range,
+          );
         } else {
-          const hint = closest(name, BUILTIN_FUNCTIONS.keys());
+          const hint = closest(name, [...this.procIds.keys(), ...BUILTIN_FUNCTIONS.keys()]);
           this.report(
             'KM2003',
             `unknown function '${name}'${hint ? `; did you mean '${hint}'?` : ` (functions: ${[...BUILTIN_FUNCTIONS.keys()].join(', ')})`}`,
@@ -359,7 +497,7 @@ class Checker {
           );
         }
         expr.args.forEach((arg, i) => {
-          if (fn?.stringParams?.includes(i)) {
+          if (fn && 'stringParams' in fn && fn.stringParams?.includes(i)) {
             if (arg.kind !== 'string') {
               this.report(
                 'KM2017',
@@ -472,6 +610,30 @@ function archWord(expr: Expr): string | undefined {
 }
 
 /** Whether an expression holds a token the lexer already reported (no second diagnostic for it). */
+/** The return statements of a procedure body, in its nested blocks too (a nested proc is an error anyway). */
+function collectReturns(block: Block): ReturnStmt[] {
+  const out: ReturnStmt[] = [];
+  const visit = (b: Block): void => {
+    for (const st of b.statements) {
+      if (st.kind === 'return') out.push(st);
+      else if (st.kind === 'repeat' || st.kind === 'for' || st.kind === 'while') visit(st.body);
+      else if (st.kind === 'if') {
+        for (let branch: IfStmt | undefined = st; branch;) {
+          visit(branch.then);
+          const o: Block | IfStmt | undefined = branch.otherwise;
+          if (o && 'kind' in o) branch = o;
+          else {
+            if (o) visit(o);
+            branch = undefined;
+          }
+        }
+      }
+    }
+  };
+  visit(block);
+  return out;
+}
+
 function hasMalformed(expr: Expr): boolean {
   switch (expr.kind) {
     case 'number':

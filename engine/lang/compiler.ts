@@ -14,7 +14,7 @@ import { CheckResult, VarInfo } from './checker';
 import { Range, cover } from './diagnostics';
 import { foldConstant } from './fold';
 import { ALL_GENERIC_BUILTINS as GENERIC_BUILTINS, GENERIC_BUILTIN_IDS } from '../vm/calls';
-import { Op, PagesCall, Program, StatementInfo, VariableInfo, baseName } from '../vm/program';
+import { Op, PagesCall, ProcedureInfo, Program, StatementInfo, VariableInfo, baseName } from '../vm/program';
 import { Value } from '../vm/values';
 
 export function compile(script: Script, checked: CheckResult, fileName: string): Program {
@@ -60,6 +60,8 @@ class Compiler {
   private readonly scopes: PendingVariable[][] = [];
   private depth = 0;
   private maxStack = 0;
+  /** The procedure being compiled, -1 for the top level: names of the top level are globals inside it. */
+  private proc = -1;
   private readonly isConstantName = (name: string): boolean => BUILTIN_CONSTANTS.has(name);
 
   constructor(
@@ -74,6 +76,28 @@ class Compiler {
     }
     this.emit(Op.Halt);
     this.closeScope(this.code.length);
+    // Procedure bodies after the top level: the top level never runs into them.
+    const procs: ProcedureInfo[] = this.checked.procs.map((info, id) => {
+      this.proc = id;
+      const entry = this.code.length;
+      this.scopes.push([]);
+      for (const p of info.paramInfos) this.declare(p, entry);
+      this.depth = 0;
+      for (const stmt of info.definition.body.statements) this.statement(stmt);
+      // Falling off the end returns nothing (0 for the caller when the procedure returns values).
+      this.pushValue(0);
+      this.emit(Op.Return);
+      this.stack(-1);
+      this.closeScope(this.code.length);
+      return {
+        name: info.name,
+        entry,
+        paramCount: info.params.length,
+        slotCount: info.slotCount,
+        line: info.definition.head.start.line,
+      };
+    });
+    this.proc = -1;
     const lines = [...new Set(this.statements.map((s) => s.line))].sort((a, b) => a - b);
     this.variables.sort((a, b) => a.depth - b.depth || a.order - b.order);
     return {
@@ -88,6 +112,7 @@ class Compiler {
       variables: this.variables,
       slotCount: this.checked.slotCount,
       maxStack: Math.max(1, this.maxStack),
+      procs,
     };
   }
 
@@ -137,6 +162,11 @@ class Compiler {
     return info;
   }
 
+  /** STORE into the current frame, or STORE_GLOBAL for a top-level variable assigned inside a procedure. */
+  private storeOp(info: VarInfo): Op {
+    return info.proc !== this.proc ? Op.StoreGlobal : Op.Store;
+  }
+
   private declare(info: VarInfo, visibleFrom: number): void {
     this.scopes[this.scopes.length - 1]!.push({ info, visibleFrom });
   }
@@ -150,6 +180,7 @@ class Compiler {
         order: info.order,
         visibleFrom,
         visibleTo,
+        proc: info.proc,
       });
     }
   }
@@ -166,22 +197,32 @@ class Compiler {
   private statement(stmt: Stmt): void {
     switch (stmt.kind) {
       case 'machine':
+      case 'proc': // compiled after the top level
+        return;
+      case 'return':
+        this.startStatement(stmt);
+        if (stmt.value) this.expr(stmt.value);
+        else this.pushValue(0);
+        this.emit(Op.Return);
+        this.stack(-1);
         return;
       case 'let': {
         this.startStatement(stmt);
         this.expr(stmt.init);
         const info = this.binding(stmt);
-        this.emit(Op.Store, info.slot);
+        this.emit(this.storeOp(info), info.slot);
         this.stack(-1);
         this.declare(info, this.code.length);
         return;
       }
-      case 'assign':
+      case 'assign': {
         this.startStatement(stmt);
         this.expr(stmt.value);
-        this.emit(Op.Store, this.binding(stmt).slot);
+        const info = this.binding(stmt);
+        this.emit(this.storeOp(info), info.slot);
         this.stack(-1);
         return;
+      }
       case 'expr':
         this.startStatement(stmt);
         if (this.expr(stmt.expr)) {
@@ -291,7 +332,7 @@ class Compiler {
     switch (expr.kind) {
       case 'name': {
         const info = this.binding(expr);
-        this.emit(Op.Load, info.slot);
+        this.emit(info.proc !== this.proc ? Op.LoadGlobal : Op.Load, info.slot);
         this.stack(1);
         return true;
       }
@@ -306,6 +347,13 @@ class Compiler {
             this.expr(arg);
           }
         });
+        const procId = this.checked.procCalls.get(expr);
+        if (procId !== undefined) {
+          // Every call leaves one value (0 from a procedure that returns none); a call statement pops it.
+          this.emit(Op.Call, procId, this.site(expr.range));
+          this.stack(-expr.args.length + 1);
+          return true;
+        }
         if (expr.callee.name === 'kmalloc') {
           this.emit(Op.Kmalloc, this.site(expr.range));
           this.stack(-1);

@@ -62,6 +62,9 @@ export const DIAGNOSTIC_CODES: Readonly<Record<string, string>> = {
   KM2015: 'loop variable cannot be assigned',
   KM2016: 'called name is not a function',
   KM2017: 'a name argument must be a string literal',
+  KM2018: 'a procedure can only be defined at the top level',
+  KM2019: 'a procedure returns a value on some paths and none on others',
+  KM2020: 'return outside a procedure',
   KM3001: 'memory size out of range (16M..64G)',
   KM3002: 'memory size not a whole number of 4K pages',
   KM3003: 'CPU count out of range (1..256)',
@@ -97,6 +100,7 @@ export const DIAGNOSTIC_CODES: Readonly<Record<string, string>> = {
   KM4105: 'invalid loop count or range bound',
   KM4106: 'invalid GFP mask',
   KM4107: 'invalid page order',
+  KM4108: 'procedure calls nested too deep (runaway recursion)',
   KM4120: 'memory access outside the direct map of RAM',
   KM4121: "a bulk call's pointer array is not memory the scenario allocated",
 };

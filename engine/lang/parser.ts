@@ -2,7 +2,7 @@
  * The parser: tokens to a Script (ast.ts), by recursive descent with C precedence for binary operators.
  *
  *   script     = { statement end } ;        end = newline | ";" | before the "}" of a block | end of file
- *   statement  = let | assignment | call | repeat | for | if | while | machine
+ *   statement  = let | assignment | call | repeat | for | if | while | proc | return | machine
  * (docs/language.md has the full EBNF.) Newlines end statements, except inside parentheses: there an
  * expression or an argument list may go on over several lines (`parens` counts the open ones, and `cur`
  * steps over newlines while it is above zero).
@@ -31,7 +31,9 @@ import {
   LetStmt,
   MachineEntry,
   MachineStmt,
+  ProcStmt,
   RepeatStmt,
+  ReturnStmt,
   Script,
   Stmt,
   UnaryOp,
@@ -191,7 +193,7 @@ class Parser {
     const t = this.tokens[this.pos]!;
     if (t.kind === TokenKind.Keyword) {
       return inMachine
-        ? ['let', 'repeat', 'for', 'if', 'while', 'machine'].includes(t.text)
+        ? ['let', 'repeat', 'for', 'if', 'while', 'proc', 'return', 'machine'].includes(t.text)
         : t.text !== 'in' && t.text !== 'else' && !FUTURE_VALUE_WORDS.has(t.text);
     }
     const next = this.tokens[this.pos + 1]?.kind;
@@ -307,6 +309,10 @@ class Parser {
           return this.parseIf();
         case 'while':
           return this.parseWhile();
+        case 'proc':
+          return this.parseProc();
+        case 'return':
+          return this.parseReturn();
         case 'else':
           this.fail('KM1010', `'else' must follow the '}' of an if on the same line (} else {)`, t.range);
           return undefined;
@@ -488,6 +494,54 @@ class Parser {
       return undefined;
     }
     return { kind: 'while', condition, body, head, range: cover(keyword.range, body.range) };
+  }
+
+  private parseProc(): ProcStmt | undefined {
+    const keyword = this.advance();
+    const name = this.parseDeclaredName(`a procedure name after 'proc'`);
+    if (!name) {
+      return undefined;
+    }
+    if (!this.at(TokenKind.LParen)) {
+      this.expected(`'(' and the parameters of ${name.name} (proc ${name.name}(a, b) { ... })`);
+      return undefined;
+    }
+    const params: Identifier[] = [];
+    this.advance();
+    this.parens++;
+    while (!this.at(TokenKind.RParen)) {
+      const param = this.parseDeclaredName(`a parameter name or ')' in proc ${name.name}`);
+      if (!param) break;
+      params.push(param);
+      if (this.at(TokenKind.Comma)) {
+        this.advance();
+      } else if (!this.at(TokenKind.RParen)) {
+        this.expected(`',' or ')' in the parameters of ${name.name}`);
+        break;
+      }
+    }
+    this.parens--;
+    if (this.panic) {
+      return undefined;
+    }
+    this.advance();
+    const head = cover(keyword.range, this.lastEnd);
+    const body = this.parseBody(`the parameters of ${name.name}`);
+    if (!body) {
+      return undefined;
+    }
+    return { kind: 'proc', name, params, body, head, range: cover(keyword.range, body.range) };
+  }
+
+  private parseReturn(): ReturnStmt {
+    const keyword = this.advance();
+    const k = this.cur.kind;
+    if (k === TokenKind.Newline || k === TokenKind.Semicolon || k === TokenKind.Eof || k === TokenKind.RBrace) {
+      return { kind: 'return', head: keyword.range, range: keyword.range };
+    }
+    const value = this.parseExpr();
+    const range = cover(keyword.range, this.lastEnd);
+    return { kind: 'return', value, head: range, range };
   }
 
   /** `{ statements }` after a statement header, "{" on the header's line; undefined (and panic) when broken. */

@@ -5,7 +5,7 @@
  * its source offsets and its range (0-based line/character in UTF-16 code units), so diagnostics and the
  * language service never recompute positions.
  *
- * Reserved words: the ones the grammar uses today (let, repeat, for, in, if, else, while, machine) and the ones the full
+ * Reserved words: the ones the grammar uses today (let, repeat, for, in, if, else, while, proc, return, machine) and the ones the full
  * language will need. None can name a variable; a reserved word where a statement starts is reported as
  * "reserved for a future statement", which keeps today's scripts valid when that statement arrives.
  */
@@ -76,13 +76,13 @@ export const ACTIVE_KEYWORDS: ReadonlySet<string> = new Set([
   'if',
   'else',
   'while',
+  'proc',
+  'return',
   'machine',
 ]);
 
 /** Words kept for statements the language will grow (see docs/language.md, "How the language grows"). */
 export const FUTURE_STATEMENT_WORDS: ReadonlySet<string> = new Set([
-  'proc',
-  'return',
   'cache',
   'cpu',
   'irq',

@@ -16,7 +16,14 @@
  *   STMT s                                             STMT s
  *   test: REPEAT_LOOP h body                           test: FOR_LOOP h var body
  *
- * Every instruction is plain data: the VM's whole state is pc, the operand stack and the slot array.
+ * Procedures: their bodies follow the top level's HALT, one after the other. CALL p site pushes a frame (the
+ * caller's pc, slot base, statement and procedure) and jumps to procs[p].entry with the arguments in the new
+ * frame's first slots; RETURN pops it and leaves one value on the operand stack (0 when the procedure
+ * returns none). LOAD and STORE address the current frame's slots (base + slot); LOAD_GLOBAL and
+ * STORE_GLOBAL the top level's, from inside a procedure.
+ *
+ * Every instruction is plain data: the VM's whole state is pc, the operand stack, the slot array and the
+ * call frames.
  */
 
 import { Range } from '../lang/diagnostics';
@@ -66,6 +73,10 @@ export const OPCODES: Readonly<Record<Op, { readonly name: string; readonly oper
   [Op.ForInit]: { name: 'ForInit', operands: 2 },
   [Op.ForLoop]: { name: 'ForLoop', operands: 3 },
   [Op.Halt]: { name: 'Halt', operands: 0 },
+  [Op.LoadGlobal]: { name: 'LoadGlobal', operands: 1 },
+  [Op.StoreGlobal]: { name: 'StoreGlobal', operands: 1 },
+  [Op.Call]: { name: 'Call', operands: 2 },
+  [Op.Return]: { name: 'Return', operands: 0 },
 };
 
 export interface StatementInfo {
@@ -84,6 +95,20 @@ export interface VariableInfo {
   /** Visible for pc in [visibleFrom, visibleTo). */
   readonly visibleFrom: number;
   readonly visibleTo: number;
+  /** The procedure whose frame holds it (index into Program.procs), -1 for the top level. */
+  readonly proc: number;
+}
+
+/** A compiled procedure. */
+export interface ProcedureInfo {
+  readonly name: string;
+  /** pc of its first instruction. */
+  readonly entry: number;
+  readonly paramCount: number;
+  /** Slots of one frame (parameters first). */
+  readonly slotCount: number;
+  /** 0-based line of the definition. */
+  readonly line: number;
 }
 
 export interface Program {
@@ -100,8 +125,10 @@ export interface Program {
   readonly sites: readonly Range[];
   /** Named variables, sorted outer scope first, then declaration order. */
   readonly variables: readonly VariableInfo[];
+  /** Slots of the top-level frame. */
   readonly slotCount: number;
   readonly maxStack: number;
+  readonly procs: readonly ProcedureInfo[];
 }
 
 /** The first executable line at or after `line` (where a breakpoint set on `line` is verified), if any. */

@@ -61,9 +61,9 @@ export const enum Op {
   PushInt,
   /** index: push constants[index]. */
   PushConst,
-  /** slot: push slots[slot]. */
+  /** slot: push slots[base + slot] (the current frame's). */
   Load,
-  /** slot: pop into slots[slot]. */
+  /** slot: pop into slots[base + slot]. */
   Store,
   Pop,
   Neg,
@@ -116,6 +116,14 @@ export const enum Op {
   FreePages,
   /** site id argc: pop argc arguments, run GENERIC_BUILTINS[id] (calls.ts), push its value if it returns one. */
   CallBuiltin,
+  /** slot: push slots[slot] (a top-level variable, from inside a procedure). */
+  LoadGlobal,
+  /** slot: pop into slots[slot]. */
+  StoreGlobal,
+  /** proc site: pop the arguments into a new frame, jump to procs[proc].entry (see program.ts). */
+  Call,
+  /** pop the value, drop the frame, push the value for the caller. */
+  Return,
 }
 
 /** Which builtin an AllocPages instruction is: the arguments it pops and the name its errors use. */
@@ -161,6 +169,12 @@ export interface RunOptions {
    */
   stepStatements?: number;
   /**
+   * With stepStatements: count only statements that start with at most this many procedure calls active
+   * (callDepth). "Step over" passes the current depth, "step out" one less; absent, every statement counts
+   * ("step in").
+   */
+  stepDepth?: number;
+  /**
    * Also ask breakAtLine for the statement the VM stands at when run() is called. A host launching without
    * stopOnEntry passes it on its first run(), so a breakpoint on the first statement stops there.
    */
@@ -181,6 +195,21 @@ export interface VariableView {
   kind: 'int' | 'ptr';
 }
 
+/** A procedure call in progress: what RETURN restores in the caller. */
+export interface CallFrame {
+  /** The caller's procedure, -1 for the top level. */
+  readonly proc: number;
+  readonly returnPc: number;
+  readonly base: number;
+  /** The caller's statement (the one holding the call). */
+  readonly statement: number;
+  /** The call's site, for the caller's frame in the call stack. */
+  readonly site: number;
+}
+
+/** Calls that may be active at once; one more is runtime error KM4108. */
+export const MAX_CALL_DEPTH = 10_000;
+
 export interface VmOptions {
   /** Starting more statements than this is runtime error KM4100 (a runaway scenario). Default: no limit. */
   statementLimit?: number;
@@ -198,6 +227,9 @@ export interface VmState {
   readonly error?: RuntimeError;
   readonly statementsExecuted: number;
   readonly instructionsExecuted: number;
+  readonly base: number;
+  readonly proc: number;
+  readonly callFrames: readonly CallFrame[];
 }
 
 // Imported values copied once into this module, so the dispatch loop reads plain constants.
@@ -220,6 +252,10 @@ export class Vm {
   private readonly slots: Value[];
   private pc = 0;
   private sp = 0;
+  /** The current frame's first slot, and its procedure (-1: the top level). */
+  private base = 0;
+  private proc = -1;
+  private readonly callFrames: CallFrame[] = [];
   private _status: 'paused' | 'done' | 'error' = 'paused';
   /** The statement the VM stands at or is inside; -1 when the program has none. */
   private statement: number;
@@ -259,6 +295,11 @@ export class Vm {
     return this._error;
   }
 
+  /** Procedure calls active now (0 at the top level). */
+  get callDepth(): number {
+    return this.callFrames.length;
+  }
+
   currentLine(): number {
     return this.statement >= 0 ? this.lines[this.statement]! : 0;
   }
@@ -288,8 +329,13 @@ export class Vm {
     const budget = options.maxInstructions >= 1 ? options.maxInstructions : 1;
     const limit = this.statementLimit;
     const askCurrent = options.askCurrent === true;
+    const stepDepth = options.stepDepth ?? Infinity;
+    const callFrames = this.callFrames;
+    const procs = this.program.procs;
 
     let pc = this.pc;
+    let base = this.base;
+    let proc = this.proc;
     let sp = this.sp;
     let statement = this.statement;
     let executed = 0;
@@ -319,7 +365,7 @@ export class Vm {
               stop = { reason: 'breakpoint', line: lines[s]! };
               break loop;
             }
-            if (stepTarget > 0 && ++started >= stepTarget) {
+            if (stepTarget > 0 && callFrames.length <= stepDepth && ++started >= stepTarget) {
               statement = s;
               this.standing = true;
               stop = { reason: 'step', line: lines[s]! };
@@ -354,13 +400,52 @@ export class Vm {
           pc += 2;
           break;
         case Op.Load:
-          stack[sp++] = slots[code[pc + 1]!]!;
+          stack[sp++] = slots[base + code[pc + 1]!]!;
           pc += 2;
           break;
         case Op.Store:
+          slots[base + code[pc + 1]!] = stack[--sp]!;
+          pc += 2;
+          break;
+        case Op.LoadGlobal:
+          stack[sp++] = slots[code[pc + 1]!]!;
+          pc += 2;
+          break;
+        case Op.StoreGlobal:
           slots[code[pc + 1]!] = stack[--sp]!;
           pc += 2;
           break;
+        case Op.Call: {
+          const callee = procs[code[pc + 1]!]!;
+          if (callFrames.length >= MAX_CALL_DEPTH) {
+            failure = {
+              code: 'KM4108',
+              message: `${callee.name}: more than ${MAX_CALL_DEPTH} procedure calls active at once (a recursion that does not end?)`,
+              site: code[pc + 2]!,
+            };
+            break loop;
+          }
+          const frameSize = proc < 0 ? this.program.slotCount : procs[proc]!.slotCount;
+          const newBase = base + frameSize;
+          const end = newBase + callee.slotCount;
+          while (slots.length < end) slots.push(0);
+          slots.fill(0, newBase, end);
+          sp -= callee.paramCount;
+          for (let i = 0; i < callee.paramCount; i++) slots[newBase + i] = stack[sp + i]!;
+          callFrames.push({ proc, returnPc: pc + 3, base, statement, site: code[pc + 2]! });
+          base = newBase;
+          proc = code[pc + 1]!;
+          pc = callee.entry;
+          break;
+        }
+        case Op.Return: {
+          const frame = callFrames.pop()!;
+          pc = frame.returnPc;
+          base = frame.base;
+          proc = frame.proc;
+          statement = frame.statement;
+          break;
+        }
         case Op.Pop:
           sp--;
           pc++;
@@ -711,12 +796,12 @@ export class Vm {
             };
             break loop;
           }
-          slots[code[pc + 1]!] = count;
+          slots[base + code[pc + 1]!] = count;
           pc += 3;
           break;
         }
         case Op.RepeatLoop: {
-          const h = code[pc + 1]!;
+          const h = base + code[pc + 1]!;
           const left = slots[h] as number;
           if (left > 0) {
             slots[h] = left - 1;
@@ -738,17 +823,17 @@ export class Vm {
             };
             break loop;
           }
-          const h = code[pc + 1]!;
+          const h = base + code[pc + 1]!;
           slots[h] = start;
           slots[h + 1] = end;
           pc += 3;
           break;
         }
         case Op.ForLoop: {
-          const h = code[pc + 1]!;
+          const h = base + code[pc + 1]!;
           const current = slots[h] as number;
           if (current < (slots[h + 1] as number)) {
-            slots[code[pc + 2]!] = current;
+            slots[base + code[pc + 2]!] = current;
             slots[h] = current + 1;
             pc = code[pc + 3]!;
           } else {
@@ -777,40 +862,66 @@ export class Vm {
     }
     this.pc = pc;
     this.sp = sp;
+    this.base = base;
+    this.proc = proc;
     this.statement = statement;
     this._statementsExecuted = statements;
     this._instructionsExecuted += executed;
     return stop!;
   }
 
-  /** The call stack, innermost first; today one frame for the top level. */
+  /**
+   * The call stack, innermost first: the running procedure (at the error, the event's call or the current
+   * statement), each caller at its call, and the top level (named after the file) last.
+   */
   frames(): FrameView[] {
     const r =
       this._error?.range ??
       (this.stopSite >= 0 ? this.program.sites[this.stopSite] : undefined) ??
       (this.statement >= 0 ? this.program.statements[this.statement]!.range : undefined);
-    const start = r?.start ?? { line: 0, character: 0 };
-    const end = r?.end ?? start;
-    return [
-      {
-        name: this.program.name,
-        line: start.line,
-        character: start.character,
-        endLine: end.line,
-        endCharacter: end.character,
-      },
-    ];
+    const out = [this.frameView(this.proc, r)];
+    for (let i = this.callFrames.length - 1; i >= 0; i--) {
+      const f = this.callFrames[i]!;
+      out.push(this.frameView(f.proc, this.program.sites[f.site]));
+    }
+    return out;
   }
 
-  /** Variables visible at the current point, outer scope first, in declaration order. */
+  private frameView(proc: number, r: Range | undefined): FrameView {
+    const start = r?.start ?? { line: 0, character: 0 };
+    const end = r?.end ?? start;
+    return {
+      name: proc < 0 ? this.program.name : this.program.procs[proc]!.name,
+      line: start.line,
+      character: start.character,
+      endLine: end.line,
+      endCharacter: end.character,
+    };
+  }
+
+  /**
+   * Variables visible in frame frameIndex (0 = innermost, as frames() lists them) at its current point,
+   * outer scope first, in declaration order. A procedure's frame shows its parameters and locals; the
+   * top-level frame the script's variables.
+   */
   locals(frameIndex: number): VariableView[] {
-    if (frameIndex !== 0) {
+    const n = this.callFrames.length;
+    if (!Number.isInteger(frameIndex) || frameIndex < 0 || frameIndex > n) {
       return [];
+    }
+    let proc = this.proc;
+    let base = this.base;
+    let pc = this.pc;
+    if (frameIndex > 0) {
+      const callee = this.callFrames[n - frameIndex]!;
+      proc = callee.proc;
+      base = callee.base;
+      pc = callee.returnPc - 3; // at its CALL
     }
     const out: VariableView[] = [];
     for (const v of this.program.variables) {
-      if (v.visibleFrom <= this.pc && this.pc < v.visibleTo) {
-        const value = this.slots[v.slot]!;
+      if (v.proc === proc && v.visibleFrom <= pc && pc < v.visibleTo) {
+        const value = this.slots[base + v.slot]!;
         out.push({ name: v.name, value, kind: valueKind(value) });
       }
     }
@@ -829,18 +940,26 @@ export class Vm {
       error: this._error,
       statementsExecuted: this._statementsExecuted,
       instructionsExecuted: this._instructionsExecuted,
+      base: this.base,
+      proc: this.proc,
+      callFrames: this.callFrames.slice(),
     };
   }
 
   /** Restores a state saved from a VM of the same program (the machine is restored separately). */
   restoreState(state: VmState): void {
-    if (state.slots.length !== this.slots.length || state.stack.length > this.stack.length) {
+    if (state.slots.length < this.program.slotCount) {
       throw new Error('vm: the state was saved from another program');
     }
     this.pc = state.pc;
     this.sp = state.stack.length;
     state.stack.forEach((v, i) => (this.stack[i] = v));
+    this.slots.length = state.slots.length;
     state.slots.forEach((v, i) => (this.slots[i] = v));
+    this.base = state.base;
+    this.proc = state.proc;
+    this.callFrames.length = 0;
+    this.callFrames.push(...state.callFrames);
     this._status = state.status;
     this.statement = state.statement;
     this.standing = state.standing;

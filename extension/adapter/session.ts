@@ -99,7 +99,7 @@ interface FunctionBreakpointSpec {
 }
 
 type VariableContainer =
-  | { kind: 'locals' }
+  | { kind: 'locals'; frame: number }
   | { kind: 'machine' }
   | { kind: 'event' }
   | { kind: 'pointer'; value: bigint }
@@ -111,7 +111,8 @@ type VariableContainer =
   | { kind: 'task'; name: string };
 
 /** `fromLaunch`: the first run, where a breakpoint on the very first statement must count too. */
-type StepMode = { kind: 'continue'; fromLaunch?: boolean } | { kind: 'step' };
+/** `depth`: count only statements with at most this many procedure calls active (RunOptions.stepDepth). */
+type StepMode = { kind: 'continue'; fromLaunch?: boolean } | { kind: 'step'; depth?: number };
 
 /** What a page_fault event's extra field says happened (engine/trace/events.ts). */
 const FAULT_OUTCOMES: readonly string[] = [
@@ -302,20 +303,22 @@ export class KmemDebugSession extends LoggingDebugSession {
   }
 
   protected override nextRequest(response: DebugProtocol.NextResponse): void {
+    // Step over: a procedure call runs to its end.
     this.sendResponse(response);
-    void this.execute({ kind: 'step' });
+    void this.execute({ kind: 'step', depth: this.scenario?.vm.callDepth ?? 0 });
   }
 
   protected override stepInRequest(response: DebugProtocol.StepInResponse): void {
-    // The language has no procedures yet: stepping in is stepping to the next statement.
+    // Into a procedure the statement calls, else to the next statement.
     this.sendResponse(response);
     void this.execute({ kind: 'step' });
   }
 
   protected override stepOutRequest(response: DebugProtocol.StepOutResponse): void {
-    // At the top level, stepping out runs to the end or to the next breakpoint.
+    // To the caller's next statement; at the top level, to the end or the next breakpoint.
     this.sendResponse(response);
-    void this.execute({ kind: 'continue' });
+    const depth = this.scenario?.vm.callDepth ?? 0;
+    void this.execute(depth > 0 ? { kind: 'step', depth: depth - 1 } : { kind: 'continue' });
   }
 
   protected override pauseRequest(response: DebugProtocol.PauseResponse): void {
@@ -358,9 +361,10 @@ export class KmemDebugSession extends LoggingDebugSession {
     this.sendResponse(response);
   }
 
-  protected override scopesRequest(response: DebugProtocol.ScopesResponse): void {
+  protected override scopesRequest(response: DebugProtocol.ScopesResponse, args: DebugProtocol.ScopesArguments): void {
+    const frame = this.vmFrameOf(args.frameId);
     const scopes: DebugProtocol.Scope[] = [
-      new Scope('Locals', this.variableHandles.create({ kind: 'locals' }), false),
+      new Scope('Locals', this.variableHandles.create({ kind: 'locals', frame }), false),
       new Scope('Machine', this.variableHandles.create({ kind: 'machine' }), false),
     ];
     if (this.lastStop?.reason === 'event' && this.lastEvent) {
@@ -470,7 +474,7 @@ export class KmemDebugSession extends LoggingDebugSession {
       response.body = { result: formatWalk(machine.arch, machine.kernelPt.walk(va)) + where, variablesReference: 0 };
       return this.sendResponse(response);
     }
-    const local = scenario.vm.locals(0).findLast((v) => v.name === expression);
+    const local = scenario.vm.locals(this.vmFrameOf(args.frameId)).findLast((v) => v.name === expression);
     if (!local) {
       const reason =
         args.context === 'repl'
@@ -520,6 +524,15 @@ export class KmemDebugSession extends LoggingDebugSession {
       return obj ? formatObjectLookup(obj) : { why: 'not an address in a slab' };
     }
     return undefined;
+  }
+
+  /**
+   * The VM frame (0 = innermost) a DAP frame id names: stackTraceRequest numbers the scenario's frames from
+   * 1; the event label and SLUB's kernel frames stand for the innermost one.
+   */
+  private vmFrameOf(frameId: number | undefined): number {
+    const n = this.scenario?.vm.frames().length ?? 1;
+    return frameId !== undefined && frameId >= 1 && frameId <= n ? frameId - 1 : 0;
   }
 
   /** A console operand: a hex or decimal address, or a variable whose value is one. */
@@ -628,6 +641,7 @@ export class KmemDebugSession extends LoggingDebugSession {
               ? undefined
               : (first, end) => this.matchEvent(vm.machine, first, end),
           stepStatements: remaining !== undefined && remaining > 0 ? remaining : undefined,
+          stepDepth: mode.kind === 'step' ? mode.depth : undefined,
           askCurrent,
         });
         askCurrent = false;
@@ -786,7 +800,7 @@ export class KmemDebugSession extends LoggingDebugSession {
     const machine = scenario.machine;
     switch (container.kind) {
       case 'locals':
-        return scenario.vm.locals(0).map((v) => ({
+        return scenario.vm.locals(container.frame).map((v) => ({
           name: v.name,
           value: formatValue(v.value),
           type: v.kind,

@@ -152,6 +152,55 @@ describe('kmem debug adapter over DAP', () => {
     assert.equal(vars.get('again')!.value, vars.get('first')!.value);
   });
 
+  test('procedures: a frame per call with its own variables; step over, in and out of calls', async () => {
+    const program = scenario(
+      'procs.kmem',
+      [
+        'let total = 0', // 1
+        'proc alloc_buf(len) {', // 2
+        '  let buf = kmalloc(len, GFP_KERNEL)', // 3
+        '  total = total + len', // 4
+        '  return buf', // 5
+        '}', // 6
+        'let a = alloc_buf(100)', // 7
+        'let b = alloc_buf(200)', // 8
+        'kfree(a)', // 9
+        '',
+      ].join('\n'),
+    );
+    const stopped = dc.waitForEvent('stopped');
+    await launch(program, { lines: [7] });
+    await stopped;
+    const step = async (how: 'next' | 'stepIn' | 'stepOut', line: number, depth: number) => {
+      const s = dc.waitForEvent('stopped');
+      if (how === 'next') await dc.nextRequest({ threadId: 1 });
+      else if (how === 'stepIn') await dc.stepInRequest({ threadId: 1 });
+      else await dc.stepOutRequest({ threadId: 1 });
+      assert.equal(((await s) as DebugProtocol.StoppedEvent).body.reason, 'step');
+      const trace = await dc.stackTraceRequest({ threadId: 1 });
+      const frames = trace.body.stackFrames.filter((f) => f.source);
+      assert.deepEqual([frames[0]!.line, frames.length - 1], [line, depth], `${how} to ${line}`);
+      return frames;
+    };
+    await step('next', 8, 0); // over the first call
+    const frames = await step('stepIn', 3, 1); // into the second
+    assert.deepEqual(
+      frames.map((f) => [f.name, f.line]),
+      [
+        ['alloc_buf', 3],
+        ['procs', 8],
+      ],
+    );
+    assert.deepEqual([...(await locals(frames[0]!.id)).keys()], ['len']);
+    assert.equal((await locals(frames[0]!.id)).get('len')!.value, '200');
+    assert.deepEqual([...(await locals(frames[1]!.id)).keys()], ['total', 'a']);
+    const inCaller = await dc.evaluateRequest({ expression: 'a', frameId: frames[1]!.id, context: 'watch' });
+    assert.match(inCaller.body.result, /^0xffff8880/);
+    await step('next', 4, 1);
+    await step('stepOut', 9, 0);
+    assert.equal((await locals()).get('total')!.value, '300');
+  });
+
   test('a function breakpoint on a cache stops when that cache allocates', async () => {
     const stopped = dc.waitForEvent('stopped');
     const { functions } = await launch(EXAMPLE, { functions: ['kmalloc-1k', 'no-such-cache'] });

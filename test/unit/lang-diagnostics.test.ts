@@ -70,7 +70,7 @@ const CASES: readonly Case[] = [
   { code: 'KM2002', text: 'let p = 1\nlet ⟦p⟧ = 2' },
   { code: 'KM2003', text: 'let p = ⟦kmallc⟧(8, GFP_KERNEL)' },
   { code: 'KM2004', text: 'let p = ⟦kmalloc(8)⟧' },
-  { code: 'KM2005', text: '⟦proc⟧ 1 {\n  kfree(0)\n}' },
+  { code: 'KM2005', text: '⟦cache⟧ 1 {\n  kfree(0)\n}' },
   { code: 'KM2006', text: 'let p = 1\n⟦machine⟧ { cpus 4 }' },
   { code: 'KM2007', text: 'machine { ⟦memry⟧ 256M; cpus 2 }' },
   { code: 'KM2008', text: 'machine { memory ⟦kmalloc(8, GFP_KERNEL)⟧ }' },
@@ -118,6 +118,9 @@ const CASES: readonly Case[] = [
   { code: 'KM4223', text: '⟦exit(7)⟧', runtime: true },
   { code: 'KM4225', text: 'let t = spawn("t")\nlet a = ⟦mmap(t, 0x1000, 4096, PROT_READ)⟧', runtime: true },
   { code: 'KM2017', text: 'let n = 1\nlet t = spawn(⟦n⟧)' },
+  { code: 'KM2018', text: 'repeat 1 {\n  ⟦proc p()⟧ {\n  }\n}' },
+  { code: 'KM2019', text: 'proc p(a) {\n  if a {\n    return 1\n  }\n  ⟦return⟧\n}' },
+  { code: 'KM2020', text: '⟦return 1⟧' },
   { code: 'KM4230', text: 'let c = ⟦kmem_cache_create("tiny", 4, 0, 0)⟧', runtime: true },
   { code: 'KM4231', text: 'let c = 5000\nlet p = ⟦kmem_cache_alloc(c, GFP_KERNEL)⟧', runtime: true },
   { code: 'KM4232', text: 'let h = 3\nlet p = ⟦heap_alloc(h, 8)⟧', runtime: true },
@@ -146,6 +149,7 @@ const CASES: readonly Case[] = [
   { code: 'KM4105', text: 'let n = 2\nrepeat ⟦n - 3⟧ {\n  let p = 1\n}', runtime: true },
   { code: 'KM4106', text: 'let p = ⟦kmalloc(8, -1)⟧', runtime: true },
   { code: 'KM4107', text: 'let p = ⟦alloc_pages(-1, GFP_KERNEL)⟧', runtime: true },
+  { code: 'KM4108', text: 'proc f(n) {\n  ⟦f(n)⟧\n}\nf(0)', runtime: true },
   { code: 'KM4120', text: 'let v = ⟦read64(0x1000)⟧', runtime: true },
   {
     code: 'KM4121',
@@ -262,7 +266,7 @@ test('scopes: block-local lets, shadowing, loop variables', () => {
 });
 
 test('reserved words: where a statement starts, as names, and as values', () => {
-  const words = ['proc', 'return', 'cache', 'irq', 'process', 'expect', 'print', 'spin_lock'];
+  const words = ['cache', 'irq', 'process', 'expect', 'print', 'spin_lock'];
   for (const word of words) {
     const found = diagnose(`${word} x {\n  kfree(0)\n}\nlet y = 1`, 'r.kmem');
     assert.deepEqual(
