@@ -212,6 +212,8 @@ export class KmemCache {
   readonly cpuFreelist: Int32Array;
   /** The free-pointer array of each CPU's slab, cached beside cpuSlab for the fast path. */
   readonly cpuFreeptr: (Int32Array | undefined)[];
+  /** The record of each CPU's slab, cached beside cpuSlab so the slow paths need no directory lookup. */
+  readonly cpuSlabRecord: (Slab | undefined)[];
   /** kmem_cache_node: the partial list (head/tail pfn through FrameTable.next/prev) and counters. */
   partialHead = NO_PFN;
   partialTail = NO_PFN;
@@ -234,6 +236,7 @@ export class KmemCache {
     this.cpuSlab = new Int32Array(cpus).fill(NO_PFN);
     this.cpuFreelist = new Int32Array(cpus).fill(FREE_END);
     this.cpuFreeptr = new Array<Int32Array | undefined>(cpus).fill(undefined);
+    this.cpuSlabRecord = new Array<Slab | undefined>(cpus).fill(undefined);
     this.cpuPartial = new Int32Array(cpus).fill(NO_PFN);
     // set_cpu_partial() (CONFIG_SLUB_CPU_PARTIAL): objects by slot size; slub_set_cpu_partial() turns them
     // into slabs assuming half-full slabs: DIV_ROUND_UP(nr_objects * 2, oo_objects(s->oo)).
@@ -586,6 +589,7 @@ export class Slub {
     cache.cpuSlab[cpu] = NO_PFN;
     cache.cpuFreelist[cpu] = FREE_END;
     cache.cpuFreeptr[cpu] = undefined;
+    cache.cpuSlabRecord[cpu] = undefined;
     if (record.inuse === 0 && cache.nrPartial >= cache.geometry.minPartial) {
       this.discardSlab(cache, slab, cpu, path);
     } else if (record.freelist !== FREE_END) {
@@ -642,25 +646,25 @@ export class Slub {
    * them); then a new slab.
    */
   private slowAlloc(cache: KmemCache, cpu: number, gfp: number): number {
-    let slab = cache.cpuSlab[cpu]!;
-    let record: Slab | undefined;
-    if (slab !== NO_PFN) {
-      record = this.rec(slab);
-      if (record.freelist === FREE_END) {
-        // get_freelist() found nothing: deactivate_slab() of a full slab: unfrozen, tracked by no list.
-        record.frozen = false;
-        cache.cpuSlab[cpu] = NO_PFN;
-        cache.cpuFreeptr[cpu] = undefined;
-        this.hooks.slabMove(cache, slab, SlabState.Full, SlabPath.AllocFullOff, cpu);
-        slab = NO_PFN;
-      }
+    // The cpu slab's record, cached beside cpuSlab: set exactly while the CPU has a slab.
+    let record = cache.cpuSlabRecord[cpu];
+    if (record !== undefined && record.freelist === FREE_END) {
+      // get_freelist() found nothing: deactivate_slab() of a full slab: unfrozen, tracked by no list.
+      record.frozen = false;
+      cache.cpuSlab[cpu] = NO_PFN;
+      cache.cpuFreeptr[cpu] = undefined;
+      cache.cpuSlabRecord[cpu] = undefined;
+      this.hooks.slabMove(cache, record.head, SlabState.Full, SlabPath.AllocFullOff, cpu);
+      record = undefined;
     }
-    if (slab === NO_PFN) {
+    if (record === undefined) {
+      let slab: number;
       const fromCpuPartial = cache.cpuPartial[cpu]!;
       if (fromCpuPartial !== NO_PFN) {
         record = this.rec(fromCpuPartial);
+        // The next slab becomes the list's head; its slabsOnList already counts it and the slabs after it
+        // (put_cpu_partial set it when that slab was pushed, and the list only changes at its head).
         cache.cpuPartial[cpu] = record.next;
-        if (record.next !== NO_PFN) this.rec(record.next).slabsOnList = record.slabsOnList - 1;
         record.next = NO_PFN;
         record.cpuPartial = -1;
         record.slabsOnList = 0;
@@ -668,6 +672,7 @@ export class Slub {
         this.hooks.slabMove(cache, slab, SlabState.CpuSlab, SlabPath.AllocCpuPartial, cpu);
       } else if (cache.partialHead !== NO_PFN) {
         slab = this.takePartial(cache);
+        record = this.rec(slab);
         this.hooks.slabMove(cache, slab, SlabState.CpuSlab, SlabPath.GetPartialNode, cpu);
         const max = Math.floor(cache.cpuPartialSlabs / 2);
         let moved = 0;
@@ -679,17 +684,17 @@ export class Slub {
       } else {
         slab = this.newSlab(cache, cpu, gfp);
         if (slab === NO_PFN) return -1;
+        record = this.rec(slab);
       }
-      record = this.rec(slab);
       record.frozen = true;
       cache.cpuSlab[cpu] = slab;
       cache.cpuFreeptr[cpu] = record.fp;
+      cache.cpuSlabRecord[cpu] = record;
     }
     // get_freelist(): the whole slab freelist moves to the CPU; the slab counts as fully in use.
-    const cur = record ?? this.rec(slab);
-    cache.cpuFreelist[cpu] = cur.freelist;
-    cur.freelist = FREE_END;
-    cur.inuse = cache.geometry.objects;
+    cache.cpuFreelist[cpu] = record.freelist;
+    record.freelist = FREE_END;
+    record.inuse = cache.geometry.objects;
     return this.alloc(cache, cpu, gfp);
   }
 

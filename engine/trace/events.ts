@@ -112,7 +112,9 @@ class Chunk {
 
 export class EventLog {
   private readonly chunks: Chunk[] = [];
-  private current: Chunk | undefined;
+  /** The last chunk's arrays, where push() writes (empty until the first event). */
+  private words = new Int32Array(0);
+  private addrs = new Float64Array(0);
   private count = 0;
   /** Bit (1 << kind) is set once an event of that kind was recorded: a cheap test for breakpoint checks. */
   kindMask = 0;
@@ -124,23 +126,25 @@ export class EventLog {
   push(kind: EventKind, cpu: number, line: number, cache: number, addr: number, size: number, extra: number): number {
     const seq = this.count;
     const i = seq & CHUNK_MASK;
-    let c = this.current;
-    if (i === 0 || c === undefined) {
-      c = new Chunk();
-      this.chunks.push(c);
-      this.current = c;
-    }
-    const w = c.words;
+    if (i === 0) this.addChunk(); // the first event, and every CHUNK_SIZE-th after it, starts a chunk
+    const w = this.words;
     const j = i * EVENT_WORDS;
     w[j + W_KIND_CPU] = (kind & 0xff) | ((cpu & 0xffff) << 8);
     w[j + W_LINE] = line;
     w[j + W_CACHE] = cache;
     w[j + W_SIZE] = size;
     w[j + W_EXTRA] = extra;
-    c.addrs[i] = addr;
+    this.addrs[i] = addr;
     this.count = seq + 1;
     this.kindMask |= 1 << kind;
     return seq;
+  }
+
+  private addChunk(): void {
+    const c = new Chunk();
+    this.chunks.push(c);
+    this.words = c.words;
+    this.addrs = c.addrs;
   }
 
   kindAt(seq: number): EventKind {
