@@ -23,6 +23,8 @@ export interface ScenarioDefaults {
   memoryBytes?: number;
   cpus?: number;
   arch?: ArchName;
+  /** The slab_debug= boot option's value (slub_debug.ts). */
+  slabDebug?: string;
 }
 
 export interface LoadedScenario {

@@ -58,6 +58,11 @@ import {
   SLAB_KMALLOC,
   SLAB_NEVER_MERGE,
   SLAB_RECLAIM_ACCOUNT,
+  SLAB_CONSISTENCY_CHECKS,
+  SLAB_POISON,
+  SLAB_RED_ZONE,
+  SLAB_STORE_USER,
+  SLAB_TRACE,
   SLAB_TYPESAFE_BY_RCU,
 } from '../mm/slub';
 import { EventKind } from '../trace/events';
@@ -138,6 +143,7 @@ export function createUniqueId(cache: KmemCache): string {
   if (cache.flags & SLAB_CACHE_DMA) flags += 'd';
   if (cache.flags & SLAB_CACHE_DMA32) flags += 'D';
   if (cache.flags & SLAB_RECLAIM_ACCOUNT) flags += 'a';
+  if (cache.flags & SLAB_CONSISTENCY_CHECKS) flags += 'F';
   if (cache.flags & SLAB_ACCOUNT) flags += 'A';
   return `:${flags ? `${flags}-` : ''}${String(cache.geometry.size).padStart(7, '0')}`;
 }
@@ -291,12 +297,17 @@ function showAttribute(machine: Machine, cache: KmemCache, attr: SlabAttribute, 
     case 'slabs':
       return showSlabObjects(c.slabs);
     case 'sanity_checks':
+      return flag(cache, SLAB_CONSISTENCY_CHECKS);
     case 'trace':
+      return flag(cache, SLAB_TRACE);
     case 'red_zone':
+      return flag(cache, SLAB_RED_ZONE);
     case 'poison':
+      return flag(cache, SLAB_POISON);
     case 'store_user':
+      return flag(cache, SLAB_STORE_USER);
     case 'skip_kfence':
-      return '0\n'; // no slab_debug flags and no SLAB_SKIP_KFENCE in the model
+      return '0\n'; // no SLAB_SKIP_KFENCE in the model
     case 'cache_dma':
       return flag(cache, SLAB_CACHE_DMA);
     case 'remote_node_defrag_ratio':
@@ -758,15 +769,17 @@ export function slabLayoutView(machine: Machine, pfn: number): SlabLayoutView | 
   const g = cache.geometry;
   const slab = machine.slub.slabs.get(head)!;
   const base = head * PAGE_SIZE;
+  // An object starts red_left_pad bytes into its slot (debug caches with SLAB_RED_ZONE).
+  const first = base + g.redLeftPad;
   const wanted = new Set<number>();
-  for (let i = 0; i < g.objects; i++) if (state[i] === ST_ALLOCATED) wanted.add(base + i * g.size);
+  for (let i = 0; i < g.objects; i++) if (state[i] === ST_ALLOCATED) wanted.add(first + i * g.size);
   const { alloc } = eventIndex(machine, cache, head, wanted);
   const objectList: SlabObjectView[] = [];
   let allocated = 0;
   let onSlab = 0;
   let onCpu = 0;
   for (let i = 0; i < g.objects; i++) {
-    const phys = base + i * g.size;
+    const phys = first + i * g.size;
     const st = state[i]!;
     const view: {
       index: number;
@@ -837,7 +850,7 @@ function freePointer(machine: Machine, cache: KmemCache, head: number, idx: numb
   const stored = word === undefined ? '?' : `0x${word.toString(16).padStart(16, '0')}`;
   if (next === FREE_END) return { index: null, virt: '0x0000000000000000', stored };
   if (!Number.isInteger(next) || next < 0 || next >= cache.geometry.objects) return { index: next, virt: '?', stored };
-  const phys = head * PAGE_SIZE + next * cache.geometry.size;
+  const phys = head * PAGE_SIZE + cache.geometry.redLeftPad + next * cache.geometry.size;
   return { index: next, phys, virt: machine.formatVirt(phys), stored };
 }
 
@@ -913,6 +926,8 @@ export interface ObjectLookupView {
   readonly cpu?: number;
   /** The offset is past s->object_size, in the slot's slack (s->size - s->object_size). */
   readonly beyondObject?: boolean;
+  /** In a debug cache's metadata: 'left red zone', 'right red zone', 'free pointer', 'alloc track', ... */
+  readonly area?: string;
   /** The address is inside the free pointer word of a free object (s->offset .. s->offset + 8). */
   readonly onFreePointer?: boolean;
   readonly freePointer?: FreePointerView;
@@ -944,8 +959,9 @@ export function objectLookup(machine: Machine, phys: number): ObjectLookupView |
   };
   const index = Math.floor((phys - base) / g.size);
   if (index >= g.objects) return { ...common, state: 'padding' };
-  const objectPhys = base + index * g.size;
+  const objectPhys = base + index * g.size + g.redLeftPad;
   const offset = phys - objectPhys;
+  const area = debugArea(a.cache, offset);
   const st = a.state[index]!;
   const { alloc, free } = eventIndex(machine, a.cache, head, new Set([objectPhys]));
   const allocated = st === ST_ALLOCATED;
@@ -960,12 +976,36 @@ export function objectLookup(machine: Machine, phys: number): ObjectLookupView |
     state: STATE_NAMES[st]!,
     ...(st === ST_CPU_FREE ? { cpu: a.cpuOf[index]! } : {}),
     ...(offset >= g.objectSize ? { beyondObject: true } : {}),
+    ...(area ? { area } : {}),
     ...(!allocated && offset >= g.offset && offset < g.offset + 8 ? { onFreePointer: true } : {}),
     ...(!allocated ? { freePointer: freePointer(machine, a.cache, head, index) } : {}),
     ...(allocatedAt ? { allocatedAt } : {}),
     ...(freedAt ? { freedAt } : {}),
   };
 }
+
+/**
+ * Which part of a debug cache's slot `offset` (from the object's start) falls in, as mm/slub.c's comment on
+ * the object layout names them; undefined inside the object or for a cache without debug metadata.
+ */
+function debugArea(cache: KmemCache, offset: number): string | undefined {
+  const d = cache.geometry.debug;
+  if (d === undefined || (offset >= 0 && offset < d.objectSize)) return undefined;
+  const g = cache.geometry;
+  if (offset < 0) return 'left red zone';
+  if (offset < g.inuse) return 'right red zone';
+  if (g.offset >= g.inuse && offset >= g.offset && offset < g.offset + 8) return 'free pointer';
+  const info = g.offset >= g.inuse ? g.inuse + 8 : g.inuse;
+  if (cache.flags & SLAB_STORE_USER) {
+    if (offset < info + TRACK_BYTES) return 'alloc track';
+    if (offset < info + 2 * TRACK_BYTES) return 'free track';
+    if (cache.flags & SLAB_KMALLOC && offset < info + 2 * TRACK_BYTES + 4) return 'orig_size';
+  }
+  return 'padding';
+}
+
+/** sizeof(struct track) (slub_debug.ts TRACK_SIZE), kept here so views need not load the debug module. */
+const TRACK_BYTES = 32;
 
 /** The object lookup as console text (one or two lines, then any problems of the slab). */
 export function formatObjectLookup(v: ObjectLookupView): string {
@@ -978,7 +1018,8 @@ export function formatObjectLookup(v: ObjectLookupView): string {
     let state = describeState({ state: v.state, ...(v.cpu !== undefined ? { cpu: v.cpu } : {}) });
     if (v.allocatedAt) state += ` at ${siteText(v.allocatedAt)}`;
     if (v.freedAt) state += `; freed at ${siteText(v.freedAt)}`;
-    if (v.beyondObject) state += `; past object_size ${v.objectSize}`;
+    if (v.area) state += `; in the ${v.area}`;
+    else if (v.beyondObject) state += `; past object_size ${v.objectSize}`;
     if (v.onFreePointer) state += '; on its free pointer';
     lines.push(`  ${state}`);
   }

@@ -21,6 +21,11 @@ import {
   SLAB_PANIC,
   SLAB_RECLAIM_ACCOUNT,
   SLAB_TYPESAFE_BY_RCU,
+  SLAB_CONSISTENCY_CHECKS,
+  SLAB_POISON,
+  SLAB_RED_ZONE,
+  SLAB_STORE_USER,
+  SLAB_TRACE,
 } from '../mm/slub';
 
 export interface BuiltinFunction {
@@ -102,6 +107,11 @@ const SLAB_NAMES: ReadonlyMap<string, number> = new Map([
   ['SLAB_TYPESAFE_BY_RCU', SLAB_TYPESAFE_BY_RCU],
   ['SLAB_PANIC', SLAB_PANIC],
   ['SLAB_NO_MERGE', SLAB_NO_MERGE],
+  ['SLAB_CONSISTENCY_CHECKS', SLAB_CONSISTENCY_CHECKS],
+  ['SLAB_RED_ZONE', SLAB_RED_ZONE],
+  ['SLAB_POISON', SLAB_POISON],
+  ['SLAB_STORE_USER', SLAB_STORE_USER],
+  ['SLAB_TRACE', SLAB_TRACE],
 ]);
 
 export const BUILTIN_CONSTANTS: ReadonlyMap<string, Value> = new Map<string, Value>([

@@ -44,6 +44,7 @@ import { Diagnostic, Range, error } from './diagnostics';
 import { foldConstant } from './fold';
 import { closest } from './parser';
 import { RESERVED_WORDS } from './tokens';
+import { parseSlabDebug } from '../mm/slub_debug';
 import { Value } from '../vm/values';
 
 export interface VarInfo {
@@ -91,11 +92,18 @@ export interface FlagSetting {
   readonly range: Range;
 }
 
+/** `slab_debug "FZPU,kmalloc-*"`: the slab_debug= boot option's value, and the entry's range. */
+export interface TextSetting {
+  readonly text: string;
+  readonly range: Range;
+}
+
 export interface MachineSettings {
   readonly memory?: MachineSetting;
   readonly cpus?: MachineSetting;
   readonly arch?: ArchSetting;
   readonly slab_freelist_hardened?: FlagSetting;
+  readonly slab_debug?: TextSetting;
   /** The machine block that configures the machine, when the script has one in the right place. */
   readonly block?: MachineStmt;
 }
@@ -521,6 +529,36 @@ class Checker {
     }
   }
 
+  /**
+   * `slab_debug "..."`: the boot option's value as a string literal, parsed as setup_slub_debug() parses it.
+   * What the kernel would skip with a message (a letter it does not know) is an error here, at its letter.
+   */
+  private slabDebugEntry(value: Expr, range: Range, settings: { slab_debug?: TextSetting }): void {
+    if (value.kind !== 'string') {
+      if (!hasMalformed(value)) {
+        this.report(
+          'KM2008',
+          `'slab_debug' takes the option's value as a string, as in slab_debug "FZPU"`,
+          value.range,
+        );
+      }
+      return;
+    }
+    if (value.malformed) return;
+    const parsed = parseSlabDebug(value.value);
+    const problems = parsed.ok ? parsed.warnings : [parsed.error];
+    for (const p of problems) {
+      // The literal's text starts one character after its opening quote (escapes are rare here).
+      const at = value.range.start;
+      const ch = at.line === value.range.end.line ? at.character + 1 + p.offset : at.character;
+      this.report('KM2008', `slab_debug: ${p.message}`, {
+        start: { line: at.line, character: ch },
+        end: { line: at.line, character: ch + 1 },
+      });
+    }
+    if (problems.length === 0) settings.slab_debug = { text: value.value, range };
+  }
+
   private machineBlock(stmt: MachineStmt, first: boolean): void {
     if (this.scopes.length > 1) {
       this.report('KM2006', `a machine block can only be at the top of the file, not inside a block`, stmt.keyword);
@@ -540,12 +578,13 @@ class Checker {
       cpus?: MachineSetting;
       arch?: ArchSetting;
       slab_freelist_hardened?: FlagSetting;
+      slab_debug?: TextSetting;
       block: MachineStmt;
     } = {
       block: stmt,
     };
     for (const entry of stmt.entries) {
-      const key = entry.name.name as 'memory' | 'cpus' | 'arch' | 'slab_freelist_hardened';
+      const key = entry.name.name as 'memory' | 'cpus' | 'arch' | 'slab_freelist_hardened' | 'slab_debug';
       if (settings[key]) {
         this.report('KM2009', `'${key}' is already set in this machine block`, entry.range);
         continue;
@@ -561,6 +600,10 @@ class Checker {
             entry.value.range,
           );
         }
+        continue;
+      }
+      if (key === 'slab_debug') {
+        this.slabDebugEntry(entry.value, entry.range, settings);
         continue;
       }
       if (key === 'slab_freelist_hardened') {

@@ -16,6 +16,7 @@ export interface MachineDefaults {
   cpus?: number;
   arch?: ArchName;
   hardenedFreelist?: boolean;
+  slabDebug?: string;
 }
 
 /** Which machine entry each configuration error code is about. */
@@ -39,6 +40,9 @@ export function resolveMachineConfig(
     cpus: settings.cpus !== undefined ? Number(settings.cpus.value) : (defaults.cpus ?? DEFAULT_CONFIG.cpus),
     arch: settings.arch?.name ?? defaults.arch ?? 'x86_64',
     hardenedFreelist: settings.slab_freelist_hardened?.on ?? defaults.hardenedFreelist ?? true,
+    ...((settings.slab_debug?.text ?? defaults.slabDebug) !== undefined
+      ? { slabDebug: settings.slab_debug?.text ?? defaults.slabDebug }
+      : {}),
   };
   const diagnostics = validateConfig(config).map((e) => {
     const entry = ENTRY_OF_CODE[e.code];

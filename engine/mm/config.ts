@@ -34,6 +34,11 @@ export interface MachineConfig {
    * distribution kernels.
    */
   readonly hardenedFreelist?: boolean;
+  /**
+   * The slab_debug= boot option (alias slub_debug=), as its value: "FZPU", "FZ,kmalloc-64", "-" ... (see
+   * slub_debug.ts parseSlabDebug). Absent: no slab debugging.
+   */
+  readonly slabDebug?: string;
 }
 
 export const DEFAULT_CONFIG: MachineConfig = { memoryBytes: 256 * 1024 * 1024, cpus: 2 };

@@ -85,7 +85,8 @@ export function freePointerWord(
 ): bigint | undefined {
   const next = encodedNext(slab, idx);
   if (next === undefined) return undefined;
-  const base = head * pageSize;
+  // Objects start red_left_pad bytes into their slots; s->offset counts from the object.
+  const base = head * pageSize + cache.geometry.redLeftPad;
   const ptrAddr = ctx.physToVirt(base + idx * cache.geometry.size + cache.geometry.offset);
   const ptr = next === FREE_END ? 0n : ctx.physToVirt(base + next * cache.geometry.size);
   return encodeFreePointer(ptr, ptrAddr, ctx.randomOf(cache));
@@ -105,7 +106,7 @@ export function overlayFreePointers(
   out: Uint8Array,
 ): void {
   const g = cache.geometry;
-  const base = head * pageSize;
+  const base = head * pageSize + g.redLeftPad;
   const end = start + out.length;
   const first = Math.max(0, Math.floor((start - base - g.offset - 7) / g.size));
   for (let idx = first; idx < g.objects; idx++) {

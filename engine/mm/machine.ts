@@ -61,8 +61,16 @@ import {
   isAllocated,
   OBJ_ALLOCATED,
   OBJECT_DOUBLE_FREE,
+  SLAB_CONSISTENCY_CHECKS,
+  SLAB_DEBUG_FLAGS,
+  SLAB_RED_ZONE,
+  SLAB_STORE_USER,
+  SlabGeometry,
+  geometryOf,
   slabGeometry,
 } from './slub';
+import { SlabDebugConfig, kmallocAlign, kmemCacheDebugLayout, parseSlabDebug, slabDebugFlags } from './slub_debug';
+import { SlubDebugger } from './slub_checks';
 import { cacheRandom, FreePointerContext, freePointerWord, overlayFreePointers } from './freeptr';
 import { PageAllocator, gfpZone } from './page_alloc';
 import {
@@ -130,6 +138,10 @@ export class Machine {
   readonly frames: FrameTable;
   /** The bytes of physical memory (sparse). SLUB free pointers are not in it: read through readMemory(). */
   readonly mem = new PhysMem();
+  /** SLUB debugging of the caches slab_debug= names (slub_checks.ts); its reports go to the log. */
+  readonly slubDebug: SlubDebugger = new SlubDebugger(this);
+  /** The parsed slab_debug= option, or undefined when the machine boots without one. */
+  slabDebugConfig: SlabDebugConfig | undefined;
   /** s->random per cache id, made on first use (CONFIG_SLAB_FREELIST_HARDENED). */
   private readonly cacheRandoms = new Map<number, bigint>();
   /** How SLUB free pointers appear in memory on this machine (freeptr.ts). */
@@ -219,6 +231,7 @@ export class Machine {
       slabMove: (cache, pfn, state, path, cpu) => {
         this.events.push(EventKind.SlabMove, cpu, this.line, cache.id, pfn, path, state);
       },
+      debug: this.slubDebug,
     });
   }
 
@@ -266,19 +279,56 @@ export class Machine {
     m.tasks = new TaskTable(m);
     // The slow path's direct compaction (__alloc_pages_direct_compact -> try_to_compact_pages).
     m.buddy.host.compact = compactionHook(m);
+    // slab_debug= (setup_slub_debug): the kernel warns about letters it does not know and goes on.
+    if (config.slabDebug !== undefined) {
+      const parsed = parseSlabDebug(config.slabDebug);
+      if (parsed.ok) {
+        m.slabDebugConfig = parsed.config;
+        for (const w of parsed.warnings) m.printk(`${w.message}\n`);
+      }
+    }
     // create_kmalloc_caches(): for each type, 96 and 192, then 8 .. 8k (new_kmalloc_cache).
     for (const type of kmallocTypes(m.arch.hasZoneDma)) {
       const caches: KmemCache[] = [];
       for (const index of KMALLOC_CREATION_ORDER) {
-        const geometry = slabGeometry(kmallocSize(index), 8, config.cpus);
-        const cache = m.slub.createCache(kmallocName(index, type), geometry, config.cpus);
-        cache.flags = SLAB_KMALLOC | KMALLOC_TYPE_FLAGS[type]!;
+        const name = kmallocName(index, type);
+        const size = kmallocSize(index);
+        const flags = m.cacheFlags(name, SLAB_KMALLOC | KMALLOC_TYPE_FLAGS[type]!);
+        // create_boot_cache(): kmalloc caches are aligned to the largest power of two dividing their size.
+        const layout = m.debugLayout(size, kmallocAlign(size), flags, false);
+        const geometry = layout ?? slabGeometry(size, 8, config.cpus);
+        const cache = m.slub.createCache(name, geometry, config.cpus);
+        cache.flags = flags;
         cache.allocflags = KMALLOC_TYPE_GFP[type]!;
+        m.registerDebug(cache);
         caches[index] = cache;
       }
       m.kmallocCaches[type] = caches;
     }
     return m;
+  }
+
+  /** kmem_cache_flags(): the flags a cache named `name` gets, slab_debug='s added. */
+  private cacheFlags(name: string, flags: number): number {
+    return this.slabDebugConfig ? slabDebugFlags(this.slabDebugConfig, name, flags) : flags;
+  }
+
+  /** A debug cache's geometry (calculate_sizes() with its debug metadata), or undefined for a plain cache. */
+  private debugLayout(size: number, align: number, flags: number, ctor: boolean): SlabGeometry | undefined {
+    if (!(flags & SLAB_DEBUG_FLAGS)) return undefined;
+    const layout = kmemCacheDebugLayout(size, align, flags, ctor, {
+      disableHigherOrderDebug: this.slabDebugConfig?.disableHigherOrderDebug ?? false,
+    });
+    return geometryOf(layout, this.config.cpus, true);
+  }
+
+  private registerDebug(cache: KmemCache): void {
+    const g = cache.geometry;
+    if (g.debug === undefined) return;
+    const layout = kmemCacheDebugLayout(g.objectSize, g.align, cache.flags, cache.ctor !== undefined, {
+      disableHigherOrderDebug: this.slabDebugConfig?.disableHigherOrderDebug ?? false,
+    });
+    this.slubDebug.register(cache, layout);
   }
 
   /** The direct-map (linear map) virtual address of a physical address: page_address() / __va(). */
@@ -339,7 +389,7 @@ export class Machine {
     this.forEachSlabIn(phys, len, (cache, slab) => {
       const head = slab.head;
       const g = cache.geometry;
-      const base = head * PAGE_SIZE;
+      const base = head * PAGE_SIZE + g.redLeftPad;
       for (let idx = 0; idx < g.objects; idx++) {
         const wordAt = base + idx * g.size + g.offset;
         if (wordAt + 8 <= phys || wordAt >= phys + len || !isAllocated(slab.fp[idx]!)) continue;
@@ -381,13 +431,22 @@ export class Machine {
     }
     if (size <= KMALLOC_MAX_CACHE_SIZE) {
       const cache = this.kmallocCaches[kmallocType(gfp, this.arch.hasZoneDma)]![kmallocIndex(size)]!;
+      const debug = cache.geometry.debug !== undefined;
+      if (debug) {
+        this.slubDebug.origSize = size;
+        this.slubDebug.entry = '__kmalloc_noprof';
+      }
       const phys = this.slub.alloc(cache, this.cpu, gfp & ~GFP_SLAB_BUG_MASK);
       if (phys < 0) {
         this.record(EventKind.KmallocFail, cache.id, 0, size, 0);
         return KMALLOC_FAILED;
       }
-      // slab_post_alloc_hook(): __GFP_ZERO (kzalloc) clears the object's s->object_size bytes.
-      if (gfp & __GFP_ZERO) this.fillMemory(phys, cache.geometry.objectSize, 0);
+      // slab_post_alloc_hook(): __GFP_ZERO (kzalloc) clears the object's s->object_size bytes, only the
+      // requested ones when a debug cache red-zones the rest (SLAB_STORE_USER or SLAB_RED_ZONE, kmalloc).
+      if (gfp & __GFP_ZERO) {
+        const zeroSize = debug && cache.flags & (SLAB_STORE_USER | SLAB_RED_ZONE) ? size : cache.geometry.objectSize;
+        this.fillMemory(phys, zeroSize, 0);
+      }
       this.record(EventKind.Kmalloc, cache.id, phys, size, cache.geometry.size);
       return phys;
     }
@@ -401,7 +460,15 @@ export class Machine {
    * word bigger; the oldest candidate wins), whose refcount grows and whose object_size widens. Returns the
    * cache, or an error with the kernel's reason (size 0 or above KMALLOC_MAX_SIZE is EINVAL).
    */
-  kmemCacheCreate(name: string, size: number, align: number, flags: number, ctor?: SlabCtor): KmemCache | KfreeError {
+  kmemCacheCreate(
+    name: string,
+    size: number,
+    align: number,
+    requested: number,
+    ctor?: SlabCtor,
+  ): KmemCache | KfreeError {
+    // kmem_cache_flags(): slab_debug= adds its flags before the merge check (debug caches never merge).
+    const flags = this.cacheFlags(name, requested);
     if (!Number.isInteger(size) || size < 8 || size > KMALLOC_MAX_SIZE) {
       return { code: 'KM4230', message: `kmem_cache_create(${name}): size ${size} is outside 8..4M (EINVAL)` };
     }
@@ -427,12 +494,15 @@ export class Machine {
     }
     // calculate_sizes(): with SLAB_TYPESAFE_BY_RCU or a constructor the free pointer may not overlay the
     // object, so it goes after it (s->offset = size; size += sizeof(void *)).
-    const geometry = slabGeometry(size, a, this.config.cpus, {
-      freePointerAfter: (flags & SLAB_TYPESAFE_BY_RCU) !== 0 || ctor !== undefined,
-    });
+    const geometry =
+      this.debugLayout(size, a, flags, ctor !== undefined) ??
+      slabGeometry(size, a, this.config.cpus, {
+        freePointerAfter: (flags & SLAB_TYPESAFE_BY_RCU) !== 0 || ctor !== undefined,
+      });
     const cache = this.slub.createCache(name, geometry, this.config.cpus);
     cache.flags = flags;
     cache.ctor = ctor;
+    this.registerDebug(cache);
     cache.allocflags =
       (flags & SLAB_CACHE_DMA ? __GFP_DMA : 0) |
       (flags & SLAB_CACHE_DMA32 ? __GFP_DMA32 : 0) |
@@ -442,6 +512,7 @@ export class Machine {
 
   /** kmem_cache_alloc(s, gfp): an object of the cache (zeroed with __GFP_ZERO), or KMALLOC_FAILED. */
   kmemCacheAlloc(cache: KmemCache, gfp: number): number {
+    if (cache.geometry.debug !== undefined) this.slubDebug.entry = 'kmem_cache_alloc_noprof';
     const phys = this.slub.alloc(cache, this.cpu, gfp & ~GFP_SLAB_BUG_MASK);
     if (phys < 0) {
       this.record(EventKind.KmallocFail, cache.id, 0, cache.geometry.objectSize, 0);
@@ -661,6 +732,13 @@ export class Machine {
     if (slab !== undefined) {
       const cache = slub.caches[slab.cache]!;
       const index = slub.objectIndex(slab, phys);
+      if (index === OBJECT_DOUBLE_FREE && cache.flags & SLAB_CONSISTENCY_CHECKS) {
+        // free_debug_processing() -> on_freelist(): reported, not freed; the kernel goes on.
+        this.record(EventKind.Kfree, cache.id, phys, 0, cache.geometry.size);
+        this.slubDebug.entry = 'kfree';
+        this.slubDebug.alreadyFree(cache, slab, this.slubObjectIndex(cache, slab, phys));
+        return undefined;
+      }
       if (index < 0) {
         return {
           code: index === OBJECT_DOUBLE_FREE ? 'KM4002' : 'KM4003',
@@ -672,6 +750,7 @@ export class Machine {
       }
       // trace_kfree() fires first in kfree(), before slab_free() may discard the slab.
       this.record(EventKind.Kfree, cache.id, phys, 0, cache.geometry.size);
+      if (cache.geometry.debug !== undefined) this.slubDebug.entry = 'kfree';
       slub.freeIndex(cache, slab, index, this.cpu);
       return undefined;
     }
@@ -690,6 +769,12 @@ export class Machine {
       return { code: 'KM4003', message: `kfree of an address kmalloc did not return` };
     }
     return { code: 'KM4002', message: `kfree of free memory (double free of a large kmalloc?)` };
+  }
+
+  /** The index of the object starting at phys in `slab` (phys is an object's start). */
+  private slubObjectIndex(cache: KmemCache, slab: Slab, phys: number): number {
+    const g = cache.geometry;
+    return Math.round((phys - slab.head * PAGE_SIZE - g.redLeftPad) / g.size);
   }
 
   /** kmalloc_large(): 2^get_order(size) pages, compound, straight from the buddy allocator. */
@@ -1095,6 +1180,11 @@ export class Machine {
 
   private record(kind: EventKind, cache: number, addr: number, size: number, extra: number): void {
     this.events.push(kind, this.cpu, this.line, cache, addr, size, extra);
+  }
+
+  /** A detector's report as an event (its text is already in the log): cache, the address, what it found. */
+  recordReport(kind: EventKind, cache: number, addr: number, what: number): void {
+    this.record(kind, cache, addr, what, 0);
   }
 }
 

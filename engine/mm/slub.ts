@@ -78,6 +78,23 @@ export interface SlabGeometry {
   readonly align: number;
   /** s->inuse: the bytes of a slot the object uses (object plus an after-object free pointer). */
   readonly inuse: number;
+  /** s->red_left_pad: the object starts this far into its slot (SLAB_RED_ZONE; 0 otherwise). */
+  readonly redLeftPad: number;
+  /**
+   * A debug cache's layout (slub_debug.ts), set when the cache has any slab_debug flag (kmem_cache_debug()):
+   * such a cache never has a cpu slab or per-CPU partial slabs, and every allocation and free is checked.
+   */
+  readonly debug?: SlubLayoutSizes;
+}
+
+/** What calculate_sizes() decided, from which slabGeometry() derives the order and counts. */
+export interface SlubLayoutSizes {
+  readonly objectSize: number;
+  readonly size: number;
+  readonly inuse: number;
+  readonly offset: number;
+  readonly align: number;
+  readonly redLeftPad: number;
 }
 
 /** mm/slab_common.c calculate_alignment(): SLAB_HWCACHE_ALIGN aligns to the cache line while the object fits half of it. */
@@ -150,10 +167,21 @@ export function slabGeometry(
     offset = Math.floor(objectSize / 2 / word) * word;
   }
   size = Math.ceil(size / align) * align;
+  return geometryOf({ objectSize, size, inuse, offset, align, redLeftPad: 0 }, nrCpus);
+}
+
+/**
+ * The rest of calculate_sizes() and kmem_cache_open() for a slot layout: calculate_order() and
+ * set_min_partial(). `debug` marks a debug cache (its layout came from slub_debug.ts).
+ */
+export function geometryOf(sizes: SlubLayoutSizes, nrCpus: number, debug = false): SlabGeometry {
+  const { objectSize, size, inuse, offset, align, redLeftPad } = sizes;
   const order = calculateOrder(size, nrCpus);
   // set_min_partial(s, ilog2(s->size) / 2)
   const minPartial = Math.min(MAX_PARTIAL, Math.max(MIN_PARTIAL, Math.floor(Math.floor(Math.log2(size)) / 2)));
-  return { objectSize, size, order, objects: orderObjects(order, size), minPartial, offset, align, inuse };
+  const objects = orderObjects(order, size);
+  const g = { objectSize, size, order, objects, minPartial, offset, align, inuse, redLeftPad };
+  return debug ? { ...g, debug: sizes } : g;
 }
 
 /** SLAB_* cache flags the model knows (emulator bit values; the names are the kernel's). */
@@ -240,8 +268,10 @@ export class KmemCache {
     this.cpuPartial = new Int32Array(cpus).fill(NO_PFN);
     // set_cpu_partial() (CONFIG_SLUB_CPU_PARTIAL): objects by slot size; slub_set_cpu_partial() turns them
     // into slabs assuming half-full slabs: DIV_ROUND_UP(nr_objects * 2, oo_objects(s->oo)).
+    // kmem_cache_has_cpu_partial() is false for a debug cache: nr_objects = 0.
     const size = geometry.size;
-    this.cpuPartialObjects = size >= PAGE_SIZE ? 6 : size >= 1024 ? 24 : size >= 256 ? 52 : 120;
+    this.cpuPartialObjects =
+      geometry.debug !== undefined ? 0 : size >= PAGE_SIZE ? 6 : size >= 1024 ? 24 : size >= 256 ? 52 : 120;
     this.cpuPartialSlabs = Math.ceil((this.cpuPartialObjects * 2) / geometry.objects);
   }
 }
@@ -306,6 +336,12 @@ export enum SlabPath {
   ShutdownDeactivate,
   /** kmem_cache_destroy() -> __kmem_cache_shutdown() -> flush_all_cpus_locked() ... __put_partials(). */
   ShutdownPutPartials,
+  /** A debug cache: alloc_single_from_partial() / _new_slab() took the slab's last free object (add_full). */
+  DebugAllocFull,
+  /** A debug cache: alloc_single_from_new_slab() put the new slab on the node list (add_partial). */
+  DebugNewSlab,
+  /** A debug cache: free_to_partial_list() moved a full slab to the node list's tail. */
+  DebugFreeToPartial,
 }
 
 const ALLOC_SLOW = ['___slab_alloc', '__slab_alloc', '__slab_alloc_node', 'slab_alloc_node'];
@@ -346,12 +382,21 @@ export const SLAB_PATH_FRAMES: Readonly<Record<SlabPath, readonly string[]>> = {
   [SlabPath.Shutdown]: ['free_partial', '__kmem_cache_shutdown', 'shutdown_cache', 'kmem_cache_destroy'],
   [SlabPath.ShutdownDeactivate]: ['deactivate_slab', 'flush_slab', ...SHUTDOWN_FLUSH],
   [SlabPath.ShutdownPutPartials]: ['__put_partials', 'put_partials_cpu', ...SHUTDOWN_FLUSH],
+  [SlabPath.DebugAllocFull]: [
+    'add_full',
+    'alloc_single_from_partial',
+    'get_partial_node',
+    'get_partial',
+    ...ALLOC_SLOW,
+  ],
+  [SlabPath.DebugNewSlab]: ['add_partial', 'alloc_single_from_new_slab', ...ALLOC_SLOW],
+  [SlabPath.DebugFreeToPartial]: ['add_partial', 'free_to_partial_list', ...FREE_SLOW],
 };
 
 /** Paths whose frames end inside slab_alloc_node / slab_free: the event's caller adds the API above them. */
 export function slabPathSide(path: SlabPath): 'alloc' | 'free' | 'complete' {
-  if (path <= SlabPath.NewSlab) return 'alloc';
-  if (path <= SlabPath.FreeDiscard) return 'free';
+  if (path <= SlabPath.NewSlab || path === SlabPath.DebugAllocFull || path === SlabPath.DebugNewSlab) return 'alloc';
+  if (path <= SlabPath.FreeDiscard || path === SlabPath.DebugFreeToPartial) return 'free';
   return 'complete';
 }
 
@@ -361,6 +406,24 @@ export interface SlabHooks {
   slabDiscard(cache: KmemCache, pfn: number, path: SlabPath, cpu: number): void;
   /** The slab changed state (SlabState) by `path`; cpu is the CPU whose lists changed. */
   slabMove(cache: KmemCache, pfn: number, state: SlabState, path: SlabPath, cpu: number): void;
+  /** The debug work of a debug cache (CONFIG_SLUB_DEBUG), when the machine does it; see SlubDebugHooks. */
+  readonly debug?: SlubDebugHooks;
+}
+
+/**
+ * What a debug cache does besides the list work (mm/slub.c, CONFIG_SLUB_DEBUG): the bytes of new slabs, the
+ * checks of alloc_debug_processing() and free_debug_processing(), and those of free_slab(). Object indices
+ * are of `slab`; a check that fails has printed its report.
+ */
+export interface SlubDebugHooks {
+  /** allocate_slab(): setup_slab_debug() and setup_object_debug() of every object, before any constructor. */
+  newSlab(cache: KmemCache, slab: Slab): void;
+  /** alloc_debug_processing() of object `index`, just taken off the slab freelist; false: a check failed. */
+  alloc(cache: KmemCache, slab: Slab, index: number): boolean;
+  /** free_debug_processing() of the chain head..tail (cnt objects); false: nothing may be freed. */
+  free(cache: KmemCache, slab: Slab, head: number, tail: number, cnt: number): boolean;
+  /** free_slab() with SLAB_CONSISTENCY_CHECKS: slab_pad_check() and check_object() of every object. */
+  discard(cache: KmemCache, slab: Slab): void;
 }
 
 export type SlabFreeError = 'double free' | 'not the start of an object' | 'not a slab object';
@@ -485,10 +548,10 @@ export class Slub {
   objectIndex(slab: Slab, phys: number): number {
     const g = this.caches[slab.cache]!.geometry;
     // A slab spans at most 2^MAX_PAGE_ORDER pages, so the offset and index are small non-negative integers.
-    const offset = phys - slab.head * PAGE_SIZE;
+    const offset = phys - slab.head * PAGE_SIZE - g.redLeftPad;
     const size = g.size;
     const index = (offset / size) | 0;
-    if (offset - index * size !== 0 || index >= g.objects) {
+    if (offset < 0 || offset - index * size !== 0 || index >= g.objects) {
       return OBJECT_NOT_START;
     }
     return isAllocated(slab.fp[index]!) ? index : OBJECT_DOUBLE_FREE;
@@ -646,6 +709,7 @@ export class Slub {
    * them); then a new slab.
    */
   private slowAlloc(cache: KmemCache, cpu: number, gfp: number): number {
+    if (cache.geometry.debug !== undefined) return this.debugAlloc(cache, cpu, gfp);
     // The cpu slab's record, cached beside cpuSlab: set exactly while the CPU has a slab.
     let record = cache.cpuSlabRecord[cpu];
     if (record !== undefined && record.freelist === FREE_END) {
@@ -698,6 +762,107 @@ export class Slub {
     return this.alloc(cache, cpu, gfp);
   }
 
+  /**
+   * ___slab_alloc() of a debug cache (6.12): no cpu slab. get_partial_node() takes one object from the first
+   * node-list slab whose object passes alloc_single_from_partial(); a slab it fills goes to the full state. Else
+   * a new slab gives one object (alloc_single_from_new_slab) and goes to the node list's head, or is full.
+   * A failed check marks the slab's objects all used and the search goes on (goto new_objects).
+   */
+  private debugAlloc(cache: KmemCache, cpu: number, gfp: number): number {
+    const objects = cache.geometry.objects;
+    for (let slab = cache.partialHead; slab !== NO_PFN;) {
+      const next = this.frames.next[slab]!;
+      const record = this.rec(slab);
+      const index = this.allocSingle(cache, record);
+      if (index >= 0) {
+        if (record.inuse === objects) {
+          this.removePartial(cache, slab);
+          this.hooks.slabMove(cache, slab, SlabState.Full, SlabPath.DebugAllocFull, cpu);
+        }
+        return this.objectAddress(cache, record, index);
+      }
+      this.removePartial(cache, slab);
+      slab = next;
+    }
+    // A fresh slab passes its checks unless memory changes under it; two tries bound the loop regardless.
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const slab = this.newSlab(cache, cpu, gfp);
+      if (slab === NO_PFN) return -1;
+      const record = this.rec(slab);
+      const index = this.allocSingle(cache, record);
+      if (index < 0) continue;
+      if (record.inuse === objects) {
+        this.hooks.slabMove(cache, slab, SlabState.Full, SlabPath.DebugAllocFull, cpu);
+      } else {
+        this.addPartialHead(cache, slab);
+        this.hooks.slabMove(cache, slab, SlabState.NodePartial, SlabPath.DebugNewSlab, cpu);
+      }
+      return this.objectAddress(cache, record, index);
+    }
+    return -1;
+  }
+
+  /**
+   * alloc_single_from_partial()/_new_slab(): the first object of the slab freelist, checked by
+   * alloc_debug_processing(); -1 when a check failed (then, as the kernel does, every object counts as used
+   * and the slab freelist is dropped: "FIX ...: Marking all objects used").
+   */
+  private allocSingle(cache: KmemCache, record: Slab): number {
+    const index = record.freelist;
+    if (index < 0) return -1;
+    const next = record.fp[index]!;
+    record.freelist = next;
+    record.fp[index] = OBJ_STALE_END - 1 - next;
+    record.inuse++;
+    if (this.hooks.debug && !this.hooks.debug.alloc(cache, record, index)) {
+      record.inuse = cache.geometry.objects;
+      record.freelist = FREE_END;
+      return -1;
+    }
+    cache.liveObjects++;
+    return index;
+  }
+
+  /** The physical address of object `index` of a slab: past the slot's left red zone. */
+  objectAddress(cache: KmemCache, record: Slab, index: number): number {
+    const g = cache.geometry;
+    return record.head * PAGE_SIZE + index * g.size + g.redLeftPad;
+  }
+
+  /**
+   * free_to_partial_list() (6.12), the free of a debug cache: free_debug_processing() checks the chain, then
+   * it goes on the slab freelist; a slab that was full goes to the node list's tail; an empty slab is freed
+   * when the node holds min_partial partial slabs. When a check fails nothing is freed ("Object ... not
+   * freed"): the objects stay allocated.
+   */
+  private debugFree(cache: KmemCache, record: Slab, head: number, tail: number, cnt: number, cpu: number): void {
+    if (this.hooks.debug && !this.hooks.debug.free(cache, record, head, tail, cnt)) {
+      cache.liveObjects += cnt; // the caller counted them freed
+      // The chain's links were set for the free; put the objects back to allocated.
+      for (let i = head, n = 0; n < cnt && i >= 0; n++) {
+        const next = i === tail ? FREE_END : record.fp[i]!;
+        record.fp[i] = OBJ_ALLOCATED;
+        i = next;
+      }
+      return;
+    }
+    const slab = record.head;
+    const prior = record.freelist;
+    record.inuse -= cnt;
+    record.fp[tail] = prior;
+    record.freelist = head;
+    const discard = record.inuse === 0 && cache.nrPartial >= cache.geometry.minPartial;
+    if (prior === FREE_END) {
+      if (!discard) {
+        this.addPartialTail(cache, slab);
+        this.hooks.slabMove(cache, slab, SlabState.NodePartial, SlabPath.DebugFreeToPartial, cpu);
+      }
+    } else if (discard) {
+      this.removePartial(cache, slab);
+    }
+    if (discard) this.discardSlab(cache, slab, cpu, SlabPath.FreeDiscard);
+  }
+
   /** get_partial_node(): take the first slab of the node partial list. */
   private takePartial(cache: KmemCache): number {
     const slab = cache.partialHead;
@@ -727,8 +892,9 @@ export class Slub {
     cache.nrSlabs++;
     cache.totalObjects += g.objects;
     this.hooks.slabNew(cache, pfn);
+    if (g.debug !== undefined) this.hooks.debug?.newSlab(cache, record);
     const ctor = cache.ctor;
-    if (ctor) for (let i = 0; i < g.objects; i++) ctor.run(pfn * PAGE_SIZE + i * g.size);
+    if (ctor) for (let i = 0; i < g.objects; i++) ctor.run(pfn * PAGE_SIZE + i * g.size + g.redLeftPad);
     return pfn;
   }
 
@@ -740,6 +906,10 @@ export class Slub {
    * min_partial partial slabs: then it goes back to the page allocator.
    */
   private slabFreeSlow(cache: KmemCache, record: Slab, head: number, tail: number, cnt: number, cpu: number): void {
+    if (cache.geometry.debug !== undefined) {
+      this.debugFree(cache, record, head, tail, cnt, cpu);
+      return;
+    }
     const slab = record.head;
     const prior = record.freelist;
     record.fp[tail] = prior;
@@ -849,6 +1019,8 @@ export class Slub {
 
   /** discard_slab(): the pages go back to the buddy allocator. */
   private discardSlab(cache: KmemCache, slab: number, cpu: number, path: SlabPath): void {
+    // free_slab(): a debug cache's slab is checked before its pages go (SLAB_CONSISTENCY_CHECKS).
+    if (cache.geometry.debug !== undefined) this.hooks.debug?.discard(cache, this.rec(slab));
     const order = cache.geometry.order;
     const end = slab + (1 << order);
     for (let p = slab; p < end; p++) {

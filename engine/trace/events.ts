@@ -62,6 +62,12 @@ export enum EventKind {
    * the CPU whose lists changed.
    */
   SlabMove,
+  /**
+   * SLUB debugging reported a bug (slub_checks.ts, a cache with slab_debug= flags): cache, addr = the
+   * object's physical address (the slab padding's for a padding report), size = the SlubReport kind. The
+   * report's text is in Machine.log.
+   */
+  SlubDebug,
 }
 
 export const EVENT_KIND_NAMES: Readonly<Record<EventKind, string>> = {
@@ -77,6 +83,7 @@ export const EVENT_KIND_NAMES: Readonly<Record<EventKind, string>> = {
   [EventKind.PageFault]: 'page_fault',
   [EventKind.Compaction]: 'compaction',
   [EventKind.SlabMove]: 'slab_move',
+  [EventKind.SlubDebug]: 'slub_debug',
 };
 
 /** One decoded event. */

@@ -85,9 +85,9 @@ function unownedReason(machine: Machine, phys: number, len: number): string | un
       const cache = slab ? machine.slub.caches[slab.cache] : undefined;
       if (!slab || !cache) return 'is in a slab page the allocator no longer tracks';
       const g = cache.geometry;
-      const offset = phys - slab.head * PAGE_SIZE;
+      const offset = phys - slab.head * PAGE_SIZE - g.redLeftPad;
       const index = Math.floor(offset / g.size);
-      if (index >= g.objects || offset + len > index * g.size + g.objectSize) {
+      if (offset < 0 || index >= g.objects || offset + len > index * g.size + g.objectSize) {
         return `does not fit inside one ${cache.name} object (${g.objectSize} bytes)`;
       }
       if (!isAllocated(slab.fp[index]!)) return `is inside a free ${cache.name} object`;

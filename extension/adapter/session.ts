@@ -20,6 +20,7 @@
  * (free_pages: "BUG: Bad page state ...") prints the whole report there too.
  */
 
+import { SlubReport } from '../../engine/mm/slub_checks';
 import {
   Breakpoint,
   BreakpointEvent,
@@ -83,6 +84,13 @@ export interface FileAccessor {
 const THREAD_ID = 1;
 /** Stack frame ids of the allocator's own frames at an event (the scenario's frames count from 1). */
 const KERNEL_FRAME_ID = 1_000_000;
+
+/** What each slub_debug event reported, for the stop's description. */
+const SLUB_REPORT_TEXT: Readonly<Record<SlubReport, string>> = {
+  [SlubReport.ObjectCorrupt]: 'an object whose red zone, poison or free pointer was overwritten',
+  [SlubReport.AlreadyFree]: 'a free of an object already free',
+  [SlubReport.SlabPadding]: 'the slab padding overwritten',
+};
 /** Instructions per slice before the run loop yields to the event loop. */
 const SLICE_INSTRUCTIONS = 250_000;
 
@@ -748,6 +756,8 @@ export class KmemDebugSession extends LoggingDebugSession {
           e.extra === SlabState.CpuSlab || e.extra === SlabState.CpuPartial ? `CPU ${e.cpu}'s ${state}` : state;
         return `${cache} slab pfn ${e.addr} is now ${where}`;
       }
+      case EventKind.SlubDebug:
+        return `SLUB debugging found a bug in ${cache}: ${SLUB_REPORT_TEXT[e.size as SlubReport] ?? 'report'} at ${machine.formatVirt(e.addr)} (the report is in the debug console)`;
     }
   }
 

@@ -12,6 +12,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ScenarioDefaults, loadScenario } from '../../engine/scenario';
+import { parseSlabDebug } from '../../engine/mm/slub_debug';
 import { ARCH_NAMES, ArchName, isArchName } from '../../engine/mm/arch';
 import { diagnose } from '../../engine/lang/service';
 import { Machine } from '../../engine/mm/machine';
@@ -43,21 +44,22 @@ const HELP: Record<string, string> = {
   main: `kmem: run kernel-memory scenarios on an emulated Linux 6.12 machine
 
 Usage:
-  kmem run FILE [--memory SIZE] [--cpus N] [--arch ARCH] [--max-steps N] [--proc NAME]... [--debugfs NAME]...
+  kmem run FILE [--memory SIZE] [--cpus N] [--arch ARCH] [--slab-debug FLAGS] [--max-steps N] [--proc NAME]... [--debugfs NAME]...
   kmem check FILE...
-  kmem boot [--memory SIZE] [--cpus N] [--arch ARCH] [--proc NAME]... [--debugfs NAME]...
+  kmem boot [--memory SIZE] [--cpus N] [--arch ARCH] [--slab-debug FLAGS] [--proc NAME]... [--debugfs NAME]...
   kmem COMMAND --help
 
 Exit codes: 0 clean, 1 runtime errors in the scenario, 2 invalid input or usage.
 `,
-  run: `kmem run FILE [--memory SIZE] [--cpus N] [--arch ARCH] [--max-steps N] [--proc NAME]... [--debugfs NAME]...
+  run: `kmem run FILE [--memory SIZE] [--cpus N] [--arch ARCH] [--slab-debug FLAGS] [--max-steps N] [--proc NAME]... [--debugfs NAME]...
 
 Runs the scenario to the end and prints a summary: statements, events by kind, live objects per cache.
 What the machine's kernel log receives (a page allocation failure, the OOM killer) is printed to stderr as
 it happens. --memory, --cpus and --arch apply where the scenario's machine block is silent. Each --proc
 prints that /proc file of the final machine (${PROC_FILE_NAMES.join(', ')}), each --debugfs that file
 under /sys/kernel/debug (${DEBUGFS_FILE_NAMES.join(', ')}).
-ARCH is ${ARCH_NAMES.join(', ')}. --max-steps bounds the statements the run may start (default
+ARCH is ${ARCH_NAMES.join(', ')}. --slab-debug is the slab_debug= boot option's value (FZPU, FZ,kmalloc-64, ...)
+where the scenario's machine block has none. --max-steps bounds the statements the run may start (default
 ${DEFAULT_MAX_STEPS.toLocaleString('en-US')}); a scenario that goes past it, a loop that never ends, stops with KM4100.
 Exits 1 when the scenario stops on a runtime error (a kernel panic and KM4100 included), 2 when it does not
 compile.
@@ -66,12 +68,13 @@ compile.
 
 Prints every diagnostic as file:line:col: error KM1234: message. Exits 2 when any file has errors.
 `,
-  boot: `kmem boot [--memory SIZE] [--cpus N] [--arch ARCH] [--proc NAME]... [--debugfs NAME]...
+  boot: `kmem boot [--memory SIZE] [--cpus N] [--arch ARCH] [--slab-debug FLAGS] [--proc NAME]... [--debugfs NAME]...
 
 Boots a machine (default 256M, 2 CPUs, x86_64) and prints the files named, in the kernel's own format:
 /proc files with --proc (${PROC_FILE_NAMES.join(', ')}), debugfs files with --debugfs
 (${DEBUGFS_FILE_NAMES.join(', ')}); every /proc file when none is named. zoneinfo and meminfo print
-only the fields the emulator models. ARCH is ${ARCH_NAMES.join(', ')}.
+only the fields the emulator models. ARCH is ${ARCH_NAMES.join(', ')}. --slab-debug boots with slab_debug=FLAGS
+(FZPU, FZ,kmalloc-64, ...): the debug caches' geometry shows in slabinfo.
 `,
 };
 
@@ -94,6 +97,7 @@ const machineOptions = {
   proc: { type: 'string', multiple: true },
   debugfs: { type: 'string', multiple: true },
   'max-steps': { type: 'string' },
+  'slab-debug': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } satisfies ParseArgsConfig['options'];
 
@@ -150,6 +154,13 @@ export function main(argv: readonly string[], io: Io = nodeIo): number {
           `--proc takes ${PROC_FILES.slice(0, -1).join(', ')} or ${PROC_FILES[PROC_FILES.length - 1]}, not '${badProc}'`,
         );
       }
+      const slabDebugText = values['slab-debug'];
+      if (slabDebugText !== undefined) {
+        const parsed = parseSlabDebug(slabDebugText);
+        const problem = parsed.ok ? parsed.warnings[0] : parsed.error;
+        if (problem) return usage(`--slab-debug '${slabDebugText}': ${problem.message}`);
+      }
+      const slabDebug = slabDebugText === undefined ? {} : { slabDebug: slabDebugText };
       const maxSteps = values['max-steps'] === undefined ? DEFAULT_MAX_STEPS : Number(values['max-steps']);
       if (!Number.isSafeInteger(maxSteps) || maxSteps < 1) {
         return usage(`--max-steps takes a whole number of statements from 1 up, not '${values['max-steps']}'`);
@@ -158,13 +169,13 @@ export function main(argv: readonly string[], io: Io = nodeIo): number {
         if (positionals.length > 0) return usage(`unexpected argument '${positionals[0]}'`);
         if (values['max-steps'] !== undefined) return usage('--max-steps applies to kmem run');
         files.procs = procs.length > 0 || debugfs.length > 0 ? (procs as ProcFile[]) : [...PROC_FILES];
-        return boot(io, { memoryBytes, cpus, arch }, files);
+        return boot(io, { memoryBytes, cpus, arch, ...slabDebug }, files);
       }
       if (positionals.length !== 1) {
         return usage(positionals.length === 0 ? 'name the scenario file to run' : 'run takes one scenario file');
       }
       files.procs = procs as ProcFile[];
-      return run(io, positionals[0]!, { memoryBytes, cpus, arch }, files, maxSteps);
+      return run(io, positionals[0]!, { memoryBytes, cpus, arch, ...slabDebug }, files, maxSteps);
     }
     case 'check': {
       let parsed;
@@ -227,6 +238,7 @@ function boot(io: Io, defaults: ScenarioDefaults, files: Files): number {
     memoryBytes: defaults.memoryBytes ?? DEFAULT_CONFIG.memoryBytes,
     cpus: defaults.cpus ?? DEFAULT_CONFIG.cpus,
     arch: defaults.arch ?? 'x86_64',
+    ...(defaults.slabDebug !== undefined ? { slabDebug: defaults.slabDebug } : {}),
   });
   if (!(machine instanceof Machine)) {
     for (const e of machine) io.err(`kmem boot: error ${e.code}: ${e.message}\n`);

@@ -1,0 +1,275 @@
+/*
+ * SLUB debugging on the machine: what mm/slub.c does for a debug cache (one with slab_debug= flags) around
+ * every allocation, free and slab, with slub_debug.ts supplying the layout, the bytes and the reports.
+ *
+ *   new slab     setup_slab_debug() (SLAB_POISON: the slab filled with POISON_INUSE), then
+ *                setup_object_debug() of each object: red zones SLUB_RED_INACTIVE, poison, tracks zeroed
+ *   allocation   alloc_debug_processing(): with SLAB_CONSISTENCY_CHECKS check_object(SLUB_RED_INACTIVE)
+ *                (a write into a free object shows here); then orig_size, init_object(SLUB_RED_ACTIVE) and
+ *                the allocation track (SLAB_STORE_USER)
+ *   free         free_debug_processing(): with SLAB_CONSISTENCY_CHECKS an object already free ("Object
+ *                already free") and check_object(SLUB_RED_ACTIVE) (a write past the object shows here); then
+ *                the free track and init_object(SLUB_RED_INACTIVE). A failed check frees nothing.
+ *   slab freed   free_slab(): slab_pad_check() and check_object(SLUB_RED_INACTIVE) of every object
+ *
+ * Every report goes to the kernel log in the kernel's words and is a slub_debug event (cache, object),
+ * which the debugger can stop on. Bytes are the machine's (PhysMem): debug writes never cover a free
+ * pointer (slub_debug.ts places it outside what they write), and reads see free pointers in place.
+ *
+ * Modelled choices, documented where the kernel has information the emulator does not: a track's caller is
+ * the scenario line (printed `line_N+0x0/0x1 [scenario]`), its stack the allocator's entry and that line;
+ * jiffies count the machine's events; the pid is 1; the struct slab address is its struct page in the
+ * vmemmap, and its flags print as head (for compound slabs), node and zone.
+ */
+
+import { PAGE_SIZE } from './config';
+import { decodeFreePointer } from './freeptr';
+import type { Machine } from './machine';
+import {
+  FREE_END,
+  KmemCache,
+  OBJ_ALLOCATED,
+  OBJ_STALE_END,
+  SLAB_CONSISTENCY_CHECKS,
+  SLAB_KMALLOC,
+  SLAB_STORE_USER,
+  Slab,
+  SlubDebugHooks,
+} from './slub';
+import {
+  DebugMemory,
+  FreePointerOps,
+  SLUB_RED_ACTIVE,
+  SLUB_RED_INACTIVE,
+  SlubDebugLayout,
+  SlubReportContext,
+  TRACK_ALLOC,
+  TRACK_FREE,
+  TaintState,
+  checkObject,
+  formatPointer,
+  initObject,
+  newTaintState,
+  objectErr,
+  setOrigSize,
+  setTrack,
+  setupObjectDebug,
+  setupSlabDebug,
+  slabFix,
+  slabPadCheck,
+  traceObject,
+} from './slub_debug';
+import { EventKind } from '../trace/events';
+
+/** What a slub_debug event's `size` field says happened (the kernel's report title). */
+export enum SlubReport {
+  /** check_object() found bytes or a free pointer that are not what they should be. */
+  ObjectCorrupt = 1,
+  /** free_consistency_checks(): on_freelist() found the object already free. */
+  AlreadyFree,
+  /** slab_pad_check(): the slab's padding after the last object was written. */
+  SlabPadding,
+}
+
+/** Fake text addresses for the tracks' callers: one per scenario line, resolved back by symbol(). */
+const TEXT_BASE = 0xffffffff81000000n;
+
+export class SlubDebugger implements SlubDebugHooks {
+  /** The kernel's taint (TAINT_BAD_PAGE after the first report), shared by all reports. */
+  readonly taint: TaintState = newTaintState();
+  /** Reports printed so far. */
+  reports = 0;
+  /** orig_size of the allocation in progress (kmalloc's request; object_size otherwise). */
+  origSize = 0;
+  /** The API the allocation or free in progress came through, for the track's stack. */
+  entry = 'kmem_cache_alloc_noprof';
+  private readonly layouts = new Map<number, SlubDebugLayout>();
+  /** The stack depot: handle - 1 indexes the saved stacks; the same stack gets the same handle. */
+  private readonly stacks: (readonly string[])[] = [];
+  private readonly stackIds = new Map<string, number>();
+  private readonly mem: DebugMemory;
+
+  constructor(private readonly machine: Machine) {
+    this.mem = {
+      read: (addr, len) => machine.readMemory(addr, len),
+      write: (addr, bytes) => machine.mem.write(addr, bytes),
+    };
+  }
+
+  /** A debug cache's full layout, kept when the cache is created. */
+  register(cache: KmemCache, layout: SlubDebugLayout): void {
+    this.layouts.set(cache.id, layout);
+  }
+
+  layoutOf(cache: KmemCache): SlubDebugLayout | undefined {
+    return this.layouts.get(cache.id);
+  }
+
+  newSlab(cache: KmemCache, slab: Slab): void {
+    const layout = this.layoutOf(cache);
+    if (!layout) return;
+    const g = cache.geometry;
+    setupSlabDebug(this.mem, layout, slab.head * PAGE_SIZE, PAGE_SIZE << g.order);
+    for (let i = 0; i < g.objects; i++) setupObjectDebug(this.mem, layout, this.objectAt(cache, slab, i));
+  }
+
+  alloc(cache: KmemCache, slab: Slab, index: number): boolean {
+    const layout = this.layoutOf(cache);
+    if (!layout) return true;
+    const object = this.objectAt(cache, slab, index);
+    if (cache.flags & SLAB_CONSISTENCY_CHECKS && !this.check(cache, slab, layout, object, SLUB_RED_INACTIVE)) {
+      // alloc_debug_processing()'s bad: the slab's remaining objects are given up.
+      slabFix(this.context(cache, slab), 'Marking all objects used');
+      return false;
+    }
+    traceObject(this.context(cache, slab), this.mem, layout, object, true);
+    setOrigSize(this.mem, layout, object, cache.flags & SLAB_KMALLOC ? this.origSize : layout.objectSize);
+    initObject(this.mem, layout, object, SLUB_RED_ACTIVE);
+    if (cache.flags & SLAB_STORE_USER) setTrack(this.mem, layout, object, TRACK_ALLOC, this.track());
+    return true;
+  }
+
+  free(cache: KmemCache, slab: Slab, head: number, tail: number, cnt: number): boolean {
+    const layout = this.layoutOf(cache);
+    if (!layout) return true;
+    for (let i = head, n = 0; n < cnt && i >= 0; n++) {
+      const object = this.objectAt(cache, slab, i);
+      if (cache.flags & SLAB_CONSISTENCY_CHECKS && !this.check(cache, slab, layout, object, SLUB_RED_ACTIVE)) {
+        slabFix(this.context(cache, slab), `Object at 0x${formatPointer(this.machine.virt(object))} not freed`);
+        return false;
+      }
+      if (cache.flags & SLAB_STORE_USER) setTrack(this.mem, layout, object, TRACK_FREE, this.track());
+      traceObject(this.context(cache, slab), this.mem, layout, object, false);
+      initObject(this.mem, layout, object, SLUB_RED_INACTIVE);
+      if (i === tail) break;
+      i = slab.fp[i]!;
+    }
+    return true;
+  }
+
+  discard(cache: KmemCache, slab: Slab): void {
+    const layout = this.layoutOf(cache);
+    if (!layout || !(cache.flags & SLAB_CONSISTENCY_CHECKS)) return;
+    const g = cache.geometry;
+    const base = slab.head * PAGE_SIZE;
+    const pad = slabPadCheck(this.mem, layout, base, PAGE_SIZE << g.order, this.context(cache, slab));
+    if (!pad.ok) this.reported(cache, base + g.objects * g.size, SlubReport.SlabPadding);
+    for (let i = 0; i < g.objects; i++) {
+      this.check(cache, slab, layout, this.objectAt(cache, slab, i), SLUB_RED_INACTIVE);
+    }
+  }
+
+  /** check_object() with its report; a failure is also a slub_debug event. */
+  private check(cache: KmemCache, slab: Slab, layout: SlubDebugLayout, object: number, val: number): boolean {
+    const r = checkObject(this.mem, layout, object, val, {
+      freePointer: this.freePointerOps(cache, slab),
+      report: this.context(cache, slab),
+    });
+    if (!r.ok) this.reported(cache, object, SlubReport.ObjectCorrupt);
+    return r.ok;
+  }
+
+  /**
+   * free_consistency_checks()'s on_freelist(): a free of an object that is already free, in a cache with
+   * SLAB_CONSISTENCY_CHECKS, is reported ("Object already free") and not done; the kernel goes on.
+   */
+  alreadyFree(cache: KmemCache, slab: Slab, index: number): void {
+    const layout = this.layoutOf(cache)!;
+    const object = this.objectAt(cache, slab, index);
+    const ctx = this.context(cache, slab);
+    objectErr(ctx, this.mem, layout, object, 'Object already free', this.freePointerOps(cache, slab));
+    slabFix(ctx, `Object at 0x${formatPointer(this.machine.virt(object))} not freed`);
+    this.reported(cache, object, SlubReport.AlreadyFree);
+  }
+
+  /** Symbols of the fake caller addresses (%pS). */
+  symbol(addr: bigint): string {
+    const line = Number(addr - TEXT_BASE) >> 8;
+    return addr >= TEXT_BASE && line >= 0 ? `line_${line}+0x0/0x1 [scenario]` : `0x${addr.toString(16)}`;
+  }
+
+  private reported(cache: KmemCache, object: number, what: SlubReport): void {
+    this.reports++;
+    this.machine.recordReport(EventKind.SlubDebug, cache.id, object, what);
+  }
+
+  private objectAt(cache: KmemCache, slab: Slab, index: number): number {
+    const g = cache.geometry;
+    return slab.head * PAGE_SIZE + index * g.size + g.redLeftPad;
+  }
+
+  /** The track of the call in progress: its line, a stack of the API and the line, CPU, pid and time. */
+  private track() {
+    const line = this.machine.line;
+    const caller = TEXT_BASE + (BigInt(Math.max(0, line)) << 8n);
+    const stack = [`${this.entry}+0x0/0x0`, this.symbol(caller)];
+    const key = stack.join('\n');
+    let handle = this.stackIds.get(key);
+    if (handle === undefined) {
+      this.stacks.push(stack);
+      handle = this.stacks.length;
+      this.stackIds.set(key, handle);
+    }
+    return { addr: caller, handle, cpu: this.machine.cpu, pid: 1, when: BigInt(this.machine.events.length) };
+  }
+
+  private context(cache: KmemCache, slab: Slab): SlubReportContext {
+    const m = this.machine;
+    const g = cache.geometry;
+    const zone = m.buddy.zoneOf(slab.head);
+    const flagNames = [...(g.order > 0 ? ['head'] : []), 'node=0', `zone=${zone}`];
+    const flagWord = (BigInt(zone) << 62n) | (g.order > 0 ? 1n << 6n : 0n); // PG_head is bit 6
+    return {
+      cacheName: cache.name,
+      taint: this.taint,
+      printk: (line) => m.printk(`${line}\n`),
+      slabBase: slab.head * PAGE_SIZE,
+      slab: {
+        address: m.arch.vmemmapStart + BigInt(slab.head) * 64n,
+        objects: g.objects,
+        inuse: slab.inuse,
+        freelist: slab.freelist >= 0 ? m.virt(this.objectAt(cache, slab, slab.freelist)) : 0n,
+        flags: `0x${flagWord.toString(16)}(${flagNames.join('|')})`,
+      },
+      jiffies: BigInt(m.events.length),
+      symbol: (addr) => this.symbol(addr),
+      stack: (handle) => this.stacks[handle - 1] ?? [],
+      virt: (phys) => m.virt(phys),
+    };
+  }
+
+  /** get_freepointer() and check_valid_pointer() over the slab's index lists (slub.ts Slab.fp). */
+  private freePointerOps(cache: KmemCache, slab: Slab): FreePointerOps {
+    const g = cache.geometry;
+    const base = slab.head * PAGE_SIZE + g.redLeftPad;
+    const indexOf = (object: number) => Math.round((object - base) / g.size);
+    const m = this.machine;
+    return {
+      get: (object) => {
+        const v = slab.fp[indexOf(object)];
+        if (v === undefined || v === FREE_END) return 0n;
+        if (v >= 0) return m.virt(base + v * g.size);
+        if (v <= OBJ_STALE_END) {
+          const next = OBJ_STALE_END - 1 - v;
+          return next === FREE_END ? 0n : m.virt(base + next * g.size);
+        }
+        // OBJ_ALLOCATED (or a marker for a word that does not decode): memory holds the word.
+        const at = object + g.offset;
+        const bytes = m.mem.read(at, 8);
+        let word = 0n;
+        for (let b = 7; b >= 0; b--) word = (word << 8n) | BigInt(bytes[b]!);
+        return decodeFreePointer(word, m.virt(at), m.freePointers.randomOf(cache));
+      },
+      valid: (ptr) => {
+        const phys = m.phys(ptr);
+        if (phys === undefined) return false;
+        const off = phys - base;
+        return off >= 0 && off % g.size === 0 && off / g.size < g.objects;
+      },
+      setNull: (object) => {
+        const i = indexOf(object);
+        if (i >= 0 && i < g.objects && slab.fp[i]! !== OBJ_ALLOCATED && slab.fp[i]! >= FREE_END) slab.fp[i] = FREE_END;
+      },
+    };
+  }
+}
