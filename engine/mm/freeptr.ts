@@ -16,9 +16,9 @@
  * word encodes its current next object; an allocated object keeps the stale word its last free left there
  * (the allocation fast path does not clear it, so kmalloc without __GFP_ZERO shows it, as the kernel does),
  * which slub.ts keeps as the OBJ_STALE encoding of the next index it had; once the object's bytes are
- * written (__GFP_ZERO), the bytes in PhysMem are the truth (OBJ_ALLOCATED). Scenario writes over a free
- * pointer (corrupting a freelist on purpose) are the memory-access work that comes next; they will decode the
- * written word back into the index list.
+ * written (__GFP_ZERO), the bytes in PhysMem are the truth (OBJ_ALLOCATED). A scenario store over a free
+ * object's word (Machine.storeMemory) decodes the new word back into the index list: NULL, another object
+ * of the slab, or FP_CORRUPT (memory holds the word; the allocator follows it where the kernel would).
  *
  * s->random is not random here: a fixed seed stands in for get_random_long() so every run of a scenario is
  * the same (splitmix64 of the cache id).

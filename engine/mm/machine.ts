@@ -61,6 +61,8 @@ import {
   isAllocated,
   OBJ_ALLOCATED,
   OBJECT_DOUBLE_FREE,
+  FP_CORRUPT,
+  FREE_END,
   SLAB_CONSISTENCY_CHECKS,
   SLAB_DEBUG_FLAGS,
   SLAB_RED_ZONE,
@@ -71,7 +73,14 @@ import {
 } from './slub';
 import { SlabDebugConfig, kmallocAlign, kmemCacheDebugLayout, parseSlabDebug, slabDebugFlags } from './slub_debug';
 import { SlubDebugger } from './slub_checks';
-import { cacheRandom, FreePointerContext, freePointerWord, overlayFreePointers } from './freeptr';
+import {
+  cacheRandom,
+  decodeFreePointer,
+  encodeFreePointer,
+  FreePointerContext,
+  freePointerWord,
+  overlayFreePointers,
+} from './freeptr';
 import { PageAllocator, gfpZone } from './page_alloc';
 import {
   GFP_KERNEL,
@@ -232,6 +241,11 @@ export class Machine {
         this.events.push(EventKind.SlabMove, cpu, this.line, cache.id, pfn, path, state);
       },
       debug: this.slubDebug,
+      memory: {
+        readFreePointer: (cache, slab, index) => this.readFreePointer(cache, slab, index),
+        writeFreePointer: (cache, slab, index, ptr) => this.writeFreePointer(cache, slab, index, ptr),
+        foreignObject: (cache, ptr) => this.foreignObject(cache, ptr),
+      },
     });
   }
 
@@ -398,6 +412,115 @@ export class Machine {
         slab.fp[idx] = OBJ_ALLOCATED;
       }
     });
+  }
+
+  /**
+   * A store by kernel code the scenario runs (write64, memset, memcpy): the bytes go to memory as they are.
+   * An allocated object's stale free-pointer word is written out first (as for the machine's own writes). A
+   * free object whose free-pointer word the store touches gets its freelist link from the new word, decoded
+   * as SLUB decodes it: NULL ends its freelist, an object of the same slab becomes its next, and anything
+   * else is a corrupted free pointer (FP_CORRUPT) that the allocator will follow where the kernel would.
+   */
+  storeMemory(phys: number, data: Uint8Array): void {
+    const touched: { cache: KmemCache; slab: Slab; idx: number; wordAt: number }[] = [];
+    this.forEachSlabIn(phys, data.length, (cache, slab) => {
+      const g = cache.geometry;
+      const base = slab.head * PAGE_SIZE + g.redLeftPad;
+      for (let idx = 0; idx < g.objects; idx++) {
+        const wordAt = base + idx * g.size + g.offset;
+        if (wordAt + 8 <= phys || wordAt >= phys + data.length) continue;
+        const v = slab.fp[idx]!;
+        if (v !== OBJ_ALLOCATED && v !== FP_CORRUPT) {
+          // The word as it reads now goes to memory, so a partial store composes with it.
+          const word = freePointerWord(this.freePointers, cache, slab.head, slab, idx, PAGE_SIZE);
+          if (word !== undefined) this.mem.writeU64(wordAt, word);
+        }
+        if (isAllocated(v)) slab.fp[idx] = OBJ_ALLOCATED;
+        else touched.push({ cache, slab, idx, wordAt });
+      }
+    });
+    this.mem.write(phys, data);
+    for (const t of touched) {
+      const ptr = this.decodeWordAt(t.cache, t.wordAt);
+      const g = t.cache.geometry;
+      const target = ptr === 0n ? undefined : this.phys(ptr);
+      const off = target === undefined ? -1 : target - t.slab.head * PAGE_SIZE - g.redLeftPad;
+      const j = off >= 0 && off % g.size === 0 && off / g.size < g.objects ? off / g.size : -1;
+      t.slab.fp[t.idx] = ptr === 0n ? FREE_END : j >= 0 ? j : FP_CORRUPT;
+    }
+  }
+
+  /** The free pointer stored at wordAt (an object's s->offset) of a cache, decoded. */
+  private decodeWordAt(cache: KmemCache, wordAt: number): bigint {
+    const b = this.mem.read(wordAt, 8);
+    let word = 0n;
+    for (let i = 7; i >= 0; i--) word = (word << 8n) | BigInt(b[i]!);
+    return decodeFreePointer(word, this.virt(wordAt), this.freePointers.randomOf(cache));
+  }
+
+  private objectPhys(cache: KmemCache, slab: Slab, index: number): number {
+    const g = cache.geometry;
+    return slab.head * PAGE_SIZE + g.redLeftPad + index * g.size;
+  }
+
+  private readFreePointer(cache: KmemCache, slab: Slab, index: number): bigint {
+    return this.decodeWordAt(cache, this.objectPhys(cache, slab, index) + cache.geometry.offset);
+  }
+
+  private writeFreePointer(cache: KmemCache, slab: Slab, index: number, ptr: bigint): void {
+    const wordAt = this.objectPhys(cache, slab, index) + cache.geometry.offset;
+    this.mem.writeU64(wordAt, encodeFreePointer(ptr, this.virt(wordAt), this.freePointers.randomOf(cache)));
+  }
+
+  /**
+   * slab_alloc_node() with a freelist head outside the index lists: the object is wherever the pointer
+   * points (an attacker's choice, in a freelist-poisoning story); the next pointer is read at its s->offset.
+   * A pointer outside the direct map of RAM faults there: the kernel oopses (KM4013) and the machine stops.
+   */
+  private foreignObject(cache: KmemCache, ptr: bigint): { phys: number; next: bigint } | undefined {
+    const at = ptr + BigInt(cache.geometry.offset);
+    const phys = this.phys(ptr);
+    if (phys === undefined || this.phys(at + 7n) === undefined) {
+      this.oopsOnFreelist(cache, ptr, at);
+      return undefined;
+    }
+    const wordAt = phys + cache.geometry.offset;
+    // The word as memory holds it (a free object's comes from its index list).
+    const bytes = this.readMemory(wordAt, 8);
+    let word = 0n;
+    for (let i = 7; i >= 0; i--) word = (word << 8n) | BigInt(bytes[i]!);
+    const next = decodeFreePointer(word, this.virt(wordAt), this.freePointers.randomOf(cache));
+    // An object of a slab handed out this way is in use from now on; memory keeps its word.
+    const slab = this.slub.slabAt(Math.floor(phys / PAGE_SIZE));
+    if (slab) {
+      const index = this.slub.objectIndex(slab, phys);
+      if (index === OBJECT_DOUBLE_FREE) {
+        this.mem.writeU64(wordAt, word);
+        slab.fp[this.slubObjectIndex(this.slub.caches[slab.cache]!, slab, phys)] = OBJ_ALLOCATED;
+      }
+    }
+    return { phys, next };
+  }
+
+  /** The oops of an allocation that read a free pointer at an address it cannot (get_freepointer_safe()). */
+  private oopsOnFreelist(cache: KmemCache, ptr: bigint, at: bigint): void {
+    const hex = (v: bigint) => BigInt.asUintN(64, v).toString(16).padStart(16, '0');
+    const canonical = at >> 47n === 0n || BigInt.asUintN(64, at) >> 47n === (1n << 17n) - 1n;
+    const cpuLine = `CPU: ${this.cpu} UID: 0 PID: 1 Comm: ${this.comm} Not tainted 6.12.0 #1\n`;
+    const report = canonical
+      ? `BUG: unable to handle page fault for address: ${hex(at)}\n` +
+        '#PF: supervisor read access in kernel mode\n#PF: error_code(0x0000) - not-present page\n' +
+        'Oops: Oops: 0000 [#1] PREEMPT SMP NOPTI\n' +
+        cpuLine
+      : `Oops: general protection fault, probably for non-canonical address 0x${hex(at)}: 0000 [#1] PREEMPT SMP NOPTI\n` +
+        cpuLine;
+    const rip = `RIP: 0010:__kmalloc_noprof (${cache.name} freelist head 0x${hex(ptr)})\n`;
+    this.printk(report + rip);
+    this.panic = {
+      code: 'KM4013',
+      message: `kernel oops: the ${cache.name} freelist leads to 0x${hex(ptr)}, which the allocator cannot read (a corrupted free pointer)`,
+      report: report + rip,
+    };
   }
 
   /** __pa() of a direct-map address inside RAM, or undefined when it is not one. */

@@ -47,11 +47,15 @@ import { FrameTable, NO_PFN, PG_SLAB } from './frames';
  *   OBJ_ALLOCATED allocated; its free-pointer word was overwritten since, so memory holds its bytes
  *   <= OBJ_STALE_END allocated; its free-pointer word still encodes the next index it had when it was
  *                 handed out, OBJ_STALE_END - 1 - fp (the allocation fast path does not clear it; freeptr.ts)
- * -3 is kept for a free pointer that does not decode (corrupted freelists, with the memory-safety work).
+ *   FP_CORRUPT    free; a write over its free pointer left a word that decodes to no object of its slab:
+ *                 memory holds the word, and the allocator follows it where the kernel would (FREELIST_FOREIGN)
  */
 export const FREE_END = -1;
 export const OBJ_ALLOCATED = -2;
+export const FP_CORRUPT = -3;
 export const OBJ_STALE_END = -4;
+/** KmemCache.cpuFreelist: the head is a pointer outside the cpu slab's objects (KmemCache.cpuForeign). */
+export const FREELIST_FOREIGN = -3;
 
 /** Whether a Slab.fp entry marks an object in use. */
 export function isAllocated(v: number): boolean {
@@ -242,6 +246,8 @@ export class KmemCache {
   readonly cpuFreeptr: (Int32Array | undefined)[];
   /** The record of each CPU's slab, cached beside cpuSlab so the slow paths need no directory lookup. */
   readonly cpuSlabRecord: (Slab | undefined)[];
+  /** Per CPU, the freelist head a corrupted free pointer decoded to, while cpuFreelist is FREELIST_FOREIGN. */
+  readonly cpuForeign: bigint[];
   /** kmem_cache_node: the partial list (head/tail pfn through FrameTable.next/prev) and counters. */
   partialHead = NO_PFN;
   partialTail = NO_PFN;
@@ -265,6 +271,7 @@ export class KmemCache {
     this.cpuFreelist = new Int32Array(cpus).fill(FREE_END);
     this.cpuFreeptr = new Array<Int32Array | undefined>(cpus).fill(undefined);
     this.cpuSlabRecord = new Array<Slab | undefined>(cpus).fill(undefined);
+    this.cpuForeign = new Array<bigint>(cpus).fill(0n);
     this.cpuPartial = new Int32Array(cpus).fill(NO_PFN);
     // set_cpu_partial() (CONFIG_SLUB_CPU_PARTIAL): objects by slot size; slub_set_cpu_partial() turns them
     // into slabs assuming half-full slabs: DIV_ROUND_UP(nr_objects * 2, oo_objects(s->oo)).
@@ -408,6 +415,21 @@ export interface SlabHooks {
   slabMove(cache: KmemCache, pfn: number, state: SlabState, path: SlabPath, cpu: number): void;
   /** The debug work of a debug cache (CONFIG_SLUB_DEBUG), when the machine does it; see SlubDebugHooks. */
   readonly debug?: SlubDebugHooks;
+  /** Free pointers in memory, for freelists a write corrupted (FP_CORRUPT, FREELIST_FOREIGN). */
+  readonly memory?: SlubMemoryHooks;
+}
+
+/** What the allocator needs of memory once a freelist leaves its index lists (a corrupted free pointer). */
+export interface SlubMemoryHooks {
+  /** get_freepointer(): the pointer object `index` of `slab` holds in memory (0n for NULL), decoded. */
+  readFreePointer(cache: KmemCache, slab: Slab, index: number): bigint;
+  /** set_freepointer(): stores ptr, encoded, into object `index`'s free-pointer word. */
+  writeFreePointer(cache: KmemCache, slab: Slab, index: number, ptr: bigint): void;
+  /**
+   * An allocation takes `ptr` (a freelist head outside the index lists): its physical address and the next
+   * pointer read at its free-pointer word; undefined when that read faults (the machine has oopsed).
+   */
+  foreignObject(cache: KmemCache, ptr: bigint): { phys: number; next: bigint } | undefined;
 }
 
 /**
@@ -513,9 +535,10 @@ export class Slub {
   /** slab_alloc_node(): the physical address of a fresh object, or -1 when no slab could be allocated. */
   alloc(cache: KmemCache, cpu: number, gfp = 0): number {
     const obj = cache.cpuFreelist[cpu]!;
-    if (obj !== FREE_END) {
+    if (obj >= 0) {
       const fp = cache.cpuFreeptr[cpu]!;
       const next = fp[obj]!;
+      if (next < FREE_END) return this.allocCorrupt(cache, cpu, obj);
       cache.cpuFreelist[cpu] = next;
       fp[obj] = OBJ_STALE_END - 1 - next; // allocated; its free-pointer word still encodes next
       cache.liveObjects++;
@@ -566,7 +589,9 @@ export class Slub {
   freeIndex(cache: KmemCache, slab: Slab, index: number, cpu: number): void {
     cache.liveObjects--;
     if (cache.cpuSlab[cpu] === slab.head) {
-      slab.fp[index] = cache.cpuFreelist[cpu]!;
+      const head = cache.cpuFreelist[cpu]!;
+      if (head === FREELIST_FOREIGN) this.linkForeign(cache, slab, index, cpu);
+      slab.fp[index] = head;
       cache.cpuFreelist[cpu] = index;
       return;
     }
@@ -581,11 +606,21 @@ export class Slub {
   freeChain(cache: KmemCache, slab: Slab, head: number, tail: number, cnt: number, cpu: number): void {
     cache.liveObjects -= cnt;
     if (cache.cpuSlab[cpu] === slab.head) {
-      slab.fp[tail] = cache.cpuFreelist[cpu]!;
+      const first = cache.cpuFreelist[cpu]!;
+      if (first === FREELIST_FOREIGN) this.linkForeign(cache, slab, tail, cpu);
+      slab.fp[tail] = first;
       cache.cpuFreelist[cpu] = head;
       return;
     }
     this.slabFreeSlow(cache, slab, head, tail, cnt, cpu);
+  }
+
+  /**
+   * set_freepointer(object, freelist) onto a foreign head: the word in memory is the truth from now on (the
+   * caller stores FREELIST_FOREIGN, which is FP_CORRUPT, as the object's entry).
+   */
+  private linkForeign(cache: KmemCache, slab: Slab, index: number, cpu: number): void {
+    this.hooks.memory?.writeFreePointer(cache, slab, index, cache.cpuForeign[cpu]!);
   }
 
   /** lookupObject() then freeObject(): frees the object at phys or says why it cannot. */
@@ -639,7 +674,8 @@ export class Slub {
     const remoteFrees = record.freelist !== FREE_END;
     let n = 0;
     let last = FREE_END;
-    for (let i = cache.cpuFreelist[cpu]!; i !== FREE_END && n <= cache.geometry.objects; i = fp[i]!) {
+    // A corrupted chain ends where its indices end (the kernel would follow the bad pointer further).
+    for (let i = cache.cpuFreelist[cpu]!; i >= 0 && n <= cache.geometry.objects; i = fp[i]!) {
       last = i;
       n++;
     }
@@ -710,6 +746,7 @@ export class Slub {
    */
   private slowAlloc(cache: KmemCache, cpu: number, gfp: number): number {
     if (cache.geometry.debug !== undefined) return this.debugAlloc(cache, cpu, gfp);
+    if (cache.cpuFreelist[cpu] === FREELIST_FOREIGN) return this.allocForeign(cache, cpu);
     // The cpu slab's record, cached beside cpuSlab: set exactly while the CPU has a slab.
     let record = cache.cpuSlabRecord[cpu];
     if (record !== undefined && record.freelist === FREE_END) {
@@ -811,8 +848,9 @@ export class Slub {
     const index = record.freelist;
     if (index < 0) return -1;
     const next = record.fp[index]!;
-    record.freelist = next;
-    record.fp[index] = OBJ_STALE_END - 1 - next;
+    // A corrupted next (not an index) ends the slab freelist here; memory keeps the object's word.
+    record.freelist = next < FREE_END ? FREE_END : next;
+    record.fp[index] = next < FREE_END ? OBJ_ALLOCATED : OBJ_STALE_END - 1 - next;
     record.inuse++;
     if (this.hooks.debug && !this.hooks.debug.alloc(cache, record, index)) {
       record.inuse = cache.geometry.objects;
@@ -861,6 +899,47 @@ export class Slub {
       this.removePartial(cache, slab);
     }
     if (discard) this.discardSlab(cache, slab, cpu, SlabPath.FreeDiscard);
+  }
+
+  /**
+   * slab_alloc_node() when object `obj`'s next is not an index of its slab: a write corrupted its free
+   * pointer, or the freelist reached an object in use through one. The kernel takes whatever the word in
+   * memory decodes to as the next freelist head; so does the CPU freelist here (FREELIST_FOREIGN).
+   */
+  private allocCorrupt(cache: KmemCache, cpu: number, obj: number): number {
+    const record = cache.cpuSlabRecord[cpu]!;
+    const ptr = this.hooks.memory ? this.hooks.memory.readFreePointer(cache, record, obj) : 0n;
+    record.fp[obj] = OBJ_ALLOCATED; // memory holds its word
+    this.setCpuFreelist(cache, cpu, record, ptr);
+    cache.liveObjects++;
+    return this.objectAddress(cache, record, obj);
+  }
+
+  /**
+   * An allocation from a freelist whose head is a foreign pointer: the kernel hands it out as an object and
+   * reads the next pointer at it; a pointer it cannot read faults (an oops, the machine's to report).
+   */
+  private allocForeign(cache: KmemCache, cpu: number): number {
+    const r = this.hooks.memory?.foreignObject(cache, cache.cpuForeign[cpu]!);
+    if (!r) {
+      cache.cpuFreelist[cpu] = FREE_END;
+      return -1;
+    }
+    const record = cache.cpuSlabRecord[cpu];
+    if (record) this.setCpuFreelist(cache, cpu, record, r.next);
+    else cache.cpuFreelist[cpu] = FREE_END;
+    cache.liveObjects++;
+    return r.phys;
+  }
+
+  /** The CPU freelist now starts at ptr: an index when it is an object of the cpu slab, else foreign. */
+  private setCpuFreelist(cache: KmemCache, cpu: number, record: Slab, ptr: bigint): void {
+    if (ptr === 0n) {
+      cache.cpuFreelist[cpu] = FREE_END;
+      return;
+    }
+    cache.cpuFreelist[cpu] = FREELIST_FOREIGN;
+    cache.cpuForeign[cpu] = ptr;
   }
 
   /** get_partial_node(): take the first slab of the node partial list. */

@@ -28,8 +28,8 @@ import type { Machine } from './machine';
 import {
   FREE_END,
   KmemCache,
-  OBJ_ALLOCATED,
   OBJ_STALE_END,
+  isAllocated,
   SLAB_CONSISTENCY_CHECKS,
   SLAB_KMALLOC,
   SLAB_STORE_USER,
@@ -268,7 +268,7 @@ export class SlubDebugger implements SlubDebugHooks {
       },
       setNull: (object) => {
         const i = indexOf(object);
-        if (i >= 0 && i < g.objects && slab.fp[i]! !== OBJ_ALLOCATED && slab.fp[i]! >= FREE_END) slab.fp[i] = FREE_END;
+        if (i >= 0 && i < g.objects && !isAllocated(slab.fp[i]!)) slab.fp[i] = FREE_END;
       },
     };
   }

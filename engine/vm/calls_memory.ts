@@ -1,10 +1,13 @@
 /*
- * Memory access from scenarios: loads of 1, 2, 4 and 8 bytes at a kernel address, little-endian as on x86-64
- * and RISC-V. A load reads the machine's bytes as the kernel would (Machine.readMemory), so a free slab
- * object shows its (hardened) free pointer and a kmalloc'd object the stale word the allocator left there.
+ * Memory access from scenarios: loads and stores of 1, 2, 4 and 8 bytes at a kernel address, little-endian as
+ * on x86-64 and RISC-V, memset and memcpy. A load reads the machine's bytes as the kernel would
+ * (Machine.readMemory), so a free slab object shows its (hardened) free pointer and a kmalloc'd object the
+ * stale word the allocator left there. A store writes them as kernel code would (Machine.storeMemory): over
+ * a free object's free pointer it rewires or corrupts that freelist, as the kernel's would be.
  *
- * Only the direct map of RAM is addressable here. Loads are not checked against allocations (a load from a
- * free object is what a use-after-free does; the memory-safety detectors judge it, not this layer).
+ * Only the direct map of RAM is addressable here. Accesses are not checked against allocations (a store past
+ * an object or into a free one is what an overflow or a use-after-free does; the detectors judge it: SLUB
+ * debugging's red zones and poison today).
  *
  * pointerArray() is the other half: the `void **p` arrays of the bulk calls, which the kernel reads and
  * writes in memory. A scenario passes an allocation, and the machine only writes into memory that is
@@ -55,7 +58,81 @@ function load(width: 1 | 2 | 4 | 8): GenericBuiltin {
   };
 }
 
-export const MEMORY_BUILTINS: readonly GenericBuiltin[] = [load(1), load(2), load(4), load(8)];
+function store(width: 1 | 2 | 4 | 8): GenericBuiltin {
+  const name = `write${width * 8}`;
+  return {
+    name,
+    params: ['addr', 'value'],
+    returnsValue: false,
+    summary: `Stores the low ${width * 8} bits of value at addr, little-endian, as kernel code would: nothing checks the address belongs to a live object, so writing past an object or into a freed one corrupts what is there (a free object's free pointer included).`,
+    run(machine, [addr, value]) {
+      const phys = directMapRange(machine, name, addr!, width, 'KM4120');
+      if (typeof phys !== 'number') return phys;
+      let v = BigInt.asUintN(64, BigInt(value!));
+      const bytes = new Uint8Array(width);
+      for (let i = 0; i < width; i++, v >>= 8n) bytes[i] = Number(v & 0xffn);
+      machine.storeMemory(phys, bytes);
+      return undefined;
+    },
+  };
+}
+
+/** Bytes one memset or memcpy may touch: 16 MiB (a scenario's statement stays bounded). */
+export const MEMORY_OP_MAX = 16 << 20;
+
+function length(name: string, v: Value): number | CallFailure {
+  if (typeof v !== 'number' || v < 0 || v > MEMORY_OP_MAX) {
+    return {
+      code: 'KM4120',
+      message: `${name}: the length must be 0 to ${MEMORY_OP_MAX} bytes, not ${formatValue(v)}`,
+    };
+  }
+  return v;
+}
+
+export const MEMORY_BUILTINS: readonly GenericBuiltin[] = [
+  load(1),
+  load(2),
+  load(4),
+  load(8),
+  store(1),
+  store(2),
+  store(4),
+  store(8),
+  {
+    name: 'memset',
+    params: ['addr', 'byte', 'n'],
+    returnsValue: false,
+    summary: 'Fills n bytes at addr with the low 8 bits of byte, as kernel memset() does (no bounds are checked).',
+    run(machine, [addr, byte, nArg]) {
+      const n = length('memset', nArg!);
+      if (typeof n !== 'number') return n;
+      if (n === 0) return undefined;
+      const phys = directMapRange(machine, 'memset', addr!, n, 'KM4120');
+      if (typeof phys !== 'number') return phys;
+      machine.storeMemory(phys, new Uint8Array(n).fill(Number(BigInt.asUintN(8, BigInt(byte!)))));
+      return undefined;
+    },
+  },
+  {
+    name: 'memcpy',
+    params: ['dst', 'src', 'n'],
+    returnsValue: false,
+    summary:
+      'Copies n bytes from src to dst (overlapping ranges copy as memmove does). The source is read as the kernel would read it, free pointers included.',
+    run(machine, [dst, src, nArg]) {
+      const n = length('memcpy', nArg!);
+      if (typeof n !== 'number') return n;
+      if (n === 0) return undefined;
+      const from = directMapRange(machine, 'memcpy', src!, n, 'KM4120');
+      if (typeof from !== 'number') return from;
+      const to = directMapRange(machine, 'memcpy', dst!, n, 'KM4120');
+      if (typeof to !== 'number') return to;
+      machine.storeMemory(to, machine.readMemory(from, n));
+      return undefined;
+    },
+  },
+];
 
 /** Most pointers one bulk call takes (the kernel's size_t has no such limit; an emulated run does). */
 export const BULK_MAX = 1 << 16;

@@ -49,7 +49,7 @@ Usage:
   kmem boot [--memory SIZE] [--cpus N] [--arch ARCH] [--slab-debug FLAGS] [--proc NAME]... [--debugfs NAME]...
   kmem COMMAND --help
 
-Exit codes: 0 clean, 1 runtime errors in the scenario, 2 invalid input or usage.
+Exit codes: 0 clean, 1 runtime errors or detector reports, 2 invalid input or usage.
 `,
   run: `kmem run FILE [--memory SIZE] [--cpus N] [--arch ARCH] [--slab-debug FLAGS] [--max-steps N] [--proc NAME]... [--debugfs NAME]...
 
@@ -61,8 +61,8 @@ under /sys/kernel/debug (${DEBUGFS_FILE_NAMES.join(', ')}).
 ARCH is ${ARCH_NAMES.join(', ')}. --slab-debug is the slab_debug= boot option's value (FZPU, FZ,kmalloc-64, ...)
 where the scenario's machine block has none. --max-steps bounds the statements the run may start (default
 ${DEFAULT_MAX_STEPS.toLocaleString('en-US')}); a scenario that goes past it, a loop that never ends, stops with KM4100.
-Exits 1 when the scenario stops on a runtime error (a kernel panic and KM4100 included), 2 when it does not
-compile.
+Exits 1 when the scenario stops on a runtime error (a kernel panic and KM4100 included) or SLUB debugging
+reported a bug, 2 when it does not compile.
 `,
   check: `kmem check FILE...
 
@@ -307,6 +307,12 @@ function run(io: Io, file: string, defaults: ScenarioDefaults, files: Files, max
   if (stop.reason === 'error' && stop.error) {
     io.err(`${formatDiagnostic(file, { ...stop.error, severity: 'error' })}\n`);
     if (stop.error.report !== undefined) io.err(stop.error.report);
+    return EXIT_FINDINGS;
+  }
+  // A detector's report is a finding even though the kernel (and the scenario) went on.
+  const reports = machine.slubDebug.reports;
+  if (reports > 0) {
+    io.err(`kmem: SLUB debugging reported ${reports} bug${reports === 1 ? '' : 's'} (the reports are above)\n`);
     return EXIT_FINDINGS;
   }
   return EXIT_OK;
