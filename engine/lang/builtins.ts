@@ -37,6 +37,10 @@ export interface BuiltinFunction {
   readonly summary: string;
   /** Parameters that take a string literal (a name), by position. */
   readonly stringParams?: readonly number[];
+  /** Parameters that name a procedure of one parameter (a callback such as a constructor), by position. */
+  readonly procParams?: readonly number[];
+  /** How many trailing parameters may be left out. */
+  readonly optional?: number;
 }
 
 export const BUILTIN_FUNCTIONS: ReadonlyMap<string, BuiltinFunction> = new Map(
@@ -92,6 +96,8 @@ export const BUILTIN_FUNCTIONS: ReadonlyMap<string, BuiltinFunction> = new Map(
           returnsValue: f.returnsValue,
           summary: f.summary,
           ...('stringParams' in f && f.stringParams ? { stringParams: f.stringParams } : {}),
+          ...('procParams' in f && f.procParams ? { procParams: f.procParams } : {}),
+          ...('optional' in f && f.optional ? { optional: f.optional } : {}),
         },
       ] as const,
   ),

@@ -125,6 +125,8 @@ export interface CheckResult {
   readonly procs: readonly ProcInfo[];
   /** The procedure (index into procs) each call of a procedure calls; builtin calls are not in it. */
   readonly procCalls: Map<CallExpr, number>;
+  /** The procedure each callback argument (a constructor given to kmem_cache_create) names. */
+  readonly procRefs: Map<Expr, number>;
 }
 
 export function check(script: Script): CheckResult {
@@ -146,6 +148,7 @@ class Checker {
   private readonly procs: ProcInfo[] = [];
   private readonly procIds = new Map<string, number>();
   private readonly procCalls = new Map<CallExpr, number>();
+  private readonly procRefs = new Map<Expr, number>();
   /** Top-level procedure names, for the message of a call that comes before the definition. */
   private readonly definedLater = new Map<string, Range>();
   /** The procedure being checked: its index and the first of its scopes in `scopes`. */
@@ -168,6 +171,7 @@ class Checker {
       machine: this.machine,
       procs: this.procs,
       procCalls: this.procCalls,
+      procRefs: this.procRefs,
     };
   }
 
@@ -477,11 +481,13 @@ class Checker {
         const fn = BUILTIN_FUNCTIONS.get(name) ?? (procId === undefined ? undefined : this.procs[procId]);
         if (procId !== undefined) this.procCalls.set(expr, procId);
         if (fn) {
-          if (expr.args.length !== fn.params.length) {
-            const n = fn.params.length;
+          const n = fn.params.length;
+          const min = n - ('optional' in fn && fn.optional ? fn.optional : 0);
+          if (expr.args.length < min || expr.args.length > n) {
+            const count = min === n ? `${n}` : `${min} or ${n}`;
             this.report(
               'KM2004',
-              `${name} takes ${n} argument${n === 1 ? '' : 's'} (${fn.params.join(', ')}), not ${expr.args.length}`,
+              `${name} takes ${count} argument${n === 1 ? '' : 's'} (${fn.params.join(', ')}), not ${expr.args.length}`,
               expr.range,
             );
           } else if (asValue && !fn.returnsValue) {
@@ -505,6 +511,10 @@ class Checker {
           );
         }
         expr.args.forEach((arg, i) => {
+          if (fn && 'procParams' in fn && fn.procParams?.includes(i)) {
+            this.callbackArgument(name, fn.params[i]!, arg);
+            return;
+          }
           if (fn && 'stringParams' in fn && fn.stringParams?.includes(i)) {
             if (arg.kind !== 'string') {
               this.report(
@@ -557,6 +567,20 @@ class Checker {
       });
     }
     if (problems.length === 0) settings.slab_debug = { text: value.value, range };
+  }
+
+  /** A callback argument (kmem_cache_create's ctor): the name of a procedure of one parameter, defined before. */
+  private callbackArgument(fn: string, param: string, arg: Expr): void {
+    const id = arg.kind === 'name' ? this.procIds.get(arg.name) : undefined;
+    if (id !== undefined && this.procs[id]!.params.length === 1) {
+      this.procRefs.set(arg, id);
+      return;
+    }
+    const why =
+      id !== undefined
+        ? `${this.procs[id]!.name} takes ${this.procs[id]!.params.length} parameters; a ${param} takes the object`
+        : `name a procedure defined before this call, as in proc init_once(obj) { ... }`;
+    this.report('KM2021', `the ${param} of ${fn} must be a procedure of one parameter: ${why}`, arg.range);
   }
 
   private machineBlock(stmt: MachineStmt, first: boolean): void {

@@ -74,7 +74,7 @@ class Compiler {
     for (const stmt of script.statements) {
       this.statement(stmt);
     }
-    this.emit(Op.Halt);
+    const haltPc = this.emit(Op.Halt);
     this.closeScope(this.code.length);
     // Procedure bodies after the top level: the top level never runs into them.
     const procs: ProcedureInfo[] = this.checked.procs.map((info, id) => {
@@ -111,6 +111,7 @@ class Compiler {
       sites: this.sites,
       variables: this.variables,
       slotCount: this.checked.slotCount,
+      haltPc,
       maxStack: Math.max(1, this.maxStack),
       procs,
     };
@@ -338,8 +339,12 @@ class Compiler {
       }
       case 'call': {
         const stringParams = BUILTIN_FUNCTIONS.get(expr.callee.name)?.stringParams ?? [];
+        const procParams = BUILTIN_FUNCTIONS.get(expr.callee.name)?.procParams ?? [];
         expr.args.forEach((arg, i) => {
-          if (stringParams.includes(i) && arg.kind === 'string') {
+          const procRef = procParams.includes(i) ? this.checked.procRefs.get(arg) : undefined;
+          if (procRef !== undefined) {
+            this.pushValue(procRef); // a callback: the procedure's id
+          } else if (stringParams.includes(i) && arg.kind === 'string') {
             // A name parameter: the literal's index in the program's string table.
             this.strings.push(arg.value);
             this.pushValue(this.strings.length - 1);

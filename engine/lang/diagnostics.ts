@@ -65,6 +65,7 @@ export const DIAGNOSTIC_CODES: Readonly<Record<string, string>> = {
   KM2018: 'a procedure can only be defined at the top level',
   KM2019: 'a procedure returns a value on some paths and none on others',
   KM2020: 'return outside a procedure',
+  KM2021: 'a callback argument (a constructor) must name a procedure of one parameter',
   KM3001: 'memory size out of range (16M..64G)',
   KM3002: 'memory size not a whole number of 4K pages',
   KM3003: 'CPU count out of range (1..256)',

@@ -54,7 +54,7 @@ export const FREE_END = -1;
 export const OBJ_ALLOCATED = -2;
 export const FP_CORRUPT = -3;
 export const OBJ_STALE_END = -4;
-/** KmemCache.cpuFreelist: the head is a pointer outside the cpu slab's objects (KmemCache.cpuForeign). */
+/** KmemCache.cpuFreelist: the head is a pointer outside the cpu slab's objects (Slub.foreignHead()). */
 export const FREELIST_FOREIGN = -3;
 
 /** Whether a Slab.fp entry marks an object in use. */
@@ -246,8 +246,6 @@ export class KmemCache {
   readonly cpuFreeptr: (Int32Array | undefined)[];
   /** The record of each CPU's slab, cached beside cpuSlab so the slow paths need no directory lookup. */
   readonly cpuSlabRecord: (Slab | undefined)[];
-  /** Per CPU, the freelist head a corrupted free pointer decoded to, while cpuFreelist is FREELIST_FOREIGN. */
-  readonly cpuForeign: bigint[];
   /** kmem_cache_node: the partial list (head/tail pfn through FrameTable.next/prev) and counters. */
   partialHead = NO_PFN;
   partialTail = NO_PFN;
@@ -271,7 +269,6 @@ export class KmemCache {
     this.cpuFreelist = new Int32Array(cpus).fill(FREE_END);
     this.cpuFreeptr = new Array<Int32Array | undefined>(cpus).fill(undefined);
     this.cpuSlabRecord = new Array<Slab | undefined>(cpus).fill(undefined);
-    this.cpuForeign = new Array<bigint>(cpus).fill(0n);
     this.cpuPartial = new Int32Array(cpus).fill(NO_PFN);
     // set_cpu_partial() (CONFIG_SLUB_CPU_PARTIAL): objects by slot size; slub_set_cpu_partial() turns them
     // into slabs assuming half-full slabs: DIV_ROUND_UP(nr_objects * 2, oo_objects(s->oo)).
@@ -491,6 +488,9 @@ export class Slab {
   ) {}
 }
 
+/** Keys of Slub.foreign: more than the CPUs a machine may have. */
+const FOREIGN_KEY = 1024;
+
 /** log2 of the frames per leaf of Slub's slab directory: a page block (pageblock_order). */
 const SLAB_DIR_SHIFT = 9;
 const SLAB_DIR_MASK = (1 << SLAB_DIR_SHIFT) - 1;
@@ -498,6 +498,8 @@ const SLAB_DIR_MASK = (1 << SLAB_DIR_SHIFT) - 1;
 export class Slub {
   /** Every slab, keyed by its head pfn. */
   readonly slabs = new Map<number, Slab>();
+  /** Foreign CPU freelist heads (FREELIST_FOREIGN), by cache id * FOREIGN_KEY + cpu. */
+  private readonly foreign = new Map<number, bigint>();
   readonly caches: KmemCache[] = [];
   /** The slab directory (see the top of this file): leaves by pfn >> SLAB_DIR_SHIFT, records by frame. */
   private readonly dir: ((Slab | undefined)[] | undefined)[];
@@ -620,7 +622,7 @@ export class Slub {
    * caller stores FREELIST_FOREIGN, which is FP_CORRUPT, as the object's entry).
    */
   private linkForeign(cache: KmemCache, slab: Slab, index: number, cpu: number): void {
-    this.hooks.memory?.writeFreePointer(cache, slab, index, cache.cpuForeign[cpu]!);
+    this.hooks.memory?.writeFreePointer(cache, slab, index, this.foreignHead(cache, cpu));
   }
 
   /** lookupObject() then freeObject(): frees the object at phys or says why it cannot. */
@@ -920,7 +922,7 @@ export class Slub {
    * reads the next pointer at it; a pointer it cannot read faults (an oops, the machine's to report).
    */
   private allocForeign(cache: KmemCache, cpu: number): number {
-    const r = this.hooks.memory?.foreignObject(cache, cache.cpuForeign[cpu]!);
+    const r = this.hooks.memory?.foreignObject(cache, this.foreignHead(cache, cpu));
     if (!r) {
       cache.cpuFreelist[cpu] = FREE_END;
       return -1;
@@ -932,14 +934,19 @@ export class Slub {
     return r.phys;
   }
 
-  /** The CPU freelist now starts at ptr: an index when it is an object of the cpu slab, else foreign. */
+  /** The pointer a CPU freelist starts at while it is FREELIST_FOREIGN. */
+  foreignHead(cache: KmemCache, cpu: number): bigint {
+    return this.foreign.get(cache.id * FOREIGN_KEY + cpu) ?? 0n;
+  }
+
+  /** The CPU freelist now starts at ptr: FREE_END for NULL, else FREELIST_FOREIGN (see foreignHead()). */
   private setCpuFreelist(cache: KmemCache, cpu: number, record: Slab, ptr: bigint): void {
     if (ptr === 0n) {
       cache.cpuFreelist[cpu] = FREE_END;
       return;
     }
     cache.cpuFreelist[cpu] = FREELIST_FOREIGN;
-    cache.cpuForeign[cpu] = ptr;
+    this.foreign.set(cache.id * FOREIGN_KEY + cpu, ptr);
   }
 
   /** get_partial_node(): take the first slab of the node partial list. */

@@ -32,7 +32,24 @@ export interface GenericBuiltin {
   readonly summary: string;
   /** Parameters that take a string literal; run() gets their text through `strings[arg]`. */
   readonly stringParams?: readonly number[];
-  run(machine: Machine, args: readonly Value[], strings: readonly string[]): Value | undefined | CallFailure;
+  /** Parameters that name a procedure of one parameter (a callback); run() gets the procedure's id. */
+  readonly procParams?: readonly number[];
+  /** How many trailing parameters may be left out (run() then gets fewer arguments). */
+  readonly optional?: number;
+  run(
+    machine: Machine,
+    args: readonly Value[],
+    strings: readonly string[],
+    host: BuiltinHost,
+  ): Value | undefined | CallFailure;
+}
+
+/** What a builtin may ask of the VM running it. */
+export interface BuiltinHost {
+  /** Runs procedure `proc` with `args` to its end, now (a constructor SLUB calls); its error ends the call. */
+  callProcedure(proc: number, args: readonly Value[]): void;
+  /** The procedure's name, for the kernel's %pS of it. */
+  procedureName(proc: number): string;
 }
 
 const NULL = 0n;
@@ -208,17 +225,27 @@ export const GENERIC_BUILTINS: readonly GenericBuiltin[] = [
   },
   {
     name: 'kmem_cache_create',
-    params: ['name', 'size', 'align', 'flags'],
+    params: ['name', 'size', 'align', 'flags', 'ctor'],
     stringParams: [0],
+    procParams: [4],
+    optional: 1,
     returnsValue: true,
     summary:
-      'Creates a slab cache (mm/slab_common.c): objects of size bytes laid out by calculate_sizes() (SLAB_HWCACHE_ALIGN aligns to the 64-byte cache line), or merges into a compatible existing cache as 6.12 does (see /proc/slabinfo: an alias adds no line). Returns the cache handle.',
-    run(machine, [name, size, align, flags], strings) {
+      'Creates a slab cache (mm/slab_common.c): objects of size bytes laid out by calculate_sizes() (SLAB_HWCACHE_ALIGN aligns to the 64-byte cache line), or merges into a compatible existing cache as 6.12 does (see /proc/slabinfo: an alias adds no line). ctor, optional, names a procedure of one parameter that SLUB calls on every object of each new slab (setup_object), never on allocation: objects come out constructed and must be freed so. Returns the cache handle.',
+    run(machine, [name, size, align, flags, ctorProc], strings, host) {
       const text = strings[name as number] ?? '?';
       if (typeof size !== 'number' || typeof align !== 'number' || typeof flags !== 'number') {
         return { code: 'KM4230', message: `kmem_cache_create(${text}): size, align and flags must be integers` };
       }
-      const r = machine.kmemCacheCreate(text, size, align, flags);
+      const ctor =
+        typeof ctorProc === 'number'
+          ? {
+              name: host.procedureName(ctorProc),
+              size: 1,
+              run: (object: number) => host.callProcedure(ctorProc, [machine.virt(object)]),
+            }
+          : undefined;
+      const r = machine.kmemCacheCreate(text, size, align, flags, ctor);
       if (!('id' in r)) {
         if (flags & SLAB_PANIC) {
           // SLAB_PANIC: kmem_cache_create() panics instead of returning NULL.

@@ -127,6 +127,8 @@ export interface Program {
   readonly variables: readonly VariableInfo[];
   /** Slots of the top-level frame. */
   readonly slotCount: number;
+  /** pc of the top level's HALT: where a procedure the VM calls from a builtin (a constructor) returns to. */
+  readonly haltPc: number;
   readonly maxStack: number;
   readonly procs: readonly ProcedureInfo[];
 }

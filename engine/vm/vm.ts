@@ -26,7 +26,7 @@ import { KMALLOC_FAILED, KMALLOC_ZERO, Machine } from '../mm/machine';
 import { MAX_PAGE_ORDER } from '../mm/config';
 import { __GFP_HIGHMEM, __GFP_ZERO } from '../mm/gfp';
 import { PointerCache } from './pointers';
-import { ALL_GENERIC_BUILTINS as GENERIC_BUILTINS, isCallFailure } from './calls';
+import { ALL_GENERIC_BUILTINS as GENERIC_BUILTINS, BuiltinHost, isCallFailure } from './calls';
 import type { Program } from './program';
 import {
   Value,
@@ -209,6 +209,10 @@ export interface CallFrame {
 
 /** Calls that may be active at once; one more is runtime error KM4108. */
 export const MAX_CALL_DEPTH = 10_000;
+/** Callbacks (constructors) that may be active inside builtins at once. */
+const NESTED_MAX = 8;
+/** Instructions one callback may run. */
+const NESTED_MAX_INSTRUCTIONS = 100_000_000;
 
 export interface VmOptions {
   /** Starting more statements than this is runtime error KM4100 (a runaway scenario). Default: no limit. */
@@ -256,6 +260,16 @@ export class Vm {
   private base = 0;
   private proc = -1;
   private readonly callFrames: CallFrame[] = [];
+  /** The operand stack depth a builtin's callback must stay above (set before each generic builtin). */
+  private liveSp = 0;
+  /** A callback's runtime error, reported as the builtin's. */
+  private nestedFailure: RuntimeError | undefined;
+  /** Callbacks active inside builtins (a constructor whose allocation makes a slab calls another). */
+  private nested = 0;
+  private readonly host: BuiltinHost = {
+    callProcedure: (proc, args) => this.callProcedure(proc, args),
+    procedureName: (proc) => this.program.procs[proc]?.name ?? '?',
+  };
   private _status: 'paused' | 'done' | 'error' = 'paused';
   /** The statement the VM stands at or is inside; -1 when the program has none. */
   private statement: number;
@@ -293,6 +307,84 @@ export class Vm {
 
   get error(): RuntimeError | undefined {
     return this._error;
+  }
+
+  /**
+   * Runs procedure `proc` to its end from inside a builtin (a slab constructor, which SLUB calls while it makes a
+   * slab): a frame above everything the interrupted run() holds, no stops, at most NESTED_MAX_INSTRUCTIONS;
+   * the VM's registers come back as they were. An error is kept for the builtin's instruction to report.
+   */
+  private callProcedure(proc: number, args: readonly Value[]): void {
+    if (this.nestedFailure !== undefined) return;
+    const callee = this.program.procs[proc];
+    if (!callee || args.length !== callee.paramCount) return;
+    if (this.nested >= NESTED_MAX) {
+      this.nestedFailure = {
+        code: 'KM4108',
+        message: `${callee.name}: callbacks nested ${NESTED_MAX} deep (a constructor whose allocations need more constructors?)`,
+        range: this.program.statements[Math.max(0, this.statement)]!.range,
+      };
+      return;
+    }
+    const saved = {
+      pc: this.pc,
+      sp: this.sp,
+      base: this.base,
+      proc: this.proc,
+      statement: this.statement,
+      standing: this.standing,
+      stopSite: this.stopSite,
+      status: this._status,
+      error: this._error,
+      frames: this.callFrames.length,
+      line: this.machine.line,
+      cpu: this.machine.cpu,
+    };
+    const base = this.slots.length;
+    for (let i = 0; i < callee.slotCount; i++) this.slots.push(i < args.length ? args[i]! : 0);
+    this.callFrames.push({
+      proc: saved.proc,
+      returnPc: this.program.haltPc,
+      base: saved.base,
+      statement: saved.statement,
+      site: -1,
+    });
+    this.pc = callee.entry;
+    this.sp = this.liveSp;
+    this.base = base;
+    this.proc = proc;
+    this.standing = false;
+    this.nested++;
+    try {
+      let spent = 0;
+      let stop = this.run({ maxInstructions: 1_000_000 });
+      while (stop.reason === 'budget' && (spent += 1_000_000) < NESTED_MAX_INSTRUCTIONS) {
+        stop = this.run({ maxInstructions: 1_000_000 });
+      }
+      if (stop.reason === 'error' && this._error) this.nestedFailure = this._error;
+      else if (stop.reason === 'budget') {
+        this.nestedFailure = {
+          code: 'KM4100',
+          message: `${callee.name} ran more than ${NESTED_MAX_INSTRUCTIONS} instructions inside one allocation`,
+          range: this.program.statements[Math.max(0, this.statement)]!.range,
+        };
+      }
+    } finally {
+      this.nested--;
+      this.callFrames.length = saved.frames;
+      this.slots.length = base;
+      this.pc = saved.pc;
+      this.sp = saved.sp;
+      this.base = saved.base;
+      this.proc = saved.proc;
+      this.statement = saved.statement;
+      this.standing = saved.standing;
+      this.stopSite = saved.stopSite;
+      this._status = saved.status;
+      this._error = saved.error;
+      this.machine.line = saved.line;
+      this.machine.cpu = saved.cpu;
+    }
   }
 
   /** Procedure calls active now (0 at the top level). */
@@ -764,9 +856,22 @@ export class Vm {
           sp -= argc;
           const args = stack.slice(sp, sp + argc);
           const first = events.length;
-          const result = builtin.run(machine, args, this.program.strings);
+          // A procedure the builtin calls back (a slab constructor) runs above what this run() holds live.
+          this.liveSp = sp + argc;
+          this.nestedFailure = undefined;
+          const result = builtin.run(machine, args, this.program.strings, this.host);
           if (machine.panic !== undefined) {
             failure = { ...machine.panic, site: code[pc + 1]! };
+            break loop;
+          }
+          if (this.nestedFailure !== undefined) {
+            const f: RuntimeError = this.nestedFailure;
+            failure = {
+              code: f.code,
+              message: f.message,
+              site: code[pc + 1]!,
+              ...(f.report ? { report: f.report } : {}),
+            };
             break loop;
           }
           if (isCallFailure(result)) {

@@ -121,6 +121,7 @@ const CASES: readonly Case[] = [
   { code: 'KM2018', text: 'repeat 1 {\n  ⟦proc p()⟧ {\n  }\n}' },
   { code: 'KM2019', text: 'proc p(a) {\n  if a {\n    return 1\n  }\n  ⟦return⟧\n}' },
   { code: 'KM2020', text: '⟦return 1⟧' },
+  { code: 'KM2021', text: 'let c = kmem_cache_create("x", 64, 0, 0, ⟦nope⟧)' },
   { code: 'KM4230', text: 'let c = ⟦kmem_cache_create("tiny", 4, 0, 0)⟧', runtime: true },
   { code: 'KM4231', text: 'let c = 5000\nlet p = ⟦kmem_cache_alloc(c, GFP_KERNEL)⟧', runtime: true },
   { code: 'KM4232', text: 'let h = 3\nlet p = ⟦heap_alloc(h, 8)⟧', runtime: true },
