@@ -188,14 +188,24 @@ describe('the bundled examples', () => {
 
   for (const name of examples) {
     const text = readFileSync(join(dir, name), 'utf8');
-    // An example that ends in a kernel error says so: "# expect error KM4012".
+    // An example that ends in a kernel error says so: "# expect error KM4012"; one that shows detector
+    // reports says how many: "# expect slub_debug reports 3".
     const expected = /^# expect error (KM\d{4})$/m.exec(text)?.[1];
-    test(`${name}: check is clean and run ${expected ? `stops on ${expected}` : 'finishes with exit 0'}`, () => {
+    const reports = /^# expect slub_debug reports (\d+)$/m.exec(text)?.[1];
+    const outcome = expected ? `stops on ${expected}` : reports ? `reports ${reports} bugs` : 'finishes with exit 0';
+    test(`${name}: check is clean and run ${outcome}`, () => {
       const files = { [name]: text };
       const checked = cli(['check', name], files);
       assert.equal(checked.out, '');
       assert.equal(checked.code, EXIT_OK);
       const ran = cli(['run', name], files);
+      if (reports) {
+        assert.equal(ran.code, EXIT_FINDINGS, ran.err);
+        assert.match(ran.out, new RegExp(`^${name.replace('.', '\\.')}: finished after \\d+ statements`));
+        assert.equal(ran.err.match(/^BUG /gm)?.length, Number(reports), ran.err);
+        assert.match(ran.err, new RegExp(`SLUB debugging reported ${reports} bugs`));
+        return;
+      }
       if (expected) {
         assert.equal(ran.code, EXIT_FINDINGS, ran.err);
         assert.match(ran.err, new RegExp(`^${name.replace('.', '\\.')}:\\d+:\\d+: error ${expected}: `, 'm'));
