@@ -55,6 +55,7 @@ import {
   setTrack,
   setupObjectDebug,
   setupSlabDebug,
+  slabErr,
   slabFix,
   slabPadCheck,
   traceObject,
@@ -69,6 +70,8 @@ export enum SlubReport {
   AlreadyFree,
   /** slab_pad_check(): the slab's padding after the last object was written. */
   SlabPadding,
+  /** on_freelist(): the slab's counters disagree with its freelist. */
+  SlabCounters,
 }
 
 /** Fake text addresses for the tracks' callers: one per scenario line, resolved back by symbol(). */
@@ -180,6 +183,73 @@ export class SlubDebugger implements SlubDebugHooks {
     objectErr(ctx, this.mem, layout, object, 'Object already free', this.freePointerOps(cache, slab));
     slabFix(ctx, `Object at 0x${formatPointer(this.machine.virt(object))} not freed`);
     this.reported(cache, object, SlubReport.AlreadyFree);
+  }
+
+  /**
+   * validate_slab_cache() (what writing 1 to /sys/kernel/slab/<cache>/validate does): flush the CPUs, then
+   * check every object of every node-partial slab (and every full slab when SLAB_STORE_USER keeps a full
+   * list), a free one as free (SLUB_RED_INACTIVE), an allocated one as in use, up to the first bad object
+   * of each slab. Returns the reports it printed.
+   */
+  validate(cache: KmemCache): number {
+    const slub = this.machine.slub;
+    for (let cpu = 0; cpu < cache.cpuSlab.length; cpu++) slub.flushCpu(cache, cpu);
+    const layout = this.layoutOf(cache);
+    if (!layout) return 0;
+    const before = this.reports;
+    const partial = slub.partialSlabs(cache);
+    const onPartial = new Set(partial);
+    const full =
+      cache.flags & SLAB_STORE_USER
+        ? [...slub.slabs.values()].filter((s) => s.cache === cache.id && !onPartial.has(s.head)).map((s) => s.head)
+        : [];
+    for (const head of [...partial, ...full]) {
+      const slab = slub.slabAt(head);
+      if (!slab) continue;
+      this.onFreelist(cache, slab, layout);
+      for (let i = 0; i < cache.geometry.objects; i++) {
+        const val = isAllocated(slab.fp[i]!) ? SLUB_RED_ACTIVE : SLUB_RED_INACTIVE;
+        if (!this.check(cache, slab, layout, this.objectAt(cache, slab, i), val)) break;
+      }
+    }
+    return this.reports - before;
+  }
+
+  /**
+   * on_freelist(s, slab, NULL) of 6.12: walks the slab freelist; a link that is no object of the slab ends it
+   * ("Freechain corrupt" on the object holding it, whose pointer becomes NULL), then the slab's in-use counter
+   * must equal the objects not on the list ("Wrong object count", adjusted).
+   */
+  private onFreelist(cache: KmemCache, slab: Slab, layout: SlubDebugLayout): void {
+    const objects = cache.geometry.objects;
+    let nr = 0;
+    for (let i = slab.freelist, guard = 0; i >= 0 && guard <= objects; guard++) {
+      const next = slab.fp[i]!;
+      nr++;
+      if (next !== FREE_END && (next < 0 || next >= objects)) {
+        // check_valid_pointer() of the next pointer failed: memory holds a word that is no object here.
+        const object = this.objectAt(cache, slab, i);
+        objectErr(
+          this.context(cache, slab),
+          this.mem,
+          layout,
+          object,
+          'Freechain corrupt',
+          this.freePointerOps(cache, slab),
+        );
+        slab.fp[i] = FREE_END; // set_freepointer(s, object, NULL)
+        this.reported(cache, object, SlubReport.ObjectCorrupt);
+        break;
+      }
+      i = next;
+    }
+    if (slab.inuse !== objects - nr) {
+      const ctx = this.context(cache, slab);
+      slabErr(ctx, `Wrong object count. Counter is ${slab.inuse} but counted were ${objects - nr}`);
+      slab.inuse = objects - nr;
+      slabFix(ctx, 'Object count adjusted');
+      this.reported(cache, slab.head * PAGE_SIZE, SlubReport.SlabCounters);
+    }
   }
 
   /** Symbols of the fake caller addresses (%pS). */

@@ -345,6 +345,18 @@ export const GENERIC_BUILTINS: readonly GenericBuiltin[] = [
     run: (machine, [nArg, p]) => freeBulk(machine, 'kfree_bulk', undefined, nArg!, p!),
   },
   {
+    name: 'validate_slab_cache',
+    params: ['cache'],
+    returnsValue: true,
+    summary:
+      "What `echo 1 > /sys/kernel/slab/<cache>/validate` does (mm/slub.c validate_slab_cache): the CPUs' slabs are flushed and every object of the cache's node-partial slabs (and full slabs, with SLAB_STORE_USER) is checked against its debug bytes, free ones as free. Returns the bugs it reported (0 for a cache without slab_debug flags).",
+    run(machine, [handle]) {
+      const cache = cacheOf(machine, 'validate_slab_cache', handle!);
+      if (isFailure(cache)) return cache;
+      return machine.slubDebug.validate(cache);
+    },
+  },
+  {
     name: 'kmem_cache_shrink',
     params: ['cache'],
     returnsValue: true,

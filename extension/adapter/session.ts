@@ -90,6 +90,7 @@ const SLUB_REPORT_TEXT: Readonly<Record<SlubReport, string>> = {
   [SlubReport.ObjectCorrupt]: 'an object whose red zone, poison or free pointer was overwritten',
   [SlubReport.AlreadyFree]: 'a free of an object already free',
   [SlubReport.SlabPadding]: 'the slab padding overwritten',
+  [SlubReport.SlabCounters]: 'slab counters that disagree with its freelist',
 };
 /** Instructions per slice before the run loop yields to the event loop. */
 const SLICE_INSTRUCTIONS = 250_000;
