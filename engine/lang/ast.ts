@@ -144,6 +144,22 @@ export interface ReturnStmt extends StmtBase {
   readonly value?: Expr;
 }
 
+/** `expect cond`: the scenario stops with KM5001 when cond is 0. */
+export interface ExpectStmt extends StmtBase {
+  readonly kind: 'expect';
+  readonly condition: Expr;
+}
+
+/**
+ * `expect slub_debug { ... }`: the block must make a detector report of that kind (KM5002 otherwise); the
+ * reports it makes are expected, so `kmem run` does not count them as findings.
+ */
+export interface ExpectReportStmt extends StmtBase {
+  readonly kind: 'expect-report';
+  readonly report: Identifier;
+  readonly body: Block;
+}
+
 export interface MachineEntry {
   readonly name: Identifier;
   readonly value: Expr;
@@ -159,7 +175,18 @@ export interface MachineStmt extends StmtBase {
 }
 
 export type Stmt =
-  LetStmt | AssignStmt | ExprStmt | RepeatStmt | ForStmt | IfStmt | WhileStmt | ProcStmt | ReturnStmt | MachineStmt;
+  | LetStmt
+  | AssignStmt
+  | ExprStmt
+  | RepeatStmt
+  | ForStmt
+  | IfStmt
+  | WhileStmt
+  | ProcStmt
+  | ReturnStmt
+  | ExpectStmt
+  | ExpectReportStmt
+  | MachineStmt;
 
 export interface Script {
   readonly statements: readonly Stmt[];

@@ -8,6 +8,7 @@
  */
 
 import { GFP_NAMES } from '../mm/gfp';
+import { EventKind } from '../trace/events';
 import { Value } from '../vm/values';
 import { ALL_GENERIC_BUILTINS as GENERIC_BUILTINS } from '../vm/calls';
 import { PROT_NAMES } from '../vm/calls_tasks';
@@ -126,6 +127,9 @@ export const BUILTIN_CONSTANTS: ReadonlyMap<string, Value> = new Map<string, Val
   ...SLAB_NAMES,
   ...HEAP_NAMES,
 ]);
+
+/** The detector reports an `expect KIND { ... }` block can expect, by the name of their event. */
+export const REPORT_KINDS: ReadonlyMap<string, EventKind> = new Map([['slub_debug', EventKind.SlubDebug]]);
 
 export function isBuiltinName(name: string): boolean {
   return BUILTIN_FUNCTIONS.has(name) || BUILTIN_CONSTANTS.has(name);

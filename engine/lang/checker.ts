@@ -39,7 +39,7 @@ import {
   Script,
   Stmt,
 } from './ast';
-import { BUILTIN_CONSTANTS, BUILTIN_FUNCTIONS, isBuiltinName } from './builtins';
+import { BUILTIN_CONSTANTS, BUILTIN_FUNCTIONS, REPORT_KINDS, isBuiltinName } from './builtins';
 import { Diagnostic, Range, error } from './diagnostics';
 import { foldConstant } from './fold';
 import { closest } from './parser';
@@ -296,6 +296,19 @@ class Checker {
         break;
       case 'proc':
         this.procedure(stmt);
+        break;
+      case 'expect':
+        this.expr(stmt.condition, true);
+        break;
+      case 'expect-report':
+        if (!REPORT_KINDS.has(stmt.report.name)) {
+          this.report(
+            'KM2022',
+            `'${stmt.report.name}' is no report kind: expect takes ${[...REPORT_KINDS.keys()].join(', ')}`,
+            stmt.report.range,
+          );
+        }
+        this.block(stmt.body);
         break;
       case 'return':
         this.returnStatement(stmt);
@@ -683,8 +696,9 @@ function collectReturns(block: Block): ReturnStmt[] {
   const visit = (b: Block): void => {
     for (const st of b.statements) {
       if (st.kind === 'return') out.push(st);
-      else if (st.kind === 'repeat' || st.kind === 'for' || st.kind === 'while') visit(st.body);
-      else if (st.kind === 'if') {
+      else if (st.kind === 'repeat' || st.kind === 'for' || st.kind === 'while' || st.kind === 'expect-report') {
+        visit(st.body);
+      } else if (st.kind === 'if') {
         for (let branch: IfStmt | undefined = st; branch;) {
           visit(branch.then);
           const o: Block | IfStmt | undefined = branch.otherwise;

@@ -9,7 +9,7 @@
  */
 
 import { Block, Expr, IfStmt, Script, Stmt } from './ast';
-import { BUILTIN_CONSTANTS, BUILTIN_FUNCTIONS } from './builtins';
+import { BUILTIN_CONSTANTS, BUILTIN_FUNCTIONS, REPORT_KINDS } from './builtins';
 import { CheckResult, VarInfo } from './checker';
 import { Range, cover } from './diagnostics';
 import { foldConstant } from './fold';
@@ -264,6 +264,20 @@ class Compiler {
       case 'if':
         this.ifStatement(stmt);
         return;
+      case 'expect':
+        this.startStatement(stmt);
+        this.expr(stmt.condition);
+        this.emit(Op.Expect, this.site(stmt.condition.range));
+        this.stack(-1);
+        return;
+      case 'expect-report': {
+        this.startStatement(stmt);
+        const kind = REPORT_KINDS.get(stmt.report.name)!;
+        this.emit(Op.ExpectBegin, kind);
+        this.block(stmt.body);
+        this.emit(Op.ExpectEnd, kind, this.site(stmt.head));
+        return;
+      }
       case 'while': {
         // The header is a statement of its own each round: the debugger stops on `while cond` before every
         // evaluation, as it does on a for header.

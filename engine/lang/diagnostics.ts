@@ -66,6 +66,7 @@ export const DIAGNOSTIC_CODES: Readonly<Record<string, string>> = {
   KM2019: 'a procedure returns a value on some paths and none on others',
   KM2020: 'return outside a procedure',
   KM2021: 'a callback argument (a constructor) must name a procedure of one parameter',
+  KM2022: 'unknown report kind in expect (slub_debug)',
   KM3001: 'memory size out of range (16M..64G)',
   KM3002: 'memory size not a whole number of 4K pages',
   KM3003: 'CPU count out of range (1..256)',
@@ -104,6 +105,8 @@ export const DIAGNOSTIC_CODES: Readonly<Record<string, string>> = {
   KM4108: 'procedure calls nested too deep (runaway recursion)',
   KM4120: 'memory access outside the direct map of RAM',
   KM4121: "a bulk call's pointer array is not memory the scenario allocated",
+  KM5001: 'expectation failed: the condition of an expect statement is 0',
+  KM5002: 'an expect block made no report of the kind it expects',
 };
 
 export function position(line: number, character: number): Position {

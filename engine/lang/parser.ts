@@ -2,7 +2,7 @@
  * The parser: tokens to a Script (ast.ts), by recursive descent with C precedence for binary operators.
  *
  *   script     = { statement end } ;        end = newline | ";" | before the "}" of a block | end of file
- *   statement  = let | assignment | call | repeat | for | if | while | proc | return | machine
+ *   statement  = let | assignment | call | repeat | for | if | while | proc | return | expect | machine
  * (docs/language.md has the full EBNF.) Newlines end statements, except inside parentheses: there an
  * expression or an argument list may go on over several lines (`parens` counts the open ones, and `cur`
  * steps over newlines while it is above zero).
@@ -24,6 +24,8 @@ import {
   BinaryOp,
   Block,
   Expr,
+  ExpectReportStmt,
+  ExpectStmt,
   ExprStmt,
   ForStmt,
   Identifier,
@@ -193,7 +195,7 @@ class Parser {
     const t = this.tokens[this.pos]!;
     if (t.kind === TokenKind.Keyword) {
       return inMachine
-        ? ['let', 'repeat', 'for', 'if', 'while', 'proc', 'return', 'machine'].includes(t.text)
+        ? ['let', 'repeat', 'for', 'if', 'while', 'proc', 'return', 'expect', 'machine'].includes(t.text)
         : t.text !== 'in' && t.text !== 'else' && !FUTURE_VALUE_WORDS.has(t.text);
     }
     const next = this.tokens[this.pos + 1]?.kind;
@@ -313,6 +315,8 @@ class Parser {
           return this.parseProc();
         case 'return':
           return this.parseReturn();
+        case 'expect':
+          return this.parseExpect();
         case 'else':
           this.fail('KM1010', `'else' must follow the '}' of an if on the same line (} else {)`, t.range);
           return undefined;
@@ -531,6 +535,23 @@ class Parser {
       return undefined;
     }
     return { kind: 'proc', name, params, body, head, range: cover(keyword.range, body.range) };
+  }
+
+  /** `expect cond`, or `expect KIND { ... }` (a name followed by a block on the same line). */
+  private parseExpect(): ExpectStmt | ExpectReportStmt | undefined {
+    const keyword = this.advance();
+    const t = this.cur;
+    if (t.kind === TokenKind.Identifier && this.tokens[this.pos + 1]?.kind === TokenKind.LBrace) {
+      this.advance();
+      const report: Identifier = { kind: 'identifier', name: t.text, range: t.range };
+      const head = cover(keyword.range, t.range);
+      const body = this.parseBody(`expect ${t.text}`);
+      if (!body) return undefined;
+      return { kind: 'expect-report', report, body, head, range: cover(keyword.range, body.range) };
+    }
+    const condition = this.parseExpr();
+    const range = cover(keyword.range, this.lastEnd);
+    return { kind: 'expect', condition, head: range, range };
   }
 
   private parseReturn(): ReturnStmt {

@@ -1305,6 +1305,11 @@ export class Machine {
     this.events.push(kind, this.cpu, this.line, cache, addr, size, extra);
   }
 
+  /** Reports a detector has made so far, by the kind of their event (0 for other kinds). */
+  reportCount(kind: EventKind): number {
+    return kind === EventKind.SlubDebug ? this.slubDebug.reports : 0;
+  }
+
   /** A detector's report as an event (its text is already in the log): cache, the address, what it found. */
   recordReport(kind: EventKind, cache: number, addr: number, what: number): void {
     this.record(kind, cache, addr, what, 0);

@@ -77,6 +77,9 @@ export const OPCODES: Readonly<Record<Op, { readonly name: string; readonly oper
   [Op.StoreGlobal]: { name: 'StoreGlobal', operands: 1 },
   [Op.Call]: { name: 'Call', operands: 2 },
   [Op.Return]: { name: 'Return', operands: 0 },
+  [Op.Expect]: { name: 'Expect', operands: 1 },
+  [Op.ExpectBegin]: { name: 'ExpectBegin', operands: 1 },
+  [Op.ExpectEnd]: { name: 'ExpectEnd', operands: 2 },
 };
 
 export interface StatementInfo {

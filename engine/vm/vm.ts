@@ -28,6 +28,7 @@ import { __GFP_HIGHMEM, __GFP_ZERO } from '../mm/gfp';
 import { PointerCache } from './pointers';
 import { ALL_GENERIC_BUILTINS as GENERIC_BUILTINS, BuiltinHost, isCallFailure } from './calls';
 import type { Program } from './program';
+import { EVENT_KIND_NAMES, EventKind } from '../trace/events';
 import {
   Value,
   add,
@@ -124,6 +125,12 @@ export const enum Op {
   Call,
   /** pop the value, drop the frame, push the value for the caller. */
   Return,
+  /** site: pop; 0 stops the scenario with KM5001 (expect cond). */
+  Expect,
+  /** kind: an `expect KIND { }` block starts; the reports of that kind so far are noted. */
+  ExpectBegin,
+  /** kind site: the block ends; it must have made a report of the kind (KM5002), which is then expected. */
+  ExpectEnd,
 }
 
 /** Which builtin an AllocPages instruction is: the arguments it pops and the name its errors use. */
@@ -234,6 +241,8 @@ export interface VmState {
   readonly base: number;
   readonly proc: number;
   readonly callFrames: readonly CallFrame[];
+  readonly expectStarts: readonly number[];
+  readonly expected: readonly number[];
 }
 
 // Imported values copied once into this module, so the dispatch loop reads plain constants.
@@ -260,6 +269,10 @@ export class Vm {
   private base = 0;
   private proc = -1;
   private readonly callFrames: CallFrame[] = [];
+  /** Report counts where the open `expect KIND { }` blocks started, innermost last. */
+  private readonly expectStarts: number[] = [];
+  /** Reports that expect blocks expected, by event kind. */
+  private readonly expected: number[] = [];
   /** The operand stack depth a builtin's callback must stay above (set before each generic builtin). */
   private liveSp = 0;
   /** A callback's runtime error, reported as the builtin's. */
@@ -385,6 +398,11 @@ export class Vm {
       this.machine.line = saved.line;
       this.machine.cpu = saved.cpu;
     }
+  }
+
+  /** Reports of this kind that `expect KIND { }` blocks expected (kmem run does not count them as findings). */
+  expectedReports(kind: EventKind): number {
+    return this.expected[kind] ?? 0;
   }
 
   /** Procedure calls active now (0 at the top level). */
@@ -528,6 +546,32 @@ export class Vm {
           base = newBase;
           proc = code[pc + 1]!;
           pc = callee.entry;
+          break;
+        }
+        case Op.Expect:
+          if (!isTruthy(stack[--sp]!)) {
+            failure = { code: 'KM5001', message: 'expectation failed: the condition is 0', site: code[pc + 1]! };
+            break loop;
+          }
+          pc += 2;
+          break;
+        case Op.ExpectBegin:
+          this.expectStarts.push(machine.reportCount(code[pc + 1]! as EventKind));
+          pc += 2;
+          break;
+        case Op.ExpectEnd: {
+          const kind = code[pc + 1]! as EventKind;
+          const made = machine.reportCount(kind) - (this.expectStarts.pop() ?? 0);
+          if (made <= 0) {
+            failure = {
+              code: 'KM5002',
+              message: `expected a ${EVENT_KIND_NAMES[kind]} report from this block; none came`,
+              site: code[pc + 2]!,
+            };
+            break loop;
+          }
+          this.expected[kind] = (this.expected[kind] ?? 0) + made;
+          pc += 3;
           break;
         }
         case Op.Return: {
@@ -1048,6 +1092,8 @@ export class Vm {
       base: this.base,
       proc: this.proc,
       callFrames: this.callFrames.slice(),
+      expectStarts: this.expectStarts.slice(),
+      expected: this.expected.slice(),
     };
   }
 
@@ -1065,6 +1111,10 @@ export class Vm {
     this.proc = state.proc;
     this.callFrames.length = 0;
     this.callFrames.push(...state.callFrames);
+    this.expectStarts.length = 0;
+    this.expectStarts.push(...state.expectStarts);
+    this.expected.length = 0;
+    state.expected.forEach((n, i) => (this.expected[i] = n));
     this._status = state.status;
     this.statement = state.statement;
     this.standing = state.standing;

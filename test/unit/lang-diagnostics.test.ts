@@ -122,6 +122,7 @@ const CASES: readonly Case[] = [
   { code: 'KM2019', text: 'proc p(a) {\n  if a {\n    return 1\n  }\n  ⟦return⟧\n}' },
   { code: 'KM2020', text: '⟦return 1⟧' },
   { code: 'KM2021', text: 'let c = kmem_cache_create("x", 64, 0, 0, ⟦nope⟧)' },
+  { code: 'KM2022', text: 'expect ⟦kasan⟧ {\n  let x = 1\n}' },
   { code: 'KM4230', text: 'let c = ⟦kmem_cache_create("tiny", 4, 0, 0)⟧', runtime: true },
   { code: 'KM4231', text: 'let c = 5000\nlet p = ⟦kmem_cache_alloc(c, GFP_KERNEL)⟧', runtime: true },
   { code: 'KM4232', text: 'let h = 3\nlet p = ⟦heap_alloc(h, 8)⟧', runtime: true },
@@ -150,6 +151,12 @@ const CASES: readonly Case[] = [
   { code: 'KM4105', text: 'let n = 2\nrepeat ⟦n - 3⟧ {\n  let p = 1\n}', runtime: true },
   { code: 'KM4106', text: 'let p = ⟦kmalloc(8, -1)⟧', runtime: true },
   { code: 'KM4107', text: 'let p = ⟦alloc_pages(-1, GFP_KERNEL)⟧', runtime: true },
+  { code: 'KM5001', text: 'let x = 1\nexpect ⟦x == 2⟧', runtime: true },
+  {
+    code: 'KM5002',
+    text: 'machine { slab_debug "FZPU" }\nlet p = kmalloc(8, GFP_KERNEL)\n⟦expect slub_debug⟧ {\n  kfree(p)\n}',
+    runtime: true,
+  },
   { code: 'KM4108', text: 'proc f(n) {\n  ⟦f(n)⟧\n}\nf(0)', runtime: true },
   { code: 'KM4120', text: 'let v = ⟦read64(0x1000)⟧', runtime: true },
   {
@@ -267,7 +274,7 @@ test('scopes: block-local lets, shadowing, loop variables', () => {
 });
 
 test('reserved words: where a statement starts, as names, and as values', () => {
-  const words = ['cache', 'irq', 'process', 'expect', 'print', 'spin_lock'];
+  const words = ['cache', 'irq', 'process', 'print', 'spin_lock'];
   for (const word of words) {
     const found = diagnose(`${word} x {\n  kfree(0)\n}\nlet y = 1`, 'r.kmem');
     assert.deepEqual(
