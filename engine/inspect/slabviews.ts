@@ -212,8 +212,7 @@ function slabCounts(machine: Machine, cache: KmemCache): SlabCounts {
   let objectsPartial = 0;
   let free = 0;
   // The node partial list, bounded by the slab count in case the list is corrupted.
-  let n = 0;
-  for (let pfn = cache.partialHead; pfn !== NO_PFN && n <= cache.nrSlabs; pfn = machine.frames.next[pfn]!, n++) {
+  for (const pfn of slub.partialSlabs(cache).slice(0, cache.nrSlabs + 1)) {
     const slab = slub.slabs.get(pfn);
     if (!slab) break;
     objectsPartial += slab.inuse;
@@ -700,14 +699,8 @@ function analyseSlab(machine: Machine, head: number): SlabAnalysis | undefined {
   } else if (onCpuPartial) {
     list = 'cpu partial';
   } else {
-    let steps = 0;
-    for (let pfn = cache.partialHead; pfn !== NO_PFN && steps <= cache.nrSlabs; pfn = machine.frames.next[pfn]!) {
-      steps++;
-      if (pfn === head) {
-        list = 'partial';
-        break;
-      }
-    }
+    const partial = machine.slub.partialSlabs(cache).slice(0, cache.nrSlabs + 1);
+    if (partial.includes(head)) list = 'partial';
     if (list === 'full' && slabFree > 0) problems.push(`${slabFree} free objects, but not on the partial list`);
   }
   return { cache, head, state, cpuOf, list, cpus, problems };

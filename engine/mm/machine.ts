@@ -54,6 +54,7 @@ import {
   SLAB_KMALLOC,
   SLAB_NO_MERGE,
   SLAB_RECLAIM_ACCOUNT,
+  NO_SLAB,
   Slab,
   SlabCtor,
   SlabPath,
@@ -849,16 +850,17 @@ export class Machine {
       return { code: 'KM4001', message: `kfree of an address outside memory` };
     }
     // Slub.lookupObject() and freeObject() without the intermediate object (the hot path of kfree): the
-    // slab directory has a record for exactly the frames with PG_SLAB.
+    // slab directory has a slab id for exactly the frames with PG_SLAB.
     const slub = this.slub;
-    const slab = slub.slabAt(pfn);
-    if (slab !== undefined) {
-      const cache = slub.caches[slab.cache]!;
-      const index = slub.objectIndex(slab, phys);
+    const id = slub.slabIdAt(pfn);
+    if (id !== NO_SLAB) {
+      const cache = slub.slabCache(id);
+      const index = slub.objectIndexOf(cache, id, phys);
       if (index === OBJECT_DOUBLE_FREE && cache.flags & SLAB_CONSISTENCY_CHECKS) {
         // free_debug_processing() -> on_freelist(): reported, not freed; the kernel goes on.
         this.record(EventKind.Kfree, cache.id, phys, 0, cache.geometry.size);
         this.slubDebug.entry = 'kfree';
+        const slab = slub.slabAt(pfn)!;
         this.slubDebug.alreadyFree(cache, slab, this.slubObjectIndex(cache, slab, phys));
         return undefined;
       }
@@ -874,7 +876,7 @@ export class Machine {
       // trace_kfree() fires first in kfree(), before slab_free() may discard the slab.
       this.record(EventKind.Kfree, cache.id, phys, 0, cache.geometry.size);
       if (cache.geometry.debug !== undefined) this.slubDebug.entry = 'kfree';
-      slub.freeIndex(cache, slab, index, this.cpu);
+      slub.freeIndex(cache, id, index, this.cpu);
       return undefined;
     }
     const flags = this.frames.flags[pfn]!;

@@ -23,16 +23,26 @@
  * (put_cpu_partial, which drains a full list to the node list: __put_partials); an empty slab on the node
  * list is discarded once the node already holds min_partial partial slabs (discard_slab).
  *
- * Slab records (struct slab) are kept per slab, keyed by head pfn (Slub.slabs), not per frame. The hot paths
- * find them through a sparse directory instead of that map: one leaf per page block (512 frames) that holds or
- * held slab frames, whose entry for every frame of a slab (head and tails) is the slab's record, so the slab
- * of any frame and its head pfn (Slab.head) take two array loads. Blocks that never held a slab have no leaf,
- * so the directory costs a pointer per page block plus a leaf per page block with slabs, not a column per
- * frame. Both are set by newSlab() and cleared by discardSlab(); a frame has a directory entry exactly while
- * it has PG_SLAB. Free pointers: each slab
- * keeps an Int32Array of next-free object indices (END at the tail, ALLOCATED for objects in use), standing
- * in for the pointer the kernel stores inside the free object. The node partial
- * list is an intrusive list through FrameTable.next/prev (slab->slab_list shares page->lru).
+ * Slab records (struct slab) live in typed arrays owned by Slub (its slab table), not in one object each: a
+ * slab is a row of Slub.pool, an Int32Array, and its id is the row's offset there. A row holds the struct
+ * slab fields (SLAB_INUSE, SLAB_FREELIST, SLAB_FROZEN, SLAB_CPU_PARTIAL, SLAB_NEXT, SLAB_SLABS), the cache
+ * id, the head pfn and the node partial list links (SLAB_LIST_NEXT/PREV), then one free-pointer entry per
+ * object (SLAB_FP + i, see Slab.fp below), standing in for the pointer the kernel stores inside the free
+ * object. Rows are padded to ROW_ALIGN words (a 64-byte cache line); a discarded slab's row is reused by the
+ * next slab whose row has its length, and the pool only grows (by a copy, in newSlab()). Id 0 (NO_SLAB) is
+ * no slab. Slab objects are handles onto rows for the code off the hot paths (Slub.slabs, keyed by head pfn,
+ * and slabAt()); a discarded slab's handle keeps a copy of its last row.
+ * The hot paths go from a frame to its slab's id through a sparse directory: one leaf of SLAB_DIR_SIZE ids
+ * per page block (512 frames) that holds or held slab frames, whose entry for every frame of a slab (head
+ * and tails) is the slab's id, so a frame's slab id takes two array loads. Leaves are slices of one Int32Array
+ * (Slub.leaves); Slub.dir gives each page block's leaf, 0 for the all-zero leaf of blocks without slabs, so
+ * a lookup needs no test. The directory costs an int per page block plus a leaf per page block with slabs,
+ * not a column per frame. Both are set by newSlab() and cleared by discardSlab(); a frame has a non-zero
+ * directory entry exactly while it has PG_SLAB.
+ * Lists chain slab ids through rows: a per-CPU partial list through SLAB_NEXT from
+ * KmemCache.cpuPartialSlab, the node partial list through SLAB_LIST_NEXT/PREV between
+ * KmemCache.partialHeadSlab and partialTailSlab (slab->slab_list). KmemCache.cpuSlab, cpuPartial,
+ * partialHead and partialTail keep the same heads as pfns, and Slab.next gives the next slab's pfn.
  *
  * Not yet modelled (later work): debug layouts, freelist randomisation, the RCU grace period before a SLAB_TYPESAFE_BY_RCU slab's pages are freed (freed at once).
  */
@@ -242,21 +252,24 @@ export class KmemCache {
   /** kmem_cache_cpu per CPU: the cpu slab (head pfn or NO_PFN) and the lockless freelist (object index). */
   readonly cpuSlab: Int32Array;
   readonly cpuFreelist: Int32Array;
-  /** The free-pointer array of each CPU's slab, cached beside cpuSlab for the fast path. */
-  readonly cpuFreeptr: (Int32Array | undefined)[];
-  /** The record of each CPU's slab, cached beside cpuSlab so the slow paths need no directory lookup. */
-  readonly cpuSlabRecord: (Slab | undefined)[];
-  /** kmem_cache_node: the partial list (head/tail pfn through FrameTable.next/prev) and counters. */
+  /** The slab id (row in Slub.pool) of each CPU's slab, NO_SLAB when none: cpuSlab for the hot paths. */
+  readonly cpuSlabId: Int32Array;
+  /** kmem_cache_node: the partial list (head/tail pfn; slabs chained by SLAB_LIST_NEXT/PREV) and counters. */
   partialHead = NO_PFN;
   partialTail = NO_PFN;
+  /** The same head and tail as slab ids (NO_SLAB for an empty list), the list Slub walks. */
+  partialHeadSlab = 0;
+  partialTailSlab = 0;
   nrPartial = 0;
   nrSlabs = 0;
   totalObjects = 0;
   /** Objects handed out and not yet freed (what the scenario holds). */
   liveObjects = 0;
 
-  /** kmem_cache_cpu.partial per CPU: the head of its per-CPU partial list (slabs chained by Slab.next). */
+  /** kmem_cache_cpu.partial per CPU: the head pfn of its per-CPU partial list (slabs chained by Slab.next). */
   readonly cpuPartial: Int32Array;
+  /** The same heads as slab ids (NO_SLAB for an empty list), the list Slub walks (SLAB_NEXT). */
+  readonly cpuPartialSlab: Int32Array;
   /** s->cpu_partial (objects) and s->cpu_partial_slabs, from set_cpu_partial(). */
   readonly cpuPartialObjects: number;
   readonly cpuPartialSlabs: number;
@@ -267,9 +280,9 @@ export class KmemCache {
     this.geometry = geometry;
     this.cpuSlab = new Int32Array(cpus).fill(NO_PFN);
     this.cpuFreelist = new Int32Array(cpus).fill(FREE_END);
-    this.cpuFreeptr = new Array<Int32Array | undefined>(cpus).fill(undefined);
-    this.cpuSlabRecord = new Array<Slab | undefined>(cpus).fill(undefined);
+    this.cpuSlabId = new Int32Array(cpus); // NO_SLAB
     this.cpuPartial = new Int32Array(cpus).fill(NO_PFN);
+    this.cpuPartialSlab = new Int32Array(cpus); // NO_SLAB
     // set_cpu_partial() (CONFIG_SLUB_CPU_PARTIAL): objects by slot size; slub_set_cpu_partial() turns them
     // into slabs assuming half-full slabs: DIV_ROUND_UP(nr_objects * 2, oo_objects(s->oo)).
     // kmem_cache_has_cpu_partial() is false for a debug cache: nr_objects = 0.
@@ -460,32 +473,128 @@ export interface SlabObject {
   readonly fp: Int32Array;
 }
 
+/** A slab id (a row offset in Slub.pool) that is no slab: empty per-CPU lists, frames without a slab. */
+export const NO_SLAB = 0;
+
+/*
+ * The words of a slab's row in Slub.pool, from its id: struct slab's fields, then the free pointers.
+ */
+/** slab->inuse: objects not on the slab freelist (all of them while the slab is a cpu slab). */
+export const SLAB_INUSE = 0;
+/** slab->freelist: the first free object index, FREE_END when none. */
+export const SLAB_FREELIST = 1;
+/** slab->frozen: 1 while the slab is some CPU's cpu slab, else 0. */
+export const SLAB_FROZEN = 2;
+/** The CPU whose per-CPU partial list holds the slab (not frozen, since 6.8), or -1. */
+export const SLAB_CPU_PARTIAL = 3;
+/** slab->next: the id of the next slab of that per-CPU partial list, NO_SLAB at its end. */
+export const SLAB_NEXT = 4;
+/** slab->slabs: on the head of a per-CPU partial list, the slabs the list holds. */
+export const SLAB_SLABS = 5;
+/** slab->slab_cache, as the cache id. */
+export const SLAB_CACHE = 6;
+/** The head pfn (slab_page(slab)). */
+export const SLAB_HEAD = 7;
+/** slab->slab_list on the node partial list: the ids of the next and previous slabs, NO_SLAB at its ends. */
+export const SLAB_LIST_NEXT = 8;
+export const SLAB_LIST_PREV = 9;
+/** Object i's free-pointer entry is word SLAB_FP + i (see Slab.fp). */
+export const SLAB_FP = 10;
+/** Rows start and end on this many words (64 bytes, a cache line of the host). */
+const ROW_ALIGN = 16;
+
+/** Where a Slab handle reads its row: the slab table of Slub, or a discarded slab's own copy. */
+interface SlabStore {
+  readonly pool: Int32Array;
+}
+
 /**
- * struct slab (it overlays the head page's struct page in the kernel): one record per slab, found from the
- * head pfn, so slab metadata costs memory per slab, not per frame of the machine.
+ * struct slab (it overlays the head page's struct page in the kernel), as a handle onto its row of the slab
+ * table (Slub.pool, see the top of this file). The hot paths of Slub use rows by id; views, checks and tests
+ * use these handles, one per slab (Slub.slabs), whose fields read and write the row.
  */
 export class Slab {
-  /** slab->inuse: objects not on the slab freelist (all of them while the slab is a cpu slab). */
-  inuse = 0;
-  /** slab->freelist: the first free object index, FREE_END when none. */
-  freelist = 0;
-  /** slab->frozen: the slab is some CPU's cpu slab. */
-  frozen = false;
-  /** On CPU n's per-CPU partial list (not frozen, since 6.8), or -1. */
-  cpuPartial = -1;
-  /** slab->next: the next slab of that per-CPU partial list, NO_PFN at its end. */
-  next = NO_PFN;
-  /** slab->slabs: on the head of a per-CPU partial list, the slabs the list holds. */
-  slabsOnList = 0;
+  /** The pool fp was cut from, so the view is made again only after the pool grew. */
+  private fpPool: Int32Array | undefined;
+  private fpView: Int32Array | undefined;
 
   constructor(
+    private store: SlabStore,
+    /** The slab's id: its row's offset in the slab table (while the slab exists). */
+    private row: number,
     /** slab->slab_cache, as the cache id. */
     readonly cache: number,
-    /** Each object's entry: its next free object, or an allocated marker (see OBJ_STALE_END). */
-    readonly fp: Int32Array,
     /** The head pfn (slab_page(slab)). */
     readonly head: number,
+    /** Objects of the slab (oo_objects(s->oo)): the length of fp. */
+    private readonly objects: number,
   ) {}
+
+  /** The slab's id in the slab table. */
+  get id(): number {
+    return this.row;
+  }
+
+  /** slab->inuse: objects not on the slab freelist (all of them while the slab is a cpu slab). */
+  get inuse(): number {
+    return this.store.pool[this.row + SLAB_INUSE]!;
+  }
+  set inuse(v: number) {
+    this.store.pool[this.row + SLAB_INUSE] = v;
+  }
+
+  /** slab->freelist: the first free object index, FREE_END when none. */
+  get freelist(): number {
+    return this.store.pool[this.row + SLAB_FREELIST]!;
+  }
+  set freelist(v: number) {
+    this.store.pool[this.row + SLAB_FREELIST] = v;
+  }
+
+  /** slab->frozen: the slab is some CPU's cpu slab. */
+  get frozen(): boolean {
+    return this.store.pool[this.row + SLAB_FROZEN] !== 0;
+  }
+
+  /** On CPU n's per-CPU partial list (not frozen, since 6.8), or -1. */
+  get cpuPartial(): number {
+    return this.store.pool[this.row + SLAB_CPU_PARTIAL]!;
+  }
+
+  /** slab->next: the head pfn of the next slab of that per-CPU partial list, NO_PFN at its end. */
+  get next(): number {
+    const pool = this.store.pool;
+    const next = pool[this.row + SLAB_NEXT]!;
+    return next === NO_SLAB ? NO_PFN : pool[next + SLAB_HEAD]!;
+  }
+
+  /** slab->slabs: on the head of a per-CPU partial list, the slabs the list holds. */
+  get slabsOnList(): number {
+    return this.store.pool[this.row + SLAB_SLABS]!;
+  }
+
+  /**
+   * Each object's entry: its next free object, or an allocated marker (see OBJ_STALE_END). A view of the
+   * row: writes go to the slab table.
+   */
+  get fp(): Int32Array {
+    const pool = this.store.pool;
+    if (this.fpPool !== pool) {
+      this.fpPool = pool;
+      this.fpView = pool.subarray(this.row + SLAB_FP, this.row + SLAB_FP + this.objects);
+    }
+    return this.fpView!;
+  }
+
+  /** discard_slab(): the row goes back to the table; the handle keeps a copy of it (off every list). */
+  detach(): void {
+    const start = this.row;
+    const copy = this.store.pool.slice(start, start + SLAB_FP + this.objects);
+    // On no list any more: links to other rows would not resolve in the copy.
+    copy[SLAB_NEXT] = copy[SLAB_LIST_NEXT] = copy[SLAB_LIST_PREV] = NO_SLAB;
+    this.store = { pool: copy };
+    this.row = 0;
+  }
 }
 
 /** Keys of Slub.foreign: more than the CPUs a machine may have. */
@@ -493,16 +602,35 @@ const FOREIGN_KEY = 1024;
 
 /** log2 of the frames per leaf of Slub's slab directory: a page block (pageblock_order). */
 const SLAB_DIR_SHIFT = 9;
-const SLAB_DIR_MASK = (1 << SLAB_DIR_SHIFT) - 1;
+const SLAB_DIR_SIZE = 1 << SLAB_DIR_SHIFT;
+const SLAB_DIR_MASK = SLAB_DIR_SIZE - 1;
 
-export class Slub {
-  /** Every slab, keyed by its head pfn. */
+/** Words of the slab table and of the directory's leaves when a machine boots; both double when full. */
+const POOL_INITIAL = 1 << 14;
+const LEAVES_INITIAL = 4 * SLAB_DIR_SIZE;
+
+export class Slub implements SlabStore {
+  /** Every slab's handle, keyed by its head pfn. */
   readonly slabs = new Map<number, Slab>();
   /** Foreign CPU freelist heads (FREELIST_FOREIGN), by cache id * FOREIGN_KEY + cpu. */
   private readonly foreign = new Map<number, bigint>();
   readonly caches: KmemCache[] = [];
-  /** The slab directory (see the top of this file): leaves by pfn >> SLAB_DIR_SHIFT, records by frame. */
-  private readonly dir: ((Slab | undefined)[] | undefined)[];
+  /**
+   * The slab table: one row per slab (see the top of this file). Replaced by a larger copy when full (only
+   * newSlab() grows it), so hold it no longer than a call that cannot make a slab.
+   */
+  pool = new Int32Array(POOL_INITIAL);
+  /** Words of pool handed out so far (rows past it were never used); row 0 is NO_SLAB's. */
+  private poolTop = ROW_ALIGN;
+  /** Discarded rows by length in words: the first one's id; each free row's word 0 links the next. */
+  private readonly freeRows = new Map<number, number>();
+  /** The slab directory: the offset in leaves of each page block's leaf (0: the all-zero leaf, no slabs). */
+  private readonly dir: Int32Array;
+  /** The directory's leaves, SLAB_DIR_SIZE slab ids each; the first one stays all zero. */
+  private leaves = new Int32Array(LEAVES_INITIAL);
+  private leavesTop = SLAB_DIR_SIZE;
+  /** Offsets of leaves given back (their entries are all zero). */
+  private readonly freeLeaves: number[] = [];
   /** Slab frames per leaf of the directory. */
   private readonly dirUse: Uint16Array;
 
@@ -511,21 +639,31 @@ export class Slub {
     private readonly pages: SlabPageSource,
     private readonly hooks: SlabHooks,
   ) {
-    const leaves = (frames.count >>> SLAB_DIR_SHIFT) + 1;
-    this.dir = new Array<(Slab | undefined)[] | undefined>(leaves).fill(undefined);
-    this.dirUse = new Uint16Array(leaves);
+    const blocks = (frames.count >>> SLAB_DIR_SHIFT) + 1;
+    this.dir = new Int32Array(blocks);
+    this.dirUse = new Uint16Array(blocks);
   }
 
-  /** The record of the slab holding frame pfn (an integer, in the frame table or not), or undefined when it is not slab memory. */
+  /** The handle of the slab holding frame pfn (an integer, in the frame table or not), or undefined when it is not slab memory. */
   slabAt(pfn: number): Slab | undefined {
     if (!(pfn >= 0 && pfn < this.frames.count)) return undefined;
-    const leaf = this.dir[pfn >>> SLAB_DIR_SHIFT];
-    return leaf === undefined ? undefined : leaf[pfn & SLAB_DIR_MASK];
+    const id = this.slabIdAt(pfn);
+    return id === NO_SLAB ? undefined : this.slabs.get(this.pool[id + SLAB_HEAD]!);
   }
 
-  /** The record of the slab whose head is `slab` (a slab that exists). */
-  private rec(slab: number): Slab {
-    return this.dir[slab >>> SLAB_DIR_SHIFT]![slab & SLAB_DIR_MASK]!;
+  /** The id of the slab holding frame pfn (an integer in [0, frames.count)), or NO_SLAB. */
+  slabIdAt(pfn: number): number {
+    return this.leaves[this.dir[pfn >>> SLAB_DIR_SHIFT]! + (pfn & SLAB_DIR_MASK)]!;
+  }
+
+  /** The cache of slab `id` (a slab that exists). */
+  slabCache(id: number): KmemCache {
+    return this.caches[this.pool[id + SLAB_CACHE]!]!;
+  }
+
+  /** The handle of slab `id` (a slab that exists). */
+  private handle(id: number): Slab {
+    return this.slabs.get(this.pool[id + SLAB_HEAD]!)!;
   }
 
   createCache(name: string, geometry: SlabGeometry, cpus: number): KmemCache {
@@ -538,11 +676,12 @@ export class Slub {
   alloc(cache: KmemCache, cpu: number, gfp = 0): number {
     const obj = cache.cpuFreelist[cpu]!;
     if (obj >= 0) {
-      const fp = cache.cpuFreeptr[cpu]!;
-      const next = fp[obj]!;
+      const pool = this.pool;
+      const at = cache.cpuSlabId[cpu]! + SLAB_FP + obj;
+      const next = pool[at]!;
       if (next < FREE_END) return this.allocCorrupt(cache, cpu, obj);
       cache.cpuFreelist[cpu] = next;
-      fp[obj] = OBJ_STALE_END - 1 - next; // allocated; its free-pointer word still encodes next
+      pool[at] = OBJ_STALE_END - 1 - next; // allocated; its free-pointer word still encodes next
       cache.liveObjects++;
       return cache.cpuSlab[cpu]! * PAGE_SIZE + obj * cache.geometry.size;
     }
@@ -558,7 +697,7 @@ export class Slub {
     if (head === NO_PFN) {
       return 'not a slab object';
     }
-    const slab = this.rec(head);
+    const slab = this.slabs.get(head)!;
     const index = this.objectIndex(slab, phys);
     if (index < 0) {
       return index === OBJECT_DOUBLE_FREE ? 'double free' : 'not the start of an object';
@@ -567,37 +706,43 @@ export class Slub {
   }
 
   /**
-   * lookupObject() without the object, for kfree's hot path: the index of the object at phys in `slab` (the
-   * slab holding phys), or OBJECT_NOT_START / OBJECT_DOUBLE_FREE. Changes nothing.
+   * lookupObject() without the object: the index of the object at phys in `slab` (the slab holding phys), or
+   * OBJECT_NOT_START / OBJECT_DOUBLE_FREE. Changes nothing.
    */
   objectIndex(slab: Slab, phys: number): number {
-    const g = this.caches[slab.cache]!.geometry;
+    return this.objectIndexOf(this.caches[slab.cache]!, slab.id, phys);
+  }
+
+  /** objectIndex() by slab id, for kfree's hot path: `cache` is the slab's (slabCache(id)). */
+  objectIndexOf(cache: KmemCache, id: number, phys: number): number {
+    const g = cache.geometry;
+    const pool = this.pool;
     // A slab spans at most 2^MAX_PAGE_ORDER pages, so the offset and index are small non-negative integers.
-    const offset = phys - slab.head * PAGE_SIZE - g.redLeftPad;
+    const offset = phys - pool[id + SLAB_HEAD]! * PAGE_SIZE - g.redLeftPad;
     const size = g.size;
     const index = (offset / size) | 0;
     if (offset < 0 || offset - index * size !== 0 || index >= g.objects) {
       return OBJECT_NOT_START;
     }
-    return isAllocated(slab.fp[index]!) ? index : OBJECT_DOUBLE_FREE;
+    return isAllocated(pool[id + SLAB_FP + index]!) ? index : OBJECT_DOUBLE_FREE;
   }
 
   /** do_slab_free(): the CPU's own slab takes the object on its lockless freelist; others go to __slab_free. */
   freeObject(obj: SlabObject, cpu: number): void {
-    this.freeIndex(obj.cache, this.rec(obj.slab), obj.index, cpu);
+    this.freeIndex(obj.cache, this.slabIdAt(obj.slab), obj.index, cpu);
   }
 
-  /** freeObject() of object `index` of `slab`, a slab of `cache` (from objectIndex()). */
-  freeIndex(cache: KmemCache, slab: Slab, index: number, cpu: number): void {
+  /** freeObject() of object `index` of slab `id`, a slab of `cache` (from objectIndexOf()). */
+  freeIndex(cache: KmemCache, id: number, index: number, cpu: number): void {
     cache.liveObjects--;
-    if (cache.cpuSlab[cpu] === slab.head) {
+    if (cache.cpuSlabId[cpu] === id) {
       const head = cache.cpuFreelist[cpu]!;
-      if (head === FREELIST_FOREIGN) this.linkForeign(cache, slab, index, cpu);
-      slab.fp[index] = head;
+      if (head === FREELIST_FOREIGN) this.linkForeign(cache, id, index, cpu);
+      this.pool[id + SLAB_FP + index] = head;
       cache.cpuFreelist[cpu] = index;
       return;
     }
-    this.slabFreeSlow(cache, slab, index, index, 1, cpu);
+    this.slabFreeSlow(cache, id, index, index, 1, cpu);
   }
 
   /**
@@ -606,23 +751,24 @@ export class Slub {
    * the chain onto its lockless freelist; any other slab takes it in one __slab_free(), inuse -= cnt.
    */
   freeChain(cache: KmemCache, slab: Slab, head: number, tail: number, cnt: number, cpu: number): void {
+    const id = slab.id;
     cache.liveObjects -= cnt;
-    if (cache.cpuSlab[cpu] === slab.head) {
+    if (cache.cpuSlabId[cpu] === id) {
       const first = cache.cpuFreelist[cpu]!;
-      if (first === FREELIST_FOREIGN) this.linkForeign(cache, slab, tail, cpu);
-      slab.fp[tail] = first;
+      if (first === FREELIST_FOREIGN) this.linkForeign(cache, id, tail, cpu);
+      this.pool[id + SLAB_FP + tail] = first;
       cache.cpuFreelist[cpu] = head;
       return;
     }
-    this.slabFreeSlow(cache, slab, head, tail, cnt, cpu);
+    this.slabFreeSlow(cache, id, head, tail, cnt, cpu);
   }
 
   /**
    * set_freepointer(object, freelist) onto a foreign head: the word in memory is the truth from now on (the
    * caller stores FREELIST_FOREIGN, which is FP_CORRUPT, as the object's entry).
    */
-  private linkForeign(cache: KmemCache, slab: Slab, index: number, cpu: number): void {
-    this.hooks.memory?.writeFreePointer(cache, slab, index, this.foreignHead(cache, cpu));
+  private linkForeign(cache: KmemCache, id: number, index: number, cpu: number): void {
+    this.hooks.memory?.writeFreePointer(cache, this.handle(id), index, this.foreignHead(cache, cpu));
   }
 
   /** lookupObject() then freeObject(): frees the object at phys or says why it cannot. */
@@ -637,8 +783,8 @@ export class Slub {
 
   /** The cache that owns the object at phys, or undefined. */
   cacheOf(phys: number): KmemCache | undefined {
-    const head = this.slabHeadOf(Math.floor(phys / PAGE_SIZE));
-    return head === NO_PFN ? undefined : this.caches[this.rec(head).cache];
+    const pfn = Math.floor(phys / PAGE_SIZE);
+    return this.slabHeadOf(pfn) === NO_PFN ? undefined : this.slabCache(this.slabIdAt(pfn));
   }
 
   /** The head pfn of the slab containing pfn, or NO_PFN when pfn is not slab memory. */
@@ -646,14 +792,15 @@ export class Slub {
     if (pfn < 0 || pfn >= this.frames.count || (this.frames.flags[pfn]! & PG_SLAB) === 0) {
       return NO_PFN;
     }
-    return this.slabAt(pfn)!.head;
+    return this.pool[this.slabIdAt(pfn) + SLAB_HEAD]!;
   }
 
   /** Free objects on the node partial list (count_partial(n, count_free)). */
   partialFreeObjects(cache: KmemCache): number {
+    const pool = this.pool;
     let free = 0;
-    for (let pfn = cache.partialHead; pfn !== NO_PFN; pfn = this.frames.next[pfn]!) {
-      free += cache.geometry.objects - this.rec(pfn).inuse;
+    for (let id = cache.partialHeadSlab; id !== NO_SLAB; id = pool[id + SLAB_LIST_NEXT]!) {
+      free += cache.geometry.objects - pool[id + SLAB_INUSE]!;
     }
     return free;
   }
@@ -671,31 +818,31 @@ export class Slub {
   ): void {
     const slab = cache.cpuSlab[cpu]!;
     if (slab === NO_PFN) return;
-    const record = this.rec(slab);
-    const fp = record.fp;
-    const remoteFrees = record.freelist !== FREE_END;
+    const id = cache.cpuSlabId[cpu]!;
+    const pool = this.pool;
+    const fp = id + SLAB_FP;
+    const remoteFrees = pool[id + SLAB_FREELIST] !== FREE_END;
     let n = 0;
     let last = FREE_END;
     // A corrupted chain ends where its indices end (the kernel would follow the bad pointer further).
-    for (let i = cache.cpuFreelist[cpu]!; i >= 0 && n <= cache.geometry.objects; i = fp[i]!) {
+    for (let i = cache.cpuFreelist[cpu]!; i >= 0 && n <= cache.geometry.objects; i = pool[fp + i]!) {
       last = i;
       n++;
     }
     if (last !== FREE_END) {
-      fp[last] = record.freelist;
-      record.freelist = cache.cpuFreelist[cpu]!;
+      pool[fp + last] = pool[id + SLAB_FREELIST]!;
+      pool[id + SLAB_FREELIST] = cache.cpuFreelist[cpu]!;
     }
-    record.inuse -= n;
-    record.frozen = false;
+    const inuse = (pool[id + SLAB_INUSE] -= n);
+    pool[id + SLAB_FROZEN] = 0;
     cache.cpuSlab[cpu] = NO_PFN;
+    cache.cpuSlabId[cpu] = NO_SLAB;
     cache.cpuFreelist[cpu] = FREE_END;
-    cache.cpuFreeptr[cpu] = undefined;
-    cache.cpuSlabRecord[cpu] = undefined;
-    if (record.inuse === 0 && cache.nrPartial >= cache.geometry.minPartial) {
-      this.discardSlab(cache, slab, cpu, path);
-    } else if (record.freelist !== FREE_END) {
-      if (remoteFrees) this.addPartialTail(cache, slab);
-      else this.addPartialHead(cache, slab);
+    if (inuse === 0 && cache.nrPartial >= cache.geometry.minPartial) {
+      this.discardSlab(cache, id, cpu, path);
+    } else if (pool[id + SLAB_FREELIST] !== FREE_END) {
+      if (remoteFrees) this.addPartialTail(cache, id);
+      else this.addPartialHead(cache, id);
       this.hooks.slabMove(cache, slab, SlabState.NodePartial, path, cpu);
     } else {
       this.hooks.slabMove(cache, slab, SlabState.Full, path, cpu);
@@ -709,32 +856,40 @@ export class Slub {
    */
   shrink(cache: KmemCache, cpu: number, path: SlabPath.Shrink | SlabPath.Shutdown = SlabPath.Shrink): number {
     for (let c = 0; c < cache.cpuSlab.length; c++) this.flushCpu(cache, c, path === SlabPath.Shutdown);
-    const slabs = this.partialSlabs(cache);
-    for (const slab of slabs) this.removePartial(cache, slab);
+    const slabs = this.partialSlabIds(cache);
+    for (const id of slabs) this.removePartial(cache, id);
     const promote: number[][] = Array.from({ length: 32 }, () => []);
     const rest: number[] = [];
     const discard: number[] = [];
-    for (const slab of slabs) {
-      const free = cache.geometry.objects - this.rec(slab).inuse;
+    for (const id of slabs) {
+      const free = cache.geometry.objects - this.pool[id + SLAB_INUSE]!;
       if (free === cache.geometry.objects) {
-        discard.unshift(slab); // list_move() to the head of the discard list
+        discard.unshift(id); // list_move() to the head of the discard list
       } else if (free <= 32) {
-        promote[free - 1]!.unshift(slab); // list_move() to the bucket's head
+        promote[free - 1]!.unshift(id); // list_move() to the bucket's head
       } else {
-        rest.push(slab);
+        rest.push(id);
       }
     }
-    for (const slab of [...promote.flat(), ...rest]) this.addPartialTail(cache, slab);
+    for (const id of [...promote.flat(), ...rest]) this.addPartialTail(cache, id);
     // The list is rebuilt under the lock; the empty slabs are freed after it, last found first.
-    for (const slab of discard) this.discardSlab(cache, slab, cpu, path);
+    for (const id of discard) this.discardSlab(cache, id, cpu, path);
     return discard.length;
   }
 
-  /** Head pfns of the node partial list, in list order. */
+  /** Head pfns of the node partial list, in list order (bounded as partialSlabIds()). */
   partialSlabs(cache: KmemCache): number[] {
+    return this.partialSlabIds(cache).map((id) => this.pool[id + SLAB_HEAD]!);
+  }
+
+  /** Ids of the node partial list's slabs, in list order (bounded: a looping list stops past slabs.size). */
+  private partialSlabIds(cache: KmemCache): number[] {
     const out: number[] = [];
-    for (let pfn = cache.partialHead; pfn !== NO_PFN; pfn = this.frames.next[pfn]!) {
-      out.push(pfn);
+    const pool = this.pool;
+    let id = cache.partialHeadSlab;
+    while (id !== NO_SLAB && out.length <= this.slabs.size) {
+      out.push(id);
+      id = pool[id + SLAB_LIST_NEXT]!;
     }
     return out;
   }
@@ -749,55 +904,54 @@ export class Slub {
   private slowAlloc(cache: KmemCache, cpu: number, gfp: number): number {
     if (cache.geometry.debug !== undefined) return this.debugAlloc(cache, cpu, gfp);
     if (cache.cpuFreelist[cpu] === FREELIST_FOREIGN) return this.allocForeign(cache, cpu);
-    // The cpu slab's record, cached beside cpuSlab: set exactly while the CPU has a slab.
-    let record = cache.cpuSlabRecord[cpu];
-    if (record !== undefined && record.freelist === FREE_END) {
+    let pool = this.pool;
+    let id = cache.cpuSlabId[cpu]!;
+    if (id !== NO_SLAB && pool[id + SLAB_FREELIST] === FREE_END) {
       // get_freelist() found nothing: deactivate_slab() of a full slab: unfrozen, tracked by no list.
-      record.frozen = false;
+      pool[id + SLAB_FROZEN] = 0;
       cache.cpuSlab[cpu] = NO_PFN;
-      cache.cpuFreeptr[cpu] = undefined;
-      cache.cpuSlabRecord[cpu] = undefined;
-      this.hooks.slabMove(cache, record.head, SlabState.Full, SlabPath.AllocFullOff, cpu);
-      record = undefined;
+      cache.cpuSlabId[cpu] = NO_SLAB;
+      this.hooks.slabMove(cache, pool[id + SLAB_HEAD]!, SlabState.Full, SlabPath.AllocFullOff, cpu);
+      id = NO_SLAB;
     }
-    if (record === undefined) {
+    if (id === NO_SLAB) {
       let slab: number;
-      const fromCpuPartial = cache.cpuPartial[cpu]!;
-      if (fromCpuPartial !== NO_PFN) {
-        record = this.rec(fromCpuPartial);
-        // The next slab becomes the list's head; its slabsOnList already counts it and the slabs after it
+      id = cache.cpuPartialSlab[cpu]!;
+      if (id !== NO_SLAB) {
+        // The next slab becomes the list's head; its SLAB_SLABS already counts it and the slabs after it
         // (put_cpu_partial set it when that slab was pushed, and the list only changes at its head).
-        cache.cpuPartial[cpu] = record.next;
-        record.next = NO_PFN;
-        record.cpuPartial = -1;
-        record.slabsOnList = 0;
-        slab = fromCpuPartial;
+        const next = pool[id + SLAB_NEXT]!;
+        cache.cpuPartialSlab[cpu] = next;
+        cache.cpuPartial[cpu] = next === NO_SLAB ? NO_PFN : pool[next + SLAB_HEAD]!;
+        pool[id + SLAB_NEXT] = NO_SLAB;
+        pool[id + SLAB_CPU_PARTIAL] = -1;
+        pool[id + SLAB_SLABS] = 0;
+        slab = pool[id + SLAB_HEAD]!;
         this.hooks.slabMove(cache, slab, SlabState.CpuSlab, SlabPath.AllocCpuPartial, cpu);
-      } else if (cache.partialHead !== NO_PFN) {
-        slab = this.takePartial(cache);
-        record = this.rec(slab);
+      } else if (cache.partialHeadSlab !== NO_SLAB) {
+        id = this.takePartial(cache);
+        slab = pool[id + SLAB_HEAD]!;
         this.hooks.slabMove(cache, slab, SlabState.CpuSlab, SlabPath.GetPartialNode, cpu);
         const max = Math.floor(cache.cpuPartialSlabs / 2);
         let moved = 0;
-        while (cache.partialHead !== NO_PFN) {
-          const next = this.takePartial(cache);
-          this.putCpuPartial(cache, this.rec(next), cpu, SlabPath.GetPartialNodeMore);
+        while (cache.partialHeadSlab !== NO_SLAB) {
+          this.putCpuPartial(cache, this.takePartial(cache), cpu, SlabPath.GetPartialNodeMore);
           if (++moved > max) break;
         }
       } else {
         slab = this.newSlab(cache, cpu, gfp);
         if (slab === NO_PFN) return -1;
-        record = this.rec(slab);
+        pool = this.pool; // newSlab() may have grown the slab table
+        id = this.slabIdAt(slab);
       }
-      record.frozen = true;
+      pool[id + SLAB_FROZEN] = 1;
       cache.cpuSlab[cpu] = slab;
-      cache.cpuFreeptr[cpu] = record.fp;
-      cache.cpuSlabRecord[cpu] = record;
+      cache.cpuSlabId[cpu] = id;
     }
     // get_freelist(): the whole slab freelist moves to the CPU; the slab counts as fully in use.
-    cache.cpuFreelist[cpu] = record.freelist;
-    record.freelist = FREE_END;
-    record.inuse = cache.geometry.objects;
+    cache.cpuFreelist[cpu] = pool[id + SLAB_FREELIST]!;
+    pool[id + SLAB_FREELIST] = FREE_END;
+    pool[id + SLAB_INUSE] = cache.geometry.objects;
     return this.alloc(cache, cpu, gfp);
   }
 
@@ -809,31 +963,31 @@ export class Slub {
    */
   private debugAlloc(cache: KmemCache, cpu: number, gfp: number): number {
     const objects = cache.geometry.objects;
-    for (let slab = cache.partialHead; slab !== NO_PFN;) {
-      const next = this.frames.next[slab]!;
-      const record = this.rec(slab);
+    for (let id = cache.partialHeadSlab; id !== NO_SLAB;) {
+      const next = this.pool[id + SLAB_LIST_NEXT]!;
+      const record = this.handle(id);
       const index = this.allocSingle(cache, record);
       if (index >= 0) {
         if (record.inuse === objects) {
-          this.removePartial(cache, slab);
-          this.hooks.slabMove(cache, slab, SlabState.Full, SlabPath.DebugAllocFull, cpu);
+          this.removePartial(cache, id);
+          this.hooks.slabMove(cache, record.head, SlabState.Full, SlabPath.DebugAllocFull, cpu);
         }
         return this.objectAddress(cache, record, index);
       }
-      this.removePartial(cache, slab);
-      slab = next;
+      this.removePartial(cache, id);
+      id = next;
     }
     // A fresh slab passes its checks unless memory changes under it; two tries bound the loop regardless.
     for (let attempt = 0; attempt < 2; attempt++) {
       const slab = this.newSlab(cache, cpu, gfp);
       if (slab === NO_PFN) return -1;
-      const record = this.rec(slab);
+      const record = this.slabs.get(slab)!;
       const index = this.allocSingle(cache, record);
       if (index < 0) continue;
       if (record.inuse === objects) {
         this.hooks.slabMove(cache, slab, SlabState.Full, SlabPath.DebugAllocFull, cpu);
       } else {
-        this.addPartialHead(cache, slab);
+        this.addPartialHead(cache, record.id);
         this.hooks.slabMove(cache, slab, SlabState.NodePartial, SlabPath.DebugNewSlab, cpu);
       }
       return this.objectAddress(cache, record, index);
@@ -849,10 +1003,11 @@ export class Slub {
   private allocSingle(cache: KmemCache, record: Slab): number {
     const index = record.freelist;
     if (index < 0) return -1;
-    const next = record.fp[index]!;
+    const fp = record.fp;
+    const next = fp[index]!;
     // A corrupted next (not an index) ends the slab freelist here; memory keeps the object's word.
     record.freelist = next < FREE_END ? FREE_END : next;
-    record.fp[index] = next < FREE_END ? OBJ_ALLOCATED : OBJ_STALE_END - 1 - next;
+    fp[index] = next < FREE_END ? OBJ_ALLOCATED : OBJ_STALE_END - 1 - next;
     record.inuse++;
     if (this.hooks.debug && !this.hooks.debug.alloc(cache, record, index)) {
       record.inuse = cache.geometry.objects;
@@ -879,9 +1034,10 @@ export class Slub {
     if (this.hooks.debug && !this.hooks.debug.free(cache, record, head, tail, cnt)) {
       cache.liveObjects += cnt; // the caller counted them freed
       // The chain's links were set for the free; put the objects back to allocated.
+      const fp = record.fp;
       for (let i = head, n = 0; n < cnt && i >= 0; n++) {
-        const next = i === tail ? FREE_END : record.fp[i]!;
-        record.fp[i] = OBJ_ALLOCATED;
+        const next = i === tail ? FREE_END : fp[i]!;
+        fp[i] = OBJ_ALLOCATED;
         i = next;
       }
       return;
@@ -894,13 +1050,13 @@ export class Slub {
     const discard = record.inuse === 0 && cache.nrPartial >= cache.geometry.minPartial;
     if (prior === FREE_END) {
       if (!discard) {
-        this.addPartialTail(cache, slab);
+        this.addPartialTail(cache, record.id);
         this.hooks.slabMove(cache, slab, SlabState.NodePartial, SlabPath.DebugFreeToPartial, cpu);
       }
     } else if (discard) {
-      this.removePartial(cache, slab);
+      this.removePartial(cache, record.id);
     }
-    if (discard) this.discardSlab(cache, slab, cpu, SlabPath.FreeDiscard);
+    if (discard) this.discardSlab(cache, record.id, cpu, SlabPath.FreeDiscard);
   }
 
   /**
@@ -909,10 +1065,10 @@ export class Slub {
    * memory decodes to as the next freelist head; so does the CPU freelist here (FREELIST_FOREIGN).
    */
   private allocCorrupt(cache: KmemCache, cpu: number, obj: number): number {
-    const record = cache.cpuSlabRecord[cpu]!;
+    const record = this.handle(cache.cpuSlabId[cpu]!);
     const ptr = this.hooks.memory ? this.hooks.memory.readFreePointer(cache, record, obj) : 0n;
     record.fp[obj] = OBJ_ALLOCATED; // memory holds its word
-    this.setCpuFreelist(cache, cpu, record, ptr);
+    this.setCpuFreelist(cache, cpu, ptr);
     cache.liveObjects++;
     return this.objectAddress(cache, record, obj);
   }
@@ -927,8 +1083,7 @@ export class Slub {
       cache.cpuFreelist[cpu] = FREE_END;
       return -1;
     }
-    const record = cache.cpuSlabRecord[cpu];
-    if (record) this.setCpuFreelist(cache, cpu, record, r.next);
+    if (cache.cpuSlabId[cpu] !== NO_SLAB) this.setCpuFreelist(cache, cpu, r.next);
     else cache.cpuFreelist[cpu] = FREE_END;
     cache.liveObjects++;
     return r.phys;
@@ -940,7 +1095,7 @@ export class Slub {
   }
 
   /** The CPU freelist now starts at ptr: FREE_END for NULL, else FREELIST_FOREIGN (see foreignHead()). */
-  private setCpuFreelist(cache: KmemCache, cpu: number, record: Slab, ptr: bigint): void {
+  private setCpuFreelist(cache: KmemCache, cpu: number, ptr: bigint): void {
     if (ptr === 0n) {
       cache.cpuFreelist[cpu] = FREE_END;
       return;
@@ -949,11 +1104,11 @@ export class Slub {
     this.foreign.set(cache.id * FOREIGN_KEY + cpu, ptr);
   }
 
-  /** get_partial_node(): take the first slab of the node partial list. */
+  /** get_partial_node(): take the first slab of the node partial list (its id). */
   private takePartial(cache: KmemCache): number {
-    const slab = cache.partialHead;
-    this.removePartial(cache, slab);
-    return slab;
+    const id = cache.partialHeadSlab;
+    this.removePartial(cache, id);
+    return id;
   }
 
   /** new_slab()/allocate_slab(): pages from the buddy allocator, every object on the slab freelist. */
@@ -967,20 +1122,33 @@ export class Slub {
     for (let p = pfn; p < end; p++) {
       this.frames.flags[p]! |= PG_SLAB;
     }
-    const fp = new Int32Array(g.objects);
-    for (let i = 0; i < g.objects - 1; i++) {
-      fp[i] = i + 1;
+    const objects = g.objects;
+    const id = this.allocRow(objects);
+    const pool = this.pool;
+    pool[id + SLAB_INUSE] = 0;
+    pool[id + SLAB_FREELIST] = 0;
+    pool[id + SLAB_FROZEN] = 0;
+    pool[id + SLAB_CPU_PARTIAL] = -1;
+    pool[id + SLAB_NEXT] = NO_SLAB;
+    pool[id + SLAB_SLABS] = 0;
+    pool[id + SLAB_CACHE] = cache.id;
+    pool[id + SLAB_HEAD] = pfn;
+    pool[id + SLAB_LIST_NEXT] = NO_SLAB;
+    pool[id + SLAB_LIST_PREV] = NO_SLAB;
+    const fp = id + SLAB_FP;
+    for (let i = 0; i < objects - 1; i++) {
+      pool[fp + i] = i + 1;
     }
-    fp[g.objects - 1] = FREE_END;
-    const record = new Slab(cache.id, fp, pfn);
+    pool[fp + objects - 1] = FREE_END;
+    const record = new Slab(this, id, cache.id, pfn, objects);
     this.slabs.set(pfn, record);
-    this.setDir(pfn, end, record);
+    this.setDir(pfn, end, id);
     cache.nrSlabs++;
-    cache.totalObjects += g.objects;
+    cache.totalObjects += objects;
     this.hooks.slabNew(cache, pfn);
     if (g.debug !== undefined) this.hooks.debug?.newSlab(cache, record);
     const ctor = cache.ctor;
-    if (ctor) for (let i = 0; i < g.objects; i++) ctor.run(pfn * PAGE_SIZE + i * g.size + g.redLeftPad);
+    if (ctor) for (let i = 0; i < objects; i++) ctor.run(pfn * PAGE_SIZE + i * g.size + g.redLeftPad);
     return pfn;
   }
 
@@ -991,25 +1159,25 @@ export class Slub {
    * list or on the node partial list, unless it is now empty on the node list and the node holds at least
    * min_partial partial slabs: then it goes back to the page allocator.
    */
-  private slabFreeSlow(cache: KmemCache, record: Slab, head: number, tail: number, cnt: number, cpu: number): void {
+  private slabFreeSlow(cache: KmemCache, id: number, head: number, tail: number, cnt: number, cpu: number): void {
     if (cache.geometry.debug !== undefined) {
-      this.debugFree(cache, record, head, tail, cnt, cpu);
+      this.debugFree(cache, this.handle(id), head, tail, cnt, cpu);
       return;
     }
-    const slab = record.head;
-    const prior = record.freelist;
-    record.fp[tail] = prior;
-    record.freelist = head;
-    const inuse = (record.inuse -= cnt);
-    if (record.frozen) return;
+    const pool = this.pool;
+    const prior = pool[id + SLAB_FREELIST]!;
+    pool[id + SLAB_FP + tail] = prior;
+    pool[id + SLAB_FREELIST] = head;
+    const inuse = (pool[id + SLAB_INUSE] -= cnt);
+    if (pool[id + SLAB_FROZEN] !== 0) return;
     if (prior === FREE_END) {
-      this.putCpuPartial(cache, record, cpu, SlabPath.FreeToCpuPartial);
+      this.putCpuPartial(cache, id, cpu, SlabPath.FreeToCpuPartial);
       return;
     }
-    if (record.cpuPartial >= 0) return; // on a per-CPU partial list: no list operation
+    if (pool[id + SLAB_CPU_PARTIAL]! >= 0) return; // on a per-CPU partial list: no list operation
     if (inuse === 0 && cache.nrPartial >= cache.geometry.minPartial) {
-      this.removePartial(cache, slab);
-      this.discardSlab(cache, slab, cpu, SlabPath.FreeDiscard);
+      this.removePartial(cache, id);
+      this.discardSlab(cache, id, cpu, SlabPath.FreeDiscard);
     }
   }
 
@@ -1020,57 +1188,60 @@ export class Slub {
    */
   private putCpuPartial(
     cache: KmemCache,
-    record: Slab,
+    id: number,
     cpu: number,
     path: SlabPath.FreeToCpuPartial | SlabPath.GetPartialNodeMore,
   ): void {
+    const pool = this.pool;
     const drain = path === SlabPath.FreeToCpuPartial;
-    let old = cache.cpuPartial[cpu]!;
-    let toPut = NO_PFN;
+    let old = cache.cpuPartialSlab[cpu]!;
+    let toPut = NO_SLAB;
     let count = 0;
-    if (old !== NO_PFN) {
-      const head = this.rec(old);
-      if (drain && head.slabsOnList >= cache.cpuPartialSlabs) {
+    if (old !== NO_SLAB) {
+      const slabs = pool[old + SLAB_SLABS]!;
+      if (drain && slabs >= cache.cpuPartialSlabs) {
         toPut = old;
-        old = NO_PFN;
+        old = NO_SLAB;
       } else {
-        count = head.slabsOnList;
+        count = slabs;
       }
     }
-    const slab = record.head;
-    record.slabsOnList = count + 1;
-    record.next = old;
-    record.cpuPartial = cpu;
+    const slab = pool[id + SLAB_HEAD]!;
+    pool[id + SLAB_SLABS] = count + 1;
+    pool[id + SLAB_NEXT] = old;
+    pool[id + SLAB_CPU_PARTIAL] = cpu;
+    cache.cpuPartialSlab[cpu] = id;
     cache.cpuPartial[cpu] = slab;
     this.hooks.slabMove(cache, slab, SlabState.CpuPartial, path, cpu);
-    if (toPut !== NO_PFN) this.putPartials(cache, toPut, cpu, SlabPath.FreeDrain);
+    if (toPut !== NO_SLAB) this.putPartials(cache, toPut, cpu, SlabPath.FreeDrain);
   }
 
   /**
-   * __put_partials(): every slab of a per-CPU partial list goes to the node partial list's tail, except
-   * empty ones while the node holds min_partial slabs, which are freed.
+   * __put_partials(): every slab of a per-CPU partial list (from slab id `first`) goes to the node partial
+   * list's tail, except empty ones while the node holds min_partial slabs, which are freed.
    */
   private putPartials(
     cache: KmemCache,
-    head: number,
+    first: number,
     cpu: number,
     path: SlabPath.FreeDrain | SlabPath.FlushPutPartials | SlabPath.ShutdownPutPartials,
   ): void {
+    const pool = this.pool;
     let discard: number[] | undefined;
+    const bound = this.slabs.size;
     let steps = 0;
-    for (let slab = head; slab !== NO_PFN && steps <= this.slabs.size; steps++) {
-      const record = this.rec(slab);
-      const next = record.next;
-      record.next = NO_PFN;
-      record.cpuPartial = -1;
-      record.slabsOnList = 0;
-      if (record.inuse === 0 && cache.nrPartial >= cache.geometry.minPartial) {
-        (discard ??= []).push(slab);
+    for (let id = first; id !== NO_SLAB && steps <= bound; steps++) {
+      const next = pool[id + SLAB_NEXT]!;
+      pool[id + SLAB_NEXT] = NO_SLAB;
+      pool[id + SLAB_CPU_PARTIAL] = -1;
+      pool[id + SLAB_SLABS] = 0;
+      if (pool[id + SLAB_INUSE] === 0 && cache.nrPartial >= cache.geometry.minPartial) {
+        (discard ??= []).push(id);
       } else {
-        this.addPartialTail(cache, slab);
-        this.hooks.slabMove(cache, slab, SlabState.NodePartial, path, cpu);
+        this.addPartialTail(cache, id);
+        this.hooks.slabMove(cache, pool[id + SLAB_HEAD]!, SlabState.NodePartial, path, cpu);
       }
-      slab = next;
+      id = next;
     }
     // slab_to_discard is a stack (slab->next = slab_to_discard): the last one found goes first.
     if (discard === undefined) return;
@@ -1083,108 +1254,170 @@ export class Slub {
    */
   flushCpu(cache: KmemCache, cpu: number, shutdown = false): void {
     this.deactivateCpuSlab(cache, cpu, shutdown ? SlabPath.ShutdownDeactivate : SlabPath.FlushDeactivate);
-    const head = cache.cpuPartial[cpu]!;
+    const first = cache.cpuPartialSlab[cpu]!;
     cache.cpuPartial[cpu] = NO_PFN;
-    if (head !== NO_PFN) {
-      this.putPartials(cache, head, cpu, shutdown ? SlabPath.ShutdownPutPartials : SlabPath.FlushPutPartials);
+    cache.cpuPartialSlab[cpu] = NO_SLAB;
+    if (first !== NO_SLAB) {
+      this.putPartials(cache, first, cpu, shutdown ? SlabPath.ShutdownPutPartials : SlabPath.FlushPutPartials);
     }
   }
 
-  /** The slabs on CPU cpu's partial list, in list order (bounded). */
+  /** The slabs on CPU cpu's partial list (head pfns), in list order (bounded). */
   cpuPartialList(cache: KmemCache, cpu: number): number[] {
     const out: number[] = [];
-    let s = cache.cpuPartial[cpu] ?? NO_PFN;
-    while (s !== NO_PFN && out.length <= this.slabs.size) {
-      const record = this.slabs.get(s);
-      if (!record) break;
-      out.push(s);
-      s = record.next;
+    const pool = this.pool;
+    let id = cache.cpuPartialSlab[cpu] ?? NO_SLAB;
+    while (id !== NO_SLAB && out.length <= this.slabs.size) {
+      out.push(pool[id + SLAB_HEAD]!);
+      id = pool[id + SLAB_NEXT]!;
     }
     return out;
   }
 
   /** discard_slab(): the pages go back to the buddy allocator. */
-  private discardSlab(cache: KmemCache, slab: number, cpu: number, path: SlabPath): void {
+  private discardSlab(cache: KmemCache, id: number, cpu: number, path: SlabPath): void {
+    const slab = this.pool[id + SLAB_HEAD]!;
+    const record = this.slabs.get(slab)!;
     // free_slab(): a debug cache's slab is checked before its pages go (SLAB_CONSISTENCY_CHECKS).
-    if (cache.geometry.debug !== undefined) this.hooks.debug?.discard(cache, this.rec(slab));
+    if (cache.geometry.debug !== undefined) this.hooks.debug?.discard(cache, record);
     const order = cache.geometry.order;
     const end = slab + (1 << order);
     for (let p = slab; p < end; p++) {
       this.frames.flags[p]! &= ~PG_SLAB;
     }
     this.slabs.delete(slab);
-    this.setDir(slab, end, undefined);
+    this.setDir(slab, end, NO_SLAB);
+    record.detach();
+    this.freeRow(id, cache.geometry.objects);
     cache.nrSlabs--;
     cache.totalObjects -= cache.geometry.objects;
     this.hooks.slabDiscard(cache, slab, path, cpu);
     this.pages.freeSlabPages(slab, order, cpu);
   }
 
+  /** Words of the row of a slab of `objects` objects. */
+  private static rowWords(objects: number): number {
+    return Math.ceil((SLAB_FP + objects) / ROW_ALIGN) * ROW_ALIGN;
+  }
+
+  /** A row for a slab of `objects` objects: a discarded one of that length, else fresh words (growing pool). */
+  private allocRow(objects: number): number {
+    const words = Slub.rowWords(objects);
+    const free = this.freeRows.get(words) ?? NO_SLAB;
+    if (free !== NO_SLAB) {
+      this.freeRows.set(words, this.pool[free]!);
+      return free;
+    }
+    const id = this.poolTop;
+    if (id + words > this.pool.length) {
+      let length = this.pool.length * 2;
+      while (id + words > length) length *= 2;
+      const grown = new Int32Array(length);
+      grown.set(this.pool.subarray(0, id));
+      this.pool = grown;
+    }
+    this.poolTop = id + words;
+    return id;
+  }
+
+  private freeRow(id: number, objects: number): void {
+    const words = Slub.rowWords(objects);
+    this.pool[id] = this.freeRows.get(words) ?? NO_SLAB;
+    this.freeRows.set(words, id);
+  }
+
   /**
-   * Sets the slab directory's entries of frames [pfn, end) to record (newSlab) or clears them (discardSlab,
-   * record undefined). A leaf is made when its first slab frame arrives and dropped when its last one goes.
+   * Sets the slab directory's entries of frames [pfn, end) to slab id `id` (newSlab) or clears them
+   * (discardSlab, NO_SLAB). A leaf is made when its first slab frame arrives and given back when its last
+   * one goes.
    */
-  private setDir(pfn: number, end: number, record: Slab | undefined): void {
+  private setDir(pfn: number, end: number, id: number): void {
     const dir = this.dir;
     const use = this.dirUse;
     for (let p = pfn; p < end; p++) {
       const i = p >>> SLAB_DIR_SHIFT;
-      let leaf = dir[i];
-      if (record !== undefined) {
-        if (leaf === undefined) leaf = dir[i] = new Array<Slab | undefined>(1 << SLAB_DIR_SHIFT).fill(undefined);
+      let leaf = dir[i]!;
+      if (id !== NO_SLAB) {
+        if (leaf === 0) leaf = dir[i] = this.allocLeaf();
         use[i]!++;
-      } else if (leaf === undefined) {
-        continue;
-      } else if (--use[i]! === 0) {
-        dir[i] = undefined;
-        continue;
+        this.leaves[leaf + (p & SLAB_DIR_MASK)] = id;
+      } else if (leaf !== 0) {
+        this.leaves[leaf + (p & SLAB_DIR_MASK)] = NO_SLAB;
+        if (--use[i]! === 0) {
+          this.freeLeaves.push(leaf);
+          dir[i] = 0;
+        }
       }
-      leaf[p & SLAB_DIR_MASK] = record;
     }
   }
 
-  private addPartialHead(cache: KmemCache, slab: number): void {
-    const frames = this.frames;
-    frames.next[slab] = cache.partialHead;
-    frames.prev[slab] = NO_PFN;
-    if (cache.partialHead === NO_PFN) {
-      cache.partialTail = slab;
-    } else {
-      frames.prev[cache.partialHead] = slab;
+  /** An all-zero leaf: one given back, else fresh words (growing leaves). */
+  private allocLeaf(): number {
+    const reused = this.freeLeaves.pop();
+    if (reused !== undefined) return reused;
+    const leaf = this.leavesTop;
+    if (leaf + SLAB_DIR_SIZE > this.leaves.length) {
+      const grown = new Int32Array(this.leaves.length * 2);
+      grown.set(this.leaves);
+      this.leaves = grown;
     }
-    cache.partialHead = slab;
+    this.leavesTop = leaf + SLAB_DIR_SIZE;
+    return leaf;
+  }
+
+  /** add_partial(n, slab, DEACTIVATE_TO_HEAD). */
+  private addPartialHead(cache: KmemCache, id: number): void {
+    const pool = this.pool;
+    const first = cache.partialHeadSlab;
+    pool[id + SLAB_LIST_NEXT] = first;
+    pool[id + SLAB_LIST_PREV] = NO_SLAB;
+    if (first === NO_SLAB) {
+      cache.partialTailSlab = id;
+      cache.partialTail = pool[id + SLAB_HEAD]!;
+    } else {
+      pool[first + SLAB_LIST_PREV] = id;
+    }
+    cache.partialHeadSlab = id;
+    cache.partialHead = pool[id + SLAB_HEAD]!;
     cache.nrPartial++;
   }
 
-  private addPartialTail(cache: KmemCache, slab: number): void {
-    const frames = this.frames;
-    frames.prev[slab] = cache.partialTail;
-    frames.next[slab] = NO_PFN;
-    if (cache.partialTail === NO_PFN) {
-      cache.partialHead = slab;
+  /** add_partial(n, slab, DEACTIVATE_TO_TAIL). */
+  private addPartialTail(cache: KmemCache, id: number): void {
+    const pool = this.pool;
+    const last = cache.partialTailSlab;
+    pool[id + SLAB_LIST_PREV] = last;
+    pool[id + SLAB_LIST_NEXT] = NO_SLAB;
+    if (last === NO_SLAB) {
+      cache.partialHeadSlab = id;
+      cache.partialHead = pool[id + SLAB_HEAD]!;
     } else {
-      frames.next[cache.partialTail] = slab;
+      pool[last + SLAB_LIST_NEXT] = id;
     }
-    cache.partialTail = slab;
+    cache.partialTailSlab = id;
+    cache.partialTail = pool[id + SLAB_HEAD]!;
     cache.nrPartial++;
   }
 
-  private removePartial(cache: KmemCache, slab: number): void {
-    const frames = this.frames;
-    const next = frames.next[slab]!;
-    const prev = frames.prev[slab]!;
-    if (prev === NO_PFN) {
-      cache.partialHead = next;
+  /** remove_partial(). */
+  private removePartial(cache: KmemCache, id: number): void {
+    const pool = this.pool;
+    const next = pool[id + SLAB_LIST_NEXT]!;
+    const prev = pool[id + SLAB_LIST_PREV]!;
+    if (prev === NO_SLAB) {
+      cache.partialHeadSlab = next;
+      cache.partialHead = next === NO_SLAB ? NO_PFN : pool[next + SLAB_HEAD]!;
     } else {
-      frames.next[prev] = next;
+      pool[prev + SLAB_LIST_NEXT] = next;
     }
-    if (next === NO_PFN) {
-      cache.partialTail = prev;
+    if (next === NO_SLAB) {
+      cache.partialTailSlab = prev;
+      cache.partialTail = prev === NO_SLAB ? NO_PFN : pool[prev + SLAB_HEAD]!;
     } else {
-      frames.prev[next] = prev;
+      pool[next + SLAB_LIST_PREV] = prev;
     }
-    frames.next[slab] = NO_PFN;
-    frames.prev[slab] = NO_PFN;
+    pool[id + SLAB_LIST_NEXT] = NO_SLAB;
+    pool[id + SLAB_LIST_PREV] = NO_SLAB;
     cache.nrPartial--;
   }
 }

@@ -235,6 +235,32 @@ describe('kmem debug adapter over DAP', () => {
     assert.equal(((await again) as DebugProtocol.StoppedEvent).body.reason, 'function breakpoint');
   });
 
+  test('a slub_debug breakpoint stops on a SLUB debug report, whose text is in the debug console', async () => {
+    const program = scenario(
+      'redzone.kmem',
+      [
+        'machine { slab_debug "FZPU" }',
+        'let p = kmalloc(50, GFP_KERNEL)',
+        'memset(p, 0x41, 51)',
+        'kfree(p)',
+        'let after = 1',
+        '',
+      ].join('\n'),
+    );
+    const output: string[] = [];
+    dc.on('output', (e: DebugProtocol.OutputEvent) => output.push(e.body.output));
+    const stopped = dc.waitForEvent('stopped');
+    const { functions } = await launch(program, { functions: ['slub_debug'] });
+    assert.equal(functions[0]!.verified, true);
+    const event = (await stopped) as DebugProtocol.StoppedEvent;
+    assert.equal(event.body.reason, 'function breakpoint');
+    assert.match(event.body.description ?? '', /^SLUB debugging found a bug in kmalloc-64: .* at 0xffff888/);
+    const trace = await dc.stackTraceRequest({ threadId: 1 });
+    const line = trace.body.stackFrames.find((f) => f.source)!;
+    assert.equal(line.line, 4, 'at the kfree that found it');
+    assert.match(output.join(''), /BUG kmalloc-64 \(Not tainted\): kmalloc Redzone overwritten/);
+  });
+
   test("a slab_move breakpoint shows SLUB's own call path: a full slab leaving the CPU, then put_cpu_partial", async () => {
     const program = scenario(
       'moves.kmem',

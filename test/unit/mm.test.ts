@@ -831,8 +831,8 @@ function slubProblems(
   const partial = new Set<number>();
   let partialFree = 0;
   let len = 0;
-  for (let pfn = cache.partialHead; pfn !== NONE; pfn = m.frames.next[pfn]!) {
-    if (++len > m.frames.count) {
+  for (const pfn of m.slub.partialSlabs(cache)) {
+    if (++len > m.slub.slabs.size) {
       problems.push(`${cache.name}: partial list loops`);
       break;
     }
