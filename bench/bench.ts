@@ -17,6 +17,7 @@
  *          allocator); one op frees a random victim and allocates its replacement. The pool is filled
  *          before the clock starts.
  *            engine.mixed, thi.ng.mixed
+ *            engine.mixed.slub_debug   the engine with slab_debug=FZPU: the detector's slowdown (vs engine)
  *
  * Method: per case, warm-up rounds with growing op counts until the JIT has settled and a round takes long
  * enough to time, then timed rounds, each on fresh state (setup is not timed), timed with performance.now();
@@ -113,8 +114,8 @@ interface Result {
 // Allocators under test
 // ---------------------------------------------------------------------------------------------------------
 
-function bootMachine(): Machine {
-  const m = Machine.boot({ memoryBytes: 256 * MiB, cpus: 2 });
+function bootMachine(slabDebug?: string): Machine {
+  const m = Machine.boot({ memoryBytes: 256 * MiB, cpus: 2, ...(slabDebug !== undefined ? { slabDebug } : {}) });
   if (Array.isArray(m)) {
     throw new Error(`Machine.boot failed: ${m.map((e) => e.message).join('; ')}`);
   }
@@ -433,6 +434,18 @@ const CASES: readonly Case[] = [
     budgetMs: MIXED_ENGINE_BUDGET_MS,
     maxOps: MIXED_OPS,
     setup: (ops) => mixedRound(engineHeap(bootMachine()), ops),
+  },
+  {
+    // A detector's cost: the same pattern with every kmalloc cache under slab_debug=FZPU (red zones,
+    // poison, tracks, checks on every alloc and free). Its "vs engine" is the slowdown against a plain run.
+    name: 'engine.mixed.slub_debug',
+    pattern: `mixed: ${MIXED_LIVE} live, ${MIXED_MIN}..${MIXED_MAX} B`,
+    allocator: 'engine, slab_debug=FZPU',
+    baseline: 'engine.mixed',
+    fixedOps: MIXED_OPS,
+    budgetMs: MIXED_PEER_BUDGET_MS,
+    maxOps: MIXED_OPS,
+    setup: (ops) => mixedRound(engineHeap(bootMachine('FZPU')), ops),
   },
   {
     name: 'thi.ng.mixed',

@@ -83,6 +83,26 @@ export class PhysMem {
     });
   }
 
+  /** memchr_inv(): the offset of the first byte of [phys, phys + len) other than value, or -1. */
+  scan(phys: number, len: number, value: number): number {
+    let at = 0;
+    while (at < len) {
+      const addr = phys + at;
+      const pfn = Math.floor(addr / PAGE_SIZE);
+      const offset = addr - pfn * PAGE_SIZE;
+      const n = Math.min(PAGE_SIZE - offset, len - at);
+      const bytes = this.pages.get(pfn);
+      if (bytes === undefined) {
+        if (value !== 0) return at; // a page never written reads as zeros
+      } else {
+        const i = scanBytes(bytes, offset, n, value);
+        if (i >= 0) return at + i;
+      }
+      at += n;
+    }
+    return -1;
+  }
+
   /** A 64-bit little-endian word at an 8-byte aligned phys (a page-table entry). */
   readU64(phys: number): bigint {
     const bytes = this.pages.get(Math.floor(phys / PAGE_SIZE));
@@ -110,6 +130,26 @@ export class PhysMem {
       at += n;
     }
   }
+}
+
+/** Word views of page buffers, made once per buffer (buffers are never replaced, see the invariant). */
+const words = new WeakMap<Uint8Array, Uint32Array>();
+
+/** The index (from offset) of the first of n bytes of a page buffer other than value, or -1; 4 bytes a step. */
+function scanBytes(bytes: Uint8Array, offset: number, n: number, value: number): number {
+  let i = 0;
+  for (; i < n && (offset + i) % 4 !== 0; i++) if (bytes[offset + i] !== value) return i;
+  let view = words.get(bytes);
+  if (view === undefined) {
+    view = new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >>> 2);
+    words.set(bytes, view);
+  }
+  const word = (value * 0x01010101) >>> 0;
+  for (let w = (offset + i) >>> 2; i + 4 <= n; i += 4, w++) {
+    if (view[w] !== word) break;
+  }
+  for (; i < n; i++) if (bytes[offset + i] !== value) return i;
+  return -1;
 }
 
 /** The frame that holds a physical address. */

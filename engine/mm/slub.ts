@@ -98,7 +98,7 @@ export interface SlabGeometry {
    * A debug cache's layout (slub_debug.ts), set when the cache has any slab_debug flag (kmem_cache_debug()):
    * such a cache never has a cpu slab or per-CPU partial slabs, and every allocation and free is checked.
    */
-  readonly debug?: SlubLayoutSizes;
+  readonly debug: SlubLayoutSizes | undefined;
 }
 
 /** What calculate_sizes() decided, from which slabGeometry() derives the order and counts. */
@@ -194,8 +194,20 @@ export function geometryOf(sizes: SlubLayoutSizes, nrCpus: number, debug = false
   // set_min_partial(s, ilog2(s->size) / 2)
   const minPartial = Math.min(MAX_PARTIAL, Math.max(MIN_PARTIAL, Math.floor(Math.floor(Math.log2(size)) / 2)));
   const objects = orderObjects(order, size);
-  const g = { objectSize, size, order, objects, minPartial, offset, align, inuse, redLeftPad };
-  return debug ? { ...g, debug: sizes } : g;
+  // Every geometry has the same fields (debug undefined for a plain cache), so the allocator's hot paths see
+  // one object shape whatever caches a machine has.
+  return {
+    objectSize,
+    size,
+    order,
+    objects,
+    minPartial,
+    offset,
+    align,
+    inuse,
+    redLeftPad,
+    debug: debug ? sizes : undefined,
+  };
 }
 
 /** SLAB_* cache flags the model knows (emulator bit values; the names are the kernel's). */

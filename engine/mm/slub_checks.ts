@@ -33,6 +33,7 @@ import {
   SLAB_CONSISTENCY_CHECKS,
   SLAB_KMALLOC,
   SLAB_STORE_USER,
+  SLAB_TRACE,
   Slab,
   SlubDebugHooks,
 } from './slub';
@@ -93,9 +94,13 @@ export class SlubDebugger implements SlubDebugHooks {
   private readonly mem: DebugMemory;
 
   constructor(private readonly machine: Machine) {
+    // Reads see free pointers in place (hex dumps); writes, fills and scans work on the bytes directly, as
+    // the areas debugging writes and checks never hold a free pointer (slub_debug.ts moves it out of them).
     this.mem = {
       read: (addr, len) => machine.readMemory(addr, len),
       write: (addr, bytes) => machine.mem.write(addr, bytes),
+      fill: (addr, len, value) => machine.mem.fill(addr, len, value),
+      scan: (addr, len, value) => machine.mem.scan(addr, len, value),
     };
   }
 
@@ -125,7 +130,7 @@ export class SlubDebugger implements SlubDebugHooks {
       slabFix(this.context(cache, slab), 'Marking all objects used');
       return false;
     }
-    traceObject(this.context(cache, slab), this.mem, layout, object, true);
+    if (cache.flags & SLAB_TRACE) traceObject(this.context(cache, slab), this.mem, layout, object, true);
     setOrigSize(this.mem, layout, object, cache.flags & SLAB_KMALLOC ? this.origSize : layout.objectSize);
     initObject(this.mem, layout, object, SLUB_RED_ACTIVE);
     if (cache.flags & SLAB_STORE_USER) setTrack(this.mem, layout, object, TRACK_ALLOC, this.track());
@@ -142,7 +147,7 @@ export class SlubDebugger implements SlubDebugHooks {
         return false;
       }
       if (cache.flags & SLAB_STORE_USER) setTrack(this.mem, layout, object, TRACK_FREE, this.track());
-      traceObject(this.context(cache, slab), this.mem, layout, object, false);
+      if (cache.flags & SLAB_TRACE) traceObject(this.context(cache, slab), this.mem, layout, object, false);
       initObject(this.mem, layout, object, SLUB_RED_INACTIVE);
       if (i === tail) break;
       i = slab.fp[i]!;
@@ -283,25 +288,31 @@ export class SlubDebugger implements SlubDebugHooks {
     return { addr: caller, handle, cpu: this.machine.cpu, pid: 1, when: BigInt(this.machine.events.length) };
   }
 
+  /** The report context of a slab; what only a report prints is computed when it prints (getters). */
   private context(cache: KmemCache, slab: Slab): SlubReportContext {
     const m = this.machine;
     const g = cache.geometry;
-    const zone = m.buddy.zoneOf(slab.head);
-    const flagNames = [...(g.order > 0 ? ['head'] : []), 'node=0', `zone=${zone}`];
-    const flagWord = (BigInt(zone) << 62n) | (g.order > 0 ? 1n << 6n : 0n); // PG_head is bit 6
+    const objectAt = (i: number) => this.objectAt(cache, slab, i);
     return {
       cacheName: cache.name,
       taint: this.taint,
       printk: (line) => m.printk(`${line}\n`),
       slabBase: slab.head * PAGE_SIZE,
-      slab: {
-        address: m.arch.vmemmapStart + BigInt(slab.head) * 64n,
-        objects: g.objects,
-        inuse: slab.inuse,
-        freelist: slab.freelist >= 0 ? m.virt(this.objectAt(cache, slab, slab.freelist)) : 0n,
-        flags: `0x${flagWord.toString(16)}(${flagNames.join('|')})`,
+      get slab() {
+        const zone = m.buddy.zoneOf(slab.head);
+        const flagNames = [...(g.order > 0 ? ['head'] : []), 'node=0', `zone=${zone}`];
+        const flagWord = (BigInt(zone) << 62n) | (g.order > 0 ? 1n << 6n : 0n); // PG_head is bit 6
+        return {
+          address: m.arch.vmemmapStart + BigInt(slab.head) * 64n,
+          objects: g.objects,
+          inuse: slab.inuse,
+          freelist: slab.freelist >= 0 ? m.virt(objectAt(slab.freelist)) : 0n,
+          flags: `0x${flagWord.toString(16)}(${flagNames.join('|')})`,
+        };
       },
-      jiffies: BigInt(m.events.length),
+      get jiffies() {
+        return BigInt(m.events.length);
+      },
       symbol: (addr) => this.symbol(addr),
       stack: (handle) => this.stacks[handle - 1] ?? [],
       virt: (phys) => m.virt(phys),

@@ -420,10 +420,16 @@ export function kmallocAlign(size: number): number {
 export interface DebugMemory {
   read(addr: number, len: number): Uint8Array;
   write(addr: number, bytes: Uint8Array): void;
+  /** memset() in place, when the memory can do it without a buffer. */
+  fill?(addr: number, len: number, value: number): void;
+  /** memchr_inv() in place: the offset of the first byte of [addr, addr + len) other than value, or -1. */
+  scan?(addr: number, len: number, value: number): number;
 }
 
 function fill(mem: DebugMemory, addr: number, value: number, len: number): void {
-  if (len > 0) mem.write(addr, new Uint8Array(len).fill(value));
+  if (len <= 0) return;
+  if (mem.fill) mem.fill(addr, len, value);
+  else mem.write(addr, new Uint8Array(len).fill(value));
 }
 
 /** get_orig_size(): the stored kmalloc request size, or object_size when the cache keeps none. */
@@ -848,6 +854,8 @@ function restoreBytes(st: CheckState, what: string, value: number, from: number,
 /** check_bytes_and_report() of 6.12: reports and restores the bad stretch of [start, start + bytes). */
 function checkBytesAndReport(st: CheckState, what: string, start: number, value: number, bytes: number): boolean {
   if (bytes <= 0) return true;
+  // The common case, intact bytes, needs no copy when the memory can scan in place.
+  if (st.mem.scan && st.mem.scan(start, bytes, value) < 0) return true;
   const data = st.mem.read(start, bytes);
   const i = memchrInv(data, value);
   if (i < 0) return true;

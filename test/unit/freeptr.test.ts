@@ -149,3 +149,27 @@ test("rd prints words and ASCII as crash's rd does, and refuses what is not RAM'
   assert.ok('error' in rd(m, va, 5000));
   assert.ok('error' in rd(m, m.virt(64 * 1024 * 1024 - 8), 2), 'runs past the end of RAM');
 });
+
+test('PhysMem.scan (memchr_inv in place): unaligned starts, page crossings, pages never written', async () => {
+  const { PhysMem } = await import('../../engine/mm/physmem');
+  const mem = new PhysMem();
+  mem.fill(4090, 20, 0x6b); // 4090..4109, across the page boundary at 4096
+  assert.equal(mem.scan(4090, 20, 0x6b), -1);
+  assert.equal(mem.scan(4091, 19, 0x6b), -1);
+  mem.write8(4100, 0x42);
+  assert.equal(mem.scan(4090, 20, 0x6b), 10);
+  assert.equal(mem.scan(4101, 9, 0x6b), -1);
+  // Every offset of a 64-byte run finds the one bad byte, whatever the alignment of the start.
+  mem.fill(8192, 64, 0xcc);
+  for (let bad = 0; bad < 64; bad++) {
+    mem.fill(8192, 64, 0xcc);
+    mem.write8(8192 + bad, 0);
+    for (const start of [0, 1, 2, 3, 5]) {
+      const expected = bad >= start ? bad - start : -1;
+      assert.equal(mem.scan(8192 + start, 64 - start, 0xcc), expected, `bad ${bad} start ${start}`);
+    }
+  }
+  // A page never written reads as zeros.
+  assert.equal(mem.scan(1 << 20, 4096, 0), -1);
+  assert.equal(mem.scan(1 << 20, 4096, 0x5a), 0);
+});
