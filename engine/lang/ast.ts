@@ -160,6 +160,13 @@ export interface ExpectReportStmt extends StmtBase {
   readonly body: Block;
 }
 
+/** `on cpu N { ... }`: the block's statements run on CPU N (machine.cpu); head is `on cpu N`. */
+export interface OnCpuStmt extends StmtBase {
+  readonly kind: 'on-cpu';
+  readonly cpu: Expr;
+  readonly body: Block;
+}
+
 export interface MachineEntry {
   readonly name: Identifier;
   readonly value: Expr;
@@ -186,6 +193,7 @@ export type Stmt =
   | ReturnStmt
   | ExpectStmt
   | ExpectReportStmt
+  | OnCpuStmt
   | MachineStmt;
 
 export interface Script {

@@ -300,6 +300,10 @@ class Checker {
       case 'expect':
         this.expr(stmt.condition, true);
         break;
+      case 'on-cpu':
+        this.expr(stmt.cpu, true);
+        this.block(stmt.body);
+        break;
       case 'expect-report':
         if (!REPORT_KINDS.has(stmt.report.name)) {
           this.report(
@@ -696,7 +700,13 @@ function collectReturns(block: Block): ReturnStmt[] {
   const visit = (b: Block): void => {
     for (const st of b.statements) {
       if (st.kind === 'return') out.push(st);
-      else if (st.kind === 'repeat' || st.kind === 'for' || st.kind === 'while' || st.kind === 'expect-report') {
+      else if (
+        st.kind === 'repeat' ||
+        st.kind === 'for' ||
+        st.kind === 'while' ||
+        st.kind === 'expect-report' ||
+        st.kind === 'on-cpu'
+      ) {
         visit(st.body);
       } else if (st.kind === 'if') {
         for (let branch: IfStmt | undefined = st; branch;) {

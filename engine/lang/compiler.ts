@@ -270,6 +270,16 @@ class Compiler {
         this.emit(Op.Expect, this.site(stmt.condition.range));
         this.stack(-1);
         return;
+      case 'on-cpu': {
+        // The header runs on the CPU the block was entered from; the body's statements on the one it names.
+        this.startStatement(stmt);
+        this.expr(stmt.cpu);
+        this.emit(Op.CpuEnter, this.site(stmt.cpu.range));
+        this.stack(-1);
+        this.block(stmt.body);
+        this.emit(Op.CpuLeave);
+        return;
+      }
       case 'expect-report': {
         this.startStatement(stmt);
         const kind = REPORT_KINDS.get(stmt.report.name)!;

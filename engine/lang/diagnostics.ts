@@ -103,6 +103,7 @@ export const DIAGNOSTIC_CODES: Readonly<Record<string, string>> = {
   KM4106: 'invalid GFP mask',
   KM4107: 'invalid page order',
   KM4108: 'procedure calls nested too deep (runaway recursion)',
+  KM4109: 'no such CPU (on cpu N with N outside 0..cpus-1)',
   KM4120: 'memory access outside the direct map of RAM',
   KM4121: "a bulk call's pointer array is not memory the scenario allocated",
   KM5001: 'expectation failed: the condition of an expect statement is 0',

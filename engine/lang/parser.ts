@@ -2,7 +2,7 @@
  * The parser: tokens to a Script (ast.ts), by recursive descent with C precedence for binary operators.
  *
  *   script     = { statement end } ;        end = newline | ";" | before the "}" of a block | end of file
- *   statement  = let | assignment | call | repeat | for | if | while | proc | return | expect | machine
+ *   statement  = let | assignment | call | repeat | for | if | while | proc | return | expect | on | machine
  * (docs/language.md has the full EBNF.) Newlines end statements, except inside parentheses: there an
  * expression or an argument list may go on over several lines (`parens` counts the open ones, and `cur`
  * steps over newlines while it is above zero).
@@ -33,6 +33,7 @@ import {
   LetStmt,
   MachineEntry,
   MachineStmt,
+  OnCpuStmt,
   ProcStmt,
   RepeatStmt,
   ReturnStmt,
@@ -195,7 +196,7 @@ class Parser {
     const t = this.tokens[this.pos]!;
     if (t.kind === TokenKind.Keyword) {
       return inMachine
-        ? ['let', 'repeat', 'for', 'if', 'while', 'proc', 'return', 'expect', 'machine'].includes(t.text)
+        ? ['let', 'repeat', 'for', 'if', 'while', 'proc', 'return', 'expect', 'on', 'machine'].includes(t.text)
         : t.text !== 'in' && t.text !== 'else' && !FUTURE_VALUE_WORDS.has(t.text);
     }
     const next = this.tokens[this.pos + 1]?.kind;
@@ -317,6 +318,8 @@ class Parser {
           return this.parseReturn();
         case 'expect':
           return this.parseExpect();
+        case 'on':
+          return this.parseOn();
         case 'else':
           this.fail('KM1010', `'else' must follow the '}' of an if on the same line (} else {)`, t.range);
           return undefined;
@@ -552,6 +555,21 @@ class Parser {
     const condition = this.parseExpr();
     const range = cover(keyword.range, this.lastEnd);
     return { kind: 'expect', condition, head: range, range };
+  }
+
+  /** `on cpu N { ... }` (`cpu` stays reserved for what else `on` will take: irq handlers). */
+  private parseOn(): OnCpuStmt | undefined {
+    const keyword = this.advance();
+    if (!this.atKeyword('cpu')) {
+      this.expected(`'cpu' after 'on' (on cpu 1 { ... })`);
+      return undefined;
+    }
+    this.advance();
+    const cpu = this.parseExpr();
+    const head = cover(keyword.range, this.lastEnd);
+    const body = this.parseBody('the CPU number');
+    if (!body) return undefined;
+    return { kind: 'on-cpu', cpu, body, head, range: cover(keyword.range, body.range) };
   }
 
   private parseReturn(): ReturnStmt {

@@ -80,6 +80,8 @@ export const OPCODES: Readonly<Record<Op, { readonly name: string; readonly oper
   [Op.Expect]: { name: 'Expect', operands: 1 },
   [Op.ExpectBegin]: { name: 'ExpectBegin', operands: 1 },
   [Op.ExpectEnd]: { name: 'ExpectEnd', operands: 2 },
+  [Op.CpuEnter]: { name: 'CpuEnter', operands: 1 },
+  [Op.CpuLeave]: { name: 'CpuLeave', operands: 0 },
 };
 
 export interface StatementInfo {

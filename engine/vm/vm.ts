@@ -15,7 +15,8 @@
  *   event            after a builtin that appended events, when stopOnEvent picks one: mid-statement; the
  *                    next run() resumes right after that instruction.
  *   end / error      status 'done' / 'error'; further run() calls return the same at once.
- * Before each statement machine.line = its 1-based line and machine.cpu = 0, so events carry them.
+ * Before each statement machine.line = its 1-based line and machine.cpu = the CPU it runs on (0, or the one
+ * the innermost `on cpu` block names), so events carry them.
  *
  * Before the first run() the VM stands at the first statement, so breakAtLine is not asked for it unless
  * RunOptions.askCurrent is set (a launch without stopOnEntry sets it on its first run()).
@@ -131,6 +132,10 @@ export const enum Op {
   ExpectBegin,
   /** kind site: the block ends; it must have made a report of the kind (KM5002), which is then expected. */
   ExpectEnd,
+  /** site: pop the CPU; the statements until CPU_LEAVE run on it (KM4109 when the machine has no such CPU). */
+  CpuEnter,
+  /** The `on cpu` block ends: back to the CPU it was entered from. */
+  CpuLeave,
 }
 
 /** Which builtin an AllocPages instruction is: the arguments it pops and the name its errors use. */
@@ -212,6 +217,8 @@ export interface CallFrame {
   readonly statement: number;
   /** The call's site, for the caller's frame in the call stack. */
   readonly site: number;
+  /** Open `on cpu` blocks at the call: a return from inside one closes what the callee opened. */
+  readonly cpus: number;
 }
 
 /** Calls that may be active at once; one more is runtime error KM4108. */
@@ -243,6 +250,7 @@ export interface VmState {
   readonly callFrames: readonly CallFrame[];
   readonly expectStarts: readonly number[];
   readonly expected: readonly number[];
+  readonly cpus: readonly number[];
 }
 
 // Imported values copied once into this module, so the dispatch loop reads plain constants.
@@ -269,6 +277,8 @@ export class Vm {
   private base = 0;
   private proc = -1;
   private readonly callFrames: CallFrame[] = [];
+  /** The CPUs of the open `on cpu` blocks, innermost last. */
+  private readonly cpus: number[] = [];
   /** Report counts where the open `expect KIND { }` blocks started, innermost last. */
   private readonly expectStarts: number[] = [];
   /** Reports that expect blocks expected, by event kind. */
@@ -350,6 +360,7 @@ export class Vm {
       status: this._status,
       error: this._error,
       frames: this.callFrames.length,
+      cpus: this.cpus.length,
       line: this.machine.line,
       cpu: this.machine.cpu,
     };
@@ -361,6 +372,7 @@ export class Vm {
       base: saved.base,
       statement: saved.statement,
       site: -1,
+      cpus: this.cpus.length,
     });
     this.pc = callee.entry;
     this.sp = this.liveSp;
@@ -385,6 +397,7 @@ export class Vm {
     } finally {
       this.nested--;
       this.callFrames.length = saved.frames;
+      this.cpus.length = saved.cpus;
       this.slots.length = base;
       this.pc = saved.pc;
       this.sp = saved.sp;
@@ -496,7 +509,7 @@ export class Vm {
           }
           statements++;
           machine.line = lines[s]! + 1;
-          machine.cpu = 0;
+          machine.cpu = this.cpus.length > 0 ? this.cpus[this.cpus.length - 1]! : 0;
           pc += 2;
           executed++;
           continue;
@@ -542,7 +555,7 @@ export class Vm {
           slots.fill(0, newBase, end);
           sp -= callee.paramCount;
           for (let i = 0; i < callee.paramCount; i++) slots[newBase + i] = stack[sp + i]!;
-          callFrames.push({ proc, returnPc: pc + 3, base, statement, site: code[pc + 2]! });
+          callFrames.push({ proc, returnPc: pc + 3, base, statement, site: code[pc + 2]!, cpus: this.cpus.length });
           base = newBase;
           proc = code[pc + 1]!;
           pc = callee.entry;
@@ -554,6 +567,24 @@ export class Vm {
             break loop;
           }
           pc += 2;
+          break;
+        case Op.CpuEnter: {
+          const cpu = stack[--sp]!;
+          if (typeof cpu !== 'number' || !Number.isInteger(cpu) || cpu < 0 || cpu >= machine.config.cpus) {
+            failure = {
+              code: 'KM4109',
+              message: `no CPU ${formatValueImpl(cpu)}: the machine has CPUs 0..${machine.config.cpus - 1}`,
+              site: code[pc + 1]!,
+            };
+            break loop;
+          }
+          this.cpus.push(cpu);
+          pc += 2;
+          break;
+        }
+        case Op.CpuLeave:
+          this.cpus.pop();
+          pc += 1;
           break;
         case Op.ExpectBegin:
           this.expectStarts.push(machine.reportCount(code[pc + 1]! as EventKind));
@@ -576,6 +607,7 @@ export class Vm {
         }
         case Op.Return: {
           const frame = callFrames.pop()!;
+          this.cpus.length = frame.cpus;
           pc = frame.returnPc;
           base = frame.base;
           proc = frame.proc;
@@ -1094,6 +1126,7 @@ export class Vm {
       callFrames: this.callFrames.slice(),
       expectStarts: this.expectStarts.slice(),
       expected: this.expected.slice(),
+      cpus: this.cpus.slice(),
     };
   }
 
@@ -1113,6 +1146,8 @@ export class Vm {
     this.callFrames.push(...state.callFrames);
     this.expectStarts.length = 0;
     this.expectStarts.push(...state.expectStarts);
+    this.cpus.length = 0;
+    this.cpus.push(...state.cpus);
     this.expected.length = 0;
     state.expected.forEach((n, i) => (this.expected[i] = n));
     this._status = state.status;

@@ -151,6 +151,7 @@ const CASES: readonly Case[] = [
   { code: 'KM4105', text: 'let n = 2\nrepeat ⟦n - 3⟧ {\n  let p = 1\n}', runtime: true },
   { code: 'KM4106', text: 'let p = ⟦kmalloc(8, -1)⟧', runtime: true },
   { code: 'KM4107', text: 'let p = ⟦alloc_pages(-1, GFP_KERNEL)⟧', runtime: true },
+  { code: 'KM4109', text: 'machine { cpus 2 }\non cpu ⟦5⟧ {\n  let p = 1\n}', runtime: true },
   { code: 'KM5001', text: 'let x = 1\nexpect ⟦x == 2⟧', runtime: true },
   {
     code: 'KM5002',
