@@ -581,6 +581,8 @@ export interface SlabLayoutView {
   readonly size: number;
   readonly objectSize: number;
   readonly freePointerOffset: number;
+  /** A debug cache's slot, area by area (offsets from the slot's start, as mm/slub.c's layout comment names them). */
+  readonly slotAreas?: readonly SlotArea[];
   readonly objects: number;
   /** slab->inuse and slab->frozen as recorded. */
   readonly inuse: number;
@@ -810,6 +812,7 @@ export function slabLayoutView(machine: Machine, pfn: number): SlabLayoutView | 
     size: g.size,
     objectSize: g.objectSize,
     freePointerOffset: g.offset,
+    ...(g.debug !== undefined ? { slotAreas: slotAreas(cache)! } : {}),
     objects: g.objects,
     inuse: slab.inuse,
     frozen: slab.frozen,
@@ -874,6 +877,9 @@ export function formatSlabLayout(v: SlabLayoutView): string {
     `slab at pfn ${hex(v.headPfn)} of ${v.cache}: order ${v.order} (${v.bytes} bytes), ${where}`,
     `  phys ${hex(v.phys)}-${hex(v.phys + v.bytes - 1)}, virt ${v.virt}`,
     `  ${v.objects} objects of ${v.size} bytes (object_size ${v.objectSize}), free pointer at offset ${v.freePointerOffset}`,
+    ...(v.slotAreas
+      ? [`  slot: ${v.slotAreas.map((a) => `${a.name} ${a.offset}..${a.offset + a.length - 1}`).join(', ')}`]
+      : []),
     `  inuse ${v.inuse}${v.frozen ? ' (frozen)' : ''}: ${v.allocated} allocated, ${v.onCpuFreelist} on a CPU freelist, ${v.onSlabFreelist} on the slab freelist`,
     `  idx  phys          virt                state                    next free`,
   ];
@@ -975,6 +981,44 @@ export function objectLookup(machine: Machine, phys: number): ObjectLookupView |
     ...(allocatedAt ? { allocatedAt } : {}),
     ...(freedAt ? { freedAt } : {}),
   };
+}
+
+/** One area of a debug cache's slot: [offset, offset + length) from the slot's start. */
+export interface SlotArea {
+  readonly name: string;
+  readonly offset: number;
+  readonly length: number;
+}
+
+/**
+ * The areas of a debug cache's slot in order (left red zone, object, right red zone, an outside free pointer,
+ * the tracks, orig_size, padding), or undefined for a cache without debug metadata.
+ */
+export function slotAreas(cache: KmemCache): SlotArea[] | undefined {
+  const g = cache.geometry;
+  const d = g.debug;
+  if (d === undefined) return undefined;
+  const out: SlotArea[] = [];
+  const add = (name: string, from: number, to: number) => {
+    if (to > from) out.push({ name, offset: g.redLeftPad + from, length: to - from });
+  };
+  add('left red zone', -g.redLeftPad, 0);
+  add('object', 0, d.objectSize);
+  add('right red zone', d.objectSize, g.inuse);
+  const outside = g.offset >= g.inuse;
+  if (outside) add('free pointer', g.offset, g.offset + 8);
+  let at = outside ? g.inuse + 8 : g.inuse;
+  if (cache.flags & SLAB_STORE_USER) {
+    add('alloc track', at, at + TRACK_BYTES);
+    add('free track', at + TRACK_BYTES, at + 2 * TRACK_BYTES);
+    at += 2 * TRACK_BYTES;
+    if (cache.flags & SLAB_KMALLOC) {
+      add('orig_size', at, at + 4);
+      at += 4;
+    }
+  }
+  add('padding', at, g.size - g.redLeftPad);
+  return out;
 }
 
 /**

@@ -12,7 +12,7 @@ import { Machine } from '../../engine/mm/machine';
 import { GFP_KERNEL } from '../../engine/mm/gfp';
 import { SLAB_POISON, SLAB_RED_ZONE, SLAB_STORE_USER } from '../../engine/mm/slub';
 import { procFileText } from '../../engine/inspect/procfs';
-import { sysfsSlabAttribute } from '../../engine/inspect/slabviews';
+import { formatSlabLayout, slabLayoutAt, sysfsSlabAttribute } from '../../engine/inspect/slabviews';
 import { loadScenario } from '../../engine/scenario';
 import { diagnose } from '../../engine/lang/service';
 import { EventKind } from '../../engine/trace/events';
@@ -74,6 +74,11 @@ test('a kmalloc(50) from kmalloc-64 under FZPU: red zones, poison up to orig_siz
   assert.equal(hex(80, 88), '00000081ffffffff');
   assert.equal(hex(144, 148), '32000000', 'orig_size = 50');
   assert.equal(hex(148, 192), '5a'.repeat(44), 'object padding POISON_INUSE');
+  // The slab layout names each area of the slot, offsets from the slot's start.
+  assert.match(
+    formatSlabLayout(slabLayoutAt(m, p)!),
+    /\n {2}slot: left red zone 0\.\.63, object 64\.\.127, right red zone 128\.\.135, free pointer 136\.\.143, alloc track 144\.\.175, free track 176\.\.207, orig_size 208\.\.211, padding 212\.\.255\n/,
+  );
   // The CPU has no slab: debug caches allocate from the node list (alloc_single_from_new_slab).
   assert.equal(sysfsSlabAttribute(m, 'kmalloc-64', 'cpu_slabs'), '0\n');
   assert.equal(sysfsSlabAttribute(m, 'kmalloc-64', 'partial'), '1 N0=1\n');
