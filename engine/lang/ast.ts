@@ -167,6 +167,16 @@ export interface OnCpuStmt extends StmtBase {
   readonly body: Block;
 }
 
+/**
+ * `print items` (the scenario's own output) or `log items` (the kernel log, as pr_info() from kernel code):
+ * string literals and values, separated by spaces.
+ */
+export interface PrintStmt extends StmtBase {
+  readonly kind: 'print';
+  readonly toLog: boolean;
+  readonly items: readonly Expr[];
+}
+
 export interface MachineEntry {
   readonly name: Identifier;
   readonly value: Expr;
@@ -194,6 +204,7 @@ export type Stmt =
   | ExpectStmt
   | ExpectReportStmt
   | OnCpuStmt
+  | PrintStmt
   | MachineStmt;
 
 export interface Script {

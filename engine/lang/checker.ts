@@ -300,6 +300,12 @@ class Checker {
       case 'expect':
         this.expr(stmt.condition, true);
         break;
+      case 'print':
+        if (stmt.items.length > PRINT_MAX_ITEMS) {
+          this.report('KM2023', `${stmt.toLog ? 'log' : 'print'} takes at most ${PRINT_MAX_ITEMS} items`, stmt.head);
+        }
+        for (const item of stmt.items) if (item.kind !== 'string') this.expr(item, true);
+        break;
       case 'on-cpu':
         this.expr(stmt.cpu, true);
         this.block(stmt.body);
@@ -472,7 +478,7 @@ class Checker {
         return;
       case 'string':
         if (!expr.malformed) {
-          this.report('KM2014', `string literals are not values yet (they are kept for print)`, expr.range);
+          this.report('KM2014', `a string literal is not a value: only print and log take one`, expr.range);
         }
         return;
       case 'name': {
@@ -694,6 +700,9 @@ function archWord(expr: Expr): string | undefined {
 }
 
 /** Whether an expression holds a token the lexer already reported (no second diagnostic for it). */
+/** Items one print or log statement may take (the VM's instruction carries a bit per item). */
+export const PRINT_MAX_ITEMS = 16;
+
 /** The return statements of a procedure body, in its nested blocks too (a nested proc is an error anyway). */
 function collectReturns(block: Block): ReturnStmt[] {
   const out: ReturnStmt[] = [];

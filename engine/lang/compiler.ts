@@ -270,6 +270,22 @@ class Compiler {
         this.emit(Op.Expect, this.site(stmt.condition.range));
         this.stack(-1);
         return;
+      case 'print': {
+        this.startStatement(stmt);
+        let strings = 0;
+        stmt.items.forEach((item, i) => {
+          if (item.kind === 'string') {
+            this.strings.push(item.value);
+            this.pushValue(this.strings.length - 1);
+            strings |= 1 << i;
+          } else {
+            this.expr(item);
+          }
+        });
+        this.emit(Op.Print, stmt.items.length, strings, stmt.toLog ? 1 : 0);
+        this.stack(-stmt.items.length);
+        return;
+      }
       case 'on-cpu': {
         // The header runs on the CPU the block was entered from; the body's statements on the one it names.
         this.startStatement(stmt);

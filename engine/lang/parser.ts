@@ -2,7 +2,8 @@
  * The parser: tokens to a Script (ast.ts), by recursive descent with C precedence for binary operators.
  *
  *   script     = { statement end } ;        end = newline | ";" | before the "}" of a block | end of file
- *   statement  = let | assignment | call | repeat | for | if | while | proc | return | expect | on | machine
+ *   statement  = let | assignment | call | repeat | for | if | while | proc | return | expect | on | print | log
+ *              | machine
  * (docs/language.md has the full EBNF.) Newlines end statements, except inside parentheses: there an
  * expression or an argument list may go on over several lines (`parens` counts the open ones, and `cur`
  * steps over newlines while it is above zero).
@@ -34,6 +35,7 @@ import {
   MachineEntry,
   MachineStmt,
   OnCpuStmt,
+  PrintStmt,
   ProcStmt,
   RepeatStmt,
   ReturnStmt,
@@ -196,7 +198,9 @@ class Parser {
     const t = this.tokens[this.pos]!;
     if (t.kind === TokenKind.Keyword) {
       return inMachine
-        ? ['let', 'repeat', 'for', 'if', 'while', 'proc', 'return', 'expect', 'on', 'machine'].includes(t.text)
+        ? ['let', 'repeat', 'for', 'if', 'while', 'proc', 'return', 'expect', 'on', 'print', 'log', 'machine'].includes(
+            t.text,
+          )
         : t.text !== 'in' && t.text !== 'else' && !FUTURE_VALUE_WORDS.has(t.text);
     }
     const next = this.tokens[this.pos + 1]?.kind;
@@ -320,6 +324,9 @@ class Parser {
           return this.parseExpect();
         case 'on':
           return this.parseOn();
+        case 'print':
+        case 'log':
+          return this.parsePrint();
         case 'else':
           this.fail('KM1010', `'else' must follow the '}' of an if on the same line (} else {)`, t.range);
           return undefined;
@@ -570,6 +577,20 @@ class Parser {
     const body = this.parseBody('the CPU number');
     if (!body) return undefined;
     return { kind: 'on-cpu', cpu, body, head, range: cover(keyword.range, body.range) };
+  }
+
+  /** `print item, item, ...` / `log item, ...`: at least one item, each a string literal or an expression. */
+  private parsePrint(): PrintStmt | undefined {
+    const keyword = this.advance();
+    const items: Expr[] = [];
+    for (;;) {
+      items.push(this.parseExpr());
+      if (this.panic) return undefined;
+      if (!this.at(TokenKind.Comma)) break;
+      this.advance();
+    }
+    const range = cover(keyword.range, this.lastEnd);
+    return { kind: 'print', toLog: keyword.text === 'log', items, head: range, range };
   }
 
   private parseReturn(): ReturnStmt {

@@ -5,7 +5,7 @@
  * its source offsets and its range (0-based line/character in UTF-16 code units), so diagnostics and the
  * language service never recompute positions.
  *
- * Reserved words: the ones the grammar uses today (let, repeat, for, in, if, else, while, proc, return, expect, on, machine) and the ones the full
+ * Reserved words: the ones the grammar uses today (let, repeat, for, in, if, else, while, proc, return, expect, on, print, log, machine) and the ones the full
  * language will need. None can name a variable; a reserved word where a statement starts is reported as
  * "reserved for a future statement", which keeps today's scripts valid when that statement arrives.
  */
@@ -80,6 +80,8 @@ export const ACTIVE_KEYWORDS: ReadonlySet<string> = new Set([
   'return',
   'expect',
   'on',
+  'print',
+  'log',
   'machine',
 ]);
 
@@ -96,8 +98,6 @@ export const FUTURE_STATEMENT_WORDS: ReadonlySet<string> = new Set([
   'include',
   'store',
   'load',
-  'print',
-  'log',
   'push',
   'pop',
   'atomic',

@@ -142,6 +142,9 @@ export interface KernelPanic {
   readonly report: string;
 }
 
+/** Lines of scenario output a machine keeps (print); more are counted, not kept. */
+const OUTPUT_MAX = 100_000;
+
 export class Machine {
   readonly config: MachineConfig;
   readonly arch: ArchSpec;
@@ -1306,6 +1309,18 @@ export class Machine {
   private record(kind: EventKind, cache: number, addr: number, size: number, extra: number): void {
     this.events.push(kind, this.cpu, this.line, cache, addr, size, extra);
   }
+
+  /** What the scenario printed (`print`), line by line, for the host to show as the program's output. */
+  readonly output: string[] = [];
+
+  /** A line of the scenario's own output; kept up to OUTPUT_MAX lines, as the kernel log is. */
+  printOutput(text: string): void {
+    if (this.output.length < OUTPUT_MAX) this.output.push(text);
+    else this.outputDropped++;
+  }
+
+  /** Output lines past OUTPUT_MAX, not kept. */
+  outputDropped = 0;
 
   /** Reports a detector has made so far, by the kind of their event (0 for other kinds). */
   reportCount(kind: EventKind): number {

@@ -82,6 +82,7 @@ export const OPCODES: Readonly<Record<Op, { readonly name: string; readonly oper
   [Op.ExpectEnd]: { name: 'ExpectEnd', operands: 2 },
   [Op.CpuEnter]: { name: 'CpuEnter', operands: 1 },
   [Op.CpuLeave]: { name: 'CpuLeave', operands: 0 },
+  [Op.Print]: { name: 'Print', operands: 3 },
 };
 
 export interface StatementInfo {

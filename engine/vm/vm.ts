@@ -136,6 +136,8 @@ export const enum Op {
   CpuEnter,
   /** The `on cpu` block ends: back to the CPU it was entered from. */
   CpuLeave,
+  /** n strings log: pop n items (bit i of strings: item i is a string-table index) and print or log them. */
+  Print,
 }
 
 /** Which builtin an AllocPages instruction is: the arguments it pops and the name its errors use. */
@@ -580,6 +582,20 @@ export class Vm {
           }
           this.cpus.push(cpu);
           pc += 2;
+          break;
+        }
+        case Op.Print: {
+          const n = code[pc + 1]!;
+          const strings = code[pc + 2]!;
+          sp -= n;
+          const parts: string[] = [];
+          for (let i = 0; i < n; i++) {
+            const v = stack[sp + i]!;
+            parts.push(strings & (1 << i) ? (this.program.strings[v as number] ?? '') : formatValueImpl(v));
+          }
+          if (code[pc + 3]) machine.printk(`${parts.join(' ')}\n`);
+          else machine.printOutput(`${parts.join(' ')}\n`);
+          pc += 4;
           break;
         }
         case Op.CpuLeave:

@@ -151,6 +151,7 @@ export class KmemDebugSession extends LoggingDebugSession {
   private lastEvent: KmemEvent | undefined;
   /** Machine.log entries already sent to the client, and whether the "log full" notice was. */
   private logSent = 0;
+  private outputSent = 0;
   private logFullSent = false;
   /** Executable lines of files breakpoints were set in before (or without) a launch, by path. */
   private readonly linesByPath = new Map<string, readonly number[]>();
@@ -767,6 +768,10 @@ export class KmemDebugSession extends LoggingDebugSession {
     const log = machine.log;
     for (; this.logSent < log.length; this.logSent++) {
       this.sendEvent(new OutputEvent(log[this.logSent]!, 'console'));
+    }
+    // What the scenario printed is the program's output.
+    for (; this.outputSent < machine.output.length; this.outputSent++) {
+      this.sendEvent(new OutputEvent(machine.output[this.outputSent]!, 'stdout'));
     }
     if (machine.logDropped > 0 && !this.logFullSent) {
       this.logFullSent = true;

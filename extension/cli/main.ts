@@ -272,8 +272,11 @@ function run(io: Io, file: string, defaults: ScenarioDefaults, files: Files, max
   const { vm, machine } = scenario;
   // The kernel log (a page allocation failure, a warning) goes to stderr as the run produces it.
   let logged = 0;
+  let printed = 0;
   const flushLog = () => {
     for (; logged < machine.log.length; logged++) io.err(machine.log[logged]!);
+    // The scenario's own output (print) goes to stdout, before the summary.
+    for (; printed < machine.output.length; printed++) io.out(machine.output[printed]!);
   };
   let stop = vm.run({ maxInstructions: 1_000_000 });
   flushLog();

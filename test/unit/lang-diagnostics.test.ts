@@ -123,6 +123,7 @@ const CASES: readonly Case[] = [
   { code: 'KM2020', text: '⟦return 1⟧' },
   { code: 'KM2021', text: 'let c = kmem_cache_create("x", 64, 0, 0, ⟦nope⟧)' },
   { code: 'KM2022', text: 'expect ⟦kasan⟧ {\n  let x = 1\n}' },
+  { code: 'KM2023', text: '⟦print 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17⟧' },
   { code: 'KM4230', text: 'let c = ⟦kmem_cache_create("tiny", 4, 0, 0)⟧', runtime: true },
   { code: 'KM4231', text: 'let c = 5000\nlet p = ⟦kmem_cache_alloc(c, GFP_KERNEL)⟧', runtime: true },
   { code: 'KM4232', text: 'let h = 3\nlet p = ⟦heap_alloc(h, 8)⟧', runtime: true },
@@ -275,7 +276,7 @@ test('scopes: block-local lets, shadowing, loop variables', () => {
 });
 
 test('reserved words: where a statement starts, as names, and as values', () => {
-  const words = ['cache', 'irq', 'process', 'print', 'spin_lock'];
+  const words = ['cache', 'irq', 'process', 'push', 'spin_lock'];
   for (const word of words) {
     const found = diagnose(`${word} x {\n  kfree(0)\n}\nlet y = 1`, 'r.kmem');
     assert.deepEqual(
