@@ -325,5 +325,12 @@ function run(io: Io, file: string, defaults: ScenarioDefaults, files: Files, max
 }
 
 if (require.main === module) {
+  // A reader that stops early (kmem run ... | head) closes the pipe: stop quietly, as Unix tools do.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw e;
+    });
+  }
   process.exitCode = main(process.argv.slice(2));
 }

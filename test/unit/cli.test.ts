@@ -201,7 +201,7 @@ describe('the bundled examples', () => {
       const ran = cli(['run', name], files);
       if (reports) {
         assert.equal(ran.code, EXIT_FINDINGS, ran.err);
-        assert.match(ran.out, new RegExp(`^${name.replace('.', '\\.')}: finished after \\d+ statements`));
+        assert.match(ran.out, new RegExp(`^${name.replace('.', '\\.')}: finished after \\d+ statements`, 'm'));
         assert.equal(ran.err.match(/^BUG /gm)?.length, Number(reports), ran.err);
         assert.match(ran.err, new RegExp(`SLUB debugging reported ${reports} bugs`));
         return;
@@ -212,7 +212,7 @@ describe('the bundled examples', () => {
         return;
       }
       assert.equal(ran.code, EXIT_OK, ran.err);
-      assert.match(ran.out, new RegExp(`^${name.replace('.', '\\.')}: finished after \\d+ statements`));
+      assert.match(ran.out, new RegExp(`^${name.replace('.', '\\.')}: finished after \\d+ statements`, 'm'));
     });
   }
 });
