@@ -445,7 +445,8 @@ export class Machine {
     });
     this.mem.write(phys, data);
     for (const t of touched) {
-      const ptr = this.decodeWordAt(t.cache, t.wordAt);
+      // The bytes just stored (the object's entry still names its old next, which a read would show).
+      const ptr = this.decodeWord(t.cache, t.wordAt, this.mem.read(t.wordAt, 8));
       const g = t.cache.geometry;
       const target = ptr === 0n ? undefined : this.phys(ptr);
       const off = target === undefined ? -1 : target - t.slab.head * PAGE_SIZE - g.redLeftPad;
@@ -454,11 +455,18 @@ export class Machine {
     }
   }
 
-  /** The free pointer stored at wordAt (an object's s->offset) of a cache, decoded. */
-  private decodeWordAt(cache: KmemCache, wordAt: number): bigint {
-    const b = this.mem.read(wordAt, 8);
+  /**
+   * get_freepointer(): the free pointer at wordAt (an object's s->offset) of a cache, read as the kernel
+   * reads memory (a free object's word from its index list) and decoded.
+   */
+  freePointerAt(cache: KmemCache, wordAt: number): bigint {
+    return this.decodeWord(cache, wordAt, this.readMemory(wordAt, 8));
+  }
+
+  /** freelist_ptr_decode() of the 8 little-endian bytes stored at wordAt. */
+  private decodeWord(cache: KmemCache, wordAt: number, bytes: Uint8Array): bigint {
     let word = 0n;
-    for (let i = 7; i >= 0; i--) word = (word << 8n) | BigInt(b[i]!);
+    for (let i = 7; i >= 0; i--) word = (word << 8n) | BigInt(bytes[i]!);
     return decodeFreePointer(word, this.virt(wordAt), this.freePointers.randomOf(cache));
   }
 
@@ -468,7 +476,7 @@ export class Machine {
   }
 
   private readFreePointer(cache: KmemCache, slab: Slab, index: number): bigint {
-    return this.decodeWordAt(cache, this.objectPhys(cache, slab, index) + cache.geometry.offset);
+    return this.freePointerAt(cache, this.objectPhys(cache, slab, index) + cache.geometry.offset);
   }
 
   private writeFreePointer(cache: KmemCache, slab: Slab, index: number, ptr: bigint): void {
@@ -491,15 +499,13 @@ export class Machine {
     const wordAt = phys + cache.geometry.offset;
     // The word as memory holds it (a free object's comes from its index list).
     const bytes = this.readMemory(wordAt, 8);
-    let word = 0n;
-    for (let i = 7; i >= 0; i--) word = (word << 8n) | BigInt(bytes[i]!);
-    const next = decodeFreePointer(word, this.virt(wordAt), this.freePointers.randomOf(cache));
+    const next = this.decodeWord(cache, wordAt, bytes);
     // An object of a slab handed out this way is in use from now on; memory keeps its word.
     const slab = this.slub.slabAt(Math.floor(phys / PAGE_SIZE));
     if (slab) {
       const index = this.slub.objectIndex(slab, phys);
       if (index === OBJECT_DOUBLE_FREE) {
-        this.mem.writeU64(wordAt, word);
+        this.mem.write(wordAt, bytes);
         slab.fp[this.slubObjectIndex(this.slub.caches[slab.cache]!, slab, phys)] = OBJ_ALLOCATED;
       }
     }

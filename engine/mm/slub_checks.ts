@@ -23,7 +23,6 @@
  */
 
 import { PAGE_SIZE } from './config';
-import { decodeFreePointer } from './freeptr';
 import type { Machine } from './machine';
 import {
   FREE_END,
@@ -335,11 +334,7 @@ export class SlubDebugger implements SlubDebugHooks {
           return next === FREE_END ? 0n : m.virt(base + next * g.size);
         }
         // OBJ_ALLOCATED (or a marker for a word that does not decode): memory holds the word.
-        const at = object + g.offset;
-        const bytes = m.mem.read(at, 8);
-        let word = 0n;
-        for (let b = 7; b >= 0; b--) word = (word << 8n) | BigInt(bytes[b]!);
-        return decodeFreePointer(word, m.virt(at), m.freePointers.randomOf(cache));
+        return m.freePointerAt(cache, object + g.offset);
       },
       valid: (ptr) => {
         const phys = m.phys(ptr);
