@@ -25,6 +25,8 @@ export interface ScenarioDefaults {
   arch?: ArchName;
   /** The slab_debug= boot option's value (slub_debug.ts). */
   slabDebug?: string;
+  /** CONFIG_KASAN (kasan_checks.ts). */
+  kasan?: boolean;
 }
 
 export interface LoadedScenario {

@@ -129,7 +129,10 @@ export const BUILTIN_CONSTANTS: ReadonlyMap<string, Value> = new Map<string, Val
 ]);
 
 /** The detector reports an `expect KIND { ... }` block can expect, by the name of their event. */
-export const REPORT_KINDS: ReadonlyMap<string, EventKind> = new Map([['slub_debug', EventKind.SlubDebug]]);
+export const REPORT_KINDS: ReadonlyMap<string, EventKind> = new Map([
+  ['slub_debug', EventKind.SlubDebug],
+  ['kasan', EventKind.Kasan],
+]);
 
 export function isBuiltinName(name: string): boolean {
   return BUILTIN_FUNCTIONS.has(name) || BUILTIN_CONSTANTS.has(name);

@@ -104,6 +104,10 @@ export interface MachineSettings {
   readonly arch?: ArchSetting;
   readonly slab_freelist_hardened?: FlagSetting;
   readonly slab_debug?: TextSetting;
+  /** `kasan y`: CONFIG_KASAN=y (generic). */
+  readonly kasan?: FlagSetting;
+  /** `kasan_multi_shot y`: the boot option that prints every KASAN report. */
+  readonly kasan_multi_shot?: FlagSetting;
   /** The machine block that configures the machine, when the script has one in the right place. */
   readonly block?: MachineStmt;
 }
@@ -626,12 +630,15 @@ class Checker {
       arch?: ArchSetting;
       slab_freelist_hardened?: FlagSetting;
       slab_debug?: TextSetting;
+      kasan?: FlagSetting;
+      kasan_multi_shot?: FlagSetting;
       block: MachineStmt;
     } = {
       block: stmt,
     };
     for (const entry of stmt.entries) {
-      const key = entry.name.name as 'memory' | 'cpus' | 'arch' | 'slab_freelist_hardened' | 'slab_debug';
+      const key = entry.name.name as
+        'memory' | 'cpus' | 'arch' | 'slab_freelist_hardened' | 'slab_debug' | 'kasan' | 'kasan_multi_shot';
       if (settings[key]) {
         this.report('KM2009', `'${key}' is already set in this machine block`, entry.range);
         continue;
@@ -653,15 +660,15 @@ class Checker {
         this.slabDebugEntry(entry.value, entry.range, settings);
         continue;
       }
-      if (key === 'slab_freelist_hardened') {
-        // Kconfig's answers: y or n.
+      if (key === 'slab_freelist_hardened' || key === 'kasan' || key === 'kasan_multi_shot') {
+        // Kconfig's (or the boot option's) answers: y or n.
         const word = entry.value.kind === 'name' ? entry.value.name : undefined;
         if (word === 'y' || word === 'n') {
-          settings.slab_freelist_hardened = { on: word === 'y', range: entry.range };
+          settings[key] = { on: word === 'y', range: entry.range };
         } else if (!hasMalformed(entry.value)) {
           this.report(
             'KM2008',
-            `'slab_freelist_hardened' is y or n (CONFIG_SLAB_FREELIST_HARDENED)${word !== undefined ? `, not '${word}'` : ''}`,
+            `'${key}' is y or n (${FLAG_ENTRY_MEANING[key]})${word !== undefined ? `, not '${word}'` : ''}`,
             entry.value.range,
           );
         }
@@ -688,6 +695,13 @@ class Checker {
     this.machine = settings;
   }
 }
+
+/** What each y/n machine entry turns on, for its error message. */
+const FLAG_ENTRY_MEANING = {
+  slab_freelist_hardened: 'CONFIG_SLAB_FREELIST_HARDENED',
+  kasan: 'CONFIG_KASAN, generic mode',
+  kasan_multi_shot: 'the kasan_multi_shot boot option',
+} as const;
 
 /** The word an `arch` entry spells: a name (sv39), a string ("x86_64-la57") or the name pair x86_64-la57. */
 function archWord(expr: Expr): string | undefined {

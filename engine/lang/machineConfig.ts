@@ -17,6 +17,7 @@ export interface MachineDefaults {
   arch?: ArchName;
   hardenedFreelist?: boolean;
   slabDebug?: string;
+  kasan?: boolean;
 }
 
 /** Which machine entry each configuration error code is about. */
@@ -40,6 +41,8 @@ export function resolveMachineConfig(
     cpus: settings.cpus !== undefined ? Number(settings.cpus.value) : (defaults.cpus ?? DEFAULT_CONFIG.cpus),
     arch: settings.arch?.name ?? defaults.arch ?? 'x86_64',
     hardenedFreelist: settings.slab_freelist_hardened?.on ?? defaults.hardenedFreelist ?? true,
+    ...((settings.kasan?.on ?? defaults.kasan) ? { kasan: true } : {}),
+    ...(settings.kasan_multi_shot?.on ? { kasanMultiShot: true } : {}),
     ...((settings.slab_debug?.text ?? defaults.slabDebug) !== undefined
       ? { slabDebug: settings.slab_debug?.text ?? defaults.slabDebug }
       : {}),

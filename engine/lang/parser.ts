@@ -52,7 +52,15 @@ import { FUTURE_STATEMENT_WORDS, FUTURE_VALUE_WORDS, Token, TokenKind, describeT
 export const MAX_NESTING = 200;
 
 /** Entries the machine block understands today. */
-export const MACHINE_ENTRIES: readonly string[] = ['memory', 'cpus', 'arch', 'slab_freelist_hardened', 'slab_debug'];
+export const MACHINE_ENTRIES: readonly string[] = [
+  'memory',
+  'cpus',
+  'arch',
+  'slab_freelist_hardened',
+  'slab_debug',
+  'kasan',
+  'kasan_multi_shot',
+];
 
 export interface ParseResult {
   readonly script: Script;

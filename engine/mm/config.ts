@@ -39,6 +39,10 @@ export interface MachineConfig {
    * slub_debug.ts parseSlabDebug). Absent: no slab debugging.
    */
   readonly slabDebug?: string;
+  /** CONFIG_KASAN=y (generic mode, with CONFIG_KASAN_VMALLOC): kasan_checks.ts. Off when absent. */
+  readonly kasan?: boolean;
+  /** The kasan_multi_shot boot option: print every KASAN report, not only the first. */
+  readonly kasanMultiShot?: boolean;
 }
 
 export const DEFAULT_CONFIG: MachineConfig = { memoryBytes: 256 * 1024 * 1024, cpus: 2 };

@@ -66,6 +66,7 @@ import {
   FREE_END,
   SLAB_CONSISTENCY_CHECKS,
   SLAB_DEBUG_FLAGS,
+  SLAB_POISON,
   SLAB_RED_ZONE,
   SLAB_STORE_USER,
   SlabGeometry,
@@ -74,6 +75,7 @@ import {
 } from './slub';
 import { SlabDebugConfig, kmallocAlign, kmemCacheDebugLayout, parseSlabDebug, slabDebugFlags } from './slub_debug';
 import { SlubDebugger } from './slub_checks';
+import { KasanBug, KasanRuntime } from './kasan_checks';
 import {
   cacheRandom,
   decodeFreePointer,
@@ -86,6 +88,7 @@ import { PageAllocator, gfpZone } from './page_alloc';
 import {
   GFP_KERNEL,
   __GFP_COMP,
+  __GFP_DIRECT_RECLAIM,
   __GFP_DMA,
   __GFP_RECLAIMABLE,
   __GFP_DMA32,
@@ -155,6 +158,8 @@ export class Machine {
   readonly slubDebug: SlubDebugger = new SlubDebugger(this);
   /** The parsed slab_debug= option, or undefined when the machine boots without one. */
   slabDebugConfig: SlabDebugConfig | undefined;
+  /** Generic KASAN (kasan_checks.ts) when the machine was configured with it. */
+  readonly kasan: KasanRuntime | undefined;
   /** s->random per cache id, made on first use (CONFIG_SLAB_FREELIST_HARDENED). */
   private readonly cacheRandoms = new Map<number, bigint>();
   /** How SLUB free pointers appear in memory on this machine (freeptr.ts). */
@@ -222,6 +227,7 @@ export class Machine {
   private constructor(config: MachineConfig) {
     this.config = config;
     this.arch = archSpec(config.arch ?? 'x86_64');
+    this.kasan = config.kasan ? new KasanRuntime(this, config.kasanMultiShot ?? false) : undefined;
     const firstPfn = this.arch.physBase / PAGE_SIZE;
     this.frames = new FrameTable(firstPfn + config.memoryBytes / PAGE_SIZE);
     this.buddy = new PageAllocator(this.frames, firstPfn, this.arch.hasZoneDma, config.cpus);
@@ -234,10 +240,12 @@ export class Machine {
     };
     this.slub = new Slub(this.frames, slabPages, {
       slabNew: (cache, pfn) => {
+        this.kasan?.newSlab(cache, pfn);
         this.record(EventKind.PageAlloc, -1, pfn, 0, cache.geometry.order);
         this.record(EventKind.SlabNew, cache.id, pfn, SlabPath.NewSlab, cache.geometry.order);
       },
       slabDiscard: (cache, pfn, path, cpu) => {
+        this.kasan?.discardSlab(pfn);
         this.events.push(EventKind.SlabDiscard, cpu, this.line, cache.id, pfn, path, cache.geometry.order);
         this.events.push(EventKind.PageFree, cpu, this.line, -1, pfn, 0, cache.geometry.order);
       },
@@ -314,11 +322,13 @@ export class Machine {
         const flags = m.cacheFlags(name, SLAB_KMALLOC | KMALLOC_TYPE_FLAGS[type]!);
         // create_boot_cache(): kmalloc caches are aligned to the largest power of two dividing their size.
         const layout = m.debugLayout(size, kmallocAlign(size), flags, false);
-        const geometry = layout ?? slabGeometry(size, 8, config.cpus);
+        const geometry =
+          layout ?? slabGeometry(size, kmallocAlign(size), config.cpus, { kasan: m.kasanOptions(flags, false) });
         const cache = m.slub.createCache(name, geometry, config.cpus);
         cache.flags = flags;
         cache.allocflags = KMALLOC_TYPE_GFP[type]!;
         m.registerDebug(cache);
+        m.registerKasan(cache, false);
         caches[index] = cache;
       }
       m.kmallocCaches[type] = caches;
@@ -336,8 +346,36 @@ export class Machine {
     if (!(flags & SLAB_DEBUG_FLAGS)) return undefined;
     const layout = kmemCacheDebugLayout(size, align, flags, ctor, {
       disableHigherOrderDebug: this.slabDebugConfig?.disableHigherOrderDebug ?? false,
+      kasan: this.kasan !== undefined,
     });
     return geometryOf(layout, this.config.cpus, true);
+  }
+
+  /** kasan_cache_create()'s inputs for a cache, or undefined without KASAN. */
+  private kasanOptions(flags: number, ctor: boolean) {
+    if (!this.kasan) return undefined;
+    return {
+      ctor,
+      typesafeByRcu: (flags & SLAB_TYPESAFE_BY_RCU) !== 0,
+      // __slub_debug_enabled(): the slub_debug_enabled static key, global to the machine.
+      slubDebugEnabled: this.slabDebugConfig?.enabled ?? false,
+    };
+  }
+
+  /** Keeps a cache's kasan_info (where its metadata sits), recomputed from what calculate_sizes() had. */
+  private registerKasan(cache: KmemCache, ctor: boolean): void {
+    const options = this.kasanOptions(cache.flags, ctor);
+    if (!this.kasan || !options) return;
+    const g = cache.geometry;
+    const debugInfo = this.slubDebug.layoutOf(cache)?.kasan;
+    if (debugInfo) return this.kasan.register(cache, debugInfo);
+    // The slot before kasan_cache_create(): the object in words and a free pointer placed after it.
+    const words = Math.ceil(g.objectSize / 8) * 8;
+    const soFar = words + (g.offset >= words ? 8 : 0);
+    this.kasan.register(
+      cache,
+      KasanRuntime.cacheInfo(g.objectSize, soFar, cache.flags, ctor, options.slubDebugEnabled),
+    );
   }
 
   private registerDebug(cache: KmemCache): void {
@@ -580,6 +618,7 @@ export class Machine {
         const zeroSize = debug && cache.flags & (SLAB_STORE_USER | SLAB_RED_ZONE) ? size : cache.geometry.objectSize;
         this.fillMemory(phys, zeroSize, 0);
       }
+      this.kasan?.slabAlloc(phys, size, 'kmalloc', (gfp & __GFP_DIRECT_RECLAIM) !== 0);
       this.record(EventKind.Kmalloc, cache.id, phys, size, cache.geometry.size);
       return phys;
     }
@@ -631,11 +670,13 @@ export class Machine {
       this.debugLayout(size, a, flags, ctor !== undefined) ??
       slabGeometry(size, a, this.config.cpus, {
         freePointerAfter: (flags & SLAB_TYPESAFE_BY_RCU) !== 0 || ctor !== undefined,
+        kasan: this.kasanOptions(flags, ctor !== undefined),
       });
     const cache = this.slub.createCache(name, geometry, this.config.cpus);
     cache.flags = flags;
     cache.ctor = ctor;
     this.registerDebug(cache);
+    this.registerKasan(cache, ctor !== undefined);
     cache.allocflags =
       (flags & SLAB_CACHE_DMA ? __GFP_DMA : 0) |
       (flags & SLAB_CACHE_DMA32 ? __GFP_DMA32 : 0) |
@@ -652,6 +693,8 @@ export class Machine {
       return KMALLOC_FAILED;
     }
     if (gfp & __GFP_ZERO) this.fillMemory(phys, cache.geometry.objectSize, 0);
+    const objectSize = cache.geometry.objectSize;
+    this.kasan?.slabAlloc(phys, objectSize, 'kmem_cache_alloc', (gfp & __GFP_DIRECT_RECLAIM) !== 0);
     this.record(EventKind.Kmalloc, cache.id, phys, cache.geometry.objectSize, cache.geometry.size);
     return phys;
   }
@@ -667,7 +710,7 @@ export class Machine {
       this.printk(`kmem_cache_free: Wrong slab cache. ${cache.name} but object is from ${real.name}\n`);
     }
     if (!real) return { code: 'KM4003', message: `kmem_cache_free of an address that is no slab object` };
-    return this.kfree(phys);
+    return this.kfree(phys, 'kmem_cache_free');
   }
 
   /**
@@ -693,6 +736,8 @@ export class Machine {
     }
     for (const phys of out) {
       if (gfp & __GFP_ZERO) this.fillMemory(phys, cache.geometry.objectSize, 0);
+      const objectSize = cache.geometry.objectSize;
+      this.kasan?.slabAlloc(phys, objectSize, 'kmem_cache_alloc_bulk', (gfp & __GFP_DIRECT_RECLAIM) !== 0);
       this.record(EventKind.Kmalloc, cache.id, phys, cache.geometry.objectSize, cache.geometry.size);
     }
     return out;
@@ -728,6 +773,16 @@ export class Machine {
       if (cache && real !== cache) {
         this.printk(`kmem_cache_free_bulk: Wrong slab cache. ${cache.name} but object is from ${real.name}\n`);
       }
+    }
+    if (this.kasan) {
+      // slab_free_hook() of each object: KASAN quarantines them one by one (none reaches the freelist now).
+      const entry = cache ? 'kmem_cache_free_bulk' : 'kfree_bulk';
+      for (let i = ptrs.length - 1; i >= 0; i--) {
+        const phys = ptrs[i]!;
+        if (this.slub.slabAt(Math.floor(phys / PAGE_SIZE))) this.kasanSlabFree(phys, entry);
+        else this.kfree(phys);
+      }
+      return undefined;
     }
     const p = [...ptrs];
     let size = p.length;
@@ -770,6 +825,7 @@ export class Machine {
    * when every slab was released, 1 otherwise (__kmem_cache_do_shrink: `if (node_nr_slabs(n)) ret = 1`).
    */
   kmemCacheShrink(cache: KmemCache): number {
+    this.kasan?.removeCache(cache); // kasan_cache_shrink()
     this.slub.shrink(cache, this.cpu);
     return cache.nrSlabs > 0 ? 1 : 0;
   }
@@ -785,6 +841,7 @@ export class Machine {
     if (cache.destroyed) return;
     cache.refcount--;
     if (cache.refcount > 0) return;
+    this.kasan?.removeCache(cache); // kasan_cache_shutdown()
     this.slub.shrink(cache, this.cpu, SlabPath.Shutdown);
     if (cache.nrSlabs > 0) {
       this.printk(
@@ -806,6 +863,8 @@ export class Machine {
       return { code: 'KM4001', message: 'ksize of an address outside memory' };
     }
     if (this.frames.flags[pfn]! & PG_SLAB) {
+      // ksize(): kasan_check_byte() first; a poisoned byte is reported and ksize() returns 0.
+      if (this.kasan && !this.kasan.checkByte(phys, 'ksize')) return 0;
       const obj = this.slub.lookupObject(phys);
       if (typeof obj === 'string') {
         return {
@@ -813,11 +872,23 @@ export class Machine {
           message: obj === 'double free' ? 'ksize of a freed object' : 'ksize of an address inside an object',
         };
       }
-      return obj.cache.geometry.size;
+      return this.slabKsize(obj.cache);
     }
     const asked = this.largeKmalloc.get(pfn);
     if (asked !== undefined && phys % PAGE_SIZE === 0) return PAGE_SIZE << getOrder(asked);
     return { code: 'KM4003', message: 'ksize of an address kmalloc did not return' };
+  }
+
+  /**
+   * slab_ksize() (mm/slab.h): what ksize() says of a cache's objects. Red zones or poison (they use the bytes
+   * after the object) and KASAN (its redzone) give object_size; SLAB_TYPESAFE_BY_RCU and SLAB_STORE_USER give
+   * inuse (the free pointer or the tracks follow); else the whole slot.
+   */
+  private slabKsize(cache: KmemCache): number {
+    const g = cache.geometry;
+    if (cache.flags & (SLAB_RED_ZONE | SLAB_POISON) || this.kasan) return g.objectSize;
+    if (cache.flags & (SLAB_TYPESAFE_BY_RCU | SLAB_STORE_USER)) return g.inuse;
+    return g.size;
   }
 
   /**
@@ -837,23 +908,26 @@ export class Machine {
     }
     let ks = 0;
     if (!isNull) {
+      // __do_krealloc(): kasan_check_byte() catches a freed p (reported; krealloc returns NULL).
+      if (this.kasan && !this.kasan.checkByte(phys, 'krealloc_noprof')) return KMALLOC_FAILED;
       const size = this.ksize(phys);
       if (typeof size !== 'number') return size;
       ks = size;
     }
     if (ks >= newSize) {
       if (gfp & __GFP_ZERO) this.fillMemory(phys + newSize, ks - newSize, 0);
+      this.kasan?.krealloc(phys, newSize); // kasan_krealloc(): poisoned again to the new size
       return phys;
     }
     const fresh = this.kmalloc(newSize, gfp);
     if (fresh < 0 || isNull) return fresh;
     this.writeMemory(fresh, this.readMemory(phys, ks));
-    const bad = this.kfree(phys);
+    const bad = this.kfree(phys, 'krealloc');
     return bad ?? fresh;
   }
 
   /** kfree(phys); `ptr` values 0 (NULL) and ZERO_SIZE_PTR are accepted and ignored by the caller. */
-  kfree(phys: number): KfreeError | undefined {
+  kfree(phys: number, entry = 'kfree'): KfreeError | undefined {
     const pfn = Math.floor(phys / PAGE_SIZE);
     if (!Number.isInteger(phys) || pfn < 0 || pfn >= this.frames.count) {
       return { code: 'KM4001', message: `kfree of an address outside memory` };
@@ -863,6 +937,7 @@ export class Machine {
     const slub = this.slub;
     const id = slub.slabIdAt(pfn);
     if (id !== NO_SLAB) {
+      if (this.kasan) return this.kasanSlabFree(phys, entry);
       const cache = slub.slabCache(id);
       const index = slub.objectIndexOf(cache, id, phys);
       if (index === OBJECT_DOUBLE_FREE && cache.flags & SLAB_CONSISTENCY_CHECKS) {
@@ -895,14 +970,50 @@ export class Machine {
       // trace_kfree() fires first, then free_large_kmalloc() gives the pages back.
       this.record(EventKind.Kfree, -1, phys, 0, PAGE_SIZE << order);
       this.largeKmalloc.delete(pfn);
+      this.kasan?.largeFreed(pfn);
       this.buddy.freePages(pfn, order, this.cpu);
       this.record(EventKind.PageFree, -1, pfn, 0, order);
       return undefined;
+    }
+    if (this.kasan) {
+      // free_large_kmalloc() -> __kasan_kfree_large() -> check_page_allocation(): a pointer inside a large
+      // kmalloc is an invalid-free (reported; the kernel frees the folio all the same), one into freed pages
+      // a double-free (reported; the kernel would then trip over the page's refcount, the emulator stops there).
+      const owner = this.ownerOf(pfn);
+      if (owner && this.largeKmalloc.has(owner.head)) {
+        this.kasan.reportLargeFree(KasanBug.InvalidFree, phys);
+        return this.kfree(owner.head * PAGE_SIZE, entry);
+      }
+      if (this.buddy.findFreeBlock(pfn) !== undefined || this.buddy.findPcpBlock(pfn)) {
+        this.kasan.reportLargeFree(KasanBug.DoubleFree, phys);
+        return undefined;
+      }
     }
     if (flags & (PG_HEAD | PG_TAIL) || (this.buddy.findFreeBlock(pfn) === undefined && !this.buddy.findPcpBlock(pfn))) {
       return { code: 'KM4003', message: `kfree of an address kmalloc did not return` };
     }
     return { code: 'KM4002', message: `kfree of free memory (double free of a large kmalloc?)` };
+  }
+
+  /**
+   * slab_free() of a slab address under KASAN: __kasan_slab_pre_free() reports an invalid or double free (and
+   * nothing is freed, as the kernel skips the free); otherwise trace_kfree() and __kasan_slab_free(), which
+   * puts the object in the quarantine; only a cache without free meta frees it at once.
+   */
+  private kasanSlabFree(phys: number, entry: string): KfreeError | undefined {
+    if (this.kasan!.preFree(phys, entry) !== undefined) return undefined;
+    const id = this.slub.slabIdAt(Math.floor(phys / PAGE_SIZE));
+    const cache = this.slub.slabCache(id);
+    const index = this.slub.objectIndexOf(cache, id, phys);
+    if (index < 0) {
+      // KASAN saw a live object where SLUB has a free one: state the scenario corrupted (a poisoned freelist).
+      return { code: 'KM4002', message: `kfree of ${this.formatVirt(phys)}, which the allocator holds as free` };
+    }
+    this.record(EventKind.Kfree, cache.id, phys, 0, cache.geometry.size);
+    if (this.kasan!.slabFree(phys, entry)) return undefined;
+    if (cache.geometry.debug !== undefined) this.slubDebug.entry = entry;
+    this.slub.freeIndex(cache, id, index, this.cpu);
+    return undefined;
   }
 
   /** The index of the object starting at phys in `slab` (phys is an object's start). */
@@ -921,6 +1032,7 @@ export class Machine {
       return KMALLOC_FAILED;
     }
     this.largeKmalloc.set(pfn, size);
+    this.kasan?.largeAlloc((gfp & __GFP_DIRECT_RECLAIM) !== 0);
     this.record(EventKind.PageAlloc, -1, pfn, 0, order);
     const phys = pfn * PAGE_SIZE;
     this.record(EventKind.Kmalloc, -1, phys, size, PAGE_SIZE << order);
@@ -1330,7 +1442,9 @@ export class Machine {
 
   /** Reports a detector has made so far, by the kind of their event (0 for other kinds). */
   reportCount(kind: EventKind): number {
-    return kind === EventKind.SlubDebug ? this.slubDebug.reports : 0;
+    if (kind === EventKind.SlubDebug) return this.slubDebug.reports;
+    if (kind === EventKind.Kasan) return this.kasan?.reports ?? 0;
+    return 0;
   }
 
   /** A detector's report as an event (its text is already in the log): cache, the address, what it found. */

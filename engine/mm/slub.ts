@@ -49,6 +49,7 @@
 
 import { fls, getOrder, MAX_OBJS_PER_PAGE, PAGE_SIZE, SLUB_MAX_ORDER } from './config';
 import { FrameTable, NO_PFN, PG_SLAB } from './frames';
+import { KasanCacheCreateOptions, kasanCacheCreate } from './kasan';
 
 /*
  * Slab.fp[i], object i's entry:
@@ -168,7 +169,7 @@ export function slabGeometry(
   objectSize: number,
   align: number,
   nrCpus: number,
-  options: { freePointerAfter?: boolean } = {},
+  options: { freePointerAfter?: boolean; kasan?: KasanCacheCreateOptions } = {},
 ): SlabGeometry {
   const word = 8;
   let size = Math.ceil(objectSize / word) * word;
@@ -180,6 +181,8 @@ export function slabGeometry(
   } else {
     offset = Math.floor(objectSize / 2 / word) * word;
   }
+  // kasan_cache_create(): KASAN's metadata and redzone (CONFIG_KASAN_GENERIC), before the slot is aligned.
+  if (options.kasan) size = kasanCacheCreate(objectSize, size, options.kasan).size;
   size = Math.ceil(size / align) * align;
   return geometryOf({ objectSize, size, inuse, offset, align, redLeftPad: 0 }, nrCpus);
 }

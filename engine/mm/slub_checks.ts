@@ -60,6 +60,7 @@ import {
   slabPadCheck,
   traceObject,
 } from './slub_debug';
+import { StackDepot } from './stackdepot';
 import { EventKind } from '../trace/events';
 
 /** What a slub_debug event's `size` field says happened (the kernel's report title). */
@@ -87,9 +88,7 @@ export class SlubDebugger implements SlubDebugHooks {
   /** The API the allocation or free in progress came through, for the track's stack. */
   entry = 'kmem_cache_alloc_noprof';
   private readonly layouts = new Map<number, SlubDebugLayout>();
-  /** The stack depot: handle - 1 indexes the saved stacks; the same stack gets the same handle. */
-  private readonly stacks: (readonly string[])[] = [];
-  private readonly stackIds = new Map<string, number>();
+  private readonly depot = new StackDepot();
   private readonly mem: DebugMemory;
 
   constructor(private readonly machine: Machine) {
@@ -276,14 +275,7 @@ export class SlubDebugger implements SlubDebugHooks {
   private track() {
     const line = this.machine.line;
     const caller = TEXT_BASE + (BigInt(Math.max(0, line)) << 8n);
-    const stack = [`${this.entry}+0x0/0x0`, this.symbol(caller)];
-    const key = stack.join('\n');
-    let handle = this.stackIds.get(key);
-    if (handle === undefined) {
-      this.stacks.push(stack);
-      handle = this.stacks.length;
-      this.stackIds.set(key, handle);
-    }
+    const handle = this.depot.save([`${this.entry}+0x0/0x0`, this.symbol(caller)]);
     return { addr: caller, handle, cpu: this.machine.cpu, pid: 1, when: BigInt(this.machine.events.length) };
   }
 
@@ -313,7 +305,7 @@ export class SlubDebugger implements SlubDebugHooks {
         return BigInt(m.events.length);
       },
       symbol: (addr) => this.symbol(addr),
-      stack: (handle) => this.stacks[handle - 1] ?? [],
+      stack: (handle) => this.depot.fetch(handle),
       virt: (phys) => m.virt(phys),
     };
   }

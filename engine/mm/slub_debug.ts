@@ -30,6 +30,7 @@
  */
 
 import { physToVirt } from './address';
+import { KasanCacheInfo, kasanCacheCreate, kasanMetadataSize } from './kasan';
 import { PAGE_SIZE, getOrder } from './config';
 import {
   SLAB_CONSISTENCY_CHECKS,
@@ -56,7 +57,6 @@ export const TRACK_SIZE = 32;
 /** sizeof(unsigned int): the orig_size word of 6.12. */
 export const ORIG_SIZE_SIZE = 4;
 /** kasan_metadata_size(): no KASAN in the emulator. */
-const KASAN_METADATA_SIZE = 0;
 
 /** DEBUG_DEFAULT_FLAGS: what slab_debug with no letters turns on (F, Z, P, U). */
 export const DEBUG_DEFAULT_FLAGS = SLAB_CONSISTENCY_CHECKS | SLAB_RED_ZONE | SLAB_POISON | SLAB_STORE_USER;
@@ -290,6 +290,10 @@ export interface SlubDebugLayout {
   readonly padStart: number;
   /** size_from_object(): s->size less the left red zone. */
   readonly sizeFromObject: number;
+  /** kasan_metadata_size(s, true): KASAN's free meta inside the object (0 without KASAN). */
+  readonly kasanMetaInObject: number;
+  /** kasan_cache_create()'s kasan_info, with KASAN. */
+  readonly kasan?: KasanCacheInfo;
 }
 
 /** freeptr_outside_object(). */
@@ -335,6 +339,7 @@ export function debugCalculateSizes(
   flags: number,
   hasCtor: boolean,
   freeptrOffset?: number,
+  kasan = false,
 ): SlubDebugLayout {
   let size = align(objectSize, WORD);
   const objectPoison = (flags & SLAB_POISON) !== 0 && !(flags & SLAB_TYPESAFE_BY_RCU) && !hasCtor;
@@ -343,7 +348,15 @@ export function debugCalculateSizes(
   const fp = placeFreePointer(size, objectSize, flags, hasCtor, freeptrOffset);
   size = fp.size;
   if (flags & SLAB_STORE_USER) size += 2 * TRACK_SIZE + (flags & SLAB_KMALLOC ? ORIG_SIZE_SIZE : 0);
-  size += KASAN_METADATA_SIZE; // kasan_cache_create(): nothing without KASAN
+  // kasan_cache_create(): alloc meta, free meta and a redzone after the tracks (slab_debug= is on).
+  const kasanInfo = kasan
+    ? kasanCacheCreate(objectSize, size, {
+        ctor: hasCtor,
+        typesafeByRcu: (flags & SLAB_TYPESAFE_BY_RCU) !== 0,
+        slubDebugEnabled: true,
+      })
+    : undefined;
+  if (kasanInfo) size = kasanInfo.size;
   let redLeftPad = 0;
   if (flags & SLAB_RED_ZONE) {
     size += WORD; // padding to catch writes before the next object
@@ -351,7 +364,21 @@ export function debugCalculateSizes(
     size += redLeftPad;
   }
   size = align(size, alignment);
-  return layoutOf(objectSize, alignment, flags, objectPoison, size, inuse, fp.offset, redLeftPad);
+  const kasanOutside = kasanInfo ? kasanMetadataSize(kasanInfo, false) : 0;
+  const kasanInside = kasanInfo ? kasanMetadataSize(kasanInfo, true) : 0;
+  const layout = layoutOf(
+    objectSize,
+    alignment,
+    flags,
+    objectPoison,
+    size,
+    inuse,
+    fp.offset,
+    redLeftPad,
+    kasanOutside,
+    kasanInside,
+  );
+  return kasanInfo ? { ...layout, kasan: kasanInfo } : layout;
 }
 
 /** The derived offsets (get_info_end(), get_track(), orig_size, check_pad_bytes()'s off). */
@@ -364,12 +391,14 @@ function layoutOf(
   inuse: number,
   offset: number,
   redLeftPad: number,
+  kasanOutside = 0,
+  kasanInside = 0,
 ): SlubDebugLayout {
   const infoEnd = offset >= inuse ? inuse + WORD : inuse;
   const user = (flags & SLAB_STORE_USER) !== 0;
   const origSizeOffset = debugOrigSize(flags) ? infoEnd + 2 * TRACK_SIZE : undefined;
   const padStart =
-    infoEnd + (user ? 2 * TRACK_SIZE : 0) + (origSizeOffset !== undefined ? ORIG_SIZE_SIZE : 0) + KASAN_METADATA_SIZE;
+    infoEnd + (user ? 2 * TRACK_SIZE : 0) + (origSizeOffset !== undefined ? ORIG_SIZE_SIZE : 0) + kasanOutside;
   return {
     objectSize,
     align: alignment,
@@ -384,6 +413,7 @@ function layoutOf(
     origSizeOffset,
     padStart,
     sizeFromObject: size - redLeftPad,
+    kasanMetaInObject: kasanInside,
   };
 }
 
@@ -396,11 +426,12 @@ export function kmemCacheDebugLayout(
   alignment: number,
   flags: number,
   hasCtor: boolean,
-  options: { disableHigherOrderDebug?: boolean; freeptrOffset?: number } = {},
+  options: { disableHigherOrderDebug?: boolean; freeptrOffset?: number; kasan?: boolean } = {},
 ): SlubDebugLayout {
-  const layout = debugCalculateSizes(objectSize, alignment, flags, hasCtor, options.freeptrOffset);
+  const layout = debugCalculateSizes(objectSize, alignment, flags, hasCtor, options.freeptrOffset, options.kasan);
   if (!options.disableHigherOrderDebug || getOrder(layout.size) <= getOrder(objectSize)) return layout;
-  return debugCalculateSizes(objectSize, alignment, flags & ~DEBUG_METADATA_FLAGS, hasCtor, options.freeptrOffset);
+  const plain = flags & ~DEBUG_METADATA_FLAGS;
+  return debugCalculateSizes(objectSize, alignment, plain, hasCtor, options.freeptrOffset, options.kasan);
 }
 
 /**
@@ -917,7 +948,7 @@ function checkPoison(st: CheckState, layout: SlubDebugLayout, object: number, va
   if (!(layout.flags & SLAB_POISON)) return true;
   let ok = true;
   if (val !== SLUB_RED_ACTIVE && layout.objectPoison) {
-    const kasanMetaSize = KASAN_METADATA_SIZE; // kasan_metadata_size(s, true)
+    const kasanMetaSize = layout.kasanMetaInObject; // kasan_metadata_size(s, true)
     const size = layout.objectSize;
     if (kasanMetaSize < size - 1) {
       if (!checkBytesAndReport(st, 'Poison', object + kasanMetaSize, POISON_FREE, size - kasanMetaSize - 1)) ok = false;

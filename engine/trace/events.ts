@@ -68,6 +68,11 @@ export enum EventKind {
    * report's text is in Machine.log.
    */
   SlubDebug,
+  /**
+   * KASAN reported a bug (kasan_checks.ts): addr = the physical address of the bad access or free (0 when it
+   * has none, a vmalloc address), size = the KasanBug. The report's text is in Machine.log.
+   */
+  Kasan,
 }
 
 export const EVENT_KIND_NAMES: Readonly<Record<EventKind, string>> = {
@@ -84,6 +89,7 @@ export const EVENT_KIND_NAMES: Readonly<Record<EventKind, string>> = {
   [EventKind.Compaction]: 'compaction',
   [EventKind.SlabMove]: 'slab_move',
   [EventKind.SlubDebug]: 'slub_debug',
+  [EventKind.Kasan]: 'kasan',
 };
 
 /** One decoded event. */

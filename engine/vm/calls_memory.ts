@@ -5,9 +5,10 @@
  * stale word the allocator left there. A store writes them as kernel code would (Machine.storeMemory): over
  * a free object's free pointer it rewires or corrupts that freelist, as the kernel's would be.
  *
- * Only the direct map of RAM is addressable here. Accesses are not checked against allocations (a store past
- * an object or into a free one is what an overflow or a use-after-free does; the detectors judge it: SLUB
- * debugging's red zones and poison today).
+ * Only the direct map of RAM is addressable here. Accesses are not refused because of allocations (a store past
+ * an object or into a free one is what an overflow or a use-after-free does); the detectors judge them: SLUB
+ * debugging's red zones and poison afterwards, and KASAN (kasan_checks.ts) at the access itself, as the
+ * compiler's instrumentation and KASAN's memset/memcpy do.
  *
  * pointerArray() is the other half: the `void **p` arrays of the bulk calls, which the kernel reads and
  * writes in memory. A scenario passes an allocation, and the machine only writes into memory that is
@@ -50,6 +51,8 @@ function load(width: 1 | 2 | 4 | 8): GenericBuiltin {
     run(machine, [addr]) {
       const phys = directMapRange(machine, name, addr!, width, 'KM4120');
       if (typeof phys !== 'number') return phys;
+      // __asan_load<width>(): a bad load is reported, and happens.
+      machine.kasan?.check(addr as bigint, width, { kind: 'instrumented', write: false });
       const bytes = machine.readMemory(phys, width);
       let v = 0n;
       for (let i = width - 1; i >= 0; i--) v = (v << 8n) | BigInt(bytes[i]!);
@@ -71,6 +74,8 @@ function store(width: 1 | 2 | 4 | 8): GenericBuiltin {
       let v = BigInt.asUintN(64, BigInt(value!));
       const bytes = new Uint8Array(width);
       for (let i = 0; i < width; i++, v >>= 8n) bytes[i] = Number(v & 0xffn);
+      // __asan_store<width>(): a bad store is reported, and happens.
+      machine.kasan?.check(addr as bigint, width, { kind: 'instrumented', write: true });
       machine.storeMemory(phys, bytes);
       return undefined;
     },
@@ -110,6 +115,13 @@ export const MEMORY_BUILTINS: readonly GenericBuiltin[] = [
       if (n === 0) return undefined;
       const phys = directMapRange(machine, 'memset', addr!, n, 'KM4120');
       if (typeof phys !== 'number') return phys;
+      // KASAN's memset(): a range kasan_check_range() rejects is reported and not written.
+      if (
+        machine.kasan &&
+        !machine.kasan.check(addr as bigint, n, { kind: 'range', write: true, via: '__asan_memset' })
+      ) {
+        return undefined;
+      }
       machine.storeMemory(phys, new Uint8Array(n).fill(Number(BigInt.asUintN(8, BigInt(byte!)))));
       return undefined;
     },
@@ -128,6 +140,19 @@ export const MEMORY_BUILTINS: readonly GenericBuiltin[] = [
       if (typeof from !== 'number') return from;
       const to = directMapRange(machine, 'memcpy', dst!, n, 'KM4120');
       if (typeof to !== 'number') return to;
+      // KASAN's memcpy(): the source is checked as a read, then the destination as a write; either failing
+      // is reported and nothing is copied.
+      const kasan = machine.kasan;
+      const via = '__asan_memcpy';
+      if (
+        kasan &&
+        !(
+          kasan.check(src as bigint, n, { kind: 'range', write: false, via }) &&
+          kasan.check(dst as bigint, n, { kind: 'range', write: true, via })
+        )
+      ) {
+        return undefined;
+      }
       machine.storeMemory(to, machine.readMemory(from, n));
       return undefined;
     },

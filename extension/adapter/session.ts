@@ -21,6 +21,7 @@
  */
 
 import { SlubReport } from '../../engine/mm/slub_checks';
+import { KASAN_BUG_NAMES, KasanBug } from '../../engine/mm/kasan_checks';
 import {
   Breakpoint,
   BreakpointEvent,
@@ -758,6 +759,8 @@ export class KmemDebugSession extends LoggingDebugSession {
           e.extra === SlabState.CpuSlab || e.extra === SlabState.CpuPartial ? `CPU ${e.cpu}'s ${state}` : state;
         return `${cache} slab pfn ${e.addr} is now ${where}`;
       }
+      case EventKind.Kasan:
+        return `KASAN: ${KASAN_BUG_NAMES[e.size as KasanBug] ?? 'report'}${e.addr ? ` at ${machine.formatVirt(e.addr)}` : ''} (the report is in the debug console)`;
       case EventKind.SlubDebug:
         return `SLUB debugging found a bug in ${cache}: ${SLUB_REPORT_TEXT[e.size as SlubReport] ?? 'report'} at ${machine.formatVirt(e.addr)} (the report is in the debug console)`;
     }

@@ -29,6 +29,7 @@ import {
 } from '../../engine/inspect/procfs';
 import { EVENT_KIND_NAMES, EventKind } from '../../engine/trace/events';
 import { formatDiagnostic } from '../shared/format';
+import { REPORT_KINDS } from '../../engine/lang/builtins';
 
 const PROC_FILES = PROC_FILE_NAMES;
 type ProcFile = ProcFileName;
@@ -40,18 +41,21 @@ export const EXIT_USAGE = 2;
 /** Statements `kmem run` lets a scenario start unless --max-steps says otherwise (seconds of work, not hours). */
 export const DEFAULT_MAX_STEPS = 100_000_000;
 
+/** How the summary names each detector. */
+const DETECTOR_NAMES: Readonly<Record<string, string>> = { slub_debug: 'SLUB debugging', kasan: 'KASAN' };
+
 const HELP: Record<string, string> = {
   main: `kmem: run kernel-memory scenarios on an emulated Linux 6.12 machine
 
 Usage:
-  kmem run FILE [--memory SIZE] [--cpus N] [--arch ARCH] [--slab-debug FLAGS] [--max-steps N] [--proc NAME]... [--debugfs NAME]...
+  kmem run FILE [--memory SIZE] [--cpus N] [--arch ARCH] [--slab-debug FLAGS] [--kasan] [--max-steps N] [--proc NAME]... [--debugfs NAME]...
   kmem check FILE...
-  kmem boot [--memory SIZE] [--cpus N] [--arch ARCH] [--slab-debug FLAGS] [--proc NAME]... [--debugfs NAME]...
+  kmem boot [--memory SIZE] [--cpus N] [--arch ARCH] [--slab-debug FLAGS] [--kasan] [--proc NAME]... [--debugfs NAME]...
   kmem COMMAND --help
 
 Exit codes: 0 clean, 1 runtime errors or detector reports, 2 invalid input or usage.
 `,
-  run: `kmem run FILE [--memory SIZE] [--cpus N] [--arch ARCH] [--slab-debug FLAGS] [--max-steps N] [--proc NAME]... [--debugfs NAME]...
+  run: `kmem run FILE [--memory SIZE] [--cpus N] [--arch ARCH] [--slab-debug FLAGS] [--kasan] [--max-steps N] [--proc NAME]... [--debugfs NAME]...
 
 Runs the scenario to the end and prints a summary: statements, events by kind, live objects per cache.
 What the machine's kernel log receives (a page allocation failure, the OOM killer) is printed to stderr as
@@ -59,22 +63,24 @@ it happens. --memory, --cpus and --arch apply where the scenario's machine block
 prints that /proc file of the final machine (${PROC_FILE_NAMES.join(', ')}), each --debugfs that file
 under /sys/kernel/debug (${DEBUGFS_FILE_NAMES.join(', ')}).
 ARCH is ${ARCH_NAMES.join(', ')}. --slab-debug is the slab_debug= boot option's value (FZPU, FZ,kmalloc-64, ...)
-where the scenario's machine block has none. --max-steps bounds the statements the run may start (default
+where the scenario's machine block has none; --kasan boots with CONFIG_KASAN (generic) where it does not
+say kasan n. --max-steps bounds the statements the run may start (default
 ${DEFAULT_MAX_STEPS.toLocaleString('en-US')}); a scenario that goes past it, a loop that never ends, stops with KM4100.
-Exits 1 when the scenario stops on a runtime error (a kernel panic and KM4100 included) or SLUB debugging
-reported a bug, 2 when it does not compile.
+Exits 1 when the scenario stops on a runtime error (a kernel panic and KM4100 included) or a detector
+(SLUB debugging, KASAN) reported a bug the scenario's expect blocks did not expect, 2 when it does not compile.
 `,
   check: `kmem check FILE...
 
 Prints every diagnostic as file:line:col: error KM1234: message. Exits 2 when any file has errors.
 `,
-  boot: `kmem boot [--memory SIZE] [--cpus N] [--arch ARCH] [--slab-debug FLAGS] [--proc NAME]... [--debugfs NAME]...
+  boot: `kmem boot [--memory SIZE] [--cpus N] [--arch ARCH] [--slab-debug FLAGS] [--kasan] [--proc NAME]... [--debugfs NAME]...
 
 Boots a machine (default 256M, 2 CPUs, x86_64) and prints the files named, in the kernel's own format:
 /proc files with --proc (${PROC_FILE_NAMES.join(', ')}), debugfs files with --debugfs
 (${DEBUGFS_FILE_NAMES.join(', ')}); every /proc file when none is named. zoneinfo and meminfo print
 only the fields the emulator models. ARCH is ${ARCH_NAMES.join(', ')}. --slab-debug boots with slab_debug=FLAGS
-(FZPU, FZ,kmalloc-64, ...): the debug caches' geometry shows in slabinfo.
+(FZPU, FZ,kmalloc-64, ...): the debug caches' geometry shows in slabinfo; --kasan with KASAN's metadata
+and redzones in every cache.
 `,
 };
 
@@ -98,6 +104,7 @@ const machineOptions = {
   debugfs: { type: 'string', multiple: true },
   'max-steps': { type: 'string' },
   'slab-debug': { type: 'string' },
+  kasan: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } satisfies ParseArgsConfig['options'];
 
@@ -160,7 +167,10 @@ export function main(argv: readonly string[], io: Io = nodeIo): number {
         const problem = parsed.ok ? parsed.warnings[0] : parsed.error;
         if (problem) return usage(`--slab-debug '${slabDebugText}': ${problem.message}`);
       }
-      const slabDebug = slabDebugText === undefined ? {} : { slabDebug: slabDebugText };
+      const slabDebug = {
+        ...(slabDebugText === undefined ? {} : { slabDebug: slabDebugText }),
+        ...(values.kasan ? { kasan: true } : {}),
+      };
       const maxSteps = values['max-steps'] === undefined ? DEFAULT_MAX_STEPS : Number(values['max-steps']);
       if (!Number.isSafeInteger(maxSteps) || maxSteps < 1) {
         return usage(`--max-steps takes a whole number of statements from 1 up, not '${values['max-steps']}'`);
@@ -239,6 +249,7 @@ function boot(io: Io, defaults: ScenarioDefaults, files: Files): number {
     cpus: defaults.cpus ?? DEFAULT_CONFIG.cpus,
     arch: defaults.arch ?? 'x86_64',
     ...(defaults.slabDebug !== undefined ? { slabDebug: defaults.slabDebug } : {}),
+    ...(defaults.kasan ? { kasan: true } : {}),
   });
   if (!(machine instanceof Machine)) {
     for (const e of machine) io.err(`kmem boot: error ${e.code}: ${e.message}\n`);
@@ -313,15 +324,19 @@ function run(io: Io, file: string, defaults: ScenarioDefaults, files: Files, max
     return EXIT_FINDINGS;
   }
   // A detector's report is a finding even though the kernel (and the scenario) went on, unless an
-  // `expect slub_debug { }` block of the scenario expected it.
-  const reports = machine.slubDebug.reports;
-  const expected = vm.expectedReports(EventKind.SlubDebug);
-  if (reports > expected) {
-    const also = expected > 0 ? `, ${expected} of them expected` : '';
-    io.err(`kmem: SLUB debugging reported ${reports} bug${reports === 1 ? '' : 's'}${also} (the reports are above)\n`);
-    return EXIT_FINDINGS;
+  // `expect KIND { }` block of the scenario expected it.
+  let findings = false;
+  for (const [name, kind] of REPORT_KINDS) {
+    const reports = machine.reportCount(kind);
+    const expected = vm.expectedReports(kind);
+    if (reports > expected) {
+      const also = expected > 0 ? `, ${expected} of them expected` : '';
+      const who = DETECTOR_NAMES[name] ?? name;
+      io.err(`kmem: ${who} reported ${reports} bug${reports === 1 ? '' : 's'}${also} (the reports are above)\n`);
+      findings = true;
+    }
   }
-  return EXIT_OK;
+  return findings ? EXIT_FINDINGS : EXIT_OK;
 }
 
 if (require.main === module) {

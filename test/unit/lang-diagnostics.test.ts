@@ -122,7 +122,7 @@ const CASES: readonly Case[] = [
   { code: 'KM2019', text: 'proc p(a) {\n  if a {\n    return 1\n  }\n  ⟦return⟧\n}' },
   { code: 'KM2020', text: '⟦return 1⟧' },
   { code: 'KM2021', text: 'let c = kmem_cache_create("x", 64, 0, 0, ⟦nope⟧)' },
-  { code: 'KM2022', text: 'expect ⟦kasan⟧ {\n  let x = 1\n}' },
+  { code: 'KM2022', text: 'expect ⟦ubsan⟧ {\n  let x = 1\n}' },
   { code: 'KM2023', text: '⟦print 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17⟧' },
   { code: 'KM4230', text: 'let c = ⟦kmem_cache_create("tiny", 4, 0, 0)⟧', runtime: true },
   { code: 'KM4231', text: 'let c = 5000\nlet p = ⟦kmem_cache_alloc(c, GFP_KERNEL)⟧', runtime: true },

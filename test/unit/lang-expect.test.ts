@@ -67,6 +67,6 @@ test('expect slub_debug { }: the reports of the block are expected; a block with
 test('expect errors: an unknown report kind, a broken condition', () => {
   const codes = (src: string) =>
     diagnose(src, 'x.kmem').map((d) => `${d.code} ${d.range.start.line}:${d.range.start.character}`);
-  assert.deepEqual(codes('expect kasan {\n  let x = 1\n}\n'), ['KM2022 0:7']);
+  assert.deepEqual(codes('expect ubsan {\n  let x = 1\n}\n'), ['KM2022 0:7']);
   assert.deepEqual(codes('expect\n'), ['KM1006 0:6']);
 });

@@ -1,0 +1,687 @@
+/*
+ * Generic KASAN on the machine (CONFIG_KASAN=y, CONFIG_KASAN_GENERIC, CONFIG_KASAN_VMALLOC; Linux 6.12
+ * mm/kasan/common.c, generic.c, quarantine.c, report.c), with kasan.ts supplying the encodings, the checks
+ * and the report's text.
+ *
+ * What the kernel does, and where the machine does it:
+ *   cache creation  kasan_cache_create() adds alloc meta, free meta and a redzone to every slot (the
+ *                   geometry comes out of slub.ts/slub_debug.ts with `kasan` set; the offsets are kept here)
+ *   allocation      __kasan_slab_alloc()/__kasan_kmalloc(): the object accessible up to the requested size,
+ *                   the alloc track saved; then kasan_quarantine_reduce() when the gfp may block
+ *   free            __kasan_slab_pre_free(): a pointer that is not an object's start is an invalid-free, an
+ *                   object whose first byte is not accessible a double-free (reported, nothing freed); else
+ *                   poison_slab_object() + the free track, and the object goes to the quarantine instead of
+ *                   the freelist (kasan_quarantine_put()), so its slot is not reused until the quarantine
+ *                   evicts it (a per-CPU queue of up to 1 MiB, then batches of a global queue of at most
+ *                   RAM/32 minus 1 MiB per CPU: on a small machine a freed slot stays out for a long time)
+ *   shrink/destroy  kasan_quarantine_remove_cache(): the cache's quarantined objects are freed first
+ *   access          the scenario's loads and stores (read8..64, write8..64: the compiler's __asan_load/store
+ *                   checks, after which the access happens) and memset/memcpy (kasan_check_range(): a bad
+ *                   range is reported and the call does nothing, as the kernel's interceptors return NULL)
+ *   ksize/krealloc  kasan_check_byte() of the pointer; krealloc in place re-poisons to the new size
+ *
+ * The shadow is not stored: shadowOfPhys() derives each granule's byte from the allocator state (slab
+ * objects' state and requested size here, large kmallocs' sizes, free pages, vmalloc areas' requested
+ * sizes), which is what the kernel's poison and unpoison calls leave. Reports are printed once per boot
+ * (report_enabled(): the first only, unless kasan_multi_shot), taint the kernel (B) and are kasan events.
+ *
+ * Modelled choices: the bytes of KASAN's metadata (qlist node, tracks) are not written into freed objects;
+ * stacks are the allocator's frames and the scenario line, printed name+0x0/0x0 like SLUB debug's tracks;
+ * dump_page() prints its first lines (no raw words); the quarantine is never shrunk by memory pressure.
+ */
+
+import { PAGE_SIZE } from './config';
+import type { Machine } from './machine';
+import { PG_BUDDY, PG_HEAD, PG_PCP, PG_SLAB, PG_TAIL } from './frames';
+import { KmemCache, NO_SLAB, SLAB_TYPESAFE_BY_RCU } from './slub';
+import {
+  KASAN_GRANULE_SIZE,
+  KASAN_NO_FREE_META,
+  KASAN_PAGE_FREE,
+  KASAN_PAGE_REDZONE,
+  KASAN_SLAB_FREE,
+  KASAN_SLAB_FREE_META,
+  KASAN_SLAB_REDZONE,
+  KASAN_VMALLOC_INVALID,
+  KasanCacheInfo,
+  KasanObjectInfo,
+  KasanReport,
+  KasanTrack,
+  checkAccess,
+  formatKasanReport,
+  kasanCacheCreate,
+  reportBugType,
+} from './kasan';
+import { TAINT_BAD_PAGE, printTainted } from './slub_debug';
+import { StackDepot } from './stackdepot';
+import { EventKind } from '../trace/events';
+
+/** What a kasan event's `size` field says: the report's bug type. */
+export enum KasanBug {
+  OutOfBounds = 1,
+  SlabOutOfBounds,
+  SlabUseAfterFree,
+  UseAfterFree,
+  VmallocOutOfBounds,
+  DoubleFree,
+  InvalidFree,
+  WildMemoryAccess,
+  NullPtrDeref,
+  UserMemoryAccess,
+  UnknownCrash,
+}
+
+/** The kernel's name of each bug type ("BUG: KASAN: <name> in ..."). */
+export const KASAN_BUG_NAMES: Readonly<Record<KasanBug, string>> = {
+  [KasanBug.OutOfBounds]: 'out-of-bounds',
+  [KasanBug.SlabOutOfBounds]: 'slab-out-of-bounds',
+  [KasanBug.SlabUseAfterFree]: 'slab-use-after-free',
+  [KasanBug.UseAfterFree]: 'use-after-free',
+  [KasanBug.VmallocOutOfBounds]: 'vmalloc-out-of-bounds',
+  [KasanBug.DoubleFree]: 'double-free',
+  [KasanBug.InvalidFree]: 'invalid-free',
+  [KasanBug.WildMemoryAccess]: 'wild-memory-access',
+  [KasanBug.NullPtrDeref]: 'null-ptr-deref',
+  [KasanBug.UserMemoryAccess]: 'user-memory-access',
+  [KasanBug.UnknownCrash]: 'unknown-crash',
+};
+
+const BUG_OF_NAME = new Map(Object.entries(KASAN_BUG_NAMES).map(([k, v]) => [v, Number(k) as KasanBug]));
+
+/** QUARANTINE_PERCPU_SIZE: a CPU's queue moves to the global quarantine when it passes 1 MiB. */
+export const QUARANTINE_PERCPU_SIZE = 1 << 20;
+/** QUARANTINE_BATCHES: max(1024, 4 * CONFIG_NR_CPUS) with a distribution's NR_CPUS of 8192 is 32768. */
+export const QUARANTINE_BATCHES = 32768;
+/** QUARANTINE_FRACTION: the quarantine may hold 1/32 of RAM. */
+export const QUARANTINE_FRACTION = 32;
+
+/* Per-object words of the side table (one Int32Array per slab, OBJ_WORDS per object). */
+const OBJ_WORDS = 4;
+const W_STATE = 0;
+const W_REQUESTED = 1;
+const W_ALLOC_TRACK = 2;
+const W_FREE_TRACK = 3;
+const ST_UNUSED = 0;
+const ST_ALLOCATED = 1;
+const ST_FREE = 2;
+
+/** One quarantined object (a qlist_node): its address, its cache and the bytes it counts (cache->size). */
+interface Quarantined {
+  readonly phys: number;
+  readonly cache: KmemCache;
+  readonly bytes: number;
+}
+
+interface QList {
+  items: Quarantined[];
+  bytes: number;
+}
+
+/** The stack of the call in progress, for a track: the allocator frames below the scenario line. */
+const ALLOC_FRAMES: Readonly<Record<string, readonly string[]>> = {
+  kmalloc: ['kasan_save_stack', 'kasan_save_track', '__kasan_kmalloc', '__kmalloc_noprof'],
+  krealloc: [
+    'kasan_save_stack',
+    'kasan_save_track',
+    '__kasan_kmalloc',
+    '__kmalloc_node_track_caller_noprof',
+    'krealloc_noprof',
+  ],
+  kmem_cache_alloc: ['kasan_save_stack', 'kasan_save_track', '__kasan_slab_alloc', 'kmem_cache_alloc_noprof'],
+  kmem_cache_alloc_bulk: ['kasan_save_stack', 'kasan_save_track', '__kasan_slab_alloc', 'kmem_cache_alloc_bulk_noprof'],
+};
+const FREE_FRAMES: Readonly<Record<string, readonly string[]>> = {
+  kfree: ['kasan_save_stack', 'kasan_save_track', 'kasan_save_free_info', '__kasan_slab_free', 'kfree'],
+  kmem_cache_free: [
+    'kasan_save_stack',
+    'kasan_save_track',
+    'kasan_save_free_info',
+    '__kasan_slab_free',
+    'kmem_cache_free',
+  ],
+  kmem_cache_free_bulk: [
+    'kasan_save_stack',
+    'kasan_save_track',
+    'kasan_save_free_info',
+    '__kasan_slab_free',
+    'kmem_cache_free_bulk',
+  ],
+  kfree_bulk: [
+    'kasan_save_stack',
+    'kasan_save_track',
+    'kasan_save_free_info',
+    '__kasan_slab_free',
+    'kmem_cache_free_bulk',
+  ],
+  krealloc: [
+    'kasan_save_stack',
+    'kasan_save_track',
+    'kasan_save_free_info',
+    '__kasan_slab_free',
+    'kfree',
+    'krealloc_noprof',
+  ],
+};
+
+/** How the access being checked was made: a sized load or store, or a range check of a library call. */
+export type KasanAccess =
+  | { readonly kind: 'instrumented'; readonly write: boolean }
+  | { readonly kind: 'range'; readonly write: boolean; readonly via: string };
+
+export class KasanRuntime {
+  /** Reports made (printed or not: after the first, only kasan_multi_shot prints). */
+  reports = 0;
+  /** Reports printed. */
+  printed = 0;
+  /** The cache's kasan_info, by cache id. */
+  private readonly infos = new Map<number, KasanCacheInfo>();
+  /** Large kmallocs krealloc() resized in place: head pfn -> the size their shadow now allows. */
+  private readonly largeSizes = new Map<number, number>();
+  /** Per slab (head pfn): OBJ_WORDS words per object. */
+  private readonly objects = new Map<number, Int32Array>();
+  private readonly depot = new StackDepot();
+  private readonly cpuQuarantine: QList[];
+  private readonly global: QList[] = [];
+  private quarantineSize = 0;
+  private quarantineMaxSize = 0;
+  private quarantineBatchSize = QUARANTINE_PERCPU_SIZE;
+  /** Reports are disabled after the first unless multi-shot (KASAN_BIT_REPORTED). */
+  private reported = false;
+  /** Set while the machine itself touches memory KASAN would flag (kasan_disable_current()). */
+  private disabled = 0;
+
+  constructor(
+    private readonly machine: Machine,
+    readonly multiShot: boolean,
+  ) {
+    this.cpuQuarantine = Array.from({ length: machine.config.cpus }, () => ({ items: [], bytes: 0 }));
+  }
+
+  /* ---------------------------------------------------------------------------------------------------- */
+  /* Caches and slabs                                                                                      */
+  /* ---------------------------------------------------------------------------------------------------- */
+
+  /** kasan_cache_create() for a cache whose slot so far (calculate_sizes()) is sizeSoFar bytes. */
+  static cacheInfo(objectSize: number, sizeSoFar: number, flags: number, ctor: boolean, slubDebug: boolean) {
+    return kasanCacheCreate(objectSize, sizeSoFar, {
+      ctor,
+      typesafeByRcu: (flags & SLAB_TYPESAFE_BY_RCU) !== 0,
+      slubDebugEnabled: slubDebug,
+    });
+  }
+
+  register(cache: KmemCache, info: KasanCacheInfo): void {
+    this.infos.set(cache.id, info);
+  }
+
+  infoOf(cache: KmemCache): KasanCacheInfo | undefined {
+    return this.infos.get(cache.id);
+  }
+
+  /** A new slab: kasan_poison_slab(), every object unused (its shadow KASAN_SLAB_REDZONE). */
+  newSlab(cache: KmemCache, head: number): void {
+    this.objects.set(head, new Int32Array(cache.geometry.objects * OBJ_WORDS));
+  }
+
+  /** The slab's pages go back to the page allocator (kasan_poison_pages(): KASAN_PAGE_FREE). */
+  discardSlab(head: number): void {
+    this.objects.delete(head);
+  }
+
+  /** The slab, the index of the object starting at phys and its words, or undefined for a foreign address. */
+  private objectOf(phys: number): { cache: KmemCache; head: number; index: number; words: Int32Array } | undefined {
+    const m = this.machine;
+    const pfn = Math.floor(phys / PAGE_SIZE);
+    if (!(pfn >= 0 && pfn < m.frames.count) || m.slub.slabIdAt(pfn) === NO_SLAB) return undefined;
+    const slab = m.slub.slabAt(pfn)!;
+    const cache = m.slub.caches[slab.cache]!;
+    const g = cache.geometry;
+    const offset = phys - slab.head * PAGE_SIZE - g.redLeftPad;
+    const index = Math.floor(offset / g.size);
+    const words = this.objects.get(slab.head);
+    if (offset < 0 || offset !== index * g.size || index >= g.objects || !words) return undefined;
+    return { cache, head: slab.head, index, words };
+  }
+
+  /* ---------------------------------------------------------------------------------------------------- */
+  /* Allocation and free                                                                                   */
+  /* ---------------------------------------------------------------------------------------------------- */
+
+  /**
+   * __kasan_slab_alloc() / __kasan_kmalloc() after the allocator handed out phys: the object accessible up to
+   * `requested` bytes, its alloc track saved. Then kasan_quarantine_reduce() when the gfp may block.
+   */
+  slabAlloc(phys: number, requested: number, entry: string, mayBlock: boolean): void {
+    const o = this.objectOf(phys);
+    if (o) {
+      const at = o.index * OBJ_WORDS;
+      o.words[at + W_STATE] = ST_ALLOCATED;
+      o.words[at + W_REQUESTED] = Math.min(requested, o.cache.geometry.objectSize);
+      o.words[at + W_ALLOC_TRACK] = this.saveStack(ALLOC_FRAMES[entry] ?? ALLOC_FRAMES.kmalloc!);
+      o.words[at + W_FREE_TRACK] = 0;
+    }
+    if (mayBlock) this.quarantineReduce();
+  }
+
+  /** kasan_krealloc() of an object that still fits: poisoned again to the new size. */
+  krealloc(phys: number, newSize: number): void {
+    const o = this.objectOf(phys);
+    if (o) o.words[o.index * OBJ_WORDS + W_REQUESTED] = Math.min(newSize, o.cache.geometry.objectSize);
+    else if (this.machine.largeKmalloc.has(phys / PAGE_SIZE)) this.largeSizes.set(phys / PAGE_SIZE, newSize);
+  }
+
+  /** A large kmalloc's pages went back (kasan_poison_pages()). */
+  largeFreed(head: number): void {
+    this.largeSizes.delete(head);
+  }
+
+  /** __kasan_kmalloc_large(): only the quarantine is reduced (the shadow follows the large kmalloc's size). */
+  largeAlloc(mayBlock: boolean): void {
+    if (mayBlock) this.quarantineReduce();
+  }
+
+  /**
+   * __kasan_slab_pre_free() of a slab address (check_slab_allocation()): undefined when the free may go on,
+   * else the bug reported (the caller frees nothing).
+   */
+  preFree(phys: number, entry: string): KasanBug | undefined {
+    const m = this.machine;
+    const pfn = Math.floor(phys / PAGE_SIZE);
+    const slab = m.slub.slabAt(pfn);
+    if (!slab) return undefined;
+    const cache = m.slub.caches[slab.cache]!;
+    const g = cache.geometry;
+    // nearest_obj(): the object of the slot phys is in (the last one beyond the last slot).
+    const slot = Math.min(Math.floor((phys - slab.head * PAGE_SIZE) / g.size), g.objects - 1);
+    const object = slab.head * PAGE_SIZE + slot * g.size + g.redLeftPad;
+    if (object !== phys) {
+      this.reportFree(KasanBug.InvalidFree, phys, entry);
+      return KasanBug.InvalidFree;
+    }
+    if (!accessible(this.shadowOfPhys(phys))) {
+      this.reportFree(KasanBug.DoubleFree, phys, entry);
+      return KasanBug.DoubleFree;
+    }
+    return undefined;
+  }
+
+  /**
+   * __kasan_slab_free() of an object preFree() passed: poisoned, its free track saved, and into the current
+   * CPU's quarantine (returns true: the allocator must not free it now). False when the cache has no free
+   * meta (the object is freed at once).
+   */
+  slabFree(phys: number, entry: string): boolean {
+    const o = this.objectOf(phys);
+    if (!o) return false;
+    const at = o.index * OBJ_WORDS;
+    o.words[at + W_STATE] = ST_FREE;
+    o.words[at + W_FREE_TRACK] = this.saveStack(FREE_FRAMES[entry] ?? FREE_FRAMES.kfree!);
+    const info = this.infos.get(o.cache.id);
+    if (!info || info.freeMetaOffset === KASAN_NO_FREE_META) return false;
+    this.quarantinePut(phys, o.cache);
+    return true;
+  }
+
+  /** __kasan_kfree_large()'s check_page_allocation(): the bug of freeing phys as a large kmalloc, if any. */
+  largeFreeBug(phys: number, head: number | undefined): KasanBug | undefined {
+    if (head === undefined || phys !== head * PAGE_SIZE) return KasanBug.InvalidFree;
+    if (!accessible(this.shadowOfPhys(phys))) return KasanBug.DoubleFree;
+    return undefined;
+  }
+
+  /* ---------------------------------------------------------------------------------------------------- */
+  /* Quarantine (mm/kasan/quarantine.c)                                                                    */
+  /* ---------------------------------------------------------------------------------------------------- */
+
+  /** kasan_quarantine_put(). */
+  private quarantinePut(phys: number, cache: KmemCache): void {
+    const q = this.cpuQuarantine[this.machine.cpu] ?? this.cpuQuarantine[0]!;
+    q.items.push({ phys, cache, bytes: cache.geometry.size });
+    q.bytes += cache.geometry.size;
+    if (q.bytes > QUARANTINE_PERCPU_SIZE) {
+      this.quarantineSize += q.bytes;
+      const tail = this.global[this.global.length - 1];
+      if (tail && tail.bytes < this.quarantineBatchSize) {
+        tail.items.push(...q.items);
+        tail.bytes += q.bytes;
+      } else {
+        this.global.push({ items: q.items, bytes: q.bytes });
+      }
+      q.items = [];
+      q.bytes = 0;
+    }
+  }
+
+  /** kasan_quarantine_reduce(): when the global quarantine is over its limit, its oldest batch is freed. */
+  quarantineReduce(): void {
+    if (this.quarantineSize <= this.quarantineMaxSize) return;
+    const total = Math.floor((this.machine.buddy.managedPages * PAGE_SIZE) / QUARANTINE_FRACTION);
+    const perCpu = QUARANTINE_PERCPU_SIZE * this.machine.config.cpus;
+    this.quarantineMaxSize = total < perCpu ? 0 : total - perCpu;
+    this.quarantineBatchSize = Math.max(QUARANTINE_PERCPU_SIZE, Math.floor((2 * total) / QUARANTINE_BATCHES));
+    if (this.quarantineSize > this.quarantineMaxSize) {
+      const batch = this.global.shift();
+      if (batch) {
+        this.quarantineSize -= batch.bytes;
+        for (const item of batch.items) this.release(item);
+      }
+    }
+  }
+
+  /** kasan_quarantine_remove_cache(): every quarantined object of the cache is freed now. */
+  removeCache(cache: KmemCache): void {
+    for (const q of [...this.cpuQuarantine, ...this.global]) {
+      const keep: Quarantined[] = [];
+      const gone: Quarantined[] = [];
+      for (const item of q.items) (item.cache === cache ? gone : keep).push(item);
+      if (gone.length === 0) continue;
+      const bytes = gone.reduce((n, i) => n + i.bytes, 0);
+      q.items = keep;
+      q.bytes -= bytes;
+      if (this.global.includes(q)) this.quarantineSize -= bytes;
+      for (const item of gone) this.release(item);
+    }
+  }
+
+  /** Objects and bytes in the quarantine (per-CPU queues and global batches). */
+  quarantineStats(): { objects: number; bytes: number } {
+    let objects = 0;
+    let bytes = 0;
+    for (const q of [...this.cpuQuarantine, ...this.global]) {
+      objects += q.items.length;
+      bytes += q.bytes;
+    }
+    return { objects, bytes };
+  }
+
+  /** Whether the object at phys waits in the quarantine (freed for KASAN, allocated for SLUB). */
+  inQuarantine(phys: number): boolean {
+    const o = this.objectOf(phys);
+    return (
+      o !== undefined &&
+      o.words[o.index * OBJ_WORDS + W_STATE] === ST_FREE &&
+      this.machine.slub.lookupObject(phys) !== 'double free'
+    );
+  }
+
+  /** qlink_free() -> ___cache_free(): the allocator gets the object back (its shadow stays free). */
+  private release(item: Quarantined): void {
+    const m = this.machine;
+    const pfn = Math.floor(item.phys / PAGE_SIZE);
+    const id = m.slub.slabIdAt(pfn);
+    if (id === NO_SLAB) return;
+    const cache = m.slub.slabCache(id);
+    const index = m.slub.objectIndexOf(cache, id, item.phys);
+    if (index < 0) return; // corrupted state the scenario made: nothing to give back
+    m.slub.freeIndex(cache, id, index, m.cpu);
+  }
+
+  /* ---------------------------------------------------------------------------------------------------- */
+  /* Shadow                                                                                                */
+  /* ---------------------------------------------------------------------------------------------------- */
+
+  /** The shadow byte of the granule holding physical address phys (direct map). */
+  shadowOfPhys(phys: number): number {
+    const m = this.machine;
+    const pfn = Math.floor(phys / PAGE_SIZE);
+    if (!(pfn >= 0 && pfn < m.frames.count)) return 0;
+    const flags = m.frames.flags[pfn]!;
+    if (flags & PG_SLAB) return this.slabShadow(phys, pfn);
+    if (flags & (PG_HEAD | PG_TAIL)) {
+      const head = compoundHead(m, pfn);
+      const asked = head === undefined ? undefined : (this.largeSizes.get(head) ?? m.largeKmalloc.get(head));
+      if (asked !== undefined) {
+        const off = phys - head! * PAGE_SIZE;
+        return granuleShadow(off, asked, KASAN_PAGE_REDZONE);
+      }
+      return 0;
+    }
+    if (flags & (PG_BUDDY | PG_PCP) || m.buddy.findFreeBlock(pfn) || m.buddy.findPcpBlock(pfn)) {
+      return KASAN_PAGE_FREE;
+    }
+    return 0;
+  }
+
+  private slabShadow(phys: number, pfn: number): number {
+    const m = this.machine;
+    const slab = m.slub.slabAt(pfn);
+    if (!slab) return KASAN_SLAB_REDZONE;
+    const cache = m.slub.caches[slab.cache]!;
+    const g = cache.geometry;
+    const off = phys - slab.head * PAGE_SIZE;
+    const slot = Math.floor(off / g.size);
+    const inObject = off - slot * g.size - g.redLeftPad;
+    const words = this.objects.get(slab.head);
+    if (slot >= g.objects || inObject < 0 || !words) return KASAN_SLAB_REDZONE;
+    const at = slot * OBJ_WORDS;
+    const objectEnd = roundUp(g.objectSize);
+    switch (words[at + W_STATE]) {
+      case ST_ALLOCATED:
+        return granuleShadow(inObject, words[at + W_REQUESTED]!, KASAN_SLAB_REDZONE);
+      case ST_FREE: {
+        if (inObject >= objectEnd) return KASAN_SLAB_REDZONE;
+        const info = this.infos.get(cache.id);
+        const hasFreeMeta = info !== undefined && info.freeMetaOffset !== KASAN_NO_FREE_META;
+        return inObject < KASAN_GRANULE_SIZE && hasFreeMeta ? KASAN_SLAB_FREE_META : KASAN_SLAB_FREE;
+      }
+      default:
+        return KASAN_SLAB_REDZONE;
+    }
+  }
+
+  /** The shadow byte of a virtual address's granule (the direct map, vmalloc areas; 0 elsewhere). */
+  shadowOfVirt(virt: bigint): number {
+    const m = this.machine;
+    const phys = m.phys(virt);
+    if (phys !== undefined) return this.shadowOfPhys(phys);
+    if (virt >= m.arch.vmallocStart && virt < m.arch.vmallocEnd) {
+      const where = m.vmalloc.findArea(virt);
+      if (!where || where.inGuard) return KASAN_VMALLOC_INVALID;
+      return granuleShadow(where.offset, where.area.requestedSize, KASAN_VMALLOC_INVALID);
+    }
+    return 0;
+  }
+
+  /** The shadow by granule index (address >> 3), as kasan.ts reads it. */
+  readonly shadowAt = (granule: bigint): number => this.shadowOfVirt(BigInt.asUintN(64, granule << 3n));
+
+  /* ---------------------------------------------------------------------------------------------------- */
+  /* Checks and reports                                                                                    */
+  /* ---------------------------------------------------------------------------------------------------- */
+
+  /**
+   * An access of len bytes at virt: true when KASAN lets it through, false when the shadow says it is bad
+   * (reported when reports are enabled). Instrumented accesses happen either way; range checks (memset,
+   * memcpy) stop the call.
+   */
+  check(virt: bigint, len: number, access: KasanAccess): boolean {
+    if (this.disabled > 0 || len === 0) return true;
+    const firstBad = checkAccess(this.shadowAt, virt, len, access.write, {
+      instrumented: access.kind === 'instrumented',
+    });
+    if (firstBad === undefined) return true;
+    this.reportAccess(virt, len, access);
+    return false;
+  }
+
+  /** kasan_check_byte() (ksize, krealloc): false, with a one-byte read report, when the byte is poisoned. */
+  checkByte(phys: number, via: string): boolean {
+    if (accessible(this.shadowOfPhys(phys))) return true;
+    this.reportAccess(this.machine.virt(phys), 1, { kind: 'range', write: false, via });
+    return false;
+  }
+
+  /** Runs fn with KASAN checks off (kasan_disable_current()): the machine's own copies and fills. */
+  quietly<T>(fn: () => T): T {
+    this.disabled++;
+    try {
+      return fn();
+    } finally {
+      this.disabled--;
+    }
+  }
+
+  private reportAccess(virt: bigint, len: number, access: KasanAccess): void {
+    const report = this.baseReport('access', virt, access.kind === 'range' ? ['kasan_check_range', access.via] : []);
+    const full: KasanReport = { ...report, accessSize: len, isWrite: access.write, object: this.objectInfo(virt) };
+    this.emit(full, virt);
+  }
+
+  private reportFree(bug: KasanBug, phys: number, entry: string): void {
+    const virt = this.machine.virt(phys);
+    const kind = bug === KasanBug.DoubleFree ? 'double-free' : 'invalid-free';
+    const report = this.baseReport(kind, virt, [entry === 'kfree_bulk' ? 'kmem_cache_free_bulk' : entry]);
+    this.emit({ ...report, object: this.objectInfo(virt) }, virt);
+  }
+
+  /** Which bug a double or invalid free of a large kmalloc is: reported as the kernel would. */
+  reportLargeFree(bug: KasanBug, phys: number): void {
+    const virt = this.machine.virt(phys);
+    this.emit(this.baseReport(bug === KasanBug.DoubleFree ? 'double-free' : 'invalid-free', virt, ['kfree']), virt);
+  }
+
+  private baseReport(kind: KasanReport['kind'], virt: bigint, frames: readonly string[]): KasanReport {
+    const m = this.machine;
+    const line = `line_${m.line}+0x0/0x1 [scenario]`;
+    const stack = [
+      `CPU: ${m.cpu} UID: 0 PID: 1 Comm: ${m.comm} ${printTainted(m.slubDebug.taint.mask)} 6.12.0 #1`,
+      'Call Trace:',
+      ' <TASK>',
+      ' dump_stack_lvl+0x0/0x0',
+      ' print_report+0x0/0x0',
+      kind === 'access' ? ' kasan_report+0x0/0x0' : ' kasan_report_invalid_free+0x0/0x0',
+      ...(kind === 'access' ? [] : [' __kasan_slab_pre_free+0x0/0x0']),
+      ...frames.map((f) => ` ${f}+0x0/0x0`),
+      ` ${line}`,
+      ' </TASK>',
+    ];
+    return {
+      kind,
+      ip: kind === 'access' ? line : line,
+      accessAddr: virt,
+      comm: m.comm,
+      pid: 1,
+      stack,
+      shadowAt: this.shadowAt,
+      page: this.pageInfo(virt),
+      vmArea: this.vmAreaInfo(virt),
+    };
+  }
+
+  /** describe_object(): the slab object the address belongs to (nearest_obj()), its tracks. */
+  private objectInfo(virt: bigint): KasanObjectInfo | undefined {
+    const m = this.machine;
+    const phys = m.phys(virt);
+    if (phys === undefined) return undefined;
+    const slab = m.slub.slabAt(Math.floor(phys / PAGE_SIZE));
+    if (!slab) return undefined;
+    const cache = m.slub.caches[slab.cache]!;
+    const g = cache.geometry;
+    const slot = Math.min(Math.floor((phys - slab.head * PAGE_SIZE) / g.size), g.objects - 1);
+    const object = slab.head * PAGE_SIZE + slot * g.size + g.redLeftPad;
+    const words = this.objects.get(slab.head);
+    const at = slot * OBJ_WORDS;
+    const state = words?.[at + W_STATE] ?? ST_UNUSED;
+    const allocSize = state === ST_ALLOCATED ? words![at + W_REQUESTED]! : g.objectSize;
+    const track = (handle: number): KasanTrack | undefined =>
+      handle > 0 ? { pid: 1, stack: this.depot.fetch(handle).map((f) => ` ${f}`) } : undefined;
+    return {
+      addr: m.virt(object),
+      cacheName: cache.name,
+      objectSize: g.objectSize,
+      allocSize: allocSize || g.objectSize,
+      allocTrack: words ? track(words[at + W_ALLOC_TRACK]!) : undefined,
+      freeTrack: state === ST_FREE && words ? track(words[at + W_FREE_TRACK]!) : undefined,
+    };
+  }
+
+  /** dump_page()'s first lines for the page of a direct-map address. */
+  private pageInfo(virt: bigint): KasanReport['page'] {
+    const m = this.machine;
+    const phys = m.phys(virt);
+    if (phys === undefined) return undefined;
+    const pfn = Math.floor(phys / PAGE_SIZE);
+    const flags = m.frames.flags[pfn] ?? 0;
+    const free = (flags & (PG_BUDDY | PG_PCP)) !== 0 || m.buddy.findFreeBlock(pfn) !== undefined;
+    const zone = m.buddy.zoneOf(pfn);
+    const head = flags & (PG_HEAD | PG_TAIL) ? compoundHead(m, pfn) : undefined;
+    const names = [...(head !== undefined ? ['head'] : []), 'node=0', `zone=${zone}`];
+    const word = (BigInt(zone) << 62n) | (head !== undefined ? 1n << 6n : 0n);
+    const lines = [
+      `page: refcount:${free ? 0 : 1} mapcount:0 mapping:0000000000000000 index:0x0 pfn:0x${pfn.toString(16)}`,
+    ];
+    if (head !== undefined && head !== pfn) {
+      lines.push(`head: order:${m.frames.order[head] ?? 0} mapcount:0 entire_mapcount:0 nr_pages_mapped:0 pincount:0`);
+    }
+    lines.push(`flags: 0x${word.toString(16)}(${names.join('|')})`);
+    if (flags & PG_SLAB) lines.push('page_type: f5(slab)');
+    else if (free) lines.push('page_type: f0(buddy)');
+    return { lines };
+  }
+
+  private vmAreaInfo(virt: bigint): KasanReport['vmArea'] {
+    const m = this.machine;
+    if (virt < m.arch.vmallocStart || virt >= m.arch.vmallocEnd) return undefined;
+    const where = m.vmalloc.findArea(virt);
+    if (!where) return undefined;
+    return {
+      start: where.area.addr,
+      end: where.area.addr + BigInt(where.area.size),
+      caller: where.area.caller,
+    };
+  }
+
+  private emit(report: KasanReport, virt: bigint): void {
+    const m = this.machine;
+    this.reports++;
+    const bug = BUG_OF_NAME.get(reportBugType(report)) ?? KasanBug.UnknownCrash;
+    // report_enabled(): after the first report, only kasan_multi_shot prints (the access still fails).
+    if (this.multiShot || !this.reported) {
+      this.reported = true;
+      this.printed++;
+      for (const line of formatKasanReport(report).trimEnd().split('\n')) m.printk(`${line}\n`);
+      // end_report(): add_taint(TAINT_BAD_PAGE, LOCKDEP_NOW_UNRELIABLE).
+      const taint = m.slubDebug.taint;
+      if (!(taint.mask & (1 << TAINT_BAD_PAGE))) {
+        taint.mask |= 1 << TAINT_BAD_PAGE;
+        if (taint.debugLocks) {
+          taint.debugLocks = false;
+          m.printk('Disabling lock debugging due to kernel taint\n');
+        }
+      }
+    }
+    const phys = m.phys(virt);
+    m.recordReport(EventKind.Kasan, -1, phys ?? 0, bug);
+  }
+
+  private saveStack(frames: readonly string[]): number {
+    return this.depot.save([...frames.map((f) => `${f}+0x0/0x0`), `line_${this.machine.line}+0x0/0x1 [scenario]`]);
+  }
+}
+
+function roundUp(n: number): number {
+  return Math.ceil(n / KASAN_GRANULE_SIZE) * KASAN_GRANULE_SIZE;
+}
+
+/** The shadow byte of the granule holding byte `offset` of a region accessible for its first `size` bytes. */
+function granuleShadow(offset: number, size: number, poison: number): number {
+  const start = offset - (offset % KASAN_GRANULE_SIZE);
+  if (start + KASAN_GRANULE_SIZE <= size) return 0;
+  if (start < size) return size - start;
+  return poison;
+}
+
+/** kasan_byte_accessible(): shadow 0..7. */
+function accessible(shadow: number): boolean {
+  return shadow < KASAN_GRANULE_SIZE;
+}
+
+/** The head frame of the compound page holding pfn, if it has one. */
+function compoundHead(m: Machine, pfn: number): number | undefined {
+  for (let o = 0; o <= 10; o++) {
+    const head = pfn & ~((1 << o) - 1);
+    const f = m.frames.flags[head]!;
+    if (f & PG_HEAD && !(f & PG_TAIL) && pfn < head + (1 << m.frames.order[head]!)) return head;
+  }
+  return undefined;
+}
