@@ -595,10 +595,12 @@ export class KasanRuntime {
     };
   }
 
-  /** dump_page()'s first lines for the page of a direct-map address. */
+  /** dump_page()'s first lines for the page behind an address (direct map or vmalloc). */
   private pageInfo(virt: bigint): KasanReport['page'] {
     const m = this.machine;
-    const phys = m.phys(virt);
+    // virt_to_page() of the direct map, vmalloc_to_page() of a vmalloc address.
+    const mapped = virt >= m.arch.vmallocStart && virt < m.arch.vmallocEnd ? m.kernelPt.translate(virt) : -1;
+    const phys = m.phys(virt) ?? (mapped >= 0 ? mapped : undefined);
     if (phys === undefined) return undefined;
     const pfn = Math.floor(phys / PAGE_SIZE);
     const flags = m.frames.flags[pfn] ?? 0;

@@ -16,6 +16,7 @@
  */
 
 import { PAGE_SIZE } from '../mm/config';
+import { formatKernelFaultOops } from '../mm/oops';
 import { PG_BUDDY, PG_PCP, PG_PGTABLE, PG_RESERVED, PG_SLAB } from '../mm/frames';
 import { Machine } from '../mm/machine';
 import { isAllocated } from '../mm/slub';
@@ -41,19 +42,91 @@ export function directMapRange(
   return phys;
 }
 
+/** A piece of a kernel virtual range: len bytes at physical address phys. */
+interface Piece {
+  readonly phys: number;
+  readonly len: number;
+}
+
+/**
+ * The physical pieces behind the kernel virtual range [ptr, ptr + len): one piece in the direct map, one per
+ * page in the vmalloc area (its pages are wherever the page allocator found them). A vmalloc page that is
+ * not mapped (a guard page, a freed area) is the kernel's page-fault oops: KM4013, and the scenario stops.
+ * Anything else is KM4120.
+ */
+export function kernelRange(
+  machine: Machine,
+  name: string,
+  ptr: Value,
+  len: number,
+  write = false,
+): Piece[] | CallFailure {
+  const arch = machine.arch;
+  if (typeof ptr === 'bigint' && ptr >= arch.vmallocStart && ptr + BigInt(Math.max(len, 1)) <= arch.vmallocEnd) {
+    const end = ptr + BigInt(Math.max(len, 1));
+    const pieces: Piece[] = [];
+    for (let va = ptr; va < end;) {
+      const pageEnd = (va & ~BigInt(PAGE_SIZE - 1)) + BigInt(PAGE_SIZE);
+      const n = Number((pageEnd < end ? pageEnd : end) - va);
+      const phys = machine.kernelPt.translate(va);
+      if (phys < 0) return unmappedKernelAccess(machine, name, va, write);
+      pieces.push({ phys, len: n });
+      va += BigInt(n);
+    }
+    return pieces;
+  }
+  const phys = directMapRange(machine, name, ptr, len, 'KM4120');
+  return typeof phys === 'number' ? [{ phys, len }] : phys;
+}
+
+/** The page-fault oops of a kernel access to an unmapped vmalloc address (KM4013). */
+function unmappedKernelAccess(machine: Machine, name: string, va: bigint, write: boolean): CallFailure {
+  const r = machine.kernelPt.access(va, write ? 'write' : 'read', false);
+  const report = r.ok
+    ? `BUG: unable to handle page fault for address: ${va.toString(16).padStart(16, '0')}\n`
+    : formatKernelFaultOops(machine, machine.kernelPt, va, r.fault, { pid: 1, comm: machine.comm });
+  machine.printk(report);
+  return {
+    code: 'KM4013',
+    message: `${name}: ${formatValue(va)} is not mapped (${machine.vmalloc.describe(va)}): ${report.slice(0, report.indexOf('\n'))}`,
+    report,
+  };
+}
+
+/** Machine.readMemory() over pieces. */
+function readPieces(machine: Machine, pieces: readonly Piece[]): Uint8Array {
+  if (pieces.length === 1) return machine.readMemory(pieces[0]!.phys, pieces[0]!.len);
+  const out = new Uint8Array(pieces.reduce((n, p) => n + p.len, 0));
+  let at = 0;
+  for (const p of pieces) {
+    out.set(machine.readMemory(p.phys, p.len), at);
+    at += p.len;
+  }
+  return out;
+}
+
+/** Machine.storeMemory() over pieces. */
+function storePieces(machine: Machine, pieces: readonly Piece[], data: Uint8Array): void {
+  let at = 0;
+  for (const p of pieces) {
+    machine.storeMemory(p.phys, data.subarray(at, at + p.len));
+    at += p.len;
+  }
+}
+
 function load(width: 1 | 2 | 4 | 8): GenericBuiltin {
   const name = `read${width * 8}`;
   return {
     name,
     params: ['addr'],
     returnsValue: true,
-    summary: `Loads the ${width * 8}-bit little-endian value at addr (a direct-map address such as kmalloc returns, plus an offset), as the kernel would read it: a free object's free pointer is there, hardened as SLUB stores it.`,
+    summary: `Loads the ${width * 8}-bit little-endian value at addr (a kernel address such as kmalloc or vmalloc returns, plus an offset), as the kernel would read it: a free object's free pointer is there, hardened as SLUB stores it.`,
     run(machine, [addr]) {
-      const phys = directMapRange(machine, name, addr!, width, 'KM4120');
-      if (typeof phys !== 'number') return phys;
-      // __asan_load<width>(): a bad load is reported, and happens.
-      machine.kasan?.check(addr as bigint, width, { kind: 'instrumented', write: false });
-      const bytes = machine.readMemory(phys, width);
+      // __asan_load<width>(): a bad load is reported, and happens (a fault, if any, comes after).
+      if (typeof addr === 'bigint') machine.kasan?.check(addr, width, { kind: 'instrumented', write: false });
+      const pieces = kernelRange(machine, name, addr!, width);
+      if (!Array.isArray(pieces)) return pieces;
+      const bytes = readPieces(machine, pieces);
       let v = 0n;
       for (let i = width - 1; i >= 0; i--) v = (v << 8n) | BigInt(bytes[i]!);
       return fromBigInt(v);
@@ -69,14 +142,14 @@ function store(width: 1 | 2 | 4 | 8): GenericBuiltin {
     returnsValue: false,
     summary: `Stores the low ${width * 8} bits of value at addr, little-endian, as kernel code would: nothing checks the address belongs to a live object, so writing past an object or into a freed one corrupts what is there (a free object's free pointer included).`,
     run(machine, [addr, value]) {
-      const phys = directMapRange(machine, name, addr!, width, 'KM4120');
-      if (typeof phys !== 'number') return phys;
+      // __asan_store<width>(): a bad store is reported, and happens (a fault, if any, comes after).
+      if (typeof addr === 'bigint') machine.kasan?.check(addr, width, { kind: 'instrumented', write: true });
+      const pieces = kernelRange(machine, name, addr!, width, true);
+      if (!Array.isArray(pieces)) return pieces;
       let v = BigInt.asUintN(64, BigInt(value!));
       const bytes = new Uint8Array(width);
       for (let i = 0; i < width; i++, v >>= 8n) bytes[i] = Number(v & 0xffn);
-      // __asan_store<width>(): a bad store is reported, and happens.
-      machine.kasan?.check(addr as bigint, width, { kind: 'instrumented', write: true });
-      machine.storeMemory(phys, bytes);
+      storePieces(machine, pieces, bytes);
       return undefined;
     },
   };
@@ -113,16 +186,14 @@ export const MEMORY_BUILTINS: readonly GenericBuiltin[] = [
       const n = length('memset', nArg!);
       if (typeof n !== 'number') return n;
       if (n === 0) return undefined;
-      const phys = directMapRange(machine, 'memset', addr!, n, 'KM4120');
-      if (typeof phys !== 'number') return phys;
       // KASAN's memset(): a range kasan_check_range() rejects is reported and not written.
-      if (
-        machine.kasan &&
-        !machine.kasan.check(addr as bigint, n, { kind: 'range', write: true, via: '__asan_memset' })
-      ) {
+      const via = '__asan_memset';
+      if (typeof addr === 'bigint' && machine.kasan?.check(addr, n, { kind: 'range', write: true, via }) === false) {
         return undefined;
       }
-      machine.storeMemory(phys, new Uint8Array(n).fill(Number(BigInt.asUintN(8, BigInt(byte!)))));
+      const pieces = kernelRange(machine, 'memset', addr!, n, true);
+      if (!Array.isArray(pieces)) return pieces;
+      storePieces(machine, pieces, new Uint8Array(n).fill(Number(BigInt.asUintN(8, BigInt(byte!)))));
       return undefined;
     },
   },
@@ -136,24 +207,26 @@ export const MEMORY_BUILTINS: readonly GenericBuiltin[] = [
       const n = length('memcpy', nArg!);
       if (typeof n !== 'number') return n;
       if (n === 0) return undefined;
-      const from = directMapRange(machine, 'memcpy', src!, n, 'KM4120');
-      if (typeof from !== 'number') return from;
-      const to = directMapRange(machine, 'memcpy', dst!, n, 'KM4120');
-      if (typeof to !== 'number') return to;
       // KASAN's memcpy(): the source is checked as a read, then the destination as a write; either failing
       // is reported and nothing is copied.
       const kasan = machine.kasan;
       const via = '__asan_memcpy';
       if (
         kasan &&
+        typeof src === 'bigint' &&
+        typeof dst === 'bigint' &&
         !(
-          kasan.check(src as bigint, n, { kind: 'range', write: false, via }) &&
-          kasan.check(dst as bigint, n, { kind: 'range', write: true, via })
+          kasan.check(src, n, { kind: 'range', write: false, via }) &&
+          kasan.check(dst, n, { kind: 'range', write: true, via })
         )
       ) {
         return undefined;
       }
-      machine.storeMemory(to, machine.readMemory(from, n));
+      const from = kernelRange(machine, 'memcpy', src!, n);
+      if (!Array.isArray(from)) return from;
+      const to = kernelRange(machine, 'memcpy', dst!, n, true);
+      if (!Array.isArray(to)) return to;
+      storePieces(machine, to, readPieces(machine, from));
       return undefined;
     },
   },
