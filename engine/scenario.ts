@@ -27,6 +27,8 @@ export interface ScenarioDefaults {
   slabDebug?: string;
   /** CONFIG_KASAN (kasan_checks.ts). */
   kasan?: boolean;
+  /** CONFIG_DEBUG_KMEMLEAK (kmemleak_checks.ts). */
+  kmemleak?: boolean;
 }
 
 export interface LoadedScenario {

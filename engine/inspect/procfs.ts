@@ -311,7 +311,12 @@ export function extfragViewOf(machine: Machine): ExtfragView {
 /** The /proc files the hosts (CLI, debug console, kmem/proc) can print. */
 export const PROC_FILE_NAMES = ['slabinfo', 'buddyinfo', 'pagetypeinfo', 'zoneinfo', 'meminfo', 'vmallocinfo'] as const;
 /** The debugfs files (under /sys/kernel/debug) the hosts can print. */
-export const DEBUGFS_FILE_NAMES = ['extfrag/unusable_index', 'extfrag/extfrag_index', 'page_tables/kernel'] as const;
+export const DEBUGFS_FILE_NAMES = [
+  'extfrag/unusable_index',
+  'extfrag/extfrag_index',
+  'page_tables/kernel',
+  'kmemleak',
+] as const;
 export type DebugfsFileName = (typeof DEBUGFS_FILE_NAMES)[number];
 
 export function isDebugfsFileName(name: unknown): name is DebugfsFileName {
@@ -327,6 +332,9 @@ export function debugfsFileText(machine: Machine, name: DebugfsFileName): string
       return formatExtfragIndex(extfragViewOf(machine));
     case 'page_tables/kernel':
       return ptdump(machine.kernelPt).text;
+    case 'kmemleak':
+      // The file of a kernel without kmemleak does not exist; the emulator shows it empty.
+      return machine.kmemleak?.debugfsFile() ?? '';
   }
 }
 export type ProcFileName = (typeof PROC_FILE_NAMES)[number];

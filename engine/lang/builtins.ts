@@ -132,6 +132,7 @@ export const BUILTIN_CONSTANTS: ReadonlyMap<string, Value> = new Map<string, Val
 export const REPORT_KINDS: ReadonlyMap<string, EventKind> = new Map([
   ['slub_debug', EventKind.SlubDebug],
   ['kasan', EventKind.Kasan],
+  ['kmemleak', EventKind.Kmemleak],
 ]);
 
 export function isBuiltinName(name: string): boolean {

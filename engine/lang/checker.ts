@@ -108,6 +108,8 @@ export interface MachineSettings {
   readonly kasan?: FlagSetting;
   /** `kasan_multi_shot y`: the boot option that prints every KASAN report. */
   readonly kasan_multi_shot?: FlagSetting;
+  /** `kmemleak y`: CONFIG_DEBUG_KMEMLEAK=y. */
+  readonly kmemleak?: FlagSetting;
   /** The machine block that configures the machine, when the script has one in the right place. */
   readonly block?: MachineStmt;
 }
@@ -632,13 +634,21 @@ class Checker {
       slab_debug?: TextSetting;
       kasan?: FlagSetting;
       kasan_multi_shot?: FlagSetting;
+      kmemleak?: FlagSetting;
       block: MachineStmt;
     } = {
       block: stmt,
     };
     for (const entry of stmt.entries) {
       const key = entry.name.name as
-        'memory' | 'cpus' | 'arch' | 'slab_freelist_hardened' | 'slab_debug' | 'kasan' | 'kasan_multi_shot';
+        | 'memory'
+        | 'cpus'
+        | 'arch'
+        | 'slab_freelist_hardened'
+        | 'slab_debug'
+        | 'kasan'
+        | 'kasan_multi_shot'
+        | 'kmemleak';
       if (settings[key]) {
         this.report('KM2009', `'${key}' is already set in this machine block`, entry.range);
         continue;
@@ -660,15 +670,16 @@ class Checker {
         this.slabDebugEntry(entry.value, entry.range, settings);
         continue;
       }
-      if (key === 'slab_freelist_hardened' || key === 'kasan' || key === 'kasan_multi_shot') {
+      if (key in FLAG_ENTRY_MEANING) {
+        const flag = key as keyof typeof FLAG_ENTRY_MEANING;
         // Kconfig's (or the boot option's) answers: y or n.
         const word = entry.value.kind === 'name' ? entry.value.name : undefined;
         if (word === 'y' || word === 'n') {
-          settings[key] = { on: word === 'y', range: entry.range };
+          settings[flag] = { on: word === 'y', range: entry.range };
         } else if (!hasMalformed(entry.value)) {
           this.report(
             'KM2008',
-            `'${key}' is y or n (${FLAG_ENTRY_MEANING[key]})${word !== undefined ? `, not '${word}'` : ''}`,
+            `'${flag}' is y or n (${FLAG_ENTRY_MEANING[flag]})${word !== undefined ? `, not '${word}'` : ''}`,
             entry.value.range,
           );
         }
@@ -688,7 +699,7 @@ class Checker {
         );
         continue;
       }
-      if (value !== undefined) {
+      if (value !== undefined && (key === 'memory' || key === 'cpus')) {
         settings[key] = { value, range: entry.range };
       }
     }
@@ -701,6 +712,7 @@ const FLAG_ENTRY_MEANING = {
   slab_freelist_hardened: 'CONFIG_SLAB_FREELIST_HARDENED',
   kasan: 'CONFIG_KASAN, generic mode',
   kasan_multi_shot: 'the kasan_multi_shot boot option',
+  kmemleak: 'CONFIG_DEBUG_KMEMLEAK',
 } as const;
 
 /** The word an `arch` entry spells: a name (sv39), a string ("x86_64-la57") or the name pair x86_64-la57. */

@@ -105,8 +105,11 @@ export const DIAGNOSTIC_CODES: Readonly<Record<string, string>> = {
   KM4107: 'invalid page order',
   KM4108: 'procedure calls nested too deep (runaway recursion)',
   KM4109: 'no such CPU (on cpu N with N outside 0..cpus-1)',
-  KM4120: 'memory access outside the direct map of RAM',
+  KM4120: 'memory access outside the direct map of RAM and the vmalloc area',
   KM4121: "a bulk call's pointer array is not memory the scenario allocated",
+  KM4122: 'kmemleak_scan() on a machine without kmemleak (machine { kmemleak y })',
+  KM4123: 'msleep of a negative time or more than a day',
+  KM4124: "a kmemleak call's argument is not a kernel pointer",
   KM5001: 'expectation failed: the condition of an expect statement is 0',
   KM5002: 'an expect block made no report of the kind it expects',
 };

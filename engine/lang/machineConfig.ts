@@ -18,6 +18,7 @@ export interface MachineDefaults {
   hardenedFreelist?: boolean;
   slabDebug?: string;
   kasan?: boolean;
+  kmemleak?: boolean;
 }
 
 /** Which machine entry each configuration error code is about. */
@@ -43,6 +44,7 @@ export function resolveMachineConfig(
     hardenedFreelist: settings.slab_freelist_hardened?.on ?? defaults.hardenedFreelist ?? true,
     ...((settings.kasan?.on ?? defaults.kasan) ? { kasan: true } : {}),
     ...(settings.kasan_multi_shot?.on ? { kasanMultiShot: true } : {}),
+    ...((settings.kmemleak?.on ?? defaults.kmemleak) ? { kmemleak: true } : {}),
     ...((settings.slab_debug?.text ?? defaults.slabDebug) !== undefined
       ? { slabDebug: settings.slab_debug?.text ?? defaults.slabDebug }
       : {}),

@@ -60,6 +60,7 @@ export const MACHINE_ENTRIES: readonly string[] = [
   'slab_debug',
   'kasan',
   'kasan_multi_shot',
+  'kmemleak',
 ];
 
 export interface ParseResult {

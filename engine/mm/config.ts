@@ -43,6 +43,8 @@ export interface MachineConfig {
   readonly kasan?: boolean;
   /** The kasan_multi_shot boot option: print every KASAN report, not only the first. */
   readonly kasanMultiShot?: boolean;
+  /** CONFIG_DEBUG_KMEMLEAK=y (kmemleak_checks.ts). Off when absent. */
+  readonly kmemleak?: boolean;
 }
 
 export const DEFAULT_CONFIG: MachineConfig = { memoryBytes: 256 * 1024 * 1024, cpus: 2 };

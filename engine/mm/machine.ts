@@ -76,6 +76,7 @@ import {
 import { SlabDebugConfig, kmallocAlign, kmemCacheDebugLayout, parseSlabDebug, slabDebugFlags } from './slub_debug';
 import { SlubDebugger } from './slub_checks';
 import { KasanBug, KasanRuntime } from './kasan_checks';
+import { KmemleakTracker } from './kmemleak_checks';
 import {
   cacheRandom,
   decodeFreePointer,
@@ -145,6 +146,9 @@ export interface KernelPanic {
   readonly report: string;
 }
 
+/** INITIAL_JIFFIES on 64-bit at HZ=1000: (unsigned long)(unsigned int)(-300 * HZ). */
+export const INITIAL_JIFFIES = 2 ** 32 - 300 * 1000;
+
 /** Lines of scenario output a machine keeps (print); more are counted, not kept. */
 const OUTPUT_MAX = 100_000;
 
@@ -160,6 +164,13 @@ export class Machine {
   slabDebugConfig: SlabDebugConfig | undefined;
   /** Generic KASAN (kasan_checks.ts) when the machine was configured with it. */
   readonly kasan: KasanRuntime | undefined;
+  /** kmemleak (kmemleak_checks.ts) when the machine was configured with it. */
+  readonly kmemleak: KmemleakTracker | undefined;
+  /**
+   * The machine's clock in milliseconds since boot: time passes only when the scenario sleeps (msleep), so
+   * runs stay deterministic. jiffies counts it at HZ=1000 from INITIAL_JIFFIES, as the kernel does.
+   */
+  uptimeMs = 0;
   /** s->random per cache id, made on first use (CONFIG_SLAB_FREELIST_HARDENED). */
   private readonly cacheRandoms = new Map<number, bigint>();
   /** How SLUB free pointers appear in memory on this machine (freeptr.ts). */
@@ -228,6 +239,7 @@ export class Machine {
     this.config = config;
     this.arch = archSpec(config.arch ?? 'x86_64');
     this.kasan = config.kasan ? new KasanRuntime(this, config.kasanMultiShot ?? false) : undefined;
+    this.kmemleak = config.kmemleak ? new KmemleakTracker(this) : undefined;
     const firstPfn = this.arch.physBase / PAGE_SIZE;
     this.frames = new FrameTable(firstPfn + config.memoryBytes / PAGE_SIZE);
     this.buddy = new PageAllocator(this.frames, firstPfn, this.arch.hasZoneDma, config.cpus);
@@ -619,6 +631,7 @@ export class Machine {
         this.fillMemory(phys, zeroSize, 0);
       }
       this.kasan?.slabAlloc(phys, size, 'kmalloc', (gfp & __GFP_DIRECT_RECLAIM) !== 0);
+      this.kmemleak?.allocPhys(phys, cache.geometry.objectSize, 'kmalloc');
       this.record(EventKind.Kmalloc, cache.id, phys, size, cache.geometry.size);
       return phys;
     }
@@ -695,6 +708,7 @@ export class Machine {
     if (gfp & __GFP_ZERO) this.fillMemory(phys, cache.geometry.objectSize, 0);
     const objectSize = cache.geometry.objectSize;
     this.kasan?.slabAlloc(phys, objectSize, 'kmem_cache_alloc', (gfp & __GFP_DIRECT_RECLAIM) !== 0);
+    this.kmemleak?.allocPhys(phys, objectSize, 'kmem_cache_alloc');
     this.record(EventKind.Kmalloc, cache.id, phys, cache.geometry.objectSize, cache.geometry.size);
     return phys;
   }
@@ -738,6 +752,7 @@ export class Machine {
       if (gfp & __GFP_ZERO) this.fillMemory(phys, cache.geometry.objectSize, 0);
       const objectSize = cache.geometry.objectSize;
       this.kasan?.slabAlloc(phys, objectSize, 'kmem_cache_alloc_bulk', (gfp & __GFP_DIRECT_RECLAIM) !== 0);
+      this.kmemleak?.allocPhys(phys, objectSize, 'kmem_cache_alloc_bulk');
       this.record(EventKind.Kmalloc, cache.id, phys, cache.geometry.objectSize, cache.geometry.size);
     }
     return out;
@@ -784,6 +799,7 @@ export class Machine {
       }
       return undefined;
     }
+    if (this.kmemleak) for (const phys of ptrs) this.kmemleak.freePhys(phys);
     const p = [...ptrs];
     let size = p.length;
     while (size > 0) {
@@ -959,6 +975,7 @@ export class Machine {
       }
       // trace_kfree() fires first in kfree(), before slab_free() may discard the slab.
       this.record(EventKind.Kfree, cache.id, phys, 0, cache.geometry.size);
+      this.kmemleak?.freePhys(phys);
       if (cache.geometry.debug !== undefined) this.slubDebug.entry = 'kfree';
       slub.freeIndex(cache, id, index, this.cpu);
       return undefined;
@@ -971,6 +988,7 @@ export class Machine {
       this.record(EventKind.Kfree, -1, phys, 0, PAGE_SIZE << order);
       this.largeKmalloc.delete(pfn);
       this.kasan?.largeFreed(pfn);
+      this.kmemleak?.freePhys(phys);
       this.buddy.freePages(pfn, order, this.cpu);
       this.record(EventKind.PageFree, -1, pfn, 0, order);
       return undefined;
@@ -1010,6 +1028,7 @@ export class Machine {
       return { code: 'KM4002', message: `kfree of ${this.formatVirt(phys)}, which the allocator holds as free` };
     }
     this.record(EventKind.Kfree, cache.id, phys, 0, cache.geometry.size);
+    this.kmemleak?.freePhys(phys);
     if (this.kasan!.slabFree(phys, entry)) return undefined;
     if (cache.geometry.debug !== undefined) this.slubDebug.entry = entry;
     this.slub.freeIndex(cache, id, index, this.cpu);
@@ -1033,6 +1052,7 @@ export class Machine {
     }
     this.largeKmalloc.set(pfn, size);
     this.kasan?.largeAlloc((gfp & __GFP_DIRECT_RECLAIM) !== 0);
+    this.kmemleak?.allocPhys(pfn * PAGE_SIZE, size, 'kmalloc');
     this.record(EventKind.PageAlloc, -1, pfn, 0, order);
     const phys = pfn * PAGE_SIZE;
     this.record(EventKind.Kmalloc, -1, phys, size, PAGE_SIZE << order);
@@ -1444,7 +1464,13 @@ export class Machine {
   reportCount(kind: EventKind): number {
     if (kind === EventKind.SlubDebug) return this.slubDebug.reports;
     if (kind === EventKind.Kasan) return this.kasan?.reports ?? 0;
+    if (kind === EventKind.Kmemleak) return this.kmemleak?.reports ?? 0;
     return 0;
+  }
+
+  /** jiffies at HZ=1000: INITIAL_JIFFIES ((unsigned int)-300 * HZ, so it wraps 5 minutes after boot) + uptime. */
+  get jiffies(): number {
+    return INITIAL_JIFFIES + this.uptimeMs;
   }
 
   /** A detector's report as an event (its text is already in the log): cache, the address, what it found. */

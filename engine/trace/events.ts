@@ -73,6 +73,11 @@ export enum EventKind {
    * has none, a vmalloc address), size = the KasanBug. The report's text is in Machine.log.
    */
   Kasan,
+  /**
+   * kmemleak reported a suspected leak (kmemleak_checks.ts): addr = the block's physical address (0 for a
+   * vmalloc area), size = its size. The report's text is in Machine.log.
+   */
+  Kmemleak,
 }
 
 export const EVENT_KIND_NAMES: Readonly<Record<EventKind, string>> = {
@@ -90,6 +95,7 @@ export const EVENT_KIND_NAMES: Readonly<Record<EventKind, string>> = {
   [EventKind.SlabMove]: 'slab_move',
   [EventKind.SlubDebug]: 'slub_debug',
   [EventKind.Kasan]: 'kasan',
+  [EventKind.Kmemleak]: 'kmemleak',
 };
 
 /** One decoded event. */

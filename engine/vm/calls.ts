@@ -16,6 +16,7 @@ import { formatGfpMode } from '../mm/page_report';
 import { TASK_BUILTINS } from './calls_tasks';
 import { HEAP_BUILTINS } from './calls_heaps';
 import { BULK_MAX, MEMORY_BUILTINS, pointerArray } from './calls_memory';
+import { DETECTOR_BUILTINS } from './calls_detectors';
 import { compactMachine } from '../mm/compaction';
 import { Value, formatValue as formatValueImpl } from './values';
 
@@ -50,6 +51,8 @@ export interface BuiltinHost {
   callProcedure(proc: number, args: readonly Value[]): void;
   /** The procedure's name, for the kernel's %pS of it. */
   procedureName(proc: number): string;
+  /** The values kernel code holds now (every active frame's variables, the operands): kmemleak's roots. */
+  liveValues(): Value[];
 }
 
 const NULL = 0n;
@@ -162,6 +165,7 @@ export const GENERIC_BUILTINS: readonly GenericBuiltin[] = [
         const report = r.log.map((l) => `${l.text}\n`).join('');
         return { code: 'KM4011', message: r.message, ...(report ? { report } : {}) };
       }
+      if (r) machine.kmemleak?.free(r.area.addr); // kmemleak_free() of the area
       return undefined;
     },
   },
@@ -493,6 +497,7 @@ function vmallocCall(machine: Machine, name: string, sizeArg: Value, zero: boole
     }
     return NULL;
   }
+  machine.kmemleak?.alloc(r.addr, -1, r.requestedSize, 'vmalloc'); // kmemleak_vmalloc()
   return r.addr;
 }
 
@@ -502,6 +507,7 @@ export const ALL_GENERIC_BUILTINS: readonly GenericBuiltin[] = [
   ...TASK_BUILTINS,
   ...HEAP_BUILTINS,
   ...MEMORY_BUILTINS,
+  ...DETECTOR_BUILTINS,
 ];
 
 export const GENERIC_BUILTIN_IDS: ReadonlyMap<string, number> = new Map(

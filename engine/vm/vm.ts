@@ -294,7 +294,11 @@ export class Vm {
   private readonly host: BuiltinHost = {
     callProcedure: (proc, args) => this.callProcedure(proc, args),
     procedureName: (proc) => this.program.procs[proc]?.name ?? '?',
+    liveValues: () => this.liveValues(),
   };
+  /** The frame registers while a builtin runs (run() keeps them in locals). */
+  private liveBase = 0;
+  private liveProc = -1;
   private _status: 'paused' | 'done' | 'error' = 'paused';
   /** The statement the VM stands at or is inside; -1 when the program has none. */
   private statement: number;
@@ -339,6 +343,12 @@ export class Vm {
    * slab): a frame above everything the interrupted run() holds, no stops, at most NESTED_MAX_INSTRUCTIONS;
    * the VM's registers come back as they were. An error is kept for the builtin's instruction to report.
    */
+  /** Every active frame's slots and the live operands, as of the builtin in progress (or the end). */
+  private liveValues(): Value[] {
+    const size = this.liveProc < 0 ? this.program.slotCount : (this.program.procs[this.liveProc]?.slotCount ?? 0);
+    return [...this.slots.slice(0, this.liveBase + size), ...this.stack.slice(0, this.liveSp)];
+  }
+
   private callProcedure(proc: number, args: readonly Value[]): void {
     if (this.nestedFailure !== undefined) return;
     const callee = this.program.procs[proc];
@@ -950,6 +960,8 @@ export class Vm {
           const first = events.length;
           // A procedure the builtin calls back (a slab constructor) runs above what this run() holds live.
           this.liveSp = sp + argc;
+          this.liveBase = base;
+          this.liveProc = proc;
           this.nestedFailure = undefined;
           const result = builtin.run(machine, args, this.program.strings, this.host);
           if (machine.panic !== undefined) {
@@ -1039,6 +1051,13 @@ export class Vm {
           break;
         }
         case Op.Halt:
+          // kmemleak's scans long after the scenario ends: what the top level still holds is reachable.
+          if (machine.kmemleak) {
+            this.liveBase = base;
+            this.liveProc = proc;
+            this.liveSp = sp;
+            machine.kmemleak.finalScan(this.liveValues().filter((v): v is bigint => typeof v === 'bigint'));
+          }
           this._status = 'done';
           stop = { reason: 'end', line: statement >= 0 ? lines[statement]! : 0 };
           break loop;

@@ -761,6 +761,8 @@ export class KmemDebugSession extends LoggingDebugSession {
       }
       case EventKind.Kasan:
         return `KASAN: ${KASAN_BUG_NAMES[e.size as KasanBug] ?? 'report'}${e.addr ? ` at ${machine.formatVirt(e.addr)}` : ''} (the report is in the debug console)`;
+      case EventKind.Kmemleak:
+        return `kmemleak: unreferenced object${e.addr ? ` at ${machine.formatVirt(e.addr)}` : ''} (size ${e.size}) (the report is in the debug console)`;
       case EventKind.SlubDebug:
         return `SLUB debugging found a bug in ${cache}: ${SLUB_REPORT_TEXT[e.size as SlubReport] ?? 'report'} at ${machine.formatVirt(e.addr)} (the report is in the debug console)`;
     }

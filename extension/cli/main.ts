@@ -42,20 +42,24 @@ export const EXIT_USAGE = 2;
 export const DEFAULT_MAX_STEPS = 100_000_000;
 
 /** How the summary names each detector. */
-const DETECTOR_NAMES: Readonly<Record<string, string>> = { slub_debug: 'SLUB debugging', kasan: 'KASAN' };
+const DETECTOR_NAMES: Readonly<Record<string, string>> = {
+  slub_debug: 'SLUB debugging',
+  kasan: 'KASAN',
+  kmemleak: 'kmemleak',
+};
 
 const HELP: Record<string, string> = {
   main: `kmem: run kernel-memory scenarios on an emulated Linux 6.12 machine
 
 Usage:
-  kmem run FILE [--memory SIZE] [--cpus N] [--arch ARCH] [--slab-debug FLAGS] [--kasan] [--max-steps N] [--proc NAME]... [--debugfs NAME]...
+  kmem run FILE [--memory SIZE] [--cpus N] [--arch ARCH] [--slab-debug FLAGS] [--kasan] [--kmemleak] [--max-steps N] [--proc NAME]... [--debugfs NAME]...
   kmem check FILE...
-  kmem boot [--memory SIZE] [--cpus N] [--arch ARCH] [--slab-debug FLAGS] [--kasan] [--proc NAME]... [--debugfs NAME]...
+  kmem boot [--memory SIZE] [--cpus N] [--arch ARCH] [--slab-debug FLAGS] [--kasan] [--kmemleak] [--proc NAME]... [--debugfs NAME]...
   kmem COMMAND --help
 
 Exit codes: 0 clean, 1 runtime errors or detector reports, 2 invalid input or usage.
 `,
-  run: `kmem run FILE [--memory SIZE] [--cpus N] [--arch ARCH] [--slab-debug FLAGS] [--kasan] [--max-steps N] [--proc NAME]... [--debugfs NAME]...
+  run: `kmem run FILE [--memory SIZE] [--cpus N] [--arch ARCH] [--slab-debug FLAGS] [--kasan] [--kmemleak] [--max-steps N] [--proc NAME]... [--debugfs NAME]...
 
 Runs the scenario to the end and prints a summary: statements, events by kind, live objects per cache.
 What the machine's kernel log receives (a page allocation failure, the OOM killer) is printed to stderr as
@@ -64,16 +68,16 @@ prints that /proc file of the final machine (${PROC_FILE_NAMES.join(', ')}), eac
 under /sys/kernel/debug (${DEBUGFS_FILE_NAMES.join(', ')}).
 ARCH is ${ARCH_NAMES.join(', ')}. --slab-debug is the slab_debug= boot option's value (FZPU, FZ,kmalloc-64, ...)
 where the scenario's machine block has none; --kasan boots with CONFIG_KASAN (generic) where it does not
-say kasan n. --max-steps bounds the statements the run may start (default
+say kasan n; --kmemleak with CONFIG_DEBUG_KMEMLEAK (the run ends with two scans). --max-steps bounds the statements the run may start (default
 ${DEFAULT_MAX_STEPS.toLocaleString('en-US')}); a scenario that goes past it, a loop that never ends, stops with KM4100.
 Exits 1 when the scenario stops on a runtime error (a kernel panic and KM4100 included) or a detector
-(SLUB debugging, KASAN) reported a bug the scenario's expect blocks did not expect, 2 when it does not compile.
+(SLUB debugging, KASAN, kmemleak) reported a bug the scenario's expect blocks did not expect, 2 when it does not compile.
 `,
   check: `kmem check FILE...
 
 Prints every diagnostic as file:line:col: error KM1234: message. Exits 2 when any file has errors.
 `,
-  boot: `kmem boot [--memory SIZE] [--cpus N] [--arch ARCH] [--slab-debug FLAGS] [--kasan] [--proc NAME]... [--debugfs NAME]...
+  boot: `kmem boot [--memory SIZE] [--cpus N] [--arch ARCH] [--slab-debug FLAGS] [--kasan] [--kmemleak] [--proc NAME]... [--debugfs NAME]...
 
 Boots a machine (default 256M, 2 CPUs, x86_64) and prints the files named, in the kernel's own format:
 /proc files with --proc (${PROC_FILE_NAMES.join(', ')}), debugfs files with --debugfs
@@ -105,6 +109,7 @@ const machineOptions = {
   'max-steps': { type: 'string' },
   'slab-debug': { type: 'string' },
   kasan: { type: 'boolean' },
+  kmemleak: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } satisfies ParseArgsConfig['options'];
 
@@ -170,6 +175,7 @@ export function main(argv: readonly string[], io: Io = nodeIo): number {
       const slabDebug = {
         ...(slabDebugText === undefined ? {} : { slabDebug: slabDebugText }),
         ...(values.kasan ? { kasan: true } : {}),
+        ...(values.kmemleak ? { kmemleak: true } : {}),
       };
       const maxSteps = values['max-steps'] === undefined ? DEFAULT_MAX_STEPS : Number(values['max-steps']);
       if (!Number.isSafeInteger(maxSteps) || maxSteps < 1) {
@@ -250,6 +256,7 @@ function boot(io: Io, defaults: ScenarioDefaults, files: Files): number {
     arch: defaults.arch ?? 'x86_64',
     ...(defaults.slabDebug !== undefined ? { slabDebug: defaults.slabDebug } : {}),
     ...(defaults.kasan ? { kasan: true } : {}),
+    ...(defaults.kmemleak ? { kmemleak: true } : {}),
   });
   if (!(machine instanceof Machine)) {
     for (const e of machine) io.err(`kmem boot: error ${e.code}: ${e.message}\n`);
@@ -332,7 +339,8 @@ function run(io: Io, file: string, defaults: ScenarioDefaults, files: Files, max
     if (reports > expected) {
       const also = expected > 0 ? `, ${expected} of them expected` : '';
       const who = DETECTOR_NAMES[name] ?? name;
-      io.err(`kmem: ${who} reported ${reports} bug${reports === 1 ? '' : 's'}${also} (the reports are above)\n`);
+      const noun = kind === EventKind.Kmemleak ? 'suspected leak' : 'bug';
+      io.err(`kmem: ${who} reported ${reports} ${noun}${reports === 1 ? '' : 's'}${also} (the reports are above)\n`);
       findings = true;
     }
   }

@@ -31,7 +31,7 @@ const AWKWARD: readonly Value[] = [
 ];
 
 /** A VM host with no procedures: callbacks are never made. */
-const HOST = { callProcedure: () => undefined, procedureName: () => '?' };
+const HOST = { callProcedure: () => undefined, procedureName: () => '?', liveValues: () => [] };
 
 test('every generic builtin, fed awkward arguments, answers without throwing', () => {
   let calls = 0;

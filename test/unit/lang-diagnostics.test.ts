@@ -166,6 +166,9 @@ const CASES: readonly Case[] = [
     text: 'let c = kmem_cache_create("c", 64, 0, 0)\nlet p = kmalloc(8, GFP_KERNEL)\nlet n = ⟦kmem_cache_alloc_bulk(c, GFP_KERNEL, 2, p)⟧',
     runtime: true,
   },
+  { code: 'KM4122', text: 'let n = ⟦kmemleak_scan()⟧', runtime: true },
+  { code: 'KM4123', text: '⟦msleep(-1)⟧', runtime: true },
+  { code: 'KM4124', text: '⟦kmemleak_ignore(5)⟧', runtime: true },
 ];
 
 function diagnosticsOf(c: Case, source: string): Diagnostic[] {

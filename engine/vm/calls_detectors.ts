@@ -1,0 +1,75 @@
+/*
+ * The detectors' own calls: kmemleak's API (kmemleak_not_leak(), kmemleak_ignore(), and a scan as
+ * `echo scan > /sys/kernel/debug/kmemleak` starts one) and msleep(), which lets the machine's time pass
+ * (kmemleak does not report blocks younger than 5 seconds; KFENCE samples once per interval).
+ */
+
+import type { CallFailure, GenericBuiltin } from './calls';
+import { Value, formatValue } from './values';
+
+/** The longest msleep() one call may take: a day of emulated time. */
+export const MSLEEP_MAX = 24 * 60 * 60 * 1000;
+
+function kernelPointer(name: string, v: Value): bigint | CallFailure {
+  if (typeof v !== 'bigint') {
+    return { code: 'KM4124', message: `${name}: ${formatValue(v)} is not a kernel pointer` };
+  }
+  return v;
+}
+
+export const DETECTOR_BUILTINS: readonly GenericBuiltin[] = [
+  {
+    name: 'kmemleak_scan',
+    params: [],
+    returnsValue: true,
+    summary:
+      'One kmemleak scan now (echo scan > /sys/kernel/debug/kmemleak): the scenario\'s live values are the roots, pointers stored in memory are followed; blocks unreachable and at least 5 s old (msleep) are reported, each once, with "unreferenced object 0x... (size N)". A leak whose bytes changed since the last scan is reported by the next one, as in the kernel. Returns the number of new leaks; KM4122 when the machine has no kmemleak.',
+    run(machine, _args, _strings, host) {
+      if (!machine.kmemleak) {
+        return { code: 'KM4122', message: 'kmemleak_scan: the machine has no kmemleak (machine { kmemleak y })' };
+      }
+      const roots = host.liveValues().filter((v): v is bigint => typeof v === 'bigint');
+      return machine.kmemleak.scan(roots);
+    },
+  },
+  {
+    name: 'kmemleak_not_leak',
+    params: ['ptr'],
+    returnsValue: false,
+    summary:
+      'kmemleak_not_leak(ptr): the block is never reported and is scanned as a root (min_count 0), as for a block only a register or a physical address refers to. Does nothing without kmemleak.',
+    run(machine, [ptr]) {
+      const p = kernelPointer('kmemleak_not_leak', ptr!);
+      if (typeof p !== 'bigint') return p;
+      machine.kmemleak?.mark(p, 'not_leak');
+      return undefined;
+    },
+  },
+  {
+    name: 'kmemleak_ignore',
+    params: ['ptr'],
+    returnsValue: false,
+    summary:
+      'kmemleak_ignore(ptr): the block is neither reported nor scanned (min_count -1). Does nothing without kmemleak.',
+    run(machine, [ptr]) {
+      const p = kernelPointer('kmemleak_ignore', ptr!);
+      if (typeof p !== 'bigint') return p;
+      machine.kmemleak?.mark(p, 'ignore');
+      return undefined;
+    },
+  },
+  {
+    name: 'msleep',
+    params: ['ms'],
+    returnsValue: false,
+    summary:
+      "Lets ms milliseconds of the machine's time pass (jiffies at HZ=1000). The machine's clock moves only here, so a run stays deterministic.",
+    run(machine, [ms]) {
+      if (typeof ms !== 'number' || !Number.isInteger(ms) || ms < 0 || ms > MSLEEP_MAX) {
+        return { code: 'KM4123', message: `msleep: ms must be 0 to ${MSLEEP_MAX} (a day), not ${formatValue(ms!)}` };
+      }
+      machine.uptimeMs += ms;
+      return undefined;
+    },
+  },
+];
