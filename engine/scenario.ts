@@ -29,6 +29,8 @@ export interface ScenarioDefaults {
   kasan?: boolean;
   /** CONFIG_DEBUG_KMEMLEAK (kmemleak_checks.ts). */
   kmemleak?: boolean;
+  /** KFENCE's sample interval in ms (kfence_checks.ts). */
+  kfence?: number;
 }
 
 export interface LoadedScenario {

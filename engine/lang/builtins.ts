@@ -133,6 +133,7 @@ export const REPORT_KINDS: ReadonlyMap<string, EventKind> = new Map([
   ['slub_debug', EventKind.SlubDebug],
   ['kasan', EventKind.Kasan],
   ['kmemleak', EventKind.Kmemleak],
+  ['kfence', EventKind.Kfence],
 ]);
 
 export function isBuiltinName(name: string): boolean {

@@ -110,6 +110,8 @@ export interface MachineSettings {
   readonly kasan_multi_shot?: FlagSetting;
   /** `kmemleak y`: CONFIG_DEBUG_KMEMLEAK=y. */
   readonly kmemleak?: FlagSetting;
+  /** `kfence 100`: CONFIG_KFENCE with kfence.sample_interval in ms (0: off). */
+  readonly kfence?: MachineSetting;
   /** The machine block that configures the machine, when the script has one in the right place. */
   readonly block?: MachineStmt;
 }
@@ -635,6 +637,7 @@ class Checker {
       kasan?: FlagSetting;
       kasan_multi_shot?: FlagSetting;
       kmemleak?: FlagSetting;
+      kfence?: MachineSetting;
       block: MachineStmt;
     } = {
       block: stmt,
@@ -648,7 +651,8 @@ class Checker {
         | 'slab_debug'
         | 'kasan'
         | 'kasan_multi_shot'
-        | 'kmemleak';
+        | 'kmemleak'
+        | 'kfence';
       if (settings[key]) {
         this.report('KM2009', `'${key}' is already set in this machine block`, entry.range);
         continue;
@@ -694,12 +698,12 @@ class Checker {
       if (value === undefined && !hasMalformed(entry.value)) {
         this.report(
           'KM2008',
-          `the value of '${key}' must be a constant integer (${key === 'memory' ? 'memory 256M' : 'cpus 2'})`,
+          `the value of '${key}' must be a constant integer (${key === 'memory' ? 'memory 256M' : key === 'kfence' ? 'kfence 100' : 'cpus 2'})`,
           entry.value.range,
         );
         continue;
       }
-      if (value !== undefined && (key === 'memory' || key === 'cpus')) {
+      if (value !== undefined && (key === 'memory' || key === 'cpus' || key === 'kfence')) {
         settings[key] = { value, range: entry.range };
       }
     }

@@ -71,6 +71,7 @@ export const DIAGNOSTIC_CODES: Readonly<Record<string, string>> = {
   KM3001: 'memory size out of range (16M..64G)',
   KM3002: 'memory size not a whole number of 4K pages',
   KM3003: 'CPU count out of range (1..256)',
+  KM3004: 'KFENCE sample interval out of range (0..86400000 ms)',
   KM4001: 'kfree of an address outside memory',
   KM4002: 'double free',
   KM4003: 'kfree of an address kmalloc did not return (or inside an object)',

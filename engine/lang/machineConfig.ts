@@ -19,13 +19,15 @@ export interface MachineDefaults {
   slabDebug?: string;
   kasan?: boolean;
   kmemleak?: boolean;
+  kfence?: number;
 }
 
 /** Which machine entry each configuration error code is about. */
-const ENTRY_OF_CODE: Readonly<Record<string, 'memory' | 'cpus'>> = {
+const ENTRY_OF_CODE: Readonly<Record<string, 'memory' | 'cpus' | 'kfence'>> = {
   KM3001: 'memory',
   KM3002: 'memory',
   KM3003: 'cpus',
+  KM3004: 'kfence',
 };
 
 const START_OF_FILE: Range = { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } };
@@ -45,6 +47,9 @@ export function resolveMachineConfig(
     ...((settings.kasan?.on ?? defaults.kasan) ? { kasan: true } : {}),
     ...(settings.kasan_multi_shot?.on ? { kasanMultiShot: true } : {}),
     ...((settings.kmemleak?.on ?? defaults.kmemleak) ? { kmemleak: true } : {}),
+    ...((settings.kfence !== undefined ? Number(settings.kfence.value) : defaults.kfence) !== undefined
+      ? { kfence: settings.kfence !== undefined ? Number(settings.kfence.value) : defaults.kfence }
+      : {}),
     ...((settings.slab_debug?.text ?? defaults.slabDebug) !== undefined
       ? { slabDebug: settings.slab_debug?.text ?? defaults.slabDebug }
       : {}),

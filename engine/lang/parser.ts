@@ -61,6 +61,7 @@ export const MACHINE_ENTRIES: readonly string[] = [
   'kasan',
   'kasan_multi_shot',
   'kmemleak',
+  'kfence',
 ];
 
 export interface ParseResult {

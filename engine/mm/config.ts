@@ -21,6 +21,8 @@ export const MAX_OBJS_PER_PAGE = 32767;
 export const MIN_MEMORY = 16 * 1024 * 1024;
 export const MAX_MEMORY = 64 * 1024 * 1024 * 1024;
 export const MAX_CPUS = 256;
+/** The longest KFENCE sample interval a machine takes: a day (the kernel's parameter is any unsigned long). */
+export const KFENCE_MAX_INTERVAL_MS = 24 * 60 * 60 * 1000;
 
 export interface MachineConfig {
   /** Bytes of physical memory; a multiple of the largest buddy block (4 MiB) is not required. */
@@ -45,6 +47,8 @@ export interface MachineConfig {
   readonly kasanMultiShot?: boolean;
   /** CONFIG_DEBUG_KMEMLEAK=y (kmemleak_checks.ts). Off when absent. */
   readonly kmemleak?: boolean;
+  /** CONFIG_KFENCE with kfence.sample_interval in ms (kfence_checks.ts); absent or 0: no KFENCE. */
+  readonly kfence?: number;
 }
 
 export const DEFAULT_CONFIG: MachineConfig = { memoryBytes: 256 * 1024 * 1024, cpus: 2 };
@@ -68,6 +72,13 @@ export function validateConfig(config: MachineConfig): ConfigError[] {
   }
   if (!Number.isInteger(config.cpus) || config.cpus < 1 || config.cpus > MAX_CPUS) {
     errors.push({ code: 'KM3003', message: `cpus must be between 1 and ${MAX_CPUS}, not ${config.cpus}` });
+  }
+  const kf = config.kfence;
+  if (kf !== undefined && (!Number.isInteger(kf) || kf < 0 || kf > KFENCE_MAX_INTERVAL_MS)) {
+    errors.push({
+      code: 'KM3004',
+      message: `kfence takes a sample interval of 0 to ${KFENCE_MAX_INTERVAL_MS} ms (0: off), not ${kf}`,
+    });
   }
   return errors;
 }

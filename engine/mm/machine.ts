@@ -77,6 +77,8 @@ import { SlabDebugConfig, kmallocAlign, kmemCacheDebugLayout, parseSlabDebug, sl
 import { SlubDebugger } from './slub_checks';
 import { KasanBug, KasanRuntime } from './kasan_checks';
 import { KmemleakTracker } from './kmemleak_checks';
+import { KfenceRuntime, kfencePoolPfn } from './kfence_checks';
+import { KFENCE_POOL_SIZE } from './kfence';
 import {
   cacheRandom,
   decodeFreePointer,
@@ -166,6 +168,8 @@ export class Machine {
   readonly kasan: KasanRuntime | undefined;
   /** kmemleak (kmemleak_checks.ts) when the machine was configured with it. */
   readonly kmemleak: KmemleakTracker | undefined;
+  /** KFENCE (kfence_checks.ts) when the machine was configured with a sample interval; set at boot. */
+  kfence: KfenceRuntime | undefined;
   /**
    * The machine's clock in milliseconds since boot: time passes only when the scenario sleeps (msleep), so
    * runs stay deterministic. jiffies counts it at HZ=1000 from INITIAL_JIFFIES, as the kernel does.
@@ -284,6 +288,7 @@ export class Machine {
     m.frames.flags.fill(PG_RESERVED, 0, m.buddy.firstPfn);
     m.reserved = bootReservations(m.arch, config.memoryBytes);
     m.buildKernelPageTable();
+    if (config.kfence) m.reserveKfencePool(config.kfence);
     let pfn = m.buddy.firstPfn;
     for (const r of m.reserved) {
       for (let p = r.startPfn; p < r.endPfn; p++) m.frames.flags[p]! |= PG_RESERVED;
@@ -346,6 +351,23 @@ export class Machine {
       m.kmallocCaches[type] = caches;
     }
     return m;
+  }
+
+  /**
+   * kfence_alloc_pool_and_metadata(): memblock_alloc() of KFENCE_POOL_SIZE, top-down, so just below what memblock
+   * handed out before it (the early page tables); reserved like them. The pool needs room above the kernel image.
+   */
+  private reserveKfencePool(sampleIntervalMs: number): void {
+    const below = Math.min(
+      ...this.reserved.filter((r) => r.name === 'page tables' || r.name === 'memmap').map((r) => r.startPfn),
+    );
+    const start = kfencePoolPfn(below);
+    const image = this.reserved.find((r) => r.name === 'kernel image')!;
+    if (start < image.endPfn) return; // no room: kfence_alloc_pool_and_metadata() fails and KFENCE stays off
+    this.reserved = [...this.reserved, { name: 'kfence pool', startPfn: start, endPfn: below }].sort(
+      (a, b) => a.startPfn - b.startPfn,
+    );
+    this.kfence = new KfenceRuntime(this, start * PAGE_SIZE, sampleIntervalMs);
   }
 
   /** kmem_cache_flags(): the flags a cache named `name` gets, slab_debug='s added. */
@@ -414,11 +436,47 @@ export class Machine {
    * word of every slab object the range covers as SLUB keeps it (freeptr.ts). The range must lie in RAM.
    */
   readMemory(phys: number, len: number): Uint8Array {
+    if (this.kfence && this.touchesPool(phys, len)) return this.readWithPool(phys, len);
     const out = this.mem.read(phys, len);
     this.forEachSlabIn(phys, len, (cache, slab) =>
       overlayFreePointers(this.freePointers, cache, slab.head, slab, PAGE_SIZE, phys, out),
     );
     return out;
+  }
+
+  /** Whether [phys, phys + len) overlaps the KFENCE pool, whose bytes the pool keeps. */
+  private touchesPool(phys: number, len: number): boolean {
+    const start = this.kfence!.poolPhys;
+    return phys < start + KFENCE_POOL_SIZE && phys + len > start;
+  }
+
+  /** [phys, phys + len) in up to three pieces: before the pool, in it, after it. */
+  private poolPieces(phys: number, len: number): { at: number; n: number; pool: boolean }[] {
+    const start = this.kfence!.poolPhys;
+    const end = start + KFENCE_POOL_SIZE;
+    const cuts = [phys, Math.max(phys, start), Math.min(phys + len, end), phys + len];
+    const out: { at: number; n: number; pool: boolean }[] = [];
+    for (let i = 0; i < 3; i++) {
+      if (cuts[i + 1]! > cuts[i]!) out.push({ at: cuts[i]!, n: cuts[i + 1]! - cuts[i]!, pool: i === 1 });
+    }
+    return out;
+  }
+
+  private readWithPool(phys: number, len: number): Uint8Array {
+    const out = new Uint8Array(len);
+    for (const p of this.poolPieces(phys, len)) {
+      const kf = this.kfence!;
+      out.set(p.pool ? kf.read(p.at, p.n) : this.mem.read(p.at, p.n), p.at - phys);
+    }
+    return out;
+  }
+
+  private writeWithPool(phys: number, data: Uint8Array): void {
+    for (const p of this.poolPieces(phys, data.length)) {
+      const bytes = data.subarray(p.at - phys, p.at - phys + p.n);
+      if (p.pool) this.kfence!.write(p.at, bytes);
+      else this.mem.write(p.at, bytes);
+    }
   }
 
   /** Calls visit once for each slab that has a frame in the physical range [phys, phys + len). */
@@ -439,11 +497,13 @@ export class Machine {
 
   /** The machine's own writes to memory (kzalloc's zeroing, krealloc's copy): see materialiseFreePointers. */
   writeMemory(phys: number, data: Uint8Array): void {
+    if (this.kfence && this.touchesPool(phys, data.length)) return this.writeWithPool(phys, data);
     this.materialiseFreePointers(phys, data.length);
     this.mem.write(phys, data);
   }
 
   fillMemory(phys: number, len: number, value: number): void {
+    if (this.kfence && this.touchesPool(phys, len)) return this.writeWithPool(phys, new Uint8Array(len).fill(value));
     this.materialiseFreePointers(phys, len);
     this.mem.fill(phys, len, value);
   }
@@ -476,6 +536,7 @@ export class Machine {
    * else is a corrupted free pointer (FP_CORRUPT) that the allocator will follow where the kernel would.
    */
   storeMemory(phys: number, data: Uint8Array): void {
+    if (this.kfence && this.touchesPool(phys, data.length)) return this.writeWithPool(phys, data);
     const touched: { cache: KmemCache; slab: Slab; idx: number; wordAt: number }[] = [];
     this.forEachSlabIn(phys, data.length, (cache, slab) => {
       const g = cache.geometry;
@@ -614,6 +675,10 @@ export class Machine {
     }
     if (size <= KMALLOC_MAX_CACHE_SIZE) {
       const cache = this.kmallocCaches[kmallocType(gfp, this.arch.hasZoneDma)]![kmallocIndex(size)]!;
+      if (this.kfence) {
+        const phys = this.kfence.alloc(cache, size, gfp);
+        if (phys !== undefined) return this.kfenceAllocated(cache, phys, size, 'kmalloc');
+      }
       const debug = cache.geometry.debug !== undefined;
       if (debug) {
         this.slubDebug.origSize = size;
@@ -699,6 +764,10 @@ export class Machine {
 
   /** kmem_cache_alloc(s, gfp): an object of the cache (zeroed with __GFP_ZERO), or KMALLOC_FAILED. */
   kmemCacheAlloc(cache: KmemCache, gfp: number): number {
+    if (this.kfence) {
+      const phys = this.kfence.alloc(cache, cache.geometry.objectSize, gfp);
+      if (phys !== undefined) return this.kfenceAllocated(cache, phys, cache.geometry.objectSize, 'kmem_cache_alloc');
+    }
     if (cache.geometry.debug !== undefined) this.slubDebug.entry = 'kmem_cache_alloc_noprof';
     const phys = this.slub.alloc(cache, this.cpu, gfp & ~GFP_SLAB_BUG_MASK);
     if (phys < 0) {
@@ -719,6 +788,7 @@ export class Machine {
    * goes back to the cache it came from. Double and interior frees are refused as kfree refuses them.
    */
   kmemCacheFree(cache: KmemCache, phys: number): KfreeError | undefined {
+    if (this.kfence?.contains(phys)) return this.kfree(phys, 'kmem_cache_free');
     const real = this.slub.cacheOf(phys);
     if (real && real !== cache) {
       this.printk(`kmem_cache_free: Wrong slab cache. ${cache.name} but object is from ${real.name}\n`);
@@ -878,6 +948,11 @@ export class Machine {
     if (!Number.isInteger(phys) || pfn < 0 || pfn >= this.frames.count) {
       return { code: 'KM4001', message: 'ksize of an address outside memory' };
     }
+    if (this.kfence?.contains(phys)) {
+      const size = this.kfence.ksize(phys);
+      if (size !== undefined) return size;
+      return { code: 'KM4003', message: 'ksize of a KFENCE address that is no live object' };
+    }
     if (this.frames.flags[pfn]! & PG_SLAB) {
       // ksize(): kasan_check_byte() first; a poisoned byte is reported and ksize() returns 0.
       if (this.kasan && !this.kasan.checkByte(phys, 'ksize')) return 0;
@@ -947,6 +1022,15 @@ export class Machine {
     const pfn = Math.floor(phys / PAGE_SIZE);
     if (!Number.isInteger(phys) || pfn < 0 || pfn >= this.frames.count) {
       return { code: 'KM4001', message: `kfree of an address outside memory` };
+    }
+    if (this.kfence?.contains(phys)) {
+      // is_kfence_address(): __kfence_free() checks and frees it (or reports an invalid free).
+      if (this.kfence.ksize(phys) !== undefined) {
+        this.record(EventKind.Kfree, -1, phys, 0, 0);
+        this.kmemleak?.freePhys(phys);
+      }
+      this.kfence.free(phys);
+      return undefined;
     }
     // Slub.lookupObject() and freeObject() without the intermediate object (the hot path of kfree): the
     // slab directory has a slab id for exactly the frames with PG_SLAB.
@@ -1033,6 +1117,13 @@ export class Machine {
     if (cache.geometry.debug !== undefined) this.slubDebug.entry = entry;
     this.slub.freeIndex(cache, id, index, this.cpu);
     return undefined;
+  }
+
+  /** slab_post_alloc_hook() of a KFENCE object: kmemleak tracks it (KASAN leaves KFENCE objects alone). */
+  private kfenceAllocated(cache: KmemCache, phys: number, size: number, entry: string): number {
+    this.kmemleak?.allocPhys(phys, cache.geometry.objectSize, entry);
+    this.record(EventKind.Kmalloc, cache.id, phys, size, cache.geometry.size);
+    return phys;
   }
 
   /** The index of the object starting at phys in `slab` (phys is an object's start). */
@@ -1465,6 +1556,7 @@ export class Machine {
     if (kind === EventKind.SlubDebug) return this.slubDebug.reports;
     if (kind === EventKind.Kasan) return this.kasan?.reports ?? 0;
     if (kind === EventKind.Kmemleak) return this.kmemleak?.reports ?? 0;
+    if (kind === EventKind.Kfence) return this.kfence?.reports ?? 0;
     return 0;
   }
 

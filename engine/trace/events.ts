@@ -78,6 +78,11 @@ export enum EventKind {
    * vmalloc area), size = its size. The report's text is in Machine.log.
    */
   Kmemleak,
+  /**
+   * KFENCE reported a bug (kfence_checks.ts): addr = the physical address of the fault or free, size = the
+   * KfenceBug. The report's text is in Machine.log.
+   */
+  Kfence,
 }
 
 export const EVENT_KIND_NAMES: Readonly<Record<EventKind, string>> = {
@@ -96,6 +101,7 @@ export const EVENT_KIND_NAMES: Readonly<Record<EventKind, string>> = {
   [EventKind.SlubDebug]: 'slub_debug',
   [EventKind.Kasan]: 'kasan',
   [EventKind.Kmemleak]: 'kmemleak',
+  [EventKind.Kfence]: 'kfence',
 };
 
 /** One decoded event. */

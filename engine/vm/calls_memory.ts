@@ -124,6 +124,7 @@ function load(width: 1 | 2 | 4 | 8): GenericBuiltin {
     run(machine, [addr]) {
       // __asan_load<width>(): a bad load is reported, and happens (a fault, if any, comes after).
       if (typeof addr === 'bigint') machine.kasan?.check(addr, width, { kind: 'instrumented', write: false });
+      if (typeof addr === 'bigint') machine.kfence?.check(addr, width, false); // a fault in the pool, handled
       const pieces = kernelRange(machine, name, addr!, width);
       if (!Array.isArray(pieces)) return pieces;
       const bytes = readPieces(machine, pieces);
@@ -144,6 +145,7 @@ function store(width: 1 | 2 | 4 | 8): GenericBuiltin {
     run(machine, [addr, value]) {
       // __asan_store<width>(): a bad store is reported, and happens (a fault, if any, comes after).
       if (typeof addr === 'bigint') machine.kasan?.check(addr, width, { kind: 'instrumented', write: true });
+      if (typeof addr === 'bigint') machine.kfence?.check(addr, width, true);
       const pieces = kernelRange(machine, name, addr!, width, true);
       if (!Array.isArray(pieces)) return pieces;
       let v = BigInt.asUintN(64, BigInt(value!));
@@ -193,6 +195,7 @@ export const MEMORY_BUILTINS: readonly GenericBuiltin[] = [
       }
       const pieces = kernelRange(machine, 'memset', addr!, n, true);
       if (!Array.isArray(pieces)) return pieces;
+      if (typeof addr === 'bigint') machine.kfence?.check(addr, n, true);
       storePieces(machine, pieces, new Uint8Array(n).fill(Number(BigInt.asUintN(8, BigInt(byte!)))));
       return undefined;
     },
@@ -226,6 +229,8 @@ export const MEMORY_BUILTINS: readonly GenericBuiltin[] = [
       if (!Array.isArray(from)) return from;
       const to = kernelRange(machine, 'memcpy', dst!, n, true);
       if (!Array.isArray(to)) return to;
+      if (typeof src === 'bigint') machine.kfence?.check(src, n, false);
+      if (typeof dst === 'bigint') machine.kfence?.check(dst, n, true);
       storePieces(machine, to, readPieces(machine, from));
       return undefined;
     },

@@ -22,6 +22,7 @@
 
 import { SlubReport } from '../../engine/mm/slub_checks';
 import { KASAN_BUG_NAMES, KasanBug } from '../../engine/mm/kasan_checks';
+import { KFENCE_BUG_NAMES, KfenceBug } from '../../engine/mm/kfence_checks';
 import {
   Breakpoint,
   BreakpointEvent,
@@ -763,6 +764,8 @@ export class KmemDebugSession extends LoggingDebugSession {
         return `KASAN: ${KASAN_BUG_NAMES[e.size as KasanBug] ?? 'report'}${e.addr ? ` at ${machine.formatVirt(e.addr)}` : ''} (the report is in the debug console)`;
       case EventKind.Kmemleak:
         return `kmemleak: unreferenced object${e.addr ? ` at ${machine.formatVirt(e.addr)}` : ''} (size ${e.size}) (the report is in the debug console)`;
+      case EventKind.Kfence:
+        return `KFENCE: ${KFENCE_BUG_NAMES[e.size as KfenceBug] ?? 'report'} at ${machine.formatVirt(e.addr)} (the report is in the debug console)`;
       case EventKind.SlubDebug:
         return `SLUB debugging found a bug in ${cache}: ${SLUB_REPORT_TEXT[e.size as SlubReport] ?? 'report'} at ${machine.formatVirt(e.addr)} (the report is in the debug console)`;
     }

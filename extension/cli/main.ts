@@ -16,7 +16,7 @@ import { parseSlabDebug } from '../../engine/mm/slub_debug';
 import { ARCH_NAMES, ArchName, isArchName } from '../../engine/mm/arch';
 import { diagnose } from '../../engine/lang/service';
 import { Machine } from '../../engine/mm/machine';
-import { DEFAULT_CONFIG, MAX_CPUS, formatSize, parseSize } from '../../engine/mm/config';
+import { DEFAULT_CONFIG, KFENCE_MAX_INTERVAL_MS, MAX_CPUS, formatSize, parseSize } from '../../engine/mm/config';
 import { slabinfoView, summaryView } from '../../engine/inspect/views';
 import {
   DEBUGFS_FILE_NAMES,
@@ -46,20 +46,21 @@ const DETECTOR_NAMES: Readonly<Record<string, string>> = {
   slub_debug: 'SLUB debugging',
   kasan: 'KASAN',
   kmemleak: 'kmemleak',
+  kfence: 'KFENCE',
 };
 
 const HELP: Record<string, string> = {
   main: `kmem: run kernel-memory scenarios on an emulated Linux 6.12 machine
 
 Usage:
-  kmem run FILE [--memory SIZE] [--cpus N] [--arch ARCH] [--slab-debug FLAGS] [--kasan] [--kmemleak] [--max-steps N] [--proc NAME]... [--debugfs NAME]...
+  kmem run FILE [--memory SIZE] [--cpus N] [--arch ARCH] [--slab-debug FLAGS] [--kasan] [--kmemleak] [--kfence MS] [--max-steps N] [--proc NAME]... [--debugfs NAME]...
   kmem check FILE...
-  kmem boot [--memory SIZE] [--cpus N] [--arch ARCH] [--slab-debug FLAGS] [--kasan] [--kmemleak] [--proc NAME]... [--debugfs NAME]...
+  kmem boot [--memory SIZE] [--cpus N] [--arch ARCH] [--slab-debug FLAGS] [--kasan] [--kmemleak] [--kfence MS] [--proc NAME]... [--debugfs NAME]...
   kmem COMMAND --help
 
 Exit codes: 0 clean, 1 runtime errors or detector reports, 2 invalid input or usage.
 `,
-  run: `kmem run FILE [--memory SIZE] [--cpus N] [--arch ARCH] [--slab-debug FLAGS] [--kasan] [--kmemleak] [--max-steps N] [--proc NAME]... [--debugfs NAME]...
+  run: `kmem run FILE [--memory SIZE] [--cpus N] [--arch ARCH] [--slab-debug FLAGS] [--kasan] [--kmemleak] [--kfence MS] [--max-steps N] [--proc NAME]... [--debugfs NAME]...
 
 Runs the scenario to the end and prints a summary: statements, events by kind, live objects per cache.
 What the machine's kernel log receives (a page allocation failure, the OOM killer) is printed to stderr as
@@ -68,16 +69,17 @@ prints that /proc file of the final machine (${PROC_FILE_NAMES.join(', ')}), eac
 under /sys/kernel/debug (${DEBUGFS_FILE_NAMES.join(', ')}).
 ARCH is ${ARCH_NAMES.join(', ')}. --slab-debug is the slab_debug= boot option's value (FZPU, FZ,kmalloc-64, ...)
 where the scenario's machine block has none; --kasan boots with CONFIG_KASAN (generic) where it does not
-say kasan n; --kmemleak with CONFIG_DEBUG_KMEMLEAK (the run ends with two scans). --max-steps bounds the statements the run may start (default
+say kasan n; --kmemleak with CONFIG_DEBUG_KMEMLEAK (the run ends with two scans); --kfence MS with KFENCE
+sampling one allocation every MS milliseconds of the machine's clock (msleep). --max-steps bounds the statements the run may start (default
 ${DEFAULT_MAX_STEPS.toLocaleString('en-US')}); a scenario that goes past it, a loop that never ends, stops with KM4100.
 Exits 1 when the scenario stops on a runtime error (a kernel panic and KM4100 included) or a detector
-(SLUB debugging, KASAN, kmemleak) reported a bug the scenario's expect blocks did not expect, 2 when it does not compile.
+(SLUB debugging, KASAN, kmemleak, KFENCE) reported a bug the scenario's expect blocks did not expect, 2 when it does not compile.
 `,
   check: `kmem check FILE...
 
 Prints every diagnostic as file:line:col: error KM1234: message. Exits 2 when any file has errors.
 `,
-  boot: `kmem boot [--memory SIZE] [--cpus N] [--arch ARCH] [--slab-debug FLAGS] [--kasan] [--kmemleak] [--proc NAME]... [--debugfs NAME]...
+  boot: `kmem boot [--memory SIZE] [--cpus N] [--arch ARCH] [--slab-debug FLAGS] [--kasan] [--kmemleak] [--kfence MS] [--proc NAME]... [--debugfs NAME]...
 
 Boots a machine (default 256M, 2 CPUs, x86_64) and prints the files named, in the kernel's own format:
 /proc files with --proc (${PROC_FILE_NAMES.join(', ')}), debugfs files with --debugfs
@@ -110,6 +112,7 @@ const machineOptions = {
   'slab-debug': { type: 'string' },
   kasan: { type: 'boolean' },
   kmemleak: { type: 'boolean' },
+  kfence: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } satisfies ParseArgsConfig['options'];
 
@@ -166,6 +169,12 @@ export function main(argv: readonly string[], io: Io = nodeIo): number {
           `--proc takes ${PROC_FILES.slice(0, -1).join(', ')} or ${PROC_FILES[PROC_FILES.length - 1]}, not '${badProc}'`,
         );
       }
+      const kfence = values.kfence === undefined ? undefined : Number(values.kfence);
+      if (kfence !== undefined && (!Number.isInteger(kfence) || kfence < 0 || kfence > KFENCE_MAX_INTERVAL_MS)) {
+        return usage(
+          `--kfence takes a sample interval in ms from 0 to ${KFENCE_MAX_INTERVAL_MS}, not '${values.kfence}'`,
+        );
+      }
       const slabDebugText = values['slab-debug'];
       if (slabDebugText !== undefined) {
         const parsed = parseSlabDebug(slabDebugText);
@@ -176,6 +185,7 @@ export function main(argv: readonly string[], io: Io = nodeIo): number {
         ...(slabDebugText === undefined ? {} : { slabDebug: slabDebugText }),
         ...(values.kasan ? { kasan: true } : {}),
         ...(values.kmemleak ? { kmemleak: true } : {}),
+        ...(kfence !== undefined ? { kfence } : {}),
       };
       const maxSteps = values['max-steps'] === undefined ? DEFAULT_MAX_STEPS : Number(values['max-steps']);
       if (!Number.isSafeInteger(maxSteps) || maxSteps < 1) {
@@ -257,6 +267,7 @@ function boot(io: Io, defaults: ScenarioDefaults, files: Files): number {
     ...(defaults.slabDebug !== undefined ? { slabDebug: defaults.slabDebug } : {}),
     ...(defaults.kasan ? { kasan: true } : {}),
     ...(defaults.kmemleak ? { kmemleak: true } : {}),
+    ...(defaults.kfence !== undefined ? { kfence: defaults.kfence } : {}),
   });
   if (!(machine instanceof Machine)) {
     for (const e of machine) io.err(`kmem boot: error ${e.code}: ${e.message}\n`);

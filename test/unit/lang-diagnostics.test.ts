@@ -85,6 +85,7 @@ const CASES: readonly Case[] = [
   { code: 'KM3001', text: 'machine { ⟦memory 8M⟧; cpus 2 }' },
   { code: 'KM3002', text: 'machine { ⟦memory 16M + 1⟧ }' },
   { code: 'KM3003', text: 'machine {\n  memory 256M\n  ⟦cpus 0⟧\n}' },
+  { code: 'KM3004', text: 'machine {\n  ⟦kfence -5⟧\n}' },
   { code: 'KM4001', text: 'let p = 0xffff888000000000 + 512M\n⟦kfree(p)⟧', runtime: true },
   { code: 'KM4002', text: 'let p = kmalloc(64, GFP_KERNEL)\nkfree(p)\n⟦kfree(p)⟧', runtime: true },
   { code: 'KM4003', text: 'let p = kmalloc(64, GFP_KERNEL)\n⟦kfree(p + 8)⟧', runtime: true },
