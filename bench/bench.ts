@@ -18,6 +18,7 @@
  *          before the clock starts.
  *            engine.mixed, thi.ng.mixed
  *            engine.mixed.slub_debug   the engine with slab_debug=FZPU: the detector's slowdown (vs engine)
+ *            engine.mixed.kasan, .kmemleak, .kfence   the same for KASAN, kmemleak and KFENCE
  *
  * Method: per case, warm-up rounds with growing op counts until the JIT has settled and a round takes long
  * enough to time, then timed rounds, each on fresh state (setup is not timed), timed with performance.now();
@@ -36,6 +37,7 @@ import { performance } from 'node:perf_hooks';
 import { MemPool } from '@thi.ng/malloc';
 
 import { Machine } from '../engine/mm/machine';
+import type { MachineConfig } from '../engine/mm/config';
 import { GFP_KERNEL, __GFP_NOWARN } from '../engine/mm/gfp';
 import { PAGE_SHARED, PageTable, SZ_4K } from '../engine/mm/pgtable';
 import { HEAP_CASES, HEAP_LIVE, HEAP_MAX, HEAP_MIN, prng } from './heaps';
@@ -114,13 +116,25 @@ interface Result {
 // Allocators under test
 // ---------------------------------------------------------------------------------------------------------
 
-function bootMachine(slabDebug?: string): Machine {
-  const m = Machine.boot({ memoryBytes: 256 * MiB, cpus: 2, ...(slabDebug !== undefined ? { slabDebug } : {}) });
+function bootMachine(detectors: Partial<MachineConfig> = {}): Machine {
+  const m = Machine.boot({ memoryBytes: 256 * MiB, cpus: 2, ...detectors });
   if (Array.isArray(m)) {
     throw new Error(`Machine.boot failed: ${m.map((e) => e.message).join('; ')}`);
   }
   return m;
 }
+
+/**
+ * The other detectors' costs on the mixed pattern (the kernel accepts about 2x for KASAN): KASAN with its
+ * per-object state and quarantine; kmemleak's tracking (no scan runs during the pattern); KFENCE at its
+ * default 100 ms interval, where the machine clock stands still, so after the first sample only the gate
+ * is checked, which is what KFENCE costs in production.
+ */
+const DETECTOR_CASES: readonly { name: string; allocator: string; config: Partial<MachineConfig> }[] = [
+  { name: 'kasan', allocator: 'engine, kasan y', config: { kasan: true } },
+  { name: 'kmemleak', allocator: 'engine, kmemleak y', config: { kmemleak: true } },
+  { name: 'kfence', allocator: 'engine, kfence 100', config: { kfence: 100 } },
+];
 
 /** The allocation interface both mixed-pattern runs share. */
 interface Heap {
@@ -445,8 +459,20 @@ const CASES: readonly Case[] = [
     fixedOps: MIXED_OPS,
     budgetMs: MIXED_PEER_BUDGET_MS,
     maxOps: MIXED_OPS,
-    setup: (ops) => mixedRound(engineHeap(bootMachine('FZPU')), ops),
+    setup: (ops) => mixedRound(engineHeap(bootMachine({ slabDebug: 'FZPU' })), ops),
   },
+  ...DETECTOR_CASES.map(
+    (d): Case => ({
+      name: `engine.mixed.${d.name}`,
+      pattern: `mixed: ${MIXED_LIVE} live, ${MIXED_MIN}..${MIXED_MAX} B`,
+      allocator: d.allocator,
+      baseline: 'engine.mixed',
+      fixedOps: MIXED_OPS,
+      budgetMs: MIXED_PEER_BUDGET_MS,
+      maxOps: MIXED_OPS,
+      setup: (ops) => mixedRound(engineHeap(bootMachine(d.config)), ops),
+    }),
+  ),
   {
     name: 'thi.ng.mixed',
     pattern: `mixed: ${MIXED_LIVE} live, ${MIXED_MIN}..${MIXED_MAX} B`,

@@ -105,16 +105,19 @@ const ST_UNUSED = 0;
 const ST_ALLOCATED = 1;
 const ST_FREE = 2;
 
-/** One quarantined object (a qlist_node): its address, its cache and the bytes it counts (cache->size). */
-interface Quarantined {
-  readonly phys: number;
-  readonly cache: KmemCache;
-  readonly bytes: number;
+/** A quarantine queue (struct qlist_head): the objects' addresses and cache->size bytes each, in order. */
+interface QList {
+  phys: number[];
+  sizes: number[];
+  bytes: number;
 }
 
-interface QList {
-  items: Quarantined[];
-  bytes: number;
+/** A slab object found by address: its cache, slab head, index and the slab's side-table words. */
+interface ObjectRef {
+  readonly cache: KmemCache;
+  readonly head: number;
+  readonly index: number;
+  readonly words: Int32Array;
 }
 
 /** The stack of the call in progress, for a track: the allocator frames below the scenario line. */
@@ -177,9 +180,21 @@ export class KasanRuntime {
   private readonly infos = new Map<number, KasanCacheInfo>();
   /** Large kmallocs krealloc() resized in place: head pfn -> the size their shadow now allows. */
   private readonly largeSizes = new Map<number, number>();
-  /** Per slab (head pfn): OBJ_WORDS words per object. */
-  private readonly objects = new Map<number, Int32Array>();
+  /**
+   * Per slab, by slab id (slub.ts: a row of its pool): OBJ_WORDS words per object. A packed array grown by
+   * doubling; a discarded slab's entry stays until its id is reused by a new slab, which replaces it.
+   */
+  private objects: (Int32Array | undefined)[] = new Array<Int32Array | undefined>(1024).fill(undefined);
   private readonly depot = new StackDepot();
+  /* resolve()'s results. */
+  private rCache: KmemCache | undefined;
+  private rHead = 0;
+  private rIndex = 0;
+  private rWords: Int32Array | undefined;
+  /** Per cache id: its objects go to the quarantine when freed (the cache has free meta). */
+  private readonly quarantined: boolean[] = [];
+  /** Depot handles by frame list and scenario line, so a hot allocation site builds its stack once. */
+  private readonly handles = new Map<readonly string[], Map<number, number>>();
   private readonly cpuQuarantine: QList[];
   private readonly global: QList[] = [];
   private quarantineSize = 0;
@@ -194,7 +209,7 @@ export class KasanRuntime {
     private readonly machine: Machine,
     readonly multiShot: boolean,
   ) {
-    this.cpuQuarantine = Array.from({ length: machine.config.cpus }, () => ({ items: [], bytes: 0 }));
+    this.cpuQuarantine = Array.from({ length: machine.config.cpus }, () => ({ phys: [], sizes: [], bytes: 0 }));
   }
 
   /* ---------------------------------------------------------------------------------------------------- */
@@ -212,6 +227,7 @@ export class KasanRuntime {
 
   register(cache: KmemCache, info: KasanCacheInfo): void {
     this.infos.set(cache.id, info);
+    this.quarantined[cache.id] = info.freeMetaOffset !== KASAN_NO_FREE_META;
   }
 
   infoOf(cache: KmemCache): KasanCacheInfo | undefined {
@@ -220,27 +236,48 @@ export class KasanRuntime {
 
   /** A new slab: kasan_poison_slab(), every object unused (its shadow KASAN_SLAB_REDZONE). */
   newSlab(cache: KmemCache, head: number): void {
-    this.objects.set(head, new Int32Array(cache.geometry.objects * OBJ_WORDS));
+    const id = this.machine.slub.slabIdAt(head);
+    while (id >= this.objects.length) {
+      this.objects = this.objects.concat(new Array<Int32Array | undefined>(this.objects.length).fill(undefined));
+    }
+    this.objects[id] = new Int32Array(cache.geometry.objects * OBJ_WORDS);
   }
 
-  /** The slab's pages go back to the page allocator (kasan_poison_pages(): KASAN_PAGE_FREE). */
-  discardSlab(head: number): void {
-    this.objects.delete(head);
+  /** The side-table words of the slab holding frame pfn, if it is a slab. */
+  private wordsAt(pfn: number): Int32Array | undefined {
+    const id = this.machine.slub.slabIdAt(pfn);
+    return id === NO_SLAB ? undefined : this.objects[id];
   }
 
   /** The slab, the index of the object starting at phys and its words, or undefined for a foreign address. */
-  private objectOf(phys: number): { cache: KmemCache; head: number; index: number; words: Int32Array } | undefined {
-    const m = this.machine;
+  private objectOf(phys: number): ObjectRef | undefined {
+    return this.resolve(phys)
+      ? { cache: this.rCache!, head: this.rHead, index: this.rIndex, words: this.rWords! }
+      : undefined;
+  }
+
+  /**
+   * objectOf() for the hot paths, without an allocation: true when phys is an object's start, with the cache,
+   * head, index and side-table words left in the r* fields.
+   */
+  private resolve(phys: number): boolean {
+    const slub = this.machine.slub;
     const pfn = Math.floor(phys / PAGE_SIZE);
-    if (!(pfn >= 0 && pfn < m.frames.count) || m.slub.slabIdAt(pfn) === NO_SLAB) return undefined;
-    const slab = m.slub.slabAt(pfn)!;
-    const cache = m.slub.caches[slab.cache]!;
+    if (!(pfn >= 0 && pfn < this.machine.frames.count)) return false;
+    const id = slub.slabIdAt(pfn);
+    if (id === NO_SLAB) return false;
+    const head = slub.slabHead(id);
+    const cache = slub.slabCache(id);
     const g = cache.geometry;
-    const offset = phys - slab.head * PAGE_SIZE - g.redLeftPad;
-    const index = Math.floor(offset / g.size);
-    const words = this.objects.get(slab.head);
-    if (offset < 0 || offset !== index * g.size || index >= g.objects || !words) return undefined;
-    return { cache, head: slab.head, index, words };
+    const offset = phys - head * PAGE_SIZE - g.redLeftPad;
+    const index = (offset / g.size) | 0;
+    const words = this.objects[id];
+    if (offset < 0 || offset !== index * g.size || index >= g.objects || !words) return false;
+    this.rCache = cache;
+    this.rHead = head;
+    this.rIndex = index;
+    this.rWords = words;
+    return true;
   }
 
   /* ---------------------------------------------------------------------------------------------------- */
@@ -252,13 +289,13 @@ export class KasanRuntime {
    * `requested` bytes, its alloc track saved. Then kasan_quarantine_reduce() when the gfp may block.
    */
   slabAlloc(phys: number, requested: number, entry: string, mayBlock: boolean): void {
-    const o = this.objectOf(phys);
-    if (o) {
-      const at = o.index * OBJ_WORDS;
-      o.words[at + W_STATE] = ST_ALLOCATED;
-      o.words[at + W_REQUESTED] = Math.min(requested, o.cache.geometry.objectSize);
-      o.words[at + W_ALLOC_TRACK] = this.saveStack(ALLOC_FRAMES[entry] ?? ALLOC_FRAMES.kmalloc!);
-      o.words[at + W_FREE_TRACK] = 0;
+    if (this.resolve(phys)) {
+      const words = this.rWords!;
+      const at = this.rIndex * OBJ_WORDS;
+      words[at + W_STATE] = ST_ALLOCATED;
+      words[at + W_REQUESTED] = Math.min(requested, this.rCache!.geometry.objectSize);
+      words[at + W_ALLOC_TRACK] = this.saveStack(ALLOC_FRAMES[entry] ?? ALLOC_FRAMES.kmalloc!);
+      words[at + W_FREE_TRACK] = 0;
     }
     if (mayBlock) this.quarantineReduce();
   }
@@ -285,24 +322,19 @@ export class KasanRuntime {
    * else the bug reported (the caller frees nothing).
    */
   preFree(phys: number, entry: string): KasanBug | undefined {
-    const m = this.machine;
-    const pfn = Math.floor(phys / PAGE_SIZE);
-    const slab = m.slub.slabAt(pfn);
-    if (!slab) return undefined;
-    const cache = m.slub.caches[slab.cache]!;
-    const g = cache.geometry;
-    // nearest_obj(): the object of the slot phys is in (the last one beyond the last slot).
-    const slot = Math.min(Math.floor((phys - slab.head * PAGE_SIZE) / g.size), g.objects - 1);
-    const object = slab.head * PAGE_SIZE + slot * g.size + g.redLeftPad;
-    if (object !== phys) {
-      this.reportFree(KasanBug.InvalidFree, phys, entry);
-      return KasanBug.InvalidFree;
-    }
-    if (!accessible(this.shadowOfPhys(phys))) {
+    if (this.resolve(phys)) {
+      // The object's first byte is accessible exactly while it is allocated (a request is at least 1 byte).
+      if (this.rWords![this.rIndex * OBJ_WORDS + W_STATE] === ST_ALLOCATED) return undefined;
       this.reportFree(KasanBug.DoubleFree, phys, entry);
       return KasanBug.DoubleFree;
     }
-    return undefined;
+    const slub = this.machine.slub;
+    const pfn = Math.floor(phys / PAGE_SIZE);
+    const id = pfn >= 0 && pfn < this.machine.frames.count ? slub.slabIdAt(pfn) : NO_SLAB;
+    if (id === NO_SLAB) return undefined;
+    // nearest_obj() is not phys: a pointer into an object (or its slot's metadata) is an invalid free.
+    this.reportFree(KasanBug.InvalidFree, phys, entry);
+    return KasanBug.InvalidFree;
   }
 
   /**
@@ -311,14 +343,14 @@ export class KasanRuntime {
    * meta (the object is freed at once).
    */
   slabFree(phys: number, entry: string): boolean {
-    const o = this.objectOf(phys);
-    if (!o) return false;
-    const at = o.index * OBJ_WORDS;
-    o.words[at + W_STATE] = ST_FREE;
-    o.words[at + W_FREE_TRACK] = this.saveStack(FREE_FRAMES[entry] ?? FREE_FRAMES.kfree!);
-    const info = this.infos.get(o.cache.id);
-    if (!info || info.freeMetaOffset === KASAN_NO_FREE_META) return false;
-    this.quarantinePut(phys, o.cache);
+    if (!this.resolve(phys)) return false;
+    const words = this.rWords!;
+    const at = this.rIndex * OBJ_WORDS;
+    words[at + W_STATE] = ST_FREE;
+    words[at + W_FREE_TRACK] = this.saveStack(FREE_FRAMES[entry] ?? FREE_FRAMES.kfree!);
+    const cache = this.rCache!;
+    if (!this.quarantined[cache.id]) return false;
+    this.quarantinePut(phys, cache.geometry.size);
     return true;
   }
 
@@ -334,20 +366,25 @@ export class KasanRuntime {
   /* ---------------------------------------------------------------------------------------------------- */
 
   /** kasan_quarantine_put(). */
-  private quarantinePut(phys: number, cache: KmemCache): void {
+  private quarantinePut(phys: number, size: number): void {
     const q = this.cpuQuarantine[this.machine.cpu] ?? this.cpuQuarantine[0]!;
-    q.items.push({ phys, cache, bytes: cache.geometry.size });
-    q.bytes += cache.geometry.size;
+    q.phys.push(phys);
+    q.sizes.push(size);
+    q.bytes += size;
     if (q.bytes > QUARANTINE_PERCPU_SIZE) {
       this.quarantineSize += q.bytes;
       const tail = this.global[this.global.length - 1];
       if (tail && tail.bytes < this.quarantineBatchSize) {
-        tail.items.push(...q.items);
+        for (let i = 0; i < q.phys.length; i++) {
+          tail.phys.push(q.phys[i]!);
+          tail.sizes.push(q.sizes[i]!);
+        }
         tail.bytes += q.bytes;
       } else {
-        this.global.push({ items: q.items, bytes: q.bytes });
+        this.global.push({ phys: q.phys, sizes: q.sizes, bytes: q.bytes });
       }
-      q.items = [];
+      q.phys = [];
+      q.sizes = [];
       q.bytes = 0;
     }
   }
@@ -363,23 +400,33 @@ export class KasanRuntime {
       const batch = this.global.shift();
       if (batch) {
         this.quarantineSize -= batch.bytes;
-        for (const item of batch.items) this.release(item);
+        for (const phys of batch.phys) this.release(phys);
       }
     }
   }
 
   /** kasan_quarantine_remove_cache(): every quarantined object of the cache is freed now. */
   removeCache(cache: KmemCache): void {
+    const slub = this.machine.slub;
     for (const q of [...this.cpuQuarantine, ...this.global]) {
-      const keep: Quarantined[] = [];
-      const gone: Quarantined[] = [];
-      for (const item of q.items) (item.cache === cache ? gone : keep).push(item);
+      const keep: QList = { phys: [], sizes: [], bytes: 0 };
+      const gone: number[] = [];
+      q.phys.forEach((phys, i) => {
+        const id = slub.slabIdAt(Math.floor(phys / PAGE_SIZE));
+        if (id !== NO_SLAB && slub.slabCache(id) === cache) {
+          gone.push(phys);
+        } else {
+          keep.phys.push(phys);
+          keep.sizes.push(q.sizes[i]!);
+          keep.bytes += q.sizes[i]!;
+        }
+      });
       if (gone.length === 0) continue;
-      const bytes = gone.reduce((n, i) => n + i.bytes, 0);
-      q.items = keep;
-      q.bytes -= bytes;
-      if (this.global.includes(q)) this.quarantineSize -= bytes;
-      for (const item of gone) this.release(item);
+      if (this.global.includes(q)) this.quarantineSize -= q.bytes - keep.bytes;
+      q.phys = keep.phys;
+      q.sizes = keep.sizes;
+      q.bytes = keep.bytes;
+      for (const phys of gone) this.release(phys);
     }
   }
 
@@ -388,7 +435,7 @@ export class KasanRuntime {
     let objects = 0;
     let bytes = 0;
     for (const q of [...this.cpuQuarantine, ...this.global]) {
-      objects += q.items.length;
+      objects += q.phys.length;
       bytes += q.bytes;
     }
     return { objects, bytes };
@@ -405,13 +452,13 @@ export class KasanRuntime {
   }
 
   /** qlink_free() -> ___cache_free(): the allocator gets the object back (its shadow stays free). */
-  private release(item: Quarantined): void {
+  private release(phys: number): void {
     const m = this.machine;
-    const pfn = Math.floor(item.phys / PAGE_SIZE);
+    const pfn = Math.floor(phys / PAGE_SIZE);
     const id = m.slub.slabIdAt(pfn);
     if (id === NO_SLAB) return;
     const cache = m.slub.slabCache(id);
-    const index = m.slub.objectIndexOf(cache, id, item.phys);
+    const index = m.slub.objectIndexOf(cache, id, phys);
     if (index < 0) return; // corrupted state the scenario made: nothing to give back
     m.slub.freeIndex(cache, id, index, m.cpu);
   }
@@ -451,7 +498,7 @@ export class KasanRuntime {
     const off = phys - slab.head * PAGE_SIZE;
     const slot = Math.floor(off / g.size);
     const inObject = off - slot * g.size - g.redLeftPad;
-    const words = this.objects.get(slab.head);
+    const words = this.wordsAt(pfn);
     if (slot >= g.objects || inObject < 0 || !words) return KASAN_SLAB_REDZONE;
     const at = slot * OBJ_WORDS;
     const objectEnd = roundUp(g.objectSize);
@@ -579,7 +626,7 @@ export class KasanRuntime {
     const g = cache.geometry;
     const slot = Math.min(Math.floor((phys - slab.head * PAGE_SIZE) / g.size), g.objects - 1);
     const object = slab.head * PAGE_SIZE + slot * g.size + g.redLeftPad;
-    const words = this.objects.get(slab.head);
+    const words = this.wordsAt(slab.head);
     const at = slot * OBJ_WORDS;
     const state = words?.[at + W_STATE] ?? ST_UNUSED;
     const allocSize = state === ST_ALLOCATED ? words![at + W_REQUESTED]! : g.objectSize;
@@ -656,8 +703,20 @@ export class KasanRuntime {
     m.recordReport(EventKind.Kasan, -1, phys ?? 0, bug);
   }
 
+  /** The depot handle of the allocator frames below the current scenario line (cached per entry and line). */
   private saveStack(frames: readonly string[]): number {
-    return this.depot.save([...frames.map((f) => `${f}+0x0/0x0`), `line_${this.machine.line}+0x0/0x1 [scenario]`]);
+    let byLine = this.handles.get(frames);
+    if (!byLine) {
+      byLine = new Map();
+      this.handles.set(frames, byLine);
+    }
+    const line = this.machine.line;
+    let handle = byLine.get(line);
+    if (handle === undefined) {
+      handle = this.depot.save([...frames.map((f) => `${f}+0x0/0x0`), `line_${line}+0x0/0x1 [scenario]`]);
+      byLine.set(line, handle);
+    }
+    return handle;
   }
 }
 

@@ -97,6 +97,8 @@ export class KfenceRuntime {
   /** kfence_alloc() of slab_alloc_node(): the pool object's physical address, or undefined (not sampled). */
   alloc(cache: KmemCache, size: number, gfp: number): number | undefined {
     const m = this.machine;
+    // kfence_alloc()'s inline test: the gate is closed for all but one allocation per interval.
+    if (!this.sampler.gateOpen(m.uptimeMs)) return undefined;
     const virt = this.sampler.alloc(
       {
         size,

@@ -43,10 +43,19 @@ const ENTRY_FRAMES: Readonly<Record<string, string>> = {
   vmalloc: '__vmalloc_node_range_noprof',
 };
 
+/** A tracked block as allocation leaves it (the KmemleakObject is made when a scan needs it). */
 interface Tracked {
-  object: KmemleakObject;
-  /** The physical address of a direct-map block (for the event), or -1 for a vmalloc area. */
+  /** The physical address of a direct-map block, or -1 for a vmalloc area (then `virt` is set). */
   readonly phys: number;
+  readonly virt: bigint | undefined;
+  readonly size: number;
+  readonly jiffies: number;
+  readonly line: number;
+  readonly entry: string;
+  minCount: number;
+  /** What the last scan left: object->checksum and OBJECT_REPORTED. */
+  checksum: number;
+  reported: boolean;
 }
 
 export class KmemleakTracker {
@@ -54,41 +63,55 @@ export class KmemleakTracker {
   reports = 0;
   /** Scans run. */
   scans = 0;
-  /** Tracked blocks by address, in allocation order (object_list). */
-  private readonly objects = new Map<bigint, Tracked>();
+  /** Tracked direct-map blocks by physical address, vmalloc areas by address, each in allocation order. */
+  private readonly byPhys = new Map<number, Tracked>();
+  private readonly byVirt = new Map<bigint, Tracked>();
   private last: { objects: KmemleakObject[]; result: KmemleakScanResult } | undefined;
 
   constructor(private readonly machine: Machine) {}
 
-  /** kmemleak_alloc(): a block of size bytes at virt, allocated now through `entry`. */
-  alloc(virt: bigint, phys: number, size: number, entry: string): void {
+  private track(phys: number, virt: bigint | undefined, size: number, entry: string): Tracked {
     const m = this.machine;
-    this.objects.set(virt, {
-      phys,
-      object: {
-        pointer: virt,
-        size,
-        minCount: 1,
-        comm: m.comm,
-        pid: 1,
-        jiffies: m.jiffies,
-        trace: [`${ENTRY_FRAMES[entry] ?? entry}+0x0/0x0`, `line_${m.line}+0x0/0x1 [scenario]`],
-      },
-    });
+    return { phys, virt, size, jiffies: m.jiffies, line: m.line, entry, minCount: 1, checksum: 0, reported: false };
   }
 
-  /** kmemleak_free(). */
+  /** kmemleak_alloc() of a vmalloc area at virt. */
+  alloc(virt: bigint, size: number, entry: string): void {
+    this.byVirt.set(virt, this.track(-1, virt, size, entry));
+  }
+
+  /** kmemleak_free() of a vmalloc area. */
   free(virt: bigint): void {
-    this.objects.delete(virt);
+    this.byVirt.delete(virt);
   }
 
-  /** kmemleak_alloc() for a slab or large-kmalloc address given physically. */
+  /** kmemleak_alloc() of a slab object or large kmalloc, by physical address. */
   allocPhys(phys: number, size: number, entry: string): void {
-    this.alloc(this.machine.virt(phys), phys, size, entry);
+    this.byPhys.set(phys, this.track(phys, undefined, size, entry));
   }
 
   freePhys(phys: number): void {
-    this.objects.delete(this.machine.virt(phys));
+    this.byPhys.delete(phys);
+  }
+
+  private find(virt: bigint): Tracked | undefined {
+    const phys = this.machine.phys(virt);
+    return phys !== undefined ? this.byPhys.get(phys) : this.byVirt.get(virt);
+  }
+
+  /** The struct kmemleak_object of a tracked block, for the scan and the report. */
+  private objectOf(t: Tracked): KmemleakObject {
+    return {
+      pointer: t.virt ?? this.machine.virt(t.phys),
+      size: t.size,
+      minCount: t.minCount,
+      comm: this.machine.comm,
+      pid: 1,
+      jiffies: t.jiffies,
+      trace: [`${ENTRY_FRAMES[t.entry] ?? t.entry}+0x0/0x0`, `line_${t.line}+0x0/0x1 [scenario]`],
+      checksum: t.checksum,
+      reported: t.reported,
+    };
   }
 
   /**
@@ -96,19 +119,19 @@ export class KmemleakTracker {
    * false when kmemleak tracks no block there (the kernel warns "Trying to color unknown object").
    */
   mark(virt: bigint, how: 'not_leak' | 'ignore'): boolean {
-    const t = this.objects.get(virt);
+    const t = this.find(virt);
     if (!t) {
       const kind = how === 'not_leak' ? 'grey' : 'black';
       this.machine.printk(`kmemleak: Trying to color unknown object at 0x${virt.toString(16)} as ${kind}\n`);
       return false;
     }
-    t.object = { ...t.object, minCount: how === 'not_leak' ? KMEMLEAK_GREY : KMEMLEAK_BLACK };
+    t.minCount = how === 'not_leak' ? KMEMLEAK_GREY : KMEMLEAK_BLACK;
     return true;
   }
 
   /** Blocks tracked now. */
   get size(): number {
-    return this.objects.size;
+    return this.byPhys.size + this.byVirt.size;
   }
 
   /**
@@ -117,22 +140,23 @@ export class KmemleakTracker {
    */
   scan(pointers: readonly bigint[], now = this.machine.jiffies): number {
     const m = this.machine;
-    const tracked = [...this.objects.values()];
-    const objects = tracked.map((t) => t.object);
+    const tracked = [...this.byPhys.values(), ...this.byVirt.values()];
+    const objects = tracked.map((t) => this.objectOf(t));
     const result = kmemleakScan(objects, [], this.memory, { now, pointers });
     this.scans++;
     tracked.forEach((t, i) => {
-      t.object = { ...t.object, checksum: result.checksum[i], reported: result.reported[i] };
+      t.checksum = result.checksum[i]!;
+      t.reported = result.reported[i]!;
     });
     for (const i of result.newLeaks) {
-      const o = tracked[i]!.object;
+      const o = objects[i]!;
       const bytes = this.memory.readBytes(o.pointer, Math.min(o.size, 32)) ?? new Uint8Array(0);
       for (const line of formatUnreferenced(o, bytes, result.checksum[i]!, { dmesg: true })) m.printk(`${line}\n`);
       this.reports++;
       m.recordReport(EventKind.Kmemleak, -1, Math.max(tracked[i]!.phys, 0), o.size);
     }
     if (result.summary) m.printk(`${result.summary}\n`);
-    this.last = { objects: tracked.map((t) => t.object), result };
+    this.last = { objects: tracked.map((t) => this.objectOf(t)), result };
     return result.newLeaks.length;
   }
 

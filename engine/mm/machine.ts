@@ -261,7 +261,6 @@ export class Machine {
         this.record(EventKind.SlabNew, cache.id, pfn, SlabPath.NewSlab, cache.geometry.order);
       },
       slabDiscard: (cache, pfn, path, cpu) => {
-        this.kasan?.discardSlab(pfn);
         this.events.push(EventKind.SlabDiscard, cpu, this.line, cache.id, pfn, path, cache.geometry.order);
         this.events.push(EventKind.PageFree, cpu, this.line, -1, pfn, 0, cache.geometry.order);
       },

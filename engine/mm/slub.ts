@@ -671,6 +671,11 @@ export class Slub implements SlabStore {
     return this.leaves[this.dir[pfn >>> SLAB_DIR_SHIFT]! + (pfn & SLAB_DIR_MASK)]!;
   }
 
+  /** The head frame of slab `id` (a slab that exists). */
+  slabHead(id: number): number {
+    return this.pool[id + SLAB_HEAD]!;
+  }
+
   /** The cache of slab `id` (a slab that exists). */
   slabCache(id: number): KmemCache {
     return this.caches[this.pool[id + SLAB_CACHE]!]!;

@@ -497,7 +497,7 @@ function vmallocCall(machine: Machine, name: string, sizeArg: Value, zero: boole
     }
     return NULL;
   }
-  machine.kmemleak?.alloc(r.addr, -1, r.requestedSize, 'vmalloc'); // kmemleak_vmalloc()
+  machine.kmemleak?.alloc(r.addr, r.requestedSize, 'vmalloc'); // kmemleak_vmalloc()
   return r.addr;
 }
 
