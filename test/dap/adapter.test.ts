@@ -261,6 +261,46 @@ describe('kmem debug adapter over DAP', () => {
     assert.match(output.join(''), /BUG kmalloc-64 \(Not tainted\): kmalloc Redzone overwritten/);
   });
 
+  test('kasan and kmemleak breakpoints stop on their reports, at the statement that made them', async () => {
+    const program = scenario(
+      'detectors.kmem',
+      [
+        'machine {',
+        '  kasan y',
+        '  kmemleak y',
+        '}',
+        'let p = kmalloc(50, GFP_KERNEL)',
+        'write8(p + 50, 1)',
+        'let q = kzalloc(40, GFP_KERNEL)',
+        'q = 0',
+        'msleep(6000)',
+        'let n = kmemleak_scan()',
+        'let after = 1',
+        '',
+      ].join('\n'),
+    );
+    const output: string[] = [];
+    dc.on('output', (e: DebugProtocol.OutputEvent) => output.push(e.body.output));
+    const first = dc.waitForEvent('stopped');
+    const { functions } = await launch(program, { functions: ['kasan', 'kmemleak'] });
+    assert.deepEqual(
+      functions.map((f) => f.verified),
+      [true, true],
+    );
+    const kasan = (await first) as DebugProtocol.StoppedEvent;
+    assert.match(kasan.body.description ?? '', /^KASAN: slab-out-of-bounds at 0xffff888/);
+    let trace = await dc.stackTraceRequest({ threadId: 1 });
+    assert.equal(trace.body.stackFrames.find((f) => f.source)!.line, 6, 'at the store');
+    const second = dc.waitForEvent('stopped');
+    await dc.continueRequest({ threadId: 1 });
+    const leak = (await second) as DebugProtocol.StoppedEvent;
+    assert.match(leak.body.description ?? '', /^kmemleak: unreferenced object at 0xffff888[0-9a-f]+ \(size 64\)/);
+    trace = await dc.stackTraceRequest({ threadId: 1 });
+    assert.equal(trace.body.stackFrames.find((f) => f.source)!.line, 10, 'at the scan');
+    assert.match(output.join(''), /BUG: KASAN: slab-out-of-bounds in line_6/);
+    assert.match(output.join(''), /kmemleak: unreferenced object 0x/);
+  });
+
   test("a slab_move breakpoint shows SLUB's own call path: a full slab leaving the CPU, then put_cpu_partial", async () => {
     const program = scenario(
       'moves.kmem',
