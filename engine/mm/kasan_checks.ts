@@ -52,7 +52,7 @@ import {
   kasanCacheCreate,
   reportBugType,
 } from './kasan';
-import { TAINT_BAD_PAGE, printTainted } from './slub_debug';
+import { TAINT_BAD_PAGE, dumpStackHeader } from './slub_debug';
 import { StackDepot } from './stackdepot';
 import { EventKind } from '../trace/events';
 
@@ -591,7 +591,7 @@ export class KasanRuntime {
     const m = this.machine;
     const line = `line_${m.line}+0x0/0x1 [scenario]`;
     const stack = [
-      `CPU: ${m.cpu} UID: 0 PID: 1 Comm: ${m.comm} ${printTainted(m.slubDebug.taint.mask)} 6.12.0 #1`,
+      ...dumpStackHeader(m.cpu, 1, m.comm, m.slubDebug.taint.mask),
       'Call Trace:',
       ' <TASK>',
       ' dump_stack_lvl+0x0/0x0',

@@ -34,7 +34,7 @@ import {
   KfenceSampler,
   KfenceTrackInfo,
 } from './kfence';
-import { TAINT_BAD_PAGE, printTainted } from './slub_debug';
+import { TAINT_BAD_PAGE, dumpStackHeader } from './slub_debug';
 import { EventKind } from '../trace/events';
 
 /** What a kfence event's `size` field says: the report's kind. */
@@ -172,7 +172,7 @@ export class KfenceRuntime {
 
   private footer(): string[] {
     const m = this.machine;
-    return [`CPU: ${m.cpu} UID: 0 PID: 1 Comm: ${m.comm} ${printTainted(m.slubDebug.taint.mask)} 6.12.0 #1`];
+    return dumpStackHeader(m.cpu, 1, m.comm, m.slubDebug.taint.mask);
   }
 
   /**

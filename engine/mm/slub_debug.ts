@@ -626,6 +626,17 @@ export function printTainted(mask: number): string {
   return 'Tainted: ' + TAINT_FLAGS.map(([on, off], i) => (mask & (1 << i) ? on : off)).join('');
 }
 
+/**
+ * dump_stack_print_info()'s first lines (6.12): "CPU: %d UID: %u PID: %d Comm: %.20s %s %s %.*s" and, when the
+ * kernel is tainted, print_tainted_verbose()'s "Tainted: [B]=BAD_PAGE" (one "[X]=NAME" per flag set; B is the
+ * only taint the emulator sets).
+ */
+export function dumpStackHeader(cpu: number, pid: number, comm: string, taintMask: number): string[] {
+  const lines = [`CPU: ${cpu} UID: 0 PID: ${pid} Comm: ${comm} ${printTainted(taintMask)} 6.12.0 #1`];
+  if (taintMask & (1 << TAINT_BAD_PAGE)) lines.push('Tainted: [B]=BAD_PAGE');
+  return lines;
+}
+
 /** What a report needs beyond the cache's bytes: names, slab state, time, symbols and the log sink. */
 export interface SlubReportContext {
   /** s->name. */

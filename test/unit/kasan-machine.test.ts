@@ -88,7 +88,7 @@ test('kmalloc_oob_right: 115 bytes asked; a write at 115 and 120 and a read at 1
   );
   assert.match(r.log, /^page_type: f5\(slab\)\n/m);
   assert.match(r.log, /Disabling lock debugging due to kernel taint\n/);
-  assert.match(r.log, /Comm: kmem Tainted: G {4}B {14}6\.12\.0 #1\n/);
+  assert.match(r.log, /Comm: kmem Tainted: G {4}B {14}6\.12\.0 #1\nTainted: \[B\]=BAD_PAGE\nCall Trace:\n/);
 });
 
 test("kmalloc_oob_left: the byte before an object is its neighbour slot's redzone", () => {
