@@ -160,6 +160,16 @@ export interface ExpectReportStmt extends StmtBase {
   readonly body: Block;
 }
 
+/**
+ * `on irq { ... }` / `on softirq { ... }`: the block's statements run as an interrupt handler (hardirq: the
+ * HARDIRQ count and interrupts off) or a softirq (the SOFTIRQ count), as engine/mm/context.ts keeps them.
+ */
+export interface OnContextStmt extends StmtBase {
+  readonly kind: 'on-context';
+  readonly context: 'irq' | 'softirq';
+  readonly body: Block;
+}
+
 /** `on cpu N { ... }`: the block's statements run on CPU N (machine.cpu); head is `on cpu N`. */
 export interface OnCpuStmt extends StmtBase {
   readonly kind: 'on-cpu';
@@ -204,6 +214,7 @@ export type Stmt =
   | ExpectStmt
   | ExpectReportStmt
   | OnCpuStmt
+  | OnContextStmt
   | PrintStmt
   | MachineStmt;
 

@@ -134,6 +134,7 @@ export const REPORT_KINDS: ReadonlyMap<string, EventKind> = new Map([
   ['kasan', EventKind.Kasan],
   ['kmemleak', EventKind.Kmemleak],
   ['kfence', EventKind.Kfence],
+  ['might_sleep', EventKind.MightSleep],
 ]);
 
 export function isBuiltinName(name: string): boolean {

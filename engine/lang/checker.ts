@@ -45,6 +45,7 @@ import { foldConstant } from './fold';
 import { closest } from './parser';
 import { RESERVED_WORDS } from './tokens';
 import { parseSlabDebug } from '../mm/slub_debug';
+import { __GFP_DIRECT_RECLAIM } from '../mm/gfp';
 import { Value } from '../vm/values';
 
 export interface VarInfo {
@@ -187,6 +188,13 @@ class Checker {
     this.diagnostics.push(error(code, message, at));
   }
 
+  private warn(code: string, message: string, at: Range): void {
+    this.diagnostics.push({ ...error(code, message, at), severity: 'warning' });
+  }
+
+  /** `on irq` / `on softirq` blocks around the statement being checked. */
+  private interruptDepth = 0;
+
   private allocate(count: number): number {
     const slot = this.nextSlot;
     this.nextSlot += count;
@@ -317,6 +325,11 @@ class Checker {
       case 'on-cpu':
         this.expr(stmt.cpu, true);
         this.block(stmt.body);
+        break;
+      case 'on-context':
+        this.interruptDepth++;
+        this.block(stmt.body);
+        this.interruptDepth--;
         break;
       case 'expect-report':
         if (!REPORT_KINDS.has(stmt.report.name)) {
@@ -546,6 +559,17 @@ class Checker {
             this.callbackArgument(name, fn.params[i]!, arg);
             return;
           }
+          if (fn && fn.params[i] === 'gfp' && this.interruptDepth > 0) {
+            // might_alloc() in interrupt context: a mask that may block is the bug the kernel reports at run time.
+            const gfp = foldConstant(arg, isConstantName);
+            if (typeof gfp === 'number' && gfp & __GFP_DIRECT_RECLAIM) {
+              this.warn(
+                'KM2024',
+                `${name} in an interrupt handler with a GFP mask that may sleep (__GFP_DIRECT_RECLAIM): use GFP_ATOMIC`,
+                arg.range,
+              );
+            }
+          }
           if (fn && 'stringParams' in fn && fn.stringParams?.includes(i)) {
             if (arg.kind !== 'string') {
               this.report(
@@ -744,7 +768,8 @@ function collectReturns(block: Block): ReturnStmt[] {
         st.kind === 'for' ||
         st.kind === 'while' ||
         st.kind === 'expect-report' ||
-        st.kind === 'on-cpu'
+        st.kind === 'on-cpu' ||
+        st.kind === 'on-context'
       ) {
         visit(st.body);
       } else if (st.kind === 'if') {

@@ -16,6 +16,7 @@ import { foldConstant } from './fold';
 import { ALL_GENERIC_BUILTINS as GENERIC_BUILTINS, GENERIC_BUILTIN_IDS } from '../vm/calls';
 import { Op, PagesCall, ProcedureInfo, Program, StatementInfo, VariableInfo, baseName } from '../vm/program';
 import { Value } from '../vm/values';
+import { CONTEXT_IRQ, CONTEXT_SOFTIRQ } from '../vm/vm';
 
 export function compile(script: Script, checked: CheckResult, fileName: string): Program {
   return new Compiler(checked, fileName).compile(script);
@@ -294,6 +295,14 @@ class Compiler {
         this.stack(-1);
         this.block(stmt.body);
         this.emit(Op.CpuLeave);
+        return;
+      }
+      case 'on-context': {
+        this.startStatement(stmt);
+        const ctx = stmt.context === 'irq' ? CONTEXT_IRQ : CONTEXT_SOFTIRQ;
+        this.emit(Op.ContextEnter, ctx);
+        this.block(stmt.body);
+        this.emit(Op.ContextLeave);
         return;
       }
       case 'expect-report': {

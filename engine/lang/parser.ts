@@ -34,6 +34,7 @@ import {
   LetStmt,
   MachineEntry,
   MachineStmt,
+  OnContextStmt,
   OnCpuStmt,
   PrintStmt,
   ProcStmt,
@@ -574,11 +575,19 @@ class Parser {
     return { kind: 'expect', condition, head: range, range };
   }
 
-  /** `on cpu N { ... }` (`cpu` stays reserved for what else `on` will take: irq handlers). */
-  private parseOn(): OnCpuStmt | undefined {
+  /** `on cpu N { ... }`, `on irq { ... }`, `on softirq { ... }`. */
+  private parseOn(): OnCpuStmt | OnContextStmt | undefined {
     const keyword = this.advance();
+    for (const context of ['irq', 'softirq'] as const) {
+      if (!this.atKeyword(context)) continue;
+      this.advance();
+      const head = cover(keyword.range, this.lastEnd);
+      const body = this.parseBody(`'${context}'`);
+      if (!body) return undefined;
+      return { kind: 'on-context', context, body, head, range: cover(keyword.range, body.range) };
+    }
     if (!this.atKeyword('cpu')) {
-      this.expected(`'cpu' after 'on' (on cpu 1 { ... })`);
+      this.expected(`'cpu', 'irq' or 'softirq' after 'on' (on cpu 1 { ... }, on irq { ... })`);
       return undefined;
     }
     this.advance();

@@ -101,8 +101,6 @@ export const FUTURE_STATEMENT_WORDS: ReadonlySet<string> = new Set([
   'push',
   'pop',
   'atomic',
-  'spin_lock',
-  'spin_unlock',
 ]);
 
 /** Words kept for future values. */

@@ -78,6 +78,7 @@ import { SlubDebugger } from './slub_checks';
 import { KasanBug, KasanRuntime } from './kasan_checks';
 import { KmemleakTracker } from './kmemleak_checks';
 import { KfenceRuntime, kfencePoolPfn } from './kfence_checks';
+import { ExecContext, MightSleepKind } from './context';
 import { KFENCE_POOL_SIZE } from './kfence';
 import {
   cacheRandom,
@@ -170,6 +171,10 @@ export class Machine {
   readonly kmemleak: KmemleakTracker | undefined;
   /** KFENCE (kfence_checks.ts) when the machine was configured with a sample interval; set at boot. */
   kfence: KfenceRuntime | undefined;
+  /** The context kernel code runs in (preempt count, interrupts, RCU, spin locks) and its checks (context.ts). */
+  readonly context: ExecContext;
+  /** might_sleep reports printed (sleeping in atomic context, scheduling while atomic). */
+  mightSleepReports = 0;
   /**
    * The machine's clock in milliseconds since boot: time passes only when the scenario sleeps (msleep), so
    * runs stay deterministic. jiffies counts it at HZ=1000 from INITIAL_JIFFIES, as the kernel does.
@@ -244,6 +249,20 @@ export class Machine {
     this.arch = archSpec(config.arch ?? 'x86_64');
     this.kasan = config.kasan ? new KasanRuntime(this, config.kasanMultiShot ?? false) : undefined;
     this.kmemleak = config.kmemleak ? new KmemleakTracker(this) : undefined;
+    this.context = new ExecContext({
+      printk: (text) => this.printk(text),
+      now: () => ({
+        jiffies: this.jiffies,
+        cpu: this.cpu,
+        line: this.line,
+        comm: this.comm,
+        taint: this.slubDebug.taint,
+      }),
+      report: (kind: MightSleepKind) => {
+        this.mightSleepReports++;
+        this.recordReport(EventKind.MightSleep, -1, 0, kind);
+      },
+    });
     const firstPfn = this.arch.physBase / PAGE_SIZE;
     this.frames = new FrameTable(firstPfn + config.memoryBytes / PAGE_SIZE);
     this.buddy = new PageAllocator(this.frames, firstPfn, this.arch.hasZoneDma, config.cpus);
@@ -672,6 +691,7 @@ export class Machine {
       this.record(EventKind.KmallocFail, -1, 0, size >>> 0, 0);
       return KMALLOC_FAILED;
     }
+    this.context.mightAlloc((gfp & __GFP_DIRECT_RECLAIM) !== 0, '__kmalloc_noprof');
     if (size <= KMALLOC_MAX_CACHE_SIZE) {
       const cache = this.kmallocCaches[kmallocType(gfp, this.arch.hasZoneDma)]![kmallocIndex(size)]!;
       if (this.kfence) {
@@ -763,6 +783,7 @@ export class Machine {
 
   /** kmem_cache_alloc(s, gfp): an object of the cache (zeroed with __GFP_ZERO), or KMALLOC_FAILED. */
   kmemCacheAlloc(cache: KmemCache, gfp: number): number {
+    this.context.mightAlloc((gfp & __GFP_DIRECT_RECLAIM) !== 0, 'kmem_cache_alloc_noprof');
     if (this.kfence) {
       const phys = this.kfence.alloc(cache, cache.geometry.objectSize, gfp);
       if (phys !== undefined) return this.kfenceAllocated(cache, phys, cache.geometry.objectSize, 'kmem_cache_alloc');
@@ -805,6 +826,7 @@ export class Machine {
   kmemCacheAllocBulk(cache: KmemCache, gfp: number, n: number): number[] {
     const out: number[] = [];
     if (!Number.isInteger(n) || n <= 0) return out;
+    this.context.mightAlloc((gfp & __GFP_DIRECT_RECLAIM) !== 0, 'kmem_cache_alloc_bulk_noprof');
     for (let i = 0; i < n; i++) {
       const phys = this.slub.alloc(cache, this.cpu, gfp & ~GFP_SLAB_BUG_MASK);
       if (phys < 0) {
@@ -1167,6 +1189,7 @@ export class Machine {
       this.record(EventKind.PageAllocFail, -1, 0, gfp >>> 0, Math.min(Math.max(order, 0), 0xffffffff));
       return PAGES_FAILED;
     }
+    this.context.mightAlloc((gfp & __GFP_DIRECT_RECLAIM) !== 0, '__alloc_pages_noprof');
     const pfn = this.allocFrames(order, gfp, this.cpu, false);
     if (pfn === NO_PFN) {
       this.record(EventKind.PageAllocFail, -1, 0, gfp >>> 0, order);
@@ -1556,6 +1579,7 @@ export class Machine {
     if (kind === EventKind.Kasan) return this.kasan?.reports ?? 0;
     if (kind === EventKind.Kmemleak) return this.kmemleak?.reports ?? 0;
     if (kind === EventKind.Kfence) return this.kfence?.reports ?? 0;
+    if (kind === EventKind.MightSleep) return this.mightSleepReports;
     return 0;
   }
 

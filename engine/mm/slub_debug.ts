@@ -586,28 +586,30 @@ export function initTracking(mem: DebugMemory, layout: SlubDebugLayout, object: 
 /* Reports: slab_bug(), slab_fix(), print_trailer(), object_err(), slab_err()                              */
 /* ------------------------------------------------------------------------------------------------------ */
 
-/** kernel/panic.c taint_flags[] of 6.12 (TAINT_FLAGS_COUNT 19): the letter when set, when clear. */
-const TAINT_FLAGS: readonly (readonly [string, string])[] = [
-  ['P', 'G'],
-  ['F', ' '],
-  ['S', ' '],
-  ['R', ' '],
-  ['M', ' '],
-  ['B', ' '],
-  ['U', ' '],
-  ['D', ' '],
-  ['A', ' '],
-  ['W', ' '],
-  ['C', ' '],
-  ['I', ' '],
-  ['O', ' '],
-  ['E', ' '],
-  ['L', ' '],
-  ['K', ' '],
-  ['X', ' '],
-  ['T', ' '],
-  ['N', ' '],
+/** kernel/panic.c taint_flags[] of 6.12 (TAINT_FLAGS_COUNT 19): the letter when set, when clear, the name. */
+const TAINT_FLAGS: readonly (readonly [string, string, string])[] = [
+  ['P', 'G', 'PROPRIETARY_MODULE'],
+  ['F', ' ', 'FORCED_MODULE'],
+  ['S', ' ', 'CPU_OUT_OF_SPEC'],
+  ['R', ' ', 'FORCED_RMMOD'],
+  ['M', ' ', 'MACHINE_CHECK'],
+  ['B', ' ', 'BAD_PAGE'],
+  ['U', ' ', 'USER'],
+  ['D', ' ', 'DIE'],
+  ['A', ' ', 'OVERRIDDEN_ACPI_TABLE'],
+  ['W', ' ', 'WARN'],
+  ['C', ' ', 'CRAP'],
+  ['I', ' ', 'FIRMWARE_WORKAROUND'],
+  ['O', ' ', 'OOT_MODULE'],
+  ['E', ' ', 'UNSIGNED_MODULE'],
+  ['L', ' ', 'SOFTLOCKUP'],
+  ['K', ' ', 'LIVEPATCH'],
+  ['X', ' ', 'AUX'],
+  ['T', ' ', 'RANDSTRUCT'],
+  ['N', ' ', 'TEST'],
 ];
+/** TAINT_WARN: a WARN() or a might_sleep splat happened. */
+export const TAINT_WARN = 9;
 export const TAINT_BAD_PAGE = 5;
 
 /** The kernel's taint state: tainted_mask and lib/debug_locks.c debug_locks. Shared by all reports. */
@@ -628,12 +630,12 @@ export function printTainted(mask: number): string {
 
 /**
  * dump_stack_print_info()'s first lines (6.12): "CPU: %d UID: %u PID: %d Comm: %.20s %s %s %.*s" and, when the
- * kernel is tainted, print_tainted_verbose()'s "Tainted: [B]=BAD_PAGE" (one "[X]=NAME" per flag set; B is the
- * only taint the emulator sets).
+ * kernel is tainted, print_tainted_verbose()'s "Tainted: [B]=BAD_PAGE, [W]=WARN" (one "[X]=NAME" per flag set).
  */
 export function dumpStackHeader(cpu: number, pid: number, comm: string, taintMask: number): string[] {
   const lines = [`CPU: ${cpu} UID: 0 PID: ${pid} Comm: ${comm} ${printTainted(taintMask)} 6.12.0 #1`];
-  if (taintMask & (1 << TAINT_BAD_PAGE)) lines.push('Tainted: [B]=BAD_PAGE');
+  const set = TAINT_FLAGS.flatMap(([letter, , name], i) => (taintMask & (1 << i) ? [`[${letter}]=${name}`] : []));
+  if (set.length > 0) lines.push(`Tainted: ${set.join(', ')}`);
   return lines;
 }
 

@@ -83,6 +83,11 @@ export enum EventKind {
    * KfenceBug. The report's text is in Machine.log.
    */
   Kfence,
+  /**
+   * A sleeping call in atomic context (context.ts): "BUG: sleeping function called from invalid context" or
+   * "BUG: scheduling while atomic"; size = the MightSleepKind. The report's text is in Machine.log.
+   */
+  MightSleep,
 }
 
 export const EVENT_KIND_NAMES: Readonly<Record<EventKind, string>> = {
@@ -102,6 +107,7 @@ export const EVENT_KIND_NAMES: Readonly<Record<EventKind, string>> = {
   [EventKind.Kasan]: 'kasan',
   [EventKind.Kmemleak]: 'kmemleak',
   [EventKind.Kfence]: 'kfence',
+  [EventKind.MightSleep]: 'might_sleep',
 };
 
 /** One decoded event. */

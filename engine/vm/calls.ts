@@ -17,6 +17,7 @@ import { TASK_BUILTINS } from './calls_tasks';
 import { HEAP_BUILTINS } from './calls_heaps';
 import { BULK_MAX, MEMORY_BUILTINS, pointerArray } from './calls_memory';
 import { DETECTOR_BUILTINS } from './calls_detectors';
+import { CONTEXT_BUILTINS } from './calls_context';
 import { compactMachine } from '../mm/compaction';
 import { Value, formatValue as formatValueImpl } from './values';
 
@@ -486,6 +487,7 @@ function vmallocCall(machine: Machine, name: string, sizeArg: Value, zero: boole
   const size = count(name, 'size', sizeArg, Number.MAX_SAFE_INTEGER);
   if (typeof size !== 'number') return size;
   const gfp = GFP_KERNEL | (zero ? __GFP_ZERO : 0);
+  machine.context.mightAlloc(true, '__vmalloc_node_range_noprof'); // vmalloc may sleep: GFP_KERNEL
   const r = machine.vmalloc.vmalloc(size, gfp, { caller: `${name} at line ${machine.line}` });
   if (isVmallocError(r)) {
     for (const l of r.log) {
@@ -508,6 +510,7 @@ export const ALL_GENERIC_BUILTINS: readonly GenericBuiltin[] = [
   ...HEAP_BUILTINS,
   ...MEMORY_BUILTINS,
   ...DETECTOR_BUILTINS,
+  ...CONTEXT_BUILTINS,
 ];
 
 export const GENERIC_BUILTIN_IDS: ReadonlyMap<string, number> = new Map(

@@ -68,6 +68,8 @@ export const DETECTOR_BUILTINS: readonly GenericBuiltin[] = [
       if (typeof ms !== 'number' || !Number.isInteger(ms) || ms < 0 || ms > MSLEEP_MAX) {
         return { code: 'KM4123', message: `msleep: ms must be 0 to ${MSLEEP_MAX} (a day), not ${formatValue(ms!)}` };
       }
+      // schedule() from atomic context: __schedule_bug() reports; the sleep happens all the same.
+      machine.context.scheduleCheck();
       machine.uptimeMs += ms;
       return undefined;
     },

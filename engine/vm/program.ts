@@ -83,6 +83,8 @@ export const OPCODES: Readonly<Record<Op, { readonly name: string; readonly oper
   [Op.CpuEnter]: { name: 'CpuEnter', operands: 1 },
   [Op.CpuLeave]: { name: 'CpuLeave', operands: 0 },
   [Op.Print]: { name: 'Print', operands: 3 },
+  [Op.ContextEnter]: { name: 'ContextEnter', operands: 1 },
+  [Op.ContextLeave]: { name: 'ContextLeave', operands: 0 },
 };
 
 export interface StatementInfo {

@@ -138,7 +138,15 @@ export const enum Op {
   CpuLeave,
   /** n strings log: pop n items (bit i of strings: item i is a string-table index) and print or log them. */
   Print,
+  /** context: an `on irq` (CONTEXT_IRQ) or `on softirq` (CONTEXT_SOFTIRQ) block starts. */
+  ContextEnter,
+  /** The innermost `on irq` / `on softirq` block ends: irq_exit(). */
+  ContextLeave,
 }
+
+/** ContextEnter's operand. */
+export const CONTEXT_IRQ = 0;
+export const CONTEXT_SOFTIRQ = 1;
 
 /** Which builtin an AllocPages instruction is: the arguments it pops and the name its errors use. */
 export const enum PagesCall {
@@ -221,6 +229,8 @@ export interface CallFrame {
   readonly site: number;
   /** Open `on cpu` blocks at the call: a return from inside one closes what the callee opened. */
   readonly cpus: number;
+  /** Open `on irq` / `on softirq` blocks at the call, likewise. */
+  readonly contexts: number;
 }
 
 /** Calls that may be active at once; one more is runtime error KM4108. */
@@ -253,6 +263,7 @@ export interface VmState {
   readonly expectStarts: readonly number[];
   readonly expected: readonly number[];
   readonly cpus: readonly number[];
+  readonly contexts?: readonly number[];
 }
 
 // Imported values copied once into this module, so the dispatch loop reads plain constants.
@@ -281,6 +292,8 @@ export class Vm {
   private readonly callFrames: CallFrame[] = [];
   /** The CPUs of the open `on cpu` blocks, innermost last. */
   private readonly cpus: number[] = [];
+  /** The open `on irq` / `on softirq` blocks (CONTEXT_*), innermost last: the machine's context follows them. */
+  private readonly contexts: number[] = [];
   /** Report counts where the open `expect KIND { }` blocks started, innermost last. */
   private readonly expectStarts: number[] = [];
   /** Reports that expect blocks expected, by event kind. */
@@ -343,6 +356,14 @@ export class Vm {
    * slab): a frame above everything the interrupted run() holds, no stops, at most NESTED_MAX_INSTRUCTIONS;
    * the VM's registers come back as they were. An error is kept for the builtin's instruction to report.
    */
+  /** Closes the `on irq` / `on softirq` blocks above depth `keep` (irq_exit() of each). */
+  private leaveContexts(keep: number): void {
+    while (this.contexts.length > keep) {
+      if (this.contexts.pop() === CONTEXT_IRQ) this.machine.context.irqExit();
+      else this.machine.context.softirqExit();
+    }
+  }
+
   /** Every active frame's slots and the live operands, as of the builtin in progress (or the end). */
   private liveValues(): Value[] {
     const size = this.liveProc < 0 ? this.program.slotCount : (this.program.procs[this.liveProc]?.slotCount ?? 0);
@@ -373,6 +394,7 @@ export class Vm {
       error: this._error,
       frames: this.callFrames.length,
       cpus: this.cpus.length,
+      contexts: this.contexts.length,
       line: this.machine.line,
       cpu: this.machine.cpu,
     };
@@ -385,6 +407,7 @@ export class Vm {
       statement: saved.statement,
       site: -1,
       cpus: this.cpus.length,
+      contexts: this.contexts.length,
     });
     this.pc = callee.entry;
     this.sp = this.liveSp;
@@ -410,6 +433,7 @@ export class Vm {
       this.nested--;
       this.callFrames.length = saved.frames;
       this.cpus.length = saved.cpus;
+      this.leaveContexts(saved.contexts);
       this.slots.length = base;
       this.pc = saved.pc;
       this.sp = saved.sp;
@@ -567,7 +591,15 @@ export class Vm {
           slots.fill(0, newBase, end);
           sp -= callee.paramCount;
           for (let i = 0; i < callee.paramCount; i++) slots[newBase + i] = stack[sp + i]!;
-          callFrames.push({ proc, returnPc: pc + 3, base, statement, site: code[pc + 2]!, cpus: this.cpus.length });
+          callFrames.push({
+            proc,
+            returnPc: pc + 3,
+            base,
+            statement,
+            site: code[pc + 2]!,
+            cpus: this.cpus.length,
+            contexts: this.contexts.length,
+          });
           base = newBase;
           proc = code[pc + 1]!;
           pc = callee.entry;
@@ -612,6 +644,16 @@ export class Vm {
           this.cpus.pop();
           pc += 1;
           break;
+        case Op.ContextEnter:
+          this.contexts.push(code[pc + 1]!);
+          if (code[pc + 1] === CONTEXT_IRQ) machine.context.irqEnter();
+          else machine.context.softirqEnter();
+          pc += 2;
+          break;
+        case Op.ContextLeave:
+          this.leaveContexts(this.contexts.length - 1);
+          pc += 1;
+          break;
         case Op.ExpectBegin:
           this.expectStarts.push(machine.reportCount(code[pc + 1]! as EventKind));
           pc += 2;
@@ -634,6 +676,7 @@ export class Vm {
         case Op.Return: {
           const frame = callFrames.pop()!;
           this.cpus.length = frame.cpus;
+          this.leaveContexts(frame.contexts);
           pc = frame.returnPc;
           base = frame.base;
           proc = frame.proc;
@@ -1162,6 +1205,7 @@ export class Vm {
       expectStarts: this.expectStarts.slice(),
       expected: this.expected.slice(),
       cpus: this.cpus.slice(),
+      contexts: this.contexts.slice(),
     };
   }
 
@@ -1183,6 +1227,8 @@ export class Vm {
     this.expectStarts.push(...state.expectStarts);
     this.cpus.length = 0;
     this.cpus.push(...state.cpus);
+    this.contexts.length = 0;
+    this.contexts.push(...(state.contexts ?? []));
     this.expected.length = 0;
     state.expected.forEach((n, i) => (this.expected[i] = n));
     this._status = state.status;

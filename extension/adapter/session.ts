@@ -766,6 +766,10 @@ export class KmemDebugSession extends LoggingDebugSession {
         return `kmemleak: unreferenced object${e.addr ? ` at ${machine.formatVirt(e.addr)}` : ''} (size ${e.size}) (the report is in the debug console)`;
       case EventKind.Kfence:
         return `KFENCE: ${KFENCE_BUG_NAMES[e.size as KfenceBug] ?? 'report'} at ${machine.formatVirt(e.addr)} (the report is in the debug console)`;
+      case EventKind.MightSleep:
+        return e.size === 1
+          ? 'BUG: sleeping function called from invalid context (the report is in the debug console)'
+          : 'BUG: scheduling while atomic (the report is in the debug console)';
       case EventKind.SlubDebug:
         return `SLUB debugging found a bug in ${cache}: ${SLUB_REPORT_TEXT[e.size as SlubReport] ?? 'report'} at ${machine.formatVirt(e.addr)} (the report is in the debug console)`;
     }

@@ -47,6 +47,7 @@ const DETECTOR_NAMES: Readonly<Record<string, string>> = {
   kasan: 'KASAN',
   kmemleak: 'kmemleak',
   kfence: 'KFENCE',
+  might_sleep: 'might_sleep',
 };
 
 const HELP: Record<string, string> = {

@@ -53,6 +53,8 @@ interface Case {
   readonly runtime?: boolean;
   /** Only this code expected (default); false when other diagnostics may come along. */
   readonly alone?: boolean;
+  /** A warning, not an error. */
+  readonly warning?: boolean;
 }
 
 const CASES: readonly Case[] = [
@@ -125,6 +127,7 @@ const CASES: readonly Case[] = [
   { code: 'KM2021', text: 'let c = kmem_cache_create("x", 64, 0, 0, ⟦nope⟧)' },
   { code: 'KM2022', text: 'expect ⟦ubsan⟧ {\n  let x = 1\n}' },
   { code: 'KM2023', text: '⟦print 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17⟧' },
+  { code: 'KM2024', text: 'on irq {\n  let p = kmalloc(64, ⟦GFP_KERNEL⟧)\n}', warning: true },
   { code: 'KM4230', text: 'let c = ⟦kmem_cache_create("tiny", 4, 0, 0)⟧', runtime: true },
   { code: 'KM4231', text: 'let c = 5000\nlet p = ⟦kmem_cache_alloc(c, GFP_KERNEL)⟧', runtime: true },
   { code: 'KM4232', text: 'let h = 3\nlet p = ⟦heap_alloc(h, 8)⟧', runtime: true },
@@ -168,6 +171,8 @@ const CASES: readonly Case[] = [
     runtime: true,
   },
   { code: 'KM4122', text: 'let n = ⟦kmemleak_scan()⟧', runtime: true },
+  { code: 'KM4125', text: 'spin_lock(1)\n⟦spin_lock(1)⟧', runtime: true },
+  { code: 'KM4126', text: '⟦spin_unlock(7)⟧', runtime: true },
   { code: 'KM4123', text: '⟦msleep(-1)⟧', runtime: true },
   { code: 'KM4124', text: '⟦kmemleak_ignore(5)⟧', runtime: true },
 ];
@@ -196,7 +201,7 @@ for (const c of CASES) {
     const ours = found.filter((d) => d.code === c.code);
     assert.equal(ours.length, 1, `${c.code} once in ${JSON.stringify(found)}`);
     assert.deepEqual(ours[0]!.range, range);
-    assert.equal(ours[0]!.severity, 'error');
+    assert.equal(ours[0]!.severity, c.warning ? 'warning' : 'error');
     assert.ok(ours[0]!.message.length > 0);
     if (c.alone !== false) {
       assert.deepEqual(
@@ -280,7 +285,7 @@ test('scopes: block-local lets, shadowing, loop variables', () => {
 });
 
 test('reserved words: where a statement starts, as names, and as values', () => {
-  const words = ['cache', 'irq', 'process', 'push', 'spin_lock'];
+  const words = ['cache', 'irq', 'process', 'push', 'atomic'];
   for (const word of words) {
     const found = diagnose(`${word} x {\n  kfree(0)\n}\nlet y = 1`, 'r.kmem');
     assert.deepEqual(
