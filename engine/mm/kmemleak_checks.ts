@@ -9,8 +9,9 @@
  * page allocator are not tracked, as in the kernel.
  *
  * Roots: the scenario's live values (variables of every active frame and the operand stack: what registers
- * and stacks hold for kernel code) plus the objects marked kmemleak_not_leak() (min_count 0: never reported,
- * scanned, so what they point to is reachable: a module's global data). A scan follows pointers stored in
+ * and stacks hold for kernel code), the kernel stack of every live task (what a scenario stored there), plus
+ * the objects marked kmemleak_not_leak() (min_count 0: never reported, scanned, so what they point to is
+ * reachable: a module's global data). A scan follows pointers stored in
  * emulated memory (write64 of one object's address into another) word by word.
  *
  * Time is the machine's clock (Machine.jiffies, HZ=1000): an object younger than 5 s is not reported yet, and
@@ -33,6 +34,7 @@ import {
   formatUnreferenced,
   kmemleakScan,
 } from './kmemleak';
+import { THREAD_SIZE } from './vmalloc';
 import { EventKind } from '../trace/events';
 
 /** The allocator frame each entry point shows first in a backtrace. */
@@ -142,7 +144,11 @@ export class KmemleakTracker {
     const m = this.machine;
     const tracked = [...this.byPhys.values(), ...this.byVirt.values()];
     const objects = tracked.map((t) => this.objectOf(t));
-    const result = kmemleakScan(objects, [], this.memory, { now, pointers });
+    // scan_gray_list() after the roots: every live task's kernel stack (kmemleak_stack_scan, on by default).
+    const stacks = [...(m.tasks?.tasks.values() ?? [])]
+      .filter((t) => t.alive)
+      .map((t) => ({ start: t.stack.addr, size: THREAD_SIZE }));
+    const result = kmemleakScan(objects, stacks, this.memory, { now, pointers });
     this.scans++;
     tracked.forEach((t, i) => {
       t.checksum = result.checksum[i]!;

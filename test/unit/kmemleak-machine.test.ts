@@ -191,3 +191,24 @@ test('no false positives: random programs that keep every pointer in a variable 
     { numRuns: 25 },
   );
 });
+
+test("a live task's kernel stack is a root: a pointer kernel code left there keeps the block", () => {
+  const { scenario } = loadScenario(
+    'machine { kmemleak y }\nlet t = spawn("worker")\nlet p = kzalloc(64, GFP_KERNEL)\n',
+    'stack.kmem',
+  );
+  const vm = scenario!.vm;
+  const m = scenario!.machine;
+  vm.run({ maxInstructions: 1e6 });
+  const task = [...m.tasks.tasks.values()].find((t) => t.comm === 'worker')!;
+  const p = vm.locals(0).find((v) => v.name === 'p')!.value as bigint;
+  // A local of kernel code running for the task: the pointer, 8 bytes into its stack.
+  const phys = m.kernelPt.translate(task.stack.addr + 8n);
+  const word = new Uint8Array(8);
+  new DataView(word.buffer).setBigUint64(0, p, true);
+  m.storeMemory(phys, word);
+  assert.equal(m.kmemleak!.scan([], m.jiffies + 10_000), 0);
+  // Without the stack word (and without the variable) the block is unreferenced.
+  m.storeMemory(phys, new Uint8Array(8));
+  assert.equal(m.kmemleak!.scan([], m.jiffies + 10_000), 1);
+});
