@@ -11,13 +11,15 @@
 
 import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { ScenarioDefaults, loadScenario } from '../../engine/scenario';
+import { LoadedScenario, ScenarioDefaults, loadScenario } from '../../engine/scenario';
+import type { Diagnostic } from '../../engine/lang/diagnostics';
 import { parseSlabDebug } from '../../engine/mm/slub_debug';
 import { ARCH_NAMES, ArchName, isArchName } from '../../engine/mm/arch';
 import { diagnose } from '../../engine/lang/service';
 import { Machine } from '../../engine/mm/machine';
 import { DEFAULT_CONFIG, KFENCE_MAX_INTERVAL_MS, MAX_CPUS, formatSize, parseSize } from '../../engine/mm/config';
-import { slabinfoView, summaryView } from '../../engine/inspect/views';
+import { buddyinfoView, slabinfoView, summaryView } from '../../engine/inspect/views';
+import { reportEntries } from '../../engine/inspect/reports';
 import {
   DEBUGFS_FILE_NAMES,
   DebugfsFileName,
@@ -54,14 +56,14 @@ const HELP: Record<string, string> = {
   main: `kmem: run kernel-memory scenarios on an emulated Linux 6.12 machine
 
 Usage:
-  kmem run FILE [--memory SIZE] [--cpus N] [--arch ARCH] [--slab-debug FLAGS] [--kasan] [--kmemleak] [--kfence MS] [--max-steps N] [--proc NAME]... [--debugfs NAME]...
+  kmem run FILE [--memory SIZE] [--cpus N] [--arch ARCH] [--slab-debug FLAGS] [--kasan] [--kmemleak] [--kfence MS] [--json] [--max-steps N] [--proc NAME]... [--debugfs NAME]...
   kmem check FILE...
   kmem boot [--memory SIZE] [--cpus N] [--arch ARCH] [--slab-debug FLAGS] [--kasan] [--kmemleak] [--kfence MS] [--proc NAME]... [--debugfs NAME]...
   kmem COMMAND --help
 
 Exit codes: 0 clean, 1 runtime errors or detector reports, 2 invalid input or usage.
 `,
-  run: `kmem run FILE [--memory SIZE] [--cpus N] [--arch ARCH] [--slab-debug FLAGS] [--kasan] [--kmemleak] [--kfence MS] [--max-steps N] [--proc NAME]... [--debugfs NAME]...
+  run: `kmem run FILE [--memory SIZE] [--cpus N] [--arch ARCH] [--slab-debug FLAGS] [--kasan] [--kmemleak] [--kfence MS] [--json] [--max-steps N] [--proc NAME]... [--debugfs NAME]...
 
 Runs the scenario to the end and prints a summary: statements, events by kind, live objects per cache.
 What the machine's kernel log receives (a page allocation failure, the OOM killer) is printed to stderr as
@@ -71,7 +73,10 @@ under /sys/kernel/debug (${DEBUGFS_FILE_NAMES.join(', ')}).
 ARCH is ${ARCH_NAMES.join(', ')}. --slab-debug is the slab_debug= boot option's value (FZPU, FZ,kmalloc-64, ...)
 where the scenario's machine block has none; --kasan boots with CONFIG_KASAN (generic) where it does not
 say kasan n; --kmemleak with CONFIG_DEBUG_KMEMLEAK (the run ends with two scans); --kfence MS with KFENCE
-sampling one allocation every MS milliseconds of the machine's clock (msleep). --max-steps bounds the statements the run may start (default
+sampling one allocation every MS milliseconds of the machine's clock (msleep). --json prints one JSON
+document instead of the text (schema kmem-run/1, docs/cli.md): events by kind, every detector report, the
+expected and made counts, the output, the kernel log and the final views; the exit code is the same.
+--max-steps bounds the statements the run may start (default
 ${DEFAULT_MAX_STEPS.toLocaleString('en-US')}); a scenario that goes past it, a loop that never ends, stops with KM4100.
 Exits 1 when the scenario stops on a runtime error (a kernel panic and KM4100 included) or a detector
 (SLUB debugging, KASAN, kmemleak, KFENCE) reported a bug the scenario's expect blocks did not expect, 2 when it does not compile.
@@ -114,6 +119,7 @@ const machineOptions = {
   kasan: { type: 'boolean' },
   kmemleak: { type: 'boolean' },
   kfence: { type: 'string' },
+  json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } satisfies ParseArgsConfig['options'];
 
@@ -195,6 +201,7 @@ export function main(argv: readonly string[], io: Io = nodeIo): number {
       if (command === 'boot') {
         if (positionals.length > 0) return usage(`unexpected argument '${positionals[0]}'`);
         if (values['max-steps'] !== undefined) return usage('--max-steps applies to kmem run');
+        if (values.json) return usage('--json applies to kmem run');
         files.procs = procs.length > 0 || debugfs.length > 0 ? (procs as ProcFile[]) : [...PROC_FILES];
         return boot(io, { memoryBytes, cpus, arch, ...slabDebug }, files);
       }
@@ -202,7 +209,7 @@ export function main(argv: readonly string[], io: Io = nodeIo): number {
         return usage(positionals.length === 0 ? 'name the scenario file to run' : 'run takes one scenario file');
       }
       files.procs = procs as ProcFile[];
-      return run(io, positionals[0]!, { memoryBytes, cpus, arch, ...slabDebug }, files, maxSteps);
+      return run(io, positionals[0]!, { memoryBytes, cpus, arch, ...slabDebug }, files, maxSteps, values.json ?? false);
     }
     case 'check': {
       let parsed;
@@ -293,10 +300,19 @@ function printFiles(io: Io, machine: Machine, files: Files): void {
   }
 }
 
-function run(io: Io, file: string, defaults: ScenarioDefaults, files: Files, maxSteps: number): number {
+function run(io: Io, file: string, defaults: ScenarioDefaults, files: Files, maxSteps: number, json: boolean): number {
   const text = readScenario(io, file);
   if (text === undefined) return EXIT_USAGE;
   const { diagnostics, scenario } = loadScenario(text, file, defaults, { statementLimit: maxSteps });
+  if (json) {
+    if (!scenario) {
+      io.out(
+        `${JSON.stringify({ schema: JSON_SCHEMA, file, status: 'invalid', exitCode: EXIT_USAGE, diagnostics: diagnostics.map(jsonDiagnostic) }, null, 2)}\n`,
+      );
+      return EXIT_USAGE;
+    }
+    return runJson(io, file, scenario, diagnostics, files);
+  }
   for (const d of diagnostics) io.err(`${formatDiagnostic(file, d)}\n`);
   if (!scenario) return EXIT_USAGE;
   const { vm, machine } = scenario;
@@ -349,14 +365,95 @@ function run(io: Io, file: string, defaults: ScenarioDefaults, files: Files, max
     const reports = machine.reportCount(kind);
     const expected = vm.expectedReports(kind);
     if (reports > expected) {
+      findings = true;
+      if (json) continue;
       const also = expected > 0 ? `, ${expected} of them expected` : '';
       const who = DETECTOR_NAMES[name] ?? name;
       const noun = kind === EventKind.Kmemleak ? 'suspected leak' : 'bug';
       io.err(`kmem: ${who} reported ${reports} ${noun}${reports === 1 ? '' : 's'}${also} (the reports are above)\n`);
-      findings = true;
     }
   }
   return findings ? EXIT_FINDINGS : EXIT_OK;
+}
+
+/** The JSON output's schema id (docs/cli.md documents it); a change that breaks readers bumps the number. */
+export const JSON_SCHEMA = 'kmem-run/1';
+
+function jsonDiagnostic(d: Diagnostic) {
+  return {
+    code: d.code,
+    severity: d.severity,
+    message: d.message,
+    line: d.range.start.line + 1,
+    column: d.range.start.character + 1,
+  };
+}
+
+/** Runs a loaded scenario to its end and prints one JSON document (schema kmem-run/1) on stdout. */
+function runJson(io: Io, file: string, scenario: LoadedScenario, diagnostics: readonly Diagnostic[], files: Files) {
+  const { vm, machine } = scenario;
+  let stop = vm.run({ maxInstructions: 1_000_000 });
+  while (stop.reason === 'budget') stop = vm.run({ maxInstructions: 1_000_000 });
+  const byKind: Record<string, number> = {};
+  for (let i = 0; i < machine.events.length; i++) {
+    const name = EVENT_KIND_NAMES[machine.events.kindAt(i)];
+    byKind[name] = (byKind[name] ?? 0) + 1;
+  }
+  const counts: Record<string, { made: number; expected: number }> = {};
+  let findings = false;
+  for (const [name, kind] of REPORT_KINDS) {
+    const made = machine.reportCount(kind);
+    const expected = vm.expectedReports(kind);
+    counts[name] = { made, expected };
+    if (made > expected) findings = true;
+  }
+  const error = stop.reason === 'error' && stop.error ? stop.error : undefined;
+  const exitCode = error || findings ? EXIT_FINDINGS : EXIT_OK;
+  const s = summaryView(machine);
+  const c = machine.config;
+  const doc = {
+    schema: JSON_SCHEMA,
+    file,
+    status: error ? 'error' : 'finished',
+    exitCode,
+    statements: vm.statementsExecuted,
+    diagnostics: diagnostics.map(jsonDiagnostic),
+    error: error
+      ? {
+          code: error.code,
+          message: error.message,
+          line: error.range.start.line + 1,
+          column: error.range.start.character + 1,
+          ...(error.report !== undefined ? { report: error.report } : {}),
+        }
+      : null,
+    machine: {
+      memoryBytes: c.memoryBytes,
+      cpus: c.cpus,
+      arch: c.arch ?? 'x86_64',
+      slabDebug: c.slabDebug ?? null,
+      kasan: c.kasan ?? false,
+      kmemleak: c.kmemleak ?? false,
+      kfence: c.kfence ?? 0,
+    },
+    events: { total: machine.events.length, byKind },
+    reports: reportEntries(machine),
+    reportCounts: counts,
+    output: [...machine.output],
+    log: [...machine.log],
+    logDropped: machine.logDropped,
+    views: {
+      summary: { freePages: s.freePages, totalPages: s.totalPages, slabPages: s.slabPages },
+      slabinfo: slabinfoView(machine).caches.filter((x) => x.numObjs > 0),
+      buddyinfo: buddyinfoView(machine).zones,
+      files: Object.fromEntries([
+        ...files.procs.map((name) => [`/proc/${name}`, procFileText(machine, name)]),
+        ...files.debugfs.map((name) => [`/sys/kernel/debug/${name}`, debugfsFileText(machine, name)]),
+      ]),
+    },
+  };
+  io.out(`${JSON.stringify(doc, null, 2)}\n`);
+  return exitCode;
 }
 
 if (require.main === module) {

@@ -216,3 +216,52 @@ describe('the bundled examples', () => {
     });
   }
 });
+
+describe('kmem run --json (schema kmem-run/1, docs/cli.md)', () => {
+  test('a clean run: one JSON document on stdout, nothing on stderr, exit 0', () => {
+    const files = { 'a.kmem': 'let p = kmalloc(100, GFP_KERNEL)\nprint "p", p\nkfree(p)\n' };
+    const r = cli(['run', 'a.kmem', '--json', '--proc', 'buddyinfo'], files);
+    assert.equal(r.code, EXIT_OK);
+    assert.equal(r.err, '');
+    const doc = JSON.parse(r.out);
+    assert.equal(doc.schema, 'kmem-run/1');
+    assert.equal(doc.status, 'finished');
+    assert.equal(doc.exitCode, 0);
+    assert.equal(doc.statements, 3);
+    assert.deepEqual(doc.events.byKind, { page_alloc: 1, slab_new: 1, kmalloc: 1, kfree: 1 });
+    assert.deepEqual(doc.reports, []);
+    assert.deepEqual(doc.output, ['p 0xffff888001800000\n']);
+    assert.equal(doc.machine.memoryBytes, 256 * 1024 * 1024);
+    assert.equal(doc.views.slabinfo[0].name, 'kmalloc-128');
+    assert.match(doc.views.files['/proc/buddyinfo'], /^Node 0, zone {6}DMA/);
+  });
+
+  test('reports and errors: kinds, counts, the error with its position; exit codes as in text mode', () => {
+    const files = {
+      'bug.kmem': 'machine { kasan y }\nlet p = kmalloc(8, GFP_KERNEL)\nwrite8(p + 8, 1)\nkfree(p)\nkfree(p + 1)\n',
+      'err.kmem': 'let p = kmalloc(8, GFP_KERNEL)\nkfree(p)\nkfree(p)\n',
+      'bad.kmem': 'let = 3\n',
+    };
+    const bug = cli(['run', 'bug.kmem', '--json'], files);
+    assert.equal(bug.code, EXIT_FINDINGS);
+    const doc = JSON.parse(bug.out);
+    assert.deepEqual(
+      doc.reports.map((x: { kind: string; what: string; line: number }) => [x.kind, x.what, x.line]),
+      [
+        ['kasan', 'slab-out-of-bounds', 3],
+        ['kasan', 'invalid-free', 5],
+      ],
+    );
+    assert.deepEqual(doc.reportCounts.kasan, { made: 2, expected: 0 });
+    assert.match(doc.log.join(''), /BUG: KASAN: slab-out-of-bounds/);
+    const err = JSON.parse(cli(['run', 'err.kmem', '--json'], files).out);
+    assert.equal(err.status, 'error');
+    assert.deepEqual([err.error.code, err.error.line], ['KM4002', 3]);
+    const bad = cli(['run', 'bad.kmem', '--json'], files);
+    assert.equal(bad.code, EXIT_USAGE);
+    const invalid = JSON.parse(bad.out);
+    assert.equal(invalid.status, 'invalid');
+    assert.equal(invalid.diagnostics[0].line, 1);
+    assert.match(invalid.diagnostics[0].code, /^KM1/);
+  });
+});
