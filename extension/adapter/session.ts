@@ -20,9 +20,9 @@
  * (free_pages: "BUG: Bad page state ...") prints the whole report there too.
  */
 
-import { SlubReport } from '../../engine/mm/slub_checks';
 import { KASAN_BUG_NAMES, KasanBug } from '../../engine/mm/kasan_checks';
 import { KFENCE_BUG_NAMES, KfenceBug } from '../../engine/mm/kfence_checks';
+import { reportWhat } from '../../engine/inspect/reports';
 import {
   Breakpoint,
   BreakpointEvent,
@@ -88,12 +88,6 @@ const THREAD_ID = 1;
 const KERNEL_FRAME_ID = 1_000_000;
 
 /** What each slub_debug event reported, for the stop's description. */
-const SLUB_REPORT_TEXT: Readonly<Record<SlubReport, string>> = {
-  [SlubReport.ObjectCorrupt]: 'an object whose red zone, poison or free pointer was overwritten',
-  [SlubReport.AlreadyFree]: 'a free of an object already free',
-  [SlubReport.SlabPadding]: 'the slab padding overwritten',
-  [SlubReport.SlabCounters]: 'slab counters that disagree with its freelist',
-};
 /** Instructions per slice before the run loop yields to the event loop. */
 const SLICE_INSTRUCTIONS = 250_000;
 
@@ -771,7 +765,7 @@ export class KmemDebugSession extends LoggingDebugSession {
           ? 'BUG: sleeping function called from invalid context (the report is in the debug console)'
           : 'BUG: scheduling while atomic (the report is in the debug console)';
       case EventKind.SlubDebug:
-        return `SLUB debugging found a bug in ${cache}: ${SLUB_REPORT_TEXT[e.size as SlubReport] ?? 'report'} at ${machine.formatVirt(e.addr)} (the report is in the debug console)`;
+        return `SLUB debugging found a bug in ${cache}: ${reportWhat(e)} at ${machine.formatVirt(e.addr)} (the report is in the debug console)`;
     }
   }
 
