@@ -31,6 +31,8 @@ export interface ScenarioDefaults {
   kmemleak?: boolean;
   /** KFENCE's sample interval in ms (kfence_checks.ts). */
   kfence?: number;
+  /** The seed of the machine's random numbers. */
+  seed?: number;
 }
 
 export interface LoadedScenario {

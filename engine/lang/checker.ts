@@ -113,6 +113,8 @@ export interface MachineSettings {
   readonly kmemleak?: FlagSetting;
   /** `kfence 100`: CONFIG_KFENCE with kfence.sample_interval in ms (0: off). */
   readonly kfence?: MachineSetting;
+  /** `seed 42`: the seed of the machine's random numbers. */
+  readonly seed?: MachineSetting;
   /** The machine block that configures the machine, when the script has one in the right place. */
   readonly block?: MachineStmt;
 }
@@ -662,6 +664,7 @@ class Checker {
       kasan_multi_shot?: FlagSetting;
       kmemleak?: FlagSetting;
       kfence?: MachineSetting;
+      seed?: MachineSetting;
       block: MachineStmt;
     } = {
       block: stmt,
@@ -676,7 +679,8 @@ class Checker {
         | 'kasan'
         | 'kasan_multi_shot'
         | 'kmemleak'
-        | 'kfence';
+        | 'kfence'
+        | 'seed';
       if (settings[key]) {
         this.report('KM2009', `'${key}' is already set in this machine block`, entry.range);
         continue;
@@ -722,12 +726,12 @@ class Checker {
       if (value === undefined && !hasMalformed(entry.value)) {
         this.report(
           'KM2008',
-          `the value of '${key}' must be a constant integer (${key === 'memory' ? 'memory 256M' : key === 'kfence' ? 'kfence 100' : 'cpus 2'})`,
+          `the value of '${key}' must be a constant integer (${key === 'memory' ? 'memory 256M' : key === 'kfence' ? 'kfence 100' : key === 'seed' ? 'seed 42' : 'cpus 2'})`,
           entry.value.range,
         );
         continue;
       }
-      if (value !== undefined && (key === 'memory' || key === 'cpus' || key === 'kfence')) {
+      if (value !== undefined && (key === 'memory' || key === 'cpus' || key === 'kfence' || key === 'seed')) {
         settings[key] = { value, range: entry.range };
       }
     }

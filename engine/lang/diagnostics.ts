@@ -73,6 +73,7 @@ export const DIAGNOSTIC_CODES: Readonly<Record<string, string>> = {
   KM3002: 'memory size not a whole number of 4K pages',
   KM3003: 'CPU count out of range (1..256)',
   KM3004: 'KFENCE sample interval out of range (0..86400000 ms)',
+  KM3005: 'seed out of range (0..4294967295)',
   KM4001: 'kfree of an address outside memory',
   KM4002: 'double free',
   KM4003: 'kfree of an address kmalloc did not return (or inside an object)',
@@ -114,6 +115,7 @@ export const DIAGNOSTIC_CODES: Readonly<Record<string, string>> = {
   KM4124: "a kmemleak call's argument is not a kernel pointer",
   KM4125: 'a spin lock taken again while held (a deadlock)',
   KM4126: 'a lock released that is not held, or preemption, interrupts or RCU enabled more than disabled',
+  KM4127: 'rand(n) with n not a whole number from 1 to 4294967296',
   KM5001: 'expectation failed: the condition of an expect statement is 0',
   KM5002: 'an expect block made no report of the kind it expects',
 };

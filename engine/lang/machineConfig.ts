@@ -20,14 +20,16 @@ export interface MachineDefaults {
   kasan?: boolean;
   kmemleak?: boolean;
   kfence?: number;
+  seed?: number;
 }
 
 /** Which machine entry each configuration error code is about. */
-const ENTRY_OF_CODE: Readonly<Record<string, 'memory' | 'cpus' | 'kfence'>> = {
+const ENTRY_OF_CODE: Readonly<Record<string, 'memory' | 'cpus' | 'kfence' | 'seed'>> = {
   KM3001: 'memory',
   KM3002: 'memory',
   KM3003: 'cpus',
   KM3004: 'kfence',
+  KM3005: 'seed',
 };
 
 const START_OF_FILE: Range = { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } };
@@ -49,6 +51,9 @@ export function resolveMachineConfig(
     ...((settings.kmemleak?.on ?? defaults.kmemleak) ? { kmemleak: true } : {}),
     ...((settings.kfence !== undefined ? Number(settings.kfence.value) : defaults.kfence) !== undefined
       ? { kfence: settings.kfence !== undefined ? Number(settings.kfence.value) : defaults.kfence }
+      : {}),
+    ...((settings.seed !== undefined ? Number(settings.seed.value) : defaults.seed) !== undefined
+      ? { seed: settings.seed !== undefined ? Number(settings.seed.value) : defaults.seed }
       : {}),
     ...((settings.slab_debug?.text ?? defaults.slabDebug) !== undefined
       ? { slabDebug: settings.slab_debug?.text ?? defaults.slabDebug }

@@ -63,6 +63,7 @@ export const MACHINE_ENTRIES: readonly string[] = [
   'kasan_multi_shot',
   'kmemleak',
   'kfence',
+  'seed',
 ];
 
 export interface ParseResult {

@@ -49,6 +49,11 @@ export interface MachineConfig {
   readonly kmemleak?: boolean;
   /** CONFIG_KFENCE with kfence.sample_interval in ms (kfence_checks.ts); absent or 0: no KFENCE. */
   readonly kfence?: number;
+  /**
+   * The seed of the machine's random numbers (rand() in scenarios, KFENCE's placement): a run is a function of
+   * the scenario and the seed. 1 when absent.
+   */
+  readonly seed?: number;
 }
 
 export const DEFAULT_CONFIG: MachineConfig = { memoryBytes: 256 * 1024 * 1024, cpus: 2 };
@@ -79,6 +84,10 @@ export function validateConfig(config: MachineConfig): ConfigError[] {
       code: 'KM3004',
       message: `kfence takes a sample interval of 0 to ${KFENCE_MAX_INTERVAL_MS} ms (0: off), not ${kf}`,
     });
+  }
+  const seed = config.seed;
+  if (seed !== undefined && (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff)) {
+    errors.push({ code: 'KM3005', message: `seed must be a whole number from 0 to 4294967295, not ${seed}` });
   }
   return errors;
 }

@@ -15,7 +15,7 @@
  *               the kernel the fault handler unprotects the page and the access goes on
  *
  * The pool's bytes are kept by the pool (kfence.ts); the machine's memory calls route pool addresses there.
- * Randomness (left or right placement) comes from a fixed-seed generator, so runs are deterministic. Every
+ * Randomness (left or right placement) comes from the machine's seeded generator, so runs are deterministic. Every
  * report goes to the log in the kernel's words, with raw addresses (as with no_hash_pointers), and is a kfence
  * event. Not modelled: KFENCE's splitting of the direct map into 4 KiB pages (the kernel page table still maps
  * the pool with large pages), the alloc-covered filter's exact hash, kfence.check_on_panic.
@@ -67,7 +67,6 @@ export class KfenceRuntime {
   readonly sampler: KfenceSampler;
   /** Reports made. */
   reports = 0;
-  private seed = 0x2545f491;
 
   constructor(
     private readonly machine: Machine,
@@ -75,18 +74,8 @@ export class KfenceRuntime {
     readonly poolPhys: number,
     sampleIntervalMs: number,
   ) {
-    this.pool = new KfencePool({ base: machine.virt(poolPhys), random: () => this.random() });
+    this.pool = new KfencePool({ base: machine.virt(poolPhys), random: () => machine.random() });
     this.sampler = new KfenceSampler(this.pool, { sampleIntervalMs, startMs: 0 });
-  }
-
-  /** xorshift32: the machine's stand-in for get_random_u32(), fixed seed. */
-  private random(): number {
-    let x = this.seed;
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    this.seed = x >>> 0;
-    return this.seed;
   }
 
   /** Whether phys lies in the pool. */

@@ -149,6 +149,15 @@ export interface KernelPanic {
   readonly report: string;
 }
 
+/** A non-zero xorshift state from any 32-bit seed (splitmix32's finaliser spreads small seeds). */
+function seedState(seed: number): number {
+  let z = (seed + 0x9e3779b9) >>> 0;
+  z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
+  z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
+  z = (z ^ (z >>> 16)) >>> 0;
+  return z || 0x9e3779b9;
+}
+
 /** INITIAL_JIFFIES on 64-bit at HZ=1000: (unsigned long)(unsigned int)(-300 * HZ). */
 export const INITIAL_JIFFIES = 2 ** 32 - 300 * 1000;
 
@@ -1581,6 +1590,20 @@ export class Machine {
     if (kind === EventKind.Kfence) return this.kfence?.reports ?? 0;
     if (kind === EventKind.MightSleep) return this.mightSleepReports;
     return 0;
+  }
+
+  /** The machine's random number generator state (xorshift32, seeded by config.seed). */
+  private rngState = 0;
+
+  /** The next 32-bit random number: deterministic for a seed (a run is a function of scenario and seed). */
+  random(): number {
+    if (this.rngState === 0) this.rngState = seedState(this.config.seed ?? 1);
+    let x = this.rngState;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    this.rngState = x >>> 0 || 0x9e3779b9;
+    return this.rngState;
   }
 
   /** jiffies at HZ=1000: INITIAL_JIFFIES ((unsigned int)-300 * HZ, so it wraps 5 minutes after boot) + uptime. */

@@ -171,6 +171,31 @@ export class EventLog {
     return seq;
   }
 
+  /**
+   * A digest of every event (all fields, in order): FNV-1a over the packed words and the addresses, as 16 hex
+   * digits. Two runs of the same scenario with the same seed have the same digest; any change in what the
+   * allocators did changes it.
+   */
+  digest(): string {
+    let h = 0xcbf29ce484222325n;
+    const prime = 0x100000001b3n;
+    const mask = (1n << 64n) - 1n;
+    let lo = 0x811c9dc5; // a 32-bit FNV-1a alongside, mixed in at the end (cheap per word)
+    for (let c = 0; c < this.chunks.length; c++) {
+      const chunk = this.chunks[c]!;
+      const n = Math.min(CHUNK_SIZE, this.count - c * CHUNK_SIZE);
+      for (let i = 0; i < n * EVENT_WORDS; i++) lo = Math.imul(lo ^ chunk.words[i]!, 0x01000193) >>> 0;
+      for (let i = 0; i < n; i++) {
+        const a = chunk.addrs[i]!;
+        lo = Math.imul(lo ^ (a % 0x100000000), 0x01000193) >>> 0;
+        lo = Math.imul(lo ^ Math.floor(a / 0x100000000), 0x01000193) >>> 0;
+      }
+      h = ((h ^ BigInt(lo)) * prime) & mask;
+    }
+    h = ((h ^ BigInt(this.count)) * prime) & mask;
+    return h.toString(16).padStart(16, '0');
+  }
+
   private addChunk(): void {
     const c = new Chunk();
     this.chunks.push(c);

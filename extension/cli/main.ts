@@ -56,14 +56,14 @@ const HELP: Record<string, string> = {
   main: `kmem: run kernel-memory scenarios on an emulated Linux 6.12 machine
 
 Usage:
-  kmem run FILE [--memory SIZE] [--cpus N] [--arch ARCH] [--slab-debug FLAGS] [--kasan] [--kmemleak] [--kfence MS] [--json] [--max-steps N] [--proc NAME]... [--debugfs NAME]...
+  kmem run FILE [--memory SIZE] [--cpus N] [--arch ARCH] [--slab-debug FLAGS] [--kasan] [--kmemleak] [--kfence MS] [--seed N] [--json] [--max-steps N] [--proc NAME]... [--debugfs NAME]...
   kmem check FILE...
   kmem boot [--memory SIZE] [--cpus N] [--arch ARCH] [--slab-debug FLAGS] [--kasan] [--kmemleak] [--kfence MS] [--proc NAME]... [--debugfs NAME]...
   kmem COMMAND --help
 
 Exit codes: 0 clean, 1 runtime errors or detector reports, 2 invalid input or usage.
 `,
-  run: `kmem run FILE [--memory SIZE] [--cpus N] [--arch ARCH] [--slab-debug FLAGS] [--kasan] [--kmemleak] [--kfence MS] [--json] [--max-steps N] [--proc NAME]... [--debugfs NAME]...
+  run: `kmem run FILE [--memory SIZE] [--cpus N] [--arch ARCH] [--slab-debug FLAGS] [--kasan] [--kmemleak] [--kfence MS] [--seed N] [--json] [--max-steps N] [--proc NAME]... [--debugfs NAME]...
 
 Runs the scenario to the end and prints a summary: statements, events by kind, live objects per cache.
 What the machine's kernel log receives (a page allocation failure, the OOM killer) is printed to stderr as
@@ -74,7 +74,8 @@ ARCH is ${ARCH_NAMES.join(', ')}. --slab-debug is the slab_debug= boot option's 
 where the scenario's machine block has none; --kasan boots with CONFIG_KASAN (generic) where it does not
 say kasan n; --kmemleak with CONFIG_DEBUG_KMEMLEAK (the run ends with two scans); --kfence MS with KFENCE
 sampling one allocation every MS milliseconds of the machine's clock (msleep). --json prints one JSON
-document instead of the text (schema kmem-run/1, docs/cli.md): events by kind, every detector report, the
+document instead of the text (schema kmem-run/1, docs/cli.md). --seed seeds the machine's random numbers
+(rand(), KFENCE's placement) where the machine block has no seed: a run is a function of scenario and seed: events by kind, every detector report, the
 expected and made counts, the output, the kernel log and the final views; the exit code is the same.
 --max-steps bounds the statements the run may start (default
 ${DEFAULT_MAX_STEPS.toLocaleString('en-US')}); a scenario that goes past it, a loop that never ends, stops with KM4100.
@@ -120,6 +121,7 @@ const machineOptions = {
   kmemleak: { type: 'boolean' },
   kfence: { type: 'string' },
   json: { type: 'boolean' },
+  seed: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } satisfies ParseArgsConfig['options'];
 
@@ -182,6 +184,10 @@ export function main(argv: readonly string[], io: Io = nodeIo): number {
           `--kfence takes a sample interval in ms from 0 to ${KFENCE_MAX_INTERVAL_MS}, not '${values.kfence}'`,
         );
       }
+      const seed = values.seed === undefined ? undefined : Number(values.seed);
+      if (seed !== undefined && (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff)) {
+        return usage(`--seed takes a whole number from 0 to 4294967295, not '${values.seed}'`);
+      }
       const slabDebugText = values['slab-debug'];
       if (slabDebugText !== undefined) {
         const parsed = parseSlabDebug(slabDebugText);
@@ -193,6 +199,7 @@ export function main(argv: readonly string[], io: Io = nodeIo): number {
         ...(values.kasan ? { kasan: true } : {}),
         ...(values.kmemleak ? { kmemleak: true } : {}),
         ...(kfence !== undefined ? { kfence } : {}),
+        ...(seed !== undefined ? { seed } : {}),
       };
       const maxSteps = values['max-steps'] === undefined ? DEFAULT_MAX_STEPS : Number(values['max-steps']);
       if (!Number.isSafeInteger(maxSteps) || maxSteps < 1) {
@@ -276,6 +283,7 @@ function boot(io: Io, defaults: ScenarioDefaults, files: Files): number {
     ...(defaults.kasan ? { kasan: true } : {}),
     ...(defaults.kmemleak ? { kmemleak: true } : {}),
     ...(defaults.kfence !== undefined ? { kfence: defaults.kfence } : {}),
+    ...(defaults.seed !== undefined ? { seed: defaults.seed } : {}),
   });
   if (!(machine instanceof Machine)) {
     for (const e of machine) io.err(`kmem boot: error ${e.code}: ${e.message}\n`);
@@ -436,7 +444,7 @@ function runJson(io: Io, file: string, scenario: LoadedScenario, diagnostics: re
       kmemleak: c.kmemleak ?? false,
       kfence: c.kfence ?? 0,
     },
-    events: { total: machine.events.length, byKind },
+    events: { total: machine.events.length, byKind, digest: machine.events.digest() },
     reports: reportEntries(machine),
     reportCounts: counts,
     output: [...machine.output],

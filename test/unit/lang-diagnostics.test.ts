@@ -88,6 +88,7 @@ const CASES: readonly Case[] = [
   { code: 'KM3002', text: 'machine { ⟦memory 16M + 1⟧ }' },
   { code: 'KM3003', text: 'machine {\n  memory 256M\n  ⟦cpus 0⟧\n}' },
   { code: 'KM3004', text: 'machine {\n  ⟦kfence -5⟧\n}' },
+  { code: 'KM3005', text: 'machine {\n  ⟦seed -1⟧\n}' },
   { code: 'KM4001', text: 'let p = 0xffff888000000000 + 512M\n⟦kfree(p)⟧', runtime: true },
   { code: 'KM4002', text: 'let p = kmalloc(64, GFP_KERNEL)\nkfree(p)\n⟦kfree(p)⟧', runtime: true },
   { code: 'KM4003', text: 'let p = kmalloc(64, GFP_KERNEL)\n⟦kfree(p + 8)⟧', runtime: true },
@@ -173,6 +174,7 @@ const CASES: readonly Case[] = [
   { code: 'KM4122', text: 'let n = ⟦kmemleak_scan()⟧', runtime: true },
   { code: 'KM4125', text: 'spin_lock(1)\n⟦spin_lock(1)⟧', runtime: true },
   { code: 'KM4126', text: '⟦spin_unlock(7)⟧', runtime: true },
+  { code: 'KM4127', text: 'let r = ⟦rand(0)⟧', runtime: true },
   { code: 'KM4123', text: '⟦msleep(-1)⟧', runtime: true },
   { code: 'KM4124', text: '⟦kmemleak_ignore(5)⟧', runtime: true },
 ];
