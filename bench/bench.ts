@@ -43,6 +43,7 @@ import { PAGE_SHARED, PageTable, SZ_4K } from '../engine/mm/pgtable';
 import { HEAP_CASES, HEAP_LIVE, HEAP_MAX, HEAP_MIN, prng } from './heaps';
 import { glibcMixed } from './glibc';
 import { loadScenario } from '../engine/scenario';
+import { analyze } from '../engine/lang/service';
 
 const args = new Set(process.argv.slice(2));
 const JSON_ONLY = args.has('--json');
@@ -461,18 +462,16 @@ const CASES: readonly Case[] = [
     maxOps: MIXED_OPS,
     setup: (ops) => mixedRound(engineHeap(bootMachine({ slabDebug: 'FZPU' })), ops),
   },
-  ...DETECTOR_CASES.map(
-    (d): Case => ({
-      name: `engine.mixed.${d.name}`,
-      pattern: `mixed: ${MIXED_LIVE} live, ${MIXED_MIN}..${MIXED_MAX} B`,
-      allocator: d.allocator,
-      baseline: 'engine.mixed',
-      fixedOps: MIXED_OPS,
-      budgetMs: MIXED_PEER_BUDGET_MS,
-      maxOps: MIXED_OPS,
-      setup: (ops) => mixedRound(engineHeap(bootMachine(d.config)), ops),
-    }),
-  ),
+  ...DETECTOR_CASES.map((d): Case => ({
+    name: `engine.mixed.${d.name}`,
+    pattern: `mixed: ${MIXED_LIVE} live, ${MIXED_MIN}..${MIXED_MAX} B`,
+    allocator: d.allocator,
+    baseline: 'engine.mixed',
+    fixedOps: MIXED_OPS,
+    budgetMs: MIXED_PEER_BUDGET_MS,
+    maxOps: MIXED_OPS,
+    setup: (ops) => mixedRound(engineHeap(bootMachine(d.config)), ops),
+  })),
   {
     name: 'thi.ng.mixed',
     pattern: `mixed: ${MIXED_LIVE} live, ${MIXED_MIN}..${MIXED_MAX} B`,
@@ -702,6 +701,65 @@ function printFigures(): void {
   console.log(
     `metadata per frame (frame table + page-block types)  ${perFrame.toFixed(2).padStart(6)} B   <= 16 B ${perFrame <= 16 ? '(met)' : '(missed)'}`,
   );
+  const checkMs = parseCheckMs();
+  console.log(
+    `parse + check of a 10,000-line scenario  ${checkMs.toFixed(0).padStart(6)} ms    < 100 ms ${checkMs < 100 ? '(met)' : '(missed)'}`,
+  );
+  const loopOps = scenarioLoopOps();
+  console.log(
+    `allocator ops from a scenario loop       ${si(loopOps).padStart(7)}/s   >= 5 M/s ${loopOps >= 5e6 ? '(met)' : '(below)'}`,
+  );
+}
+
+/**
+ * A 10,000-line scenario of the usual statements (machine block, procedures, loops, conditions, kmalloc and
+ * kfree, memory access, prints), lexed, parsed and checked by analyze() (what the language server does on
+ * every edit): the median of several runs, after a warm-up.
+ */
+function parseCheckMs(): number {
+  const lines = ['machine { memory 1G; cpus 4; kasan y }', 'let total = 0'];
+  for (let i = 0; lines.length + 10 <= 10_000; i++) {
+    lines.push(
+      `proc work${i}(n) {`,
+      `  let p${i} = kmalloc(n * 8 + ${i % 4096}, GFP_KERNEL)`,
+      `  if p${i} != 0 {`,
+      `    write64(p${i}, n)          # a comment`,
+      `    total = total + read64(p${i})`,
+      '  }',
+      `  kfree(p${i})`,
+      '  return total',
+      '}',
+      `repeat 3 { let r${i} = work${i}(${i}) }`,
+    );
+  }
+  while (lines.length < 10_000) lines.push('# the last lines: comments');
+  const source = lines.join('\n') + '\n';
+  const times: number[] = [];
+  for (let k = 0; k < (QUICK ? 3 : 7); k++) {
+    const t0 = performance.now();
+    const a = analyze(source, 'big.kmem');
+    times.push(performance.now() - t0);
+    if (a.diagnostics.some((d) => d.severity === 'error'))
+      throw new Error(`bench scenario: ${a.diagnostics[0]!.message}`);
+  }
+  return quantile(times.slice(1), 0.5);
+}
+
+/** kmalloc + kfree pairs in a scenario `repeat` loop through the VM: allocator operations (2 per pair) per second. */
+function scenarioLoopOps(): number {
+  const pairs = QUICK ? 300_000 : 1_000_000;
+  const rates: number[] = [];
+  for (let k = 0; k < (QUICK ? 2 : 4); k++) {
+    const { scenario } = loadScenario(
+      `repeat ${pairs} {\n  let p = kmalloc(64, GFP_KERNEL)\n  kfree(p)\n}\n`,
+      'loop.kmem',
+    );
+    const t0 = performance.now();
+    let stop = scenario!.vm.run({ maxInstructions: 1e9 });
+    while (stop.reason === 'budget') stop = scenario!.vm.run({ maxInstructions: 1e9 });
+    rates.push((2 * pairs) / ((performance.now() - t0) / 1000));
+  }
+  return quantile(rates.slice(1), 0.5);
 }
 
 main();

@@ -82,6 +82,11 @@ const PUNCTUATION: ReadonlyArray<readonly [string, TokenKind]> = [
 
 /** Characters that can start a punctuation token. */
 const PUNCT_START = new Set(PUNCTUATION.map(([text]) => text.charCodeAt(0)));
+/** The punctuation by its characters' codes: two-character tokens first (c1 << 8 | c2), then one. */
+const PUNCT_TWO = new Map(
+  PUNCTUATION.filter(([t]) => t.length === 2).map(([t, k]) => [(t.charCodeAt(0) << 8) | t.charCodeAt(1), k]),
+);
+const PUNCT_ONE = new Map(PUNCTUATION.filter(([t]) => t.length === 1).map(([t, k]) => [t.charCodeAt(0), k]));
 
 export function lex(source: string): LexResult {
   const tokens: Token[] = [];
@@ -95,8 +100,16 @@ export function lex(source: string): LexResult {
     start: { line, character: start - lineStart },
     end: { line, character: end - lineStart },
   });
-  const push = (kind: TokenKind, start: number, end: number, extra?: Partial<Token>): void => {
-    tokens.push({ kind, text: source.slice(start, end), start, end, range: rangeAt(start, end), ...extra });
+  // Every token has the same fields (value and malformed undefined when unused): one object shape for the parser.
+  const push = (
+    kind: TokenKind,
+    start: number,
+    end: number,
+    value?: Value | string,
+    malformed?: boolean,
+    range: Range = rangeAt(start, end),
+  ): void => {
+    tokens.push({ kind, text: source.slice(start, end), start, end, range, value, malformed });
   };
   /** Starts of a token: whitespace, newline, comment, a digit, a name, a string, punctuation. */
   const startsToken = (c: number): boolean =>
@@ -108,7 +121,7 @@ export function lex(source: string): LexResult {
       i++;
     } else if (c === 10 || c === 13) {
       const len = c === 13 && source.charCodeAt(i + 1) === 10 ? 2 : 1;
-      push(TokenKind.Newline, i, i + len, { range: rangeAt(i, i) });
+      push(TokenKind.Newline, i, i + len, undefined, undefined, rangeAt(i, i));
       i += len;
       line++;
       lineStart = i;
@@ -125,12 +138,13 @@ export function lex(source: string): LexResult {
     } else if (c === 34) {
       i = lexString(i);
     } else if (PUNCT_START.has(c)) {
-      for (const [text, kind] of PUNCTUATION) {
-        if (source.startsWith(text, i)) {
-          push(kind, i, i + text.length);
-          i += text.length;
-          break;
-        }
+      const two = i + 1 < n ? PUNCT_TWO.get((c << 8) | source.charCodeAt(i + 1)) : undefined;
+      if (two !== undefined) {
+        push(two, i, i + 2);
+        i += 2;
+      } else {
+        push(PUNCT_ONE.get(c)!, i, i + 1);
+        i += 1;
       }
     } else {
       const start = i;
@@ -143,7 +157,7 @@ export function lex(source: string): LexResult {
       push(TokenKind.Invalid, start, i);
     }
   }
-  tokens.push({ kind: TokenKind.Eof, text: '', start: n, end: n, range: rangeAt(n, n) });
+  push(TokenKind.Eof, n, n);
   return { tokens, diagnostics };
 
   function lexNumber(start: number): number {
@@ -189,9 +203,9 @@ export function lex(source: string): LexResult {
     }
     if (bad !== undefined) {
       diagnostics.push(error('KM1004', `invalid number '${text}': ${bad}`, rangeAt(start, j)));
-      push(TokenKind.Number, start, j, { value: 0, malformed: true });
+      push(TokenKind.Number, start, j, 0, true);
     } else {
-      push(TokenKind.Number, start, j, { value });
+      push(TokenKind.Number, start, j, value);
     }
     return j;
   }
@@ -234,7 +248,7 @@ export function lex(source: string): LexResult {
       value += c;
       j++;
     }
-    push(TokenKind.String, start, j, malformed ? { value, malformed } : { value });
+    push(TokenKind.String, start, j, value, malformed ? true : undefined);
     return j;
   }
 }

@@ -10,6 +10,7 @@
  */
 
 import { readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { LoadedScenario, ScenarioDefaults, loadScenario } from '../../engine/scenario';
 import type { Diagnostic } from '../../engine/lang/diagnostics';
@@ -101,13 +102,58 @@ export interface Io {
   out(text: string): void;
   err(text: string): void;
   readFile(path: string): string;
+  /** stderr is a terminal: long runs show a progress line there. */
+  readonly errIsTty?: boolean;
+  /** Milliseconds, for the progress line (performance.now() by default). */
+  now?(): number;
 }
 
 const nodeIo: Io = {
   out: (t) => process.stdout.write(t),
   err: (t) => process.stderr.write(t),
   readFile: (p) => readFileSync(p, 'utf8'),
+  errIsTty: process.stderr.isTTY === true,
 };
+
+/** A run shows its progress on a terminal's stderr after this long, then at most this often. */
+export const PROGRESS_AFTER_MS = 1000;
+const PROGRESS_EVERY_MS = 250;
+
+/**
+ * The progress line of a long run on a terminal: statements, events, the scenario line and the time, redrawn
+ * in place ("\r", erased with "\x1b[K") and cleared when the run ends. Nothing when stderr is not a terminal.
+ */
+class Progress {
+  private readonly start: number;
+  private last = 0;
+  private shown = false;
+
+  constructor(private readonly io: Io) {
+    this.start = this.now();
+  }
+
+  private now(): number {
+    return this.io.now ? this.io.now() : performance.now();
+  }
+
+  update(statements: number, events: number, line: number): void {
+    if (!this.io.errIsTty) return;
+    const t = this.now();
+    if (t - this.start < PROGRESS_AFTER_MS || t - this.last < PROGRESS_EVERY_MS) return;
+    this.last = t;
+    this.shown = true;
+    const secs = ((t - this.start) / 1000).toFixed(1);
+    this.io.err(
+      `\r\x1b[Kkmem: ${statements.toLocaleString('en-US')} statements, ${events.toLocaleString('en-US')} events, line ${line}, ${secs} s`,
+    );
+  }
+
+  /** Erases the line (before other output, and at the end); the next update draws it again. */
+  done(): void {
+    if (this.shown) this.io.err('\r\x1b[K');
+    this.shown = false;
+  }
+}
 
 const machineOptions = {
   memory: { type: 'string' },
@@ -327,7 +373,9 @@ function run(io: Io, file: string, defaults: ScenarioDefaults, files: Files, max
   // The kernel log (a page allocation failure, a warning) goes to stderr as the run produces it.
   let logged = 0;
   let printed = 0;
+  const progress = new Progress(io);
   const flushLog = () => {
+    if (logged < machine.log.length || printed < machine.output.length) progress.done();
     for (; logged < machine.log.length; logged++) io.err(machine.log[logged]!);
     // The scenario's own output (print) goes to stdout, before the summary.
     for (; printed < machine.output.length; printed++) io.out(machine.output[printed]!);
@@ -335,9 +383,11 @@ function run(io: Io, file: string, defaults: ScenarioDefaults, files: Files, max
   let stop = vm.run({ maxInstructions: 1_000_000 });
   flushLog();
   while (stop.reason === 'budget') {
+    progress.update(vm.statementsExecuted, machine.events.length, vm.currentLine() + 1);
     stop = vm.run({ maxInstructions: 1_000_000 });
     flushLog();
   }
+  progress.done();
   if (machine.logDropped > 0) io.err(`kmem: ${machine.logDropped} more kernel log messages not shown\n`);
   const s = summaryView(machine);
   io.out(

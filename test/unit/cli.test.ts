@@ -265,3 +265,32 @@ describe('kmem run --json (schema kmem-run/1, docs/cli.md)', () => {
     assert.match(invalid.diagnostics[0].code, /^KM1/);
   });
 });
+
+describe('the progress line of a long run', () => {
+  const files = { 'long.kmem': 'let n = 0\nrepeat 600000 {\n  n = n + 1\n}\nprint "done", n\n' };
+  const runWith = (errIsTty: boolean) => {
+    let out = '';
+    let err = '';
+    let clock = 0;
+    const io: Io = {
+      out: (t) => (out += t),
+      err: (t) => (err += t),
+      readFile: (p) => files[p as keyof typeof files]!,
+      errIsTty,
+      now: () => (clock += 400),
+    };
+    return { code: main(['run', 'long.kmem'], io), out, err };
+  };
+
+  test('on a terminal: redrawn in place on stderr, erased at the end; stdout untouched', () => {
+    const r = runWith(true);
+    assert.equal(r.code, EXIT_OK);
+    assert.match(r.err, /\r\x1b\[Kkmem: [\d,]+ statements, \d+ events, line [23], [\d.]+ s/);
+    assert.ok(r.err.endsWith('\r\x1b[K'), JSON.stringify(r.err.slice(-40)));
+    assert.match(r.out, /^done 600000\n/);
+  });
+
+  test('not a terminal (a pipe, CI): no progress line at all', () => {
+    assert.equal(runWith(false).err, '');
+  });
+});
