@@ -740,7 +740,7 @@ function parseCheckMs(): number {
     const a = analyze(source, 'big.kmem');
     times.push(performance.now() - t0);
     if (a.diagnostics.some((d) => d.severity === 'error'))
-      throw new Error(`bench scenario: ${a.diagnostics[0]!.message}`);
+      {throw new Error(`bench scenario: ${a.diagnostics[0]!.message}`);}
   }
   return quantile(times.slice(1), 0.5);
 }
