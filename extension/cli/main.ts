@@ -9,7 +9,7 @@
  * Argument parsing is node:util.parseArgs; no flag is parsed by hand.
  */
 
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { LoadedScenario, ScenarioDefaults, loadScenario } from '../../engine/scenario';
@@ -21,6 +21,8 @@ import { Machine } from '../../engine/mm/machine';
 import { DEFAULT_CONFIG, KFENCE_MAX_INTERVAL_MS, MAX_CPUS, formatSize, parseSize } from '../../engine/mm/config';
 import { buddyinfoView, slabinfoView, summaryView } from '../../engine/inspect/views';
 import { reportEntries } from '../../engine/inspect/reports';
+import type { Stop } from '../../engine/vm/vm';
+import { RunDocument, renderHtmlReport } from './report';
 import {
   DEBUGFS_FILE_NAMES,
   DebugfsFileName,
@@ -57,14 +59,14 @@ const HELP: Record<string, string> = {
   main: `kmem: run kernel-memory scenarios on an emulated Linux 6.12 machine
 
 Usage:
-  kmem run FILE [--memory SIZE] [--cpus N] [--arch ARCH] [--slab-debug FLAGS] [--kasan] [--kmemleak] [--kfence MS] [--seed N] [--json] [--max-steps N] [--proc NAME]... [--debugfs NAME]...
+  kmem run FILE [--memory SIZE] [--cpus N] [--arch ARCH] [--slab-debug FLAGS] [--kasan] [--kmemleak] [--kfence MS] [--seed N] [--json] [--report FILE.html] [--max-steps N] [--proc NAME]... [--debugfs NAME]...
   kmem check FILE...
   kmem boot [--memory SIZE] [--cpus N] [--arch ARCH] [--slab-debug FLAGS] [--kasan] [--kmemleak] [--kfence MS] [--proc NAME]... [--debugfs NAME]...
   kmem COMMAND --help
 
 Exit codes: 0 clean, 1 runtime errors or detector reports, 2 invalid input or usage.
 `,
-  run: `kmem run FILE [--memory SIZE] [--cpus N] [--arch ARCH] [--slab-debug FLAGS] [--kasan] [--kmemleak] [--kfence MS] [--seed N] [--json] [--max-steps N] [--proc NAME]... [--debugfs NAME]...
+  run: `kmem run FILE [--memory SIZE] [--cpus N] [--arch ARCH] [--slab-debug FLAGS] [--kasan] [--kmemleak] [--kfence MS] [--seed N] [--json] [--report FILE.html] [--max-steps N] [--proc NAME]... [--debugfs NAME]...
 
 Runs the scenario to the end and prints a summary: statements, events by kind, live objects per cache.
 What the machine's kernel log receives (a page allocation failure, the OOM killer) is printed to stderr as
@@ -76,7 +78,9 @@ where the scenario's machine block has none; --kasan boots with CONFIG_KASAN (ge
 say kasan n; --kmemleak with CONFIG_DEBUG_KMEMLEAK (the run ends with two scans); --kfence MS with KFENCE
 sampling one allocation every MS milliseconds of the machine's clock (msleep). --json prints one JSON
 document instead of the text (schema kmem-run/1, docs/cli.md). --seed seeds the machine's random numbers
-(rand(), KFENCE's placement) where the machine block has no seed: a run is a function of scenario and seed: events by kind, every detector report, the
+(rand(), KFENCE's placement) where the machine block has no seed: a run is a function of scenario and seed.
+--report FILE.html writes a self-contained HTML report of the run: the verdict, every detector report with
+its kernel text, the source with the lines that reported, events by kind, the caches and free areas: events by kind, every detector report, the
 expected and made counts, the output, the kernel log and the final views; the exit code is the same.
 --max-steps bounds the statements the run may start (default
 ${DEFAULT_MAX_STEPS.toLocaleString('en-US')}); a scenario that goes past it, a loop that never ends, stops with KM4100.
@@ -106,6 +110,8 @@ export interface Io {
   readonly errIsTty?: boolean;
   /** Milliseconds, for the progress line (performance.now() by default). */
   now?(): number;
+  /** Writes a file (the HTML report); writeFileSync by default. */
+  writeFile?(path: string, text: string): void;
 }
 
 const nodeIo: Io = {
@@ -168,6 +174,7 @@ const machineOptions = {
   kfence: { type: 'string' },
   json: { type: 'boolean' },
   seed: { type: 'string' },
+  report: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } satisfies ParseArgsConfig['options'];
 
@@ -255,6 +262,7 @@ export function main(argv: readonly string[], io: Io = nodeIo): number {
         if (positionals.length > 0) return usage(`unexpected argument '${positionals[0]}'`);
         if (values['max-steps'] !== undefined) return usage('--max-steps applies to kmem run');
         if (values.json) return usage('--json applies to kmem run');
+        if (values.report !== undefined) return usage('--report applies to kmem run');
         files.procs = procs.length > 0 || debugfs.length > 0 ? (procs as ProcFile[]) : [...PROC_FILES];
         return boot(io, { memoryBytes, cpus, arch, ...slabDebug }, files);
       }
@@ -262,7 +270,10 @@ export function main(argv: readonly string[], io: Io = nodeIo): number {
         return usage(positionals.length === 0 ? 'name the scenario file to run' : 'run takes one scenario file');
       }
       files.procs = procs as ProcFile[];
-      return run(io, positionals[0]!, { memoryBytes, cpus, arch, ...slabDebug }, files, maxSteps, values.json ?? false);
+      return run(io, positionals[0]!, { memoryBytes, cpus, arch, ...slabDebug }, files, maxSteps, {
+        json: values.json ?? false,
+        ...(values.report !== undefined ? { report: values.report } : {}),
+      });
     }
     case 'check': {
       let parsed;
@@ -354,27 +365,44 @@ function printFiles(io: Io, machine: Machine, files: Files): void {
   }
 }
 
-function run(io: Io, file: string, defaults: ScenarioDefaults, files: Files, maxSteps: number, json: boolean): number {
+/** How `kmem run` reports: text (the default), one JSON document, and an HTML report file. */
+interface RunOutputs {
+  readonly json: boolean;
+  readonly report?: string;
+}
+
+function run(
+  io: Io,
+  file: string,
+  defaults: ScenarioDefaults,
+  files: Files,
+  maxSteps: number,
+  outs: RunOutputs,
+): number {
   const text = readScenario(io, file);
   if (text === undefined) return EXIT_USAGE;
   const { diagnostics, scenario } = loadScenario(text, file, defaults, { statementLimit: maxSteps });
-  if (json) {
-    if (!scenario) {
-      io.out(
-        `${JSON.stringify({ schema: JSON_SCHEMA, file, status: 'invalid', exitCode: EXIT_USAGE, diagnostics: diagnostics.map(jsonDiagnostic) }, null, 2)}\n`,
-      );
-      return EXIT_USAGE;
-    }
-    return runJson(io, file, scenario, diagnostics, files);
+  if (!scenario) {
+    const doc: RunDocument = {
+      schema: JSON_SCHEMA,
+      file,
+      status: 'invalid',
+      exitCode: EXIT_USAGE,
+      diagnostics: diagnostics.map(jsonDiagnostic),
+    };
+    if (outs.json) io.out(`${JSON.stringify(doc, null, 2)}\n`);
+    else for (const d of diagnostics) io.err(`${formatDiagnostic(file, d)}\n`);
+    if (outs.report && !writeReport(io, outs.report, doc, text)) return EXIT_USAGE;
+    return EXIT_USAGE;
   }
-  for (const d of diagnostics) io.err(`${formatDiagnostic(file, d)}\n`);
-  if (!scenario) return EXIT_USAGE;
+  if (!outs.json) for (const d of diagnostics) io.err(`${formatDiagnostic(file, d)}\n`);
   const { vm, machine } = scenario;
   // The kernel log (a page allocation failure, a warning) goes to stderr as the run produces it.
   let logged = 0;
   let printed = 0;
   const progress = new Progress(io);
   const flushLog = () => {
+    if (outs.json) return;
     if (logged < machine.log.length || printed < machine.output.length) progress.done();
     for (; logged < machine.log.length; logged++) io.err(machine.log[logged]!);
     // The scenario's own output (print) goes to stdout, before the summary.
@@ -388,6 +416,12 @@ function run(io: Io, file: string, defaults: ScenarioDefaults, files: Files, max
     flushLog();
   }
   progress.done();
+  const doc = runDocument(file, scenario, diagnostics, files, stop);
+  if (outs.report && !writeReport(io, outs.report, doc, text)) return EXIT_USAGE;
+  if (outs.json) {
+    io.out(`${JSON.stringify(doc, null, 2)}\n`);
+    return doc.exitCode;
+  }
   if (machine.logDropped > 0) io.err(`kmem: ${machine.logDropped} more kernel log messages not shown\n`);
   const s = summaryView(machine);
   io.out(
@@ -396,16 +430,9 @@ function run(io: Io, file: string, defaults: ScenarioDefaults, files: Files, max
   io.out(
     `machine: ${formatSize(s.memoryBytes)}, ${s.cpus} CPU${s.cpus === 1 ? '' : 's'}, ${s.freePages} of ${s.totalPages} pages free, ${s.slabPages} in slabs\n`,
   );
-  const counts = new Map<EventKind, number>();
-  for (let i = 0; i < machine.events.length; i++) {
-    const kind = machine.events.kindAt(i);
-    counts.set(kind, (counts.get(kind) ?? 0) + 1);
-  }
-  if (counts.size > 0) {
-    io.out(`events: ${[...counts].map(([k, n]) => `${EVENT_KIND_NAMES[k]} ${n}`).join(', ')}\n`);
-  }
-  const busy = slabinfoView(machine).caches.filter((c) => c.numObjs > 0);
-  for (const c of busy) {
+  const byKind = Object.entries(doc.events!.byKind);
+  if (byKind.length > 0) io.out(`events: ${byKind.map(([k, n]) => `${k} ${n}`).join(', ')}\n`);
+  for (const c of doc.views!.slabinfo) {
     io.out(
       `  ${c.name.padEnd(14)} ${String(c.liveObjects).padStart(6)} live  ${String(c.activeObjs).padStart(6)}/${String(c.numObjs).padEnd(6)} objs  ${c.numSlabs} slab${c.numSlabs === 1 ? '' : 's'} of ${c.pagesPerSlab} page${c.pagesPerSlab === 1 ? '' : 's'}\n`,
     );
@@ -418,20 +445,26 @@ function run(io: Io, file: string, defaults: ScenarioDefaults, files: Files, max
   }
   // A detector's report is a finding even though the kernel (and the scenario) went on, unless an
   // `expect KIND { }` block of the scenario expected it.
-  let findings = false;
-  for (const [name, kind] of REPORT_KINDS) {
-    const reports = machine.reportCount(kind);
-    const expected = vm.expectedReports(kind);
-    if (reports > expected) {
-      findings = true;
-      if (json) continue;
-      const also = expected > 0 ? `, ${expected} of them expected` : '';
-      const who = DETECTOR_NAMES[name] ?? name;
-      const noun = kind === EventKind.Kmemleak ? 'suspected leak' : 'bug';
-      io.err(`kmem: ${who} reported ${reports} ${noun}${reports === 1 ? '' : 's'}${also} (the reports are above)\n`);
-    }
+  for (const [name, { made, expected }] of Object.entries(doc.reportCounts!)) {
+    if (made <= expected) continue;
+    const also = expected > 0 ? `, ${expected} of them expected` : '';
+    const noun = name === 'kmemleak' ? 'suspected leak' : 'bug';
+    io.err(
+      `kmem: ${DETECTOR_NAMES[name] ?? name} reported ${made} ${noun}${made === 1 ? '' : 's'}${also} (the reports are above)\n`,
+    );
   }
-  return findings ? EXIT_FINDINGS : EXIT_OK;
+  return doc.exitCode;
+}
+
+/** Writes the HTML report; false (with a message) when the file cannot be written. */
+function writeReport(io: Io, path: string, doc: RunDocument, source: string): boolean {
+  try {
+    (io.writeFile ?? ((p: string, t: string) => writeFileSync(p, t)))(path, renderHtmlReport(doc, source));
+    return true;
+  } catch (e) {
+    io.err(`kmem run: cannot write the report ${path}: ${e instanceof Error ? e.message : String(e)}\n`);
+    return false;
+  }
 }
 
 /** The JSON output's schema id (docs/cli.md documents it); a change that breaks readers bumps the number. */
@@ -447,11 +480,15 @@ function jsonDiagnostic(d: Diagnostic) {
   };
 }
 
-/** Runs a loaded scenario to its end and prints one JSON document (schema kmem-run/1) on stdout. */
-function runJson(io: Io, file: string, scenario: LoadedScenario, diagnostics: readonly Diagnostic[], files: Files) {
+/** Everything a finished run says (the JSON document and the HTML report's data), from the machine and VM. */
+function runDocument(
+  file: string,
+  scenario: LoadedScenario,
+  diagnostics: readonly Diagnostic[],
+  files: Files,
+  stop: Stop,
+): RunDocument {
   const { vm, machine } = scenario;
-  let stop = vm.run({ maxInstructions: 1_000_000 });
-  while (stop.reason === 'budget') stop = vm.run({ maxInstructions: 1_000_000 });
   const byKind: Record<string, number> = {};
   for (let i = 0; i < machine.events.length; i++) {
     const name = EVENT_KIND_NAMES[machine.events.kindAt(i)];
@@ -466,14 +503,13 @@ function runJson(io: Io, file: string, scenario: LoadedScenario, diagnostics: re
     if (made > expected) findings = true;
   }
   const error = stop.reason === 'error' && stop.error ? stop.error : undefined;
-  const exitCode = error || findings ? EXIT_FINDINGS : EXIT_OK;
   const s = summaryView(machine);
   const c = machine.config;
-  const doc = {
+  return {
     schema: JSON_SCHEMA,
     file,
     status: error ? 'error' : 'finished',
-    exitCode,
+    exitCode: error || findings ? EXIT_FINDINGS : EXIT_OK,
     statements: vm.statementsExecuted,
     diagnostics: diagnostics.map(jsonDiagnostic),
     error: error
@@ -510,8 +546,6 @@ function runJson(io: Io, file: string, scenario: LoadedScenario, diagnostics: re
       ]),
     },
   };
-  io.out(`${JSON.stringify(doc, null, 2)}\n`);
-  return exitCode;
 }
 
 if (require.main === module) {

@@ -296,3 +296,51 @@ describe('the progress line of a long run', () => {
     assert.equal(runWith(false).err, '');
   });
 });
+
+describe('kmem run --report FILE.html', () => {
+  const runReport = (files: Record<string, string>, argv: string[]) => {
+    const written: Record<string, string> = {};
+    let out = '';
+    let err = '';
+    const io: Io = {
+      out: (t) => (out += t),
+      err: (t) => (err += t),
+      readFile: (p) => files[p]!,
+      writeFile: (p, t) => (written[p] = t),
+    };
+    return { code: main(argv, io), out, err, written };
+  };
+
+  test('a self-contained page: verdict, reports, the marked source line, escaped text; text output as usual', () => {
+    const files = {
+      'b.kmem': 'machine { kasan y }\nlet p = kmalloc(8, GFP_KERNEL)\nwrite8(p + 8, 1)  # <oops> & "more"\n',
+    };
+    const r = runReport(files, ['run', 'b.kmem', '--report', 'out.html']);
+    assert.equal(r.code, EXIT_FINDINGS);
+    assert.match(r.out, /^b\.kmem: finished after 2 statements/m);
+    const html = r.written['out.html']!;
+    assert.match(html, /^<!DOCTYPE html>/);
+    assert.doesNotMatch(html, /<script|https?:\/\//);
+    assert.match(html, /<span class="verdict findings">findings \(exit 1\)<\/span>/);
+    assert.match(html, /<td>kasan<\/td><td>slab-out-of-bounds<\/td>/);
+    assert.match(html, /<span class="hit">write8\(p \+ 8, 1\)  # &#60;oops&#62; &#38; &#34;more&#34;<\/span>/);
+    assert.match(html, /BUG: KASAN: slab-out-of-bounds in line_3/);
+  });
+
+  test('an invalid scenario still gets its page (the diagnostics), exit 2; an unwritable path is exit 2', () => {
+    const bad = runReport({ 'x.kmem': 'let = 1\n' }, ['run', 'x.kmem', '--report', 'x.html']);
+    assert.equal(bad.code, EXIT_USAGE);
+    assert.match(bad.written['x.html']!, /does not compile \(exit 2\)/);
+    let err = '';
+    const code = main(['run', 'y.kmem', '--report', 'y.html'], {
+      out: () => {},
+      err: (t) => (err += t),
+      readFile: () => 'let a = 1\n',
+      writeFile: () => {
+        throw new Error('EACCES: permission denied');
+      },
+    });
+    assert.equal(code, EXIT_USAGE);
+    assert.match(err, /cannot write the report y\.html: EACCES/);
+  });
+});
