@@ -323,7 +323,7 @@ describe('kmem run --report FILE.html', () => {
     assert.doesNotMatch(html, /<script|https?:\/\//);
     assert.match(html, /<span class="verdict findings">findings \(exit 1\)<\/span>/);
     assert.match(html, /<td>kasan<\/td><td>slab-out-of-bounds<\/td>/);
-    assert.match(html, /<span class="hit">write8\(p \+ 8, 1\)  # &#60;oops&#62; &#38; &#34;more&#34;<\/span>/);
+    assert.match(html, /<span class="hit">write8\(p \+ 8, 1\) {2}# &#60;oops&#62; &#38; &#34;more&#34;<\/span>/);
     assert.match(html, /BUG: KASAN: slab-out-of-bounds in line_3/);
   });
 
