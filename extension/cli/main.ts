@@ -32,7 +32,7 @@ import {
   isDebugfsFileName,
   procFileText,
 } from '../../engine/inspect/procfs';
-import { EVENT_KIND_NAMES, EventKind } from '../../engine/trace/events';
+import { EVENT_KIND_NAMES } from '../../engine/trace/events';
 import { formatDiagnostic } from '../shared/format';
 import { REPORT_KINDS } from '../../engine/lang/builtins';
 
