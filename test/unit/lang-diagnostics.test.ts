@@ -1,9 +1,8 @@
 /*
- * Every diagnostic code the language defines, each with a script that raises it and the exact range it
- * must point at; then error recovery (several errors in one file, each reported once) and the fixture
- * files in test/fixtures/diagnostics, which carry their expectations as `# expect:` comments.
- *
- * Cases mark the expected range inside the source with ⟦ and ⟧ (removed before the script is analysed).
+ * The golden runner of the language's fixtures: every diagnostic code has a script in test/fixtures/codes
+ * whose header says the code, severity and exact range it must produce (`# expect error KM2003 at 3:9-3:15`);
+ * then error recovery (several errors in one file, each reported once) and the larger fixtures in
+ * test/fixtures/diagnostics, which mark each expected diagnostic on its line (`# expect: KM2001 @6-11`).
  */
 
 import { test } from 'node:test';
@@ -18,204 +17,90 @@ import { RESERVED_WORDS } from '../../engine/lang/tokens';
 
 const FIXTURES = resolve(__dirname, '..', 'fixtures', 'diagnostics');
 
-/** Removes the ⟦ ⟧ markers; returns the clean source and the marked range. */
-function marked(text: string): { source: string; range: Range } {
-  let source = '';
-  let line = 0;
-  let character = 0;
-  let start: Range['start'] | undefined;
-  let end: Range['end'] | undefined;
-  for (const ch of text) {
-    if (ch === '⟦') {
-      start = { line, character };
-      continue;
-    }
-    if (ch === '⟧') {
-      end = { line, character };
-      continue;
-    }
-    source += ch;
-    if (ch === '\n') {
-      line++;
-      character = 0;
-    } else {
-      character += ch.length;
-    }
-  }
-  assert.ok(start && end, `no range marked in ${text}`);
-  return { source, range: { start, end } };
-}
-
-interface Case {
+/**
+ * One fixture per diagnostic code in test/fixtures/codes (more for a code that needs several): a script whose
+ * header says what it must produce, in the form the golden runner below reads:
+ *
+ *   # KM2003: unknown function                       (what the code means: documentation only)
+ *   # max-steps 5                                    (optional: the run's statement limit)
+ *   # expect error KM2003 at 3:9-3:15                (the checker's diagnostic and its range, 1-based lines
+ *   # expect warning KM2024 at 3:23-3:33              and columns, end exclusive; `runtime error` when the
+ *   # expect runtime error KM4002 at 4:1-4:9          script loads and the run stops on it)
+ *
+ * "(among others)" after the range allows other diagnostics beside it; otherwise the code is the only one.
+ */
+interface Fixture {
+  readonly file: string;
+  readonly source: string;
+  readonly kind: 'error' | 'warning' | 'runtime error';
   readonly code: string;
-  readonly text: string;
-  /** Runtime errors: run the loaded scenario instead of diagnosing. */
-  readonly runtime?: boolean;
-  /** Only this code expected (default); false when other diagnostics may come along. */
-  readonly alone?: boolean;
-  /** A warning, not an error. */
-  readonly warning?: boolean;
+  readonly range: Range;
+  readonly alone: boolean;
+  readonly maxSteps?: number;
 }
 
-const CASES: readonly Case[] = [
-  { code: 'KM1001', text: 'let x = 5 ⟦$$⟧ 3' },
-  { code: 'KM1002', text: 'let s = ⟦"abc⟧\nlet y = 1' },
-  { code: 'KM1003', text: 'let x = (1 + 2⟦⟧\nlet y = 1' },
-  { code: 'KM1004', text: 'let x = ⟦12abc⟧' },
-  { code: 'KM1005', text: 'let x = 1\n⟦}⟧\nlet y = 2' },
-  { code: 'KM1006', text: 'let x = 1 + ⟦*⟧ 2' },
-  { code: 'KM1007', text: `let x = ${'('.repeat(200)}⟦(⟧1${')'.repeat(201)}` },
-  { code: 'KM1008', text: 'let x = 1 # "\\q" in a comment is fine\nx = "a⟦\\q⟧"', alone: false },
-  { code: 'KM1009', text: '⟦kmalloc(8, GFP_KERNEL)⟧ = 3' },
-  { code: 'KM1010', text: 'if 1 {\n  kfree(0)\n}\n⟦else⟧ {\n  kfree(0)\n}' },
-  { code: 'KM2001', text: 'let first = 1\nkfree(⟦frist⟧)' },
-  { code: 'KM2002', text: 'let p = 1\nlet ⟦p⟧ = 2' },
-  { code: 'KM2003', text: 'let p = ⟦kmallc⟧(8, GFP_KERNEL)' },
-  { code: 'KM2004', text: 'let p = ⟦kmalloc(8)⟧' },
-  { code: 'KM2005', text: '⟦cache⟧ 1 {\n  kfree(0)\n}' },
-  { code: 'KM2006', text: 'let p = 1\n⟦machine⟧ { cpus 4 }' },
-  { code: 'KM2007', text: 'machine { ⟦memry⟧ 256M; cpus 2 }' },
-  { code: 'KM2008', text: 'machine { memory ⟦kmalloc(8, GFP_KERNEL)⟧ }' },
-  { code: 'KM2009', text: 'machine { cpus 2; ⟦cpus 4⟧ }' },
-  { code: 'KM2010', text: '⟦GFP_KERNEL⟧ = 3' },
-  { code: 'KM2011', text: 'let f = ⟦kfree⟧' },
-  { code: 'KM2012', text: 'let p = kmalloc(8, GFP_KERNEL)\nlet q = ⟦kfree(p)⟧' },
-  { code: 'KM2013', text: 'let p = 1\n⟦p == 2⟧' },
-  { code: 'KM2014', text: 'let s = ⟦"hello"⟧' },
-  { code: 'KM2015', text: 'for i in 0..4 {\n  ⟦i⟧ = 2\n}' },
-  { code: 'KM2016', text: 'let p = 1\n⟦p⟧(2)' },
-  { code: 'KM3001', text: 'machine { ⟦memory 8M⟧; cpus 2 }' },
-  { code: 'KM3002', text: 'machine { ⟦memory 16M + 1⟧ }' },
-  { code: 'KM3003', text: 'machine {\n  memory 256M\n  ⟦cpus 0⟧\n}' },
-  { code: 'KM3004', text: 'machine {\n  ⟦kfence -5⟧\n}' },
-  { code: 'KM3005', text: 'machine {\n  ⟦seed -1⟧\n}' },
-  { code: 'KM4001', text: 'let p = 0xffff888000000000 + 512M\n⟦kfree(p)⟧', runtime: true },
-  { code: 'KM4002', text: 'let p = kmalloc(64, GFP_KERNEL)\nkfree(p)\n⟦kfree(p)⟧', runtime: true },
-  { code: 'KM4003', text: 'let p = kmalloc(64, GFP_KERNEL)\n⟦kfree(p + 8)⟧', runtime: true },
-  { code: 'KM4005', text: 'let p = alloc_pages(3, GFP_KERNEL)\nfree_pages(p, 3)\n⟦free_pages(p, 3)⟧', runtime: true },
-  { code: 'KM4006', text: 'let p = 5\n⟦free_pages(p, 0)⟧', runtime: true },
-  {
-    code: 'KM4008',
-    text: 'machine { memory 16M }\nrepeat 10000 {\n  let p = ⟦alloc_pages(0, GFP_KERNEL)⟧\n}',
-    runtime: true,
-  },
-  {
-    code: 'KM4009',
-    text: 'machine { memory 16M }\nrepeat 10000 {\n  let p = ⟦alloc_pages(0, GFP_NOFS)⟧\n}',
-    runtime: true,
-  },
-  { code: 'KM4010', text: 'let p = alloc_pages(1, GFP_KERNEL | __GFP_COMP)\n⟦split_page(p, 1)⟧', runtime: true },
-  { code: 'KM4011', text: 'let v = vmalloc(4096)\n⟦vfree(v + 8)⟧', runtime: true },
-  { code: 'KM4012', text: 'let t = spawn("t")\n⟦kstack_use(t, 20000)⟧', runtime: true },
-  {
-    code: 'KM4013',
-    text: 'let t = spawn("t")\nlet v = vmalloc(4096)\nvfree(v)\n⟦ktouch(t, v, PROT_READ)⟧',
-    runtime: true,
-  },
-  { code: 'KM4220', text: 'let t = spawn("t")\nlet a = ⟦mmap(t, 0x400001, 4096, PROT_READ)⟧', runtime: true },
-  {
-    code: 'KM4221',
-    text: 'let t = spawn("t")\nmmap(t, 0x400000, 4096, PROT_READ)\nlet a = ⟦mmap(t, 0x400000, 4096, PROT_READ)⟧',
-    runtime: true,
-  },
-  { code: 'KM4222', text: 'let t = spawn("t")\n⟦mprotect(t, 0x400000, 4096, PROT_READ)⟧', runtime: true },
-  { code: 'KM4223', text: '⟦exit(7)⟧', runtime: true },
-  { code: 'KM4225', text: 'let t = spawn("t")\nlet a = ⟦mmap(t, 0x1000, 4096, PROT_READ)⟧', runtime: true },
-  { code: 'KM2017', text: 'let n = 1\nlet t = spawn(⟦n⟧)' },
-  { code: 'KM2018', text: 'repeat 1 {\n  ⟦proc p()⟧ {\n  }\n}' },
-  { code: 'KM2019', text: 'proc p(a) {\n  if a {\n    return 1\n  }\n  ⟦return⟧\n}' },
-  { code: 'KM2020', text: '⟦return 1⟧' },
-  { code: 'KM2021', text: 'let c = kmem_cache_create("x", 64, 0, 0, ⟦nope⟧)' },
-  { code: 'KM2022', text: 'expect ⟦ubsan⟧ {\n  let x = 1\n}' },
-  { code: 'KM2023', text: '⟦print 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17⟧' },
-  { code: 'KM2024', text: 'on irq {\n  let p = kmalloc(64, ⟦GFP_KERNEL⟧)\n}', warning: true },
-  { code: 'KM4230', text: 'let c = ⟦kmem_cache_create("tiny", 4, 0, 0)⟧', runtime: true },
-  { code: 'KM4231', text: 'let c = 5000\nlet p = ⟦kmem_cache_alloc(c, GFP_KERNEL)⟧', runtime: true },
-  { code: 'KM4232', text: 'let h = 3\nlet p = ⟦heap_alloc(h, 8)⟧', runtime: true },
-  { code: 'KM6001', text: 'let h = ⟦heap_create(HEAP_TLSF, 100)⟧', runtime: true },
-  {
-    code: 'KM6002',
-    text: 'let h = heap_create(HEAP_TLSF, 64K)\nlet p = heap_alloc(h, 64)\n⟦heap_free(h, p + 4)⟧',
-    runtime: true,
-  },
-  {
-    code: 'KM6004',
-    text: 'let h = heap_create(HEAP_TLSF, 64K)\nlet p = heap_alloc(h, 64)\n⟦heap_free(h, p + 8)⟧',
-    runtime: true,
-  },
-  {
-    code: 'KM6003',
-    text: 'let h = heap_create(HEAP_TLSF, 64K)\nlet p = heap_alloc(h, 64)\nheap_free(h, p)\n⟦heap_free(h, p)⟧',
-    runtime: true,
-  },
-  { code: 'KM6102', text: 'let h = ⟦heap_create(9, 4K)⟧', runtime: true },
-  { code: 'KM4100', text: 'repeat 10 {\n  ⟦let p = 1⟧\n}', runtime: true },
-  { code: 'KM4101', text: 'let n = -1\nlet p = ⟦kmalloc(n, GFP_KERNEL)⟧', runtime: true },
-  { code: 'KM4102', text: 'let p = 5\n⟦kfree(p)⟧', runtime: true },
-  { code: 'KM4103', text: 'let z = 0\nlet x = 10 ⟦/⟧ z', runtime: true },
-  { code: 'KM4104', text: 'let n = 64\nlet x = 1 ⟦<<⟧ n', runtime: true },
-  { code: 'KM4105', text: 'let n = 2\nrepeat ⟦n - 3⟧ {\n  let p = 1\n}', runtime: true },
-  { code: 'KM4106', text: 'let p = ⟦kmalloc(8, -1)⟧', runtime: true },
-  { code: 'KM4107', text: 'let p = ⟦alloc_pages(-1, GFP_KERNEL)⟧', runtime: true },
-  { code: 'KM4109', text: 'machine { cpus 2 }\non cpu ⟦5⟧ {\n  let p = 1\n}', runtime: true },
-  { code: 'KM5001', text: 'let x = 1\nexpect ⟦x == 2⟧', runtime: true },
-  {
-    code: 'KM5002',
-    text: 'machine { slab_debug "FZPU" }\nlet p = kmalloc(8, GFP_KERNEL)\n⟦expect slub_debug⟧ {\n  kfree(p)\n}',
-    runtime: true,
-  },
-  { code: 'KM4108', text: 'proc f(n) {\n  ⟦f(n)⟧\n}\nf(0)', runtime: true },
-  { code: 'KM4120', text: 'let v = ⟦read64(0x1000)⟧', runtime: true },
-  {
-    code: 'KM4121',
-    text: 'let c = kmem_cache_create("c", 64, 0, 0)\nlet p = kmalloc(8, GFP_KERNEL)\nlet n = ⟦kmem_cache_alloc_bulk(c, GFP_KERNEL, 2, p)⟧',
-    runtime: true,
-  },
-  { code: 'KM4122', text: 'let n = ⟦kmemleak_scan()⟧', runtime: true },
-  { code: 'KM4125', text: 'spin_lock(1)\n⟦spin_lock(1)⟧', runtime: true },
-  { code: 'KM4126', text: '⟦spin_unlock(7)⟧', runtime: true },
-  { code: 'KM4127', text: 'let r = ⟦rand(0)⟧', runtime: true },
-  { code: 'KM4123', text: '⟦msleep(-1)⟧', runtime: true },
-  { code: 'KM4124', text: '⟦kmemleak_ignore(5)⟧', runtime: true },
-];
+const CODE_FIXTURES = resolve(__dirname, '..', 'fixtures', 'codes');
 
-function diagnosticsOf(c: Case, source: string): Diagnostic[] {
-  if (!c.runtime) {
-    return diagnose(source, 'case.kmem');
+function fixtureOf(file: string): Fixture {
+  const source = readFileSync(resolve(CODE_FIXTURES, file), 'utf8');
+  const m = /^# expect (error|warning|runtime error) (KM\d{4}) at (\d+):(\d+)-(\d+):(\d+)( \(among others\))?$/m.exec(
+    source,
+  );
+  assert.ok(m, `${file}: no "# expect <kind> KMxxxx at L:C-L:C" line`);
+  const steps = /^# max-steps (\d+)$/m.exec(source);
+  return {
+    file,
+    source,
+    kind: m[1] as Fixture['kind'],
+    code: m[2]!,
+    range: {
+      start: { line: Number(m[3]) - 1, character: Number(m[4]) - 1 },
+      end: { line: Number(m[5]) - 1, character: Number(m[6]) - 1 },
+    },
+    alone: m[7] === undefined,
+    ...(steps ? { maxSteps: Number(steps[1]) } : {}),
+  };
+}
+
+const FIXTURES_BY_CODE = readdirSync(CODE_FIXTURES)
+  .filter((f) => f.endsWith('.kmem'))
+  .sort()
+  .map(fixtureOf);
+
+function diagnosticsOf(f: Fixture): Diagnostic[] {
+  if (f.kind !== 'runtime error') {
+    return diagnose(f.source, f.file);
   }
-  const { diagnostics, scenario } = loadScenario(source, 'case.kmem');
-  assert.deepEqual(diagnostics, [], `${c.code}: the script must load`);
+  const { diagnostics, scenario } = loadScenario(f.source, f.file);
+  assert.deepEqual(diagnostics, [], `${f.code}: the script must load`);
   const vm = scenario!.vm;
-  if (c.code === 'KM4100') {
-    vm.statementLimit = 5;
-  }
+  if (f.maxSteps !== undefined) vm.statementLimit = f.maxSteps;
   const stop = vm.run({ maxInstructions: 1_000_000 });
-  assert.equal(stop.reason, 'error', `${c.code}: the run must stop on an error`);
+  assert.equal(stop.reason, 'error', `${f.code}: the run must stop on an error`);
   assert.equal(vm.status, 'error');
   assert.deepEqual(stop.error, vm.error);
   return [{ ...vm.error!, severity: 'error' }];
 }
 
-for (const c of CASES) {
-  test(`${c.code} (${DIAGNOSTIC_CODES[c.code]}): code and range`, () => {
-    const { source, range } = marked(c.text);
-    const found = diagnosticsOf(c, source);
-    const ours = found.filter((d) => d.code === c.code);
-    assert.equal(ours.length, 1, `${c.code} once in ${JSON.stringify(found)}`);
-    assert.deepEqual(ours[0]!.range, range);
-    assert.equal(ours[0]!.severity, c.warning ? 'warning' : 'error');
+for (const f of FIXTURES_BY_CODE) {
+  test(`${f.file}: ${f.code} (${DIAGNOSTIC_CODES[f.code]}), its range and severity`, () => {
+    const found = diagnosticsOf(f);
+    const ours = found.filter((d) => d.code === f.code);
+    assert.equal(ours.length, 1, `${f.code} once in ${JSON.stringify(found)}`);
+    assert.deepEqual(ours[0]!.range, f.range);
+    assert.equal(ours[0]!.severity, f.kind === 'warning' ? 'warning' : 'error');
     assert.ok(ours[0]!.message.length > 0);
-    if (c.alone !== false) {
+    if (f.alone) {
       assert.deepEqual(
         found.map((d) => d.code),
-        [c.code],
+        [f.code],
       );
     }
   });
 }
 
-test('every code in the table has a case, and every case a code in the table', () => {
-  assert.deepEqual([...new Set(CASES.map((c) => c.code))].sort(), Object.keys(DIAGNOSTIC_CODES).sort());
+test('every code in the table has a fixture, and every fixture a code in the table', () => {
+  assert.deepEqual([...new Set(FIXTURES_BY_CODE.map((f) => f.code))].sort(), Object.keys(DIAGNOSTIC_CODES).sort());
 });
 
 test('recovery: several errors in one file, each reported once', () => {
