@@ -28,6 +28,7 @@
  * the huge page, DirectMap, CMA and unaccepted lines.
  */
 
+import { formatProcModules } from '../mm/module';
 import { Machine } from '../mm/machine';
 import { SLAB_RECLAIM_ACCOUNT } from '../mm/slub';
 import { NR_PAGE_ORDERS, fls, getOrder } from '../mm/config';
@@ -309,7 +310,15 @@ export function extfragViewOf(machine: Machine): ExtfragView {
 }
 
 /** The /proc files the hosts (CLI, debug console, kmem/proc) can print. */
-export const PROC_FILE_NAMES = ['slabinfo', 'buddyinfo', 'pagetypeinfo', 'zoneinfo', 'meminfo', 'vmallocinfo'] as const;
+export const PROC_FILE_NAMES = [
+  'slabinfo',
+  'buddyinfo',
+  'pagetypeinfo',
+  'zoneinfo',
+  'meminfo',
+  'vmallocinfo',
+  'modules',
+] as const;
 /** The debugfs files (under /sys/kernel/debug) the hosts can print. */
 export const DEBUGFS_FILE_NAMES = [
   'extfrag/unusable_index',
@@ -356,7 +365,13 @@ export function procFileText(machine: Machine, name: ProcFileName): string {
       return formatZoneinfo(zoneinfoView(machine));
     case 'meminfo':
       return formatMeminfo(meminfoView(machine));
-    case 'vmallocinfo':
-      return formatVmallocinfo(vmallocinfoView(machine.vmalloc, machine.config.cpus));
+    case 'vmallocinfo': {
+      // vmap areas of the vmalloc space, then of the module space (higher addresses): one address order.
+      const view = vmallocinfoView(machine.vmalloc, machine.config.cpus);
+      const modules = vmallocinfoView(machine.modules.space, machine.config.cpus);
+      return formatVmallocinfo({ ...view, areas: [...view.areas, ...modules.areas] });
+    }
+    case 'modules':
+      return formatProcModules(machine.modules.modules());
   }
 }

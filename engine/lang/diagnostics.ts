@@ -116,6 +116,7 @@ export const DIAGNOSTIC_CODES: Readonly<Record<string, string>> = {
   KM4125: 'a spin lock taken again while held (a deadlock)',
   KM4126: 'a lock released that is not held, or preemption, interrupts or RCU enabled more than disabled',
   KM4127: 'rand(n) with n not a whole number from 1 to 4294967296',
+  KM4128: 'module_load or module_unload refused: a bad name or size, a name already loaded or not loaded, no memory',
   KM5001: 'expectation failed: the condition of an expect statement is 0',
   KM5002: 'an expect block made no report of the kind it expects',
 };

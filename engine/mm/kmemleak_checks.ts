@@ -179,7 +179,7 @@ export class KmemleakTracker {
     return lines.map((l) => `${l}\n`).join('');
   }
 
-  /** Kernel memory as the scan reads it: the direct map, and vmalloc pages through the kernel page table. */
+  /** Kernel memory as the scan reads it: the direct map, and vmalloc and module pages through init_mm's table. */
   private readonly memory: KmemleakMemory = {
     readBytes: (addr, len) => {
       const m = this.machine;
@@ -187,7 +187,9 @@ export class KmemleakTracker {
       if (phys !== undefined) {
         return m.phys(addr + BigInt(Math.max(len - 1, 0))) === undefined ? undefined : m.readMemory(phys, len);
       }
-      if (addr < m.arch.vmallocStart || addr >= m.arch.vmallocEnd) return undefined;
+      const inVmalloc = addr >= m.arch.vmallocStart && addr < m.arch.vmallocEnd;
+      const inModules = addr >= m.arch.modulesStart && addr < m.arch.modulesEnd;
+      if (!inVmalloc && !inModules) return undefined;
       const out = new Uint8Array(len);
       for (let at = 0; at < len;) {
         const va = addr + BigInt(at);

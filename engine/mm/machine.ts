@@ -23,6 +23,7 @@
 import { MachineConfig, MAX_PAGE_ORDER, PAGE_SIZE, getOrder, validateConfig, ConfigError } from './config';
 import { PAGE_KERNEL, PAGE_KERNEL_ROX, PageSize, PageTable, SZ_1G, SZ_2M, SZ_4K } from './pgtable';
 import { VmallocSpace } from './vmalloc';
+import { ModuleLoader } from './module';
 import { TaskTable } from './process';
 import type { Heap } from '../heap/region';
 import { compactionHook } from './compaction';
@@ -212,6 +213,8 @@ export class Machine {
   kernelPt!: PageTable;
   /** The vmalloc area allocator (vmap areas, guard pages, pages mapped into kernelPt). */
   vmalloc!: VmallocSpace;
+  /** Loadable modules in the module mapping space (module.ts). */
+  modules!: ModuleLoader;
   /** Page-table pages allocated after boot (NR_PAGETABLE, meminfo's PageTables). */
   pageTablePages = 0;
   /** Real-time heaps the scenario set up (engine/heap), by handle; their bytes are their own regions. */
@@ -334,17 +337,23 @@ export class Machine {
     });
     m.buddy.setupPcp();
     m.earlyPtNext = NO_PFN;
-    m.vmalloc = new VmallocSpace(m.arch.vmallocStart, m.arch.vmallocEnd, {
-      allocPage: (gfp) => m.allocFrames(0, gfp, m.cpu, false),
-      freePage: (pfn) => {
+    const vmallocHost = {
+      allocPage: (gfp: number) => m.allocFrames(0, gfp, m.cpu, false),
+      freePage: (pfn: number) => {
         const bad = m.buddy.freePages(pfn, 0, m.cpu);
         if (bad) throw new Error(`vfree: the page allocator refused pfn ${pfn}: ${bad}`);
       },
-      map: (va, pfn) => m.kernelPt.map(va, pfn, SZ_4K, PAGE_KERNEL).ok,
-      unmap: (va) => {
+      map: (va: bigint, pfn: number) => m.kernelPt.map(va, pfn, SZ_4K, PAGE_KERNEL).ok,
+      unmap: (va: bigint) => {
         m.kernelPt.unmap(va);
       },
       totalramPages: () => m.buddy.managedPages,
+    };
+    m.vmalloc = new VmallocSpace(m.arch.vmallocStart, m.arch.vmallocEnd, vmallocHost);
+    m.modules = new ModuleLoader(m.arch.modulesStart, m.arch.modulesEnd, {
+      ...vmallocHost,
+      printk: (text) => m.printk(text),
+      taint: m.slubDebug.taint,
     });
     m.tasks = new TaskTable(m);
     // The slow path's direct compaction (__alloc_pages_direct_compact -> try_to_compact_pages).

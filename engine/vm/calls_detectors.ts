@@ -59,6 +59,36 @@ export const DETECTOR_BUILTINS: readonly GenericBuiltin[] = [
     },
   },
   {
+    name: 'module_load',
+    params: ['name', 'size'],
+    stringParams: [0],
+    returnsValue: true,
+    summary:
+      'Loads a module of size bytes (init_module): its memory comes from the module mapping space (execmem_alloc: vmalloc pages above MODULES_VADDR), shown in /proc/modules and /proc/vmallocinfo. Returns its base address; the first module taints the kernel O. KM4128 for a bad name or size, a name already loaded, no memory.',
+    run(machine, [name, size], strings) {
+      const r = machine.modules.load(strings[name as number] ?? '', size as number);
+      if ('code' in r) return r;
+      // module_memory_alloc(): kmemleak_not_leak() of the module's memory, which kmemleak then scans.
+      machine.kmemleak?.alloc(r.area.addr, r.size, 'execmem_alloc');
+      machine.kmemleak?.mark(r.area.addr, 'not_leak');
+      return r.area.addr;
+    },
+  },
+  {
+    name: 'module_unload',
+    params: ['name'],
+    stringParams: [0],
+    returnsValue: false,
+    summary:
+      "Unloads a module (delete_module): its memory goes back. What its code allocated and never freed stays allocated: kmemleak's story.",
+    run(machine, [name], strings) {
+      const mod = machine.modules.modules().find((m) => m.name === strings[name as number]);
+      const bad = machine.modules.unload(strings[name as number] ?? '');
+      if (!bad && mod) machine.kmemleak?.free(mod.area.addr);
+      return bad;
+    },
+  },
+  {
     name: 'rand',
     params: ['n'],
     returnsValue: true,

@@ -62,7 +62,11 @@ export function kernelRange(
   write = false,
 ): Piece[] | CallFailure {
   const arch = machine.arch;
-  if (typeof ptr === 'bigint' && ptr >= arch.vmallocStart && ptr + BigInt(Math.max(len, 1)) <= arch.vmallocEnd) {
+  const within = (start: bigint, end: bigint) =>
+    typeof ptr === 'bigint' && ptr >= start && ptr + BigInt(Math.max(len, 1)) <= end;
+  // The vmalloc space and the module space: pages mapped one by one into init_mm's page table.
+  if (within(arch.vmallocStart, arch.vmallocEnd) || within(arch.modulesStart, arch.modulesEnd)) {
+    ptr = ptr as bigint;
     const end = ptr + BigInt(Math.max(len, 1));
     const pieces: Piece[] = [];
     for (let va = ptr; va < end;) {
@@ -88,7 +92,7 @@ function unmappedKernelAccess(machine: Machine, name: string, va: bigint, write:
   machine.printk(report);
   return {
     code: 'KM4013',
-    message: `${name}: ${formatValue(va)} is not mapped (${machine.vmalloc.describe(va)}): ${report.slice(0, report.indexOf('\n'))}`,
+    message: `${name}: ${formatValue(va)} is not mapped (${(va >= machine.arch.modulesStart ? machine.modules.space : machine.vmalloc).describe(va)}): ${report.slice(0, report.indexOf('\n'))}`,
     report,
   };
 }
