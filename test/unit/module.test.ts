@@ -35,7 +35,7 @@ test('module_load: page-aligned memory at MODULES_VADDR, in /proc/modules and /p
   );
   assert.match(
     procFileText(m, 'vmallocinfo'),
-    /^0xffffffffa0000000-0xffffffffa0004000   16384 execmem_vmalloc\+0x0\/0x0 pages=3 vmalloc N0=3$/m,
+    /^0xffffffffa0000000-0xffffffffa0004000 {3}16384 execmem_vmalloc\+0x0\/0x0 pages=3 vmalloc N0=3$/m,
   );
   assert.equal(m.log.join(''), 'nf_demo: loading out-of-tree module taints kernel.\n');
   assert.equal(m.slubDebug.taint.mask, 1 << 12);
