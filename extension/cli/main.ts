@@ -17,6 +17,7 @@ import type { Diagnostic } from '../../engine/lang/diagnostics';
 import { parseSlabDebug } from '../../engine/mm/slub_debug';
 import { ARCH_NAMES, ArchName, isArchName } from '../../engine/mm/arch';
 import { diagnose } from '../../engine/lang/service';
+import { formatScript } from '../../engine/lang/format';
 import { Machine } from '../../engine/mm/machine';
 import { DEFAULT_CONFIG, KFENCE_MAX_INTERVAL_MS, MAX_CPUS, formatSize, parseSize } from '../../engine/mm/config';
 import { buddyinfoView, slabinfoView, summaryView } from '../../engine/inspect/views';
@@ -61,6 +62,7 @@ const HELP: Record<string, string> = {
 Usage:
   kmem run FILE [--memory SIZE] [--cpus N] [--arch ARCH] [--slab-debug FLAGS] [--kasan] [--kmemleak] [--kfence MS] [--seed N] [--json] [--report FILE.html] [--max-steps N] [--proc NAME]... [--debugfs NAME]...
   kmem check FILE...
+  kmem fmt [--check] FILE...
   kmem boot [--memory SIZE] [--cpus N] [--arch ARCH] [--slab-debug FLAGS] [--kasan] [--kmemleak] [--kfence MS] [--proc NAME]... [--debugfs NAME]...
   kmem COMMAND --help
 
@@ -86,6 +88,13 @@ expected and made counts, the output, the kernel log and the final views; the ex
 ${DEFAULT_MAX_STEPS.toLocaleString('en-US')}); a scenario that goes past it, a loop that never ends, stops with KM4100.
 Exits 1 when the scenario stops on a runtime error (a kernel panic and KM4100 included) or a detector
 (SLUB debugging, KASAN, kmemleak, KFENCE) reported a bug the scenario's expect blocks did not expect, 2 when it does not compile.
+`,
+  fmt: `kmem fmt [--check] FILE...
+
+Rewrites each scenario in the canonical form: 2-space indentation, one statement per line, single spaces
+around operators, comments and number spellings kept (the rules are in engine/lang/format.ts). Files already
+formatted are not touched. --check changes nothing: it names the files that are not formatted and exits 1
+when there is one. A file with syntax errors is left as it is, its errors printed (exit 2).
 `,
   check: `kmem check FILE...
 
@@ -275,12 +284,17 @@ export function main(argv: readonly string[], io: Io = nodeIo): number {
         ...(values.report !== undefined ? { report: values.report } : {}),
       });
     }
-    case 'check': {
+    case 'check':
+    case 'fmt': {
+      // Both take files; fmt also --check.
       let parsed;
       try {
         parsed = parseArgs({
           args: [...rest],
-          options: { help: { type: 'boolean', short: 'h' } },
+          options: {
+            help: { type: 'boolean', short: 'h' },
+            ...(command === 'fmt' ? { check: { type: 'boolean' as const } } : {}),
+          },
           allowPositionals: true,
           strict: true,
         });
@@ -288,16 +302,53 @@ export function main(argv: readonly string[], io: Io = nodeIo): number {
         return usage(e instanceof Error ? e.message : String(e));
       }
       if (parsed.values.help) {
-        io.out(HELP.check!);
+        io.out(HELP[command]!);
         return EXIT_OK;
       }
       if (parsed.positionals.length === 0) return usage('name at least one scenario file');
-      return check(io, parsed.positionals);
+      if (command === 'check') return check(io, parsed.positionals);
+      return fmt(io, parsed.positionals, parsed.values.check === true);
     }
     default:
       io.err(`kmem: unknown command '${command}'\n${HELP.main}`);
       return EXIT_USAGE;
   }
+}
+
+/**
+ * kmem fmt: each file rewritten in the canonical form (engine/lang/format.ts), or with --check only named
+ * when it is not (exit 1). A file with syntax errors is left alone and its errors printed (exit 2).
+ */
+function fmt(io: Io, files: readonly string[], checkOnly: boolean): number {
+  let invalid = false;
+  let unformatted = false;
+  for (const file of files) {
+    const text = readScenario(io, file);
+    if (text === undefined) {
+      invalid = true;
+      continue;
+    }
+    const r = formatScript(text);
+    if (!r.ok) {
+      for (const d of r.errors) io.err(`${formatDiagnostic(file, d)}\n`);
+      invalid = true;
+      continue;
+    }
+    if (!r.changed) continue;
+    if (checkOnly) {
+      io.out(`${file}\n`);
+      unformatted = true;
+      continue;
+    }
+    try {
+      (io.writeFile ?? ((p: string, t: string) => writeFileSync(p, t)))(file, r.text);
+      io.out(`formatted ${file}\n`);
+    } catch (e) {
+      io.err(`kmem fmt: cannot write ${file}: ${e instanceof Error ? e.message : String(e)}\n`);
+      invalid = true;
+    }
+  }
+  return invalid ? EXIT_USAGE : unformatted ? EXIT_FINDINGS : EXIT_OK;
 }
 
 function readScenario(io: Io, file: string): string | undefined {

@@ -164,6 +164,7 @@ describe('kmem check and kmem boot', () => {
         '==> /proc/zoneinfo <==',
         '==> /proc/meminfo <==',
         '==> /proc/vmallocinfo <==',
+        '==> /proc/modules <==',
       ],
     );
     const r = cli(['run', 'p.kmem', '--proc', 'meminfo'], { 'p.kmem': 'let p = kmalloc(64, GFP_KERNEL)\n' });
@@ -173,7 +174,7 @@ describe('kmem check and kmem boot', () => {
     assert.equal(bad.code, EXIT_USAGE);
     assert.match(
       bad.err,
-      /--proc takes slabinfo, buddyinfo, pagetypeinfo, zoneinfo, meminfo or vmallocinfo, not 'vmstat'/,
+      /--proc takes slabinfo, buddyinfo, pagetypeinfo, zoneinfo, meminfo, vmallocinfo or modules, not 'vmstat'/,
     );
   });
 });
@@ -342,5 +343,42 @@ describe('kmem run --report FILE.html', () => {
     });
     assert.equal(code, EXIT_USAGE);
     assert.match(err, /cannot write the report y\.html: EACCES/);
+  });
+});
+
+describe('kmem fmt', () => {
+  test('rewrites what is not canonical, leaves the rest; --check only names and exits 1; syntax errors exit 2', () => {
+    const files: Record<string, string> = {
+      'messy.kmem': 'let a=1;let b =  a+2\nif a==1 {\nprint "x",b   # why\n}\n',
+      'tidy.kmem': 'let a = 1\n',
+      'broken.kmem': 'let = 1\n',
+    };
+    const written: Record<string, string> = {};
+    let out = '';
+    let err = '';
+    const io: Io = {
+      out: (t) => (out += t),
+      err: (t) => (err += t),
+      readFile: (p) => files[p]!,
+      writeFile: (p, t) => (written[p] = t),
+    };
+    assert.equal(main(['fmt', '--check', 'messy.kmem', 'tidy.kmem'], io), EXIT_FINDINGS);
+    assert.equal(out, 'messy.kmem\n');
+    assert.deepEqual(written, {});
+    out = '';
+    assert.equal(main(['fmt', 'messy.kmem', 'tidy.kmem'], io), EXIT_OK);
+    assert.equal(out, 'formatted messy.kmem\n');
+    assert.deepEqual(written, { 'messy.kmem': 'let a = 1\nlet b = a + 2\nif a == 1 {\n  print "x", b  # why\n}\n' });
+    assert.equal(main(['fmt', 'broken.kmem'], io), EXIT_USAGE);
+    assert.match(err, /^broken\.kmem:1:5: error KM1/m);
+    assert.equal(main(['fmt'], io), EXIT_USAGE);
+  });
+
+  test('the bundled examples are canonical', () => {
+    const dir = join(__dirname, '..', '..', 'examples');
+    const names = readdirSync(dir).filter((f) => f.endsWith('.kmem'));
+    const files = Object.fromEntries(names.map((f) => [f, readFileSync(join(dir, f), 'utf8')]));
+    const r = cli(['fmt', '--check', ...names], files);
+    assert.equal(r.code, EXIT_OK, r.out + r.err);
   });
 });

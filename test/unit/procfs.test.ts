@@ -200,7 +200,7 @@ test('procFileText serves every /proc file the hosts offer', () => {
   const m = boot(256 * MiB);
   assert.deepEqual(
     [...PROC_FILE_NAMES],
-    ['slabinfo', 'buddyinfo', 'pagetypeinfo', 'zoneinfo', 'meminfo', 'vmallocinfo'],
+    ['slabinfo', 'buddyinfo', 'pagetypeinfo', 'zoneinfo', 'meminfo', 'vmallocinfo', 'modules'],
   );
   assert.match(procFileText(m, 'slabinfo'), /^slabinfo - version: 2\.1\n/);
   assert.match(procFileText(m, 'buddyinfo'), /^Node 0, zone {6}DMA /);
