@@ -739,8 +739,9 @@ function parseCheckMs(): number {
     const t0 = performance.now();
     const a = analyze(source, 'big.kmem');
     times.push(performance.now() - t0);
-    if (a.diagnostics.some((d) => d.severity === 'error'))
-      {throw new Error(`bench scenario: ${a.diagnostics[0]!.message}`);}
+    if (a.diagnostics.some((d) => d.severity === 'error')) {
+      throw new Error(`bench scenario: ${a.diagnostics[0]!.message}`);
+    }
   }
   return quantile(times.slice(1), 0.5);
 }

@@ -96,7 +96,10 @@ export const DETECTOR_BUILTINS: readonly GenericBuiltin[] = [
       "A random whole number from 0 to n - 1, from the machine's generator: the same scenario with the same seed (machine { seed N }, kmem run --seed N) draws the same numbers.",
     run(machine, [n]) {
       if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 2 ** 32) {
-        return { code: 'KM4127', message: `rand: n must be a whole number from 1 to 4294967296, not ${formatValue(n!)}` };
+        return {
+          code: 'KM4127',
+          message: `rand: n must be a whole number from 1 to 4294967296, not ${formatValue(n!)}`,
+        };
       }
       return Math.floor((machine.random() / 2 ** 32) * n);
     },

@@ -218,11 +218,13 @@ export function renderHtmlReport(doc: RunDocument, source: string): string {
         v.buddyinfo.map((z) => [`Node ${z.node}, ${z.zone}`, ...z.nrFree, z.freePages]),
       ),
     );
-    for (const [path, text] of Object.entries(v.files))
-      {parts.push(`<h2>${escapeHtml(path)}</h2><pre>${escapeHtml(text)}</pre>`);}
+    for (const [path, text] of Object.entries(v.files)) {
+      parts.push(`<h2>${escapeHtml(path)}</h2><pre>${escapeHtml(text)}</pre>`);
+    }
   }
-  if (doc.output && doc.output.length > 0)
-    {parts.push('<h2>Output</h2>', `<pre>${escapeHtml(doc.output.join(''))}</pre>`);}
+  if (doc.output && doc.output.length > 0) {
+    parts.push('<h2>Output</h2>', `<pre>${escapeHtml(doc.output.join(''))}</pre>`);
+  }
   if (doc.log && doc.log.length > 0) {
     const dropped = doc.logDropped ? `\n(${doc.logDropped} more messages not kept)` : '';
     parts.push('<h2>Kernel log</h2>', `<pre>${escapeHtml(doc.log.join('') + dropped)}</pre>`);
