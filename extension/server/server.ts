@@ -8,20 +8,25 @@
  *                                                                  ▼
  *                               guard(service.diagnose) ──► toLspDiagnostic ──► publishDiagnostics
  *   didClose ──► cancel the pending run, publish [] for the document
+ *   requests (completion, hover, signature help, definition, references, rename, symbols, folding,
+ *   semantic tokens, formatting) ──► features.ts, on the synced text, answered at once
  *
  * Failure policy: a service exception is logged to the client's console and treated as "no
  * result" (an empty diagnostics list); requests go through guardHandler and answer their empty
- * result; unknown methods get JSON-RPC's MethodNotFound from vscode-jsonrpc itself.
+ * result (null), malformed params get a ResponseError InvalidParams; unknown methods get JSON-RPC's
+ * MethodNotFound from vscode-jsonrpc itself.
  */
 import {
   TextDocuments,
   TextDocumentSyncKind,
   type Connection,
+  type InitializeParams,
   type InitializeResult,
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { fileNameOf, toLspDiagnostic } from './convert';
 import { Debouncer } from './debounce';
+import { registerFeatures } from './features';
 import { describeFailure, guard } from './guard';
 import { kmemLanguageService, type LanguageService } from './service';
 
@@ -39,9 +44,12 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   const documents = new TextDocuments(TextDocument);
   const pending = new Debouncer(options.diagnosticsDelayMs ?? DIAGNOSTICS_DELAY_MS);
 
-  connection.onInitialize((): InitializeResult => ({
+  const capabilitiesFor = registerFeatures(connection, documents, service);
+
+  connection.onInitialize((params: InitializeParams): InitializeResult => ({
     capabilities: {
       textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental },
+      ...capabilitiesFor(params?.capabilities),
     },
     serverInfo: { name: 'kmem-language-server' },
   }));

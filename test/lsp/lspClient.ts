@@ -3,8 +3,15 @@
  * the tests speak, and inboxes that hand out server notifications in arrival order. Tests wait for
  * the notification that means "done" (never a sleep); node:test's per-test timeout bounds the wait.
  */
-import type { MessageConnection } from 'vscode-jsonrpc/node';
+import { spawn, type ChildProcess } from 'node:child_process';
+import {
+  createMessageConnection,
+  StreamMessageReader,
+  StreamMessageWriter,
+  type MessageConnection,
+} from 'vscode-jsonrpc/node';
 import type {
+  ClientCapabilities,
   Diagnostic,
   InitializeResult,
   LogMessageParams,
@@ -47,6 +54,23 @@ export class Inbox<T> {
 
 export const LANGUAGE_ID = 'kmem';
 
+/** The client capabilities the server adapts to, as VS Code sends them. */
+export const VSCODE_LIKE_CAPABILITIES: ClientCapabilities = {
+  textDocument: {
+    publishDiagnostics: { versionSupport: true },
+    completion: { completionItem: { snippetSupport: true, documentationFormat: ['markdown', 'plaintext'] } },
+    hover: { contentFormat: ['markdown', 'plaintext'] },
+    signatureHelp: { signatureInformation: { parameterInformation: { labelOffsetSupport: true } } },
+    documentSymbol: { hierarchicalDocumentSymbolSupport: true },
+    rename: { prepareSupport: true },
+  },
+};
+
+/** A client that takes none of the optional forms: plain-text completions, flat symbols, no prepareRename. */
+export const MINIMAL_CAPABILITIES: ClientCapabilities = {
+  textDocument: { publishDiagnostics: { versionSupport: true } },
+};
+
 export class LspTestClient {
   readonly diagnostics = new Inbox<PublishDiagnosticsParams>();
   readonly logs = new Inbox<LogMessageParams>();
@@ -61,13 +85,17 @@ export class LspTestClient {
 
   /**
    * `processId` arms the server's parent watchdog (a 3 s interval, never cleared): give it for a
-   * spawned server, as VS Code does, and null for one in this process.
+   * spawned server, as VS Code does, and null for one in this process. `capabilities` are VS Code's
+   * (the parts the server reads) unless given.
    */
-  async initialize(processId: number | null): Promise<InitializeResult> {
+  async initialize(
+    processId: number | null,
+    capabilities: ClientCapabilities = VSCODE_LIKE_CAPABILITIES,
+  ): Promise<InitializeResult> {
     const result = await this.connection.sendRequest<InitializeResult>('initialize', {
       processId,
       rootUri: null,
-      capabilities: { textDocument: { publishDiagnostics: { versionSupport: true } } },
+      capabilities,
     });
     await this.connection.sendNotification('initialized', {});
     return result;
@@ -111,3 +139,42 @@ export class LspTestClient {
 /** code + range of each diagnostic, the part the tests pin down. */
 export const codesAndRanges = (diagnostics: Diagnostic[]): { code: unknown; range: Diagnostic['range'] }[] =>
   diagnostics.map(({ code, range }) => ({ code, range }));
+
+/** A spawned `node dist/server.js --stdio` and a client speaking to it. */
+export interface SpawnedServer {
+  readonly child: ChildProcess;
+  readonly client: LspTestClient;
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** What the server wrote to stderr so far. */
+  stderr(): string;
+  /** Disposes the connection and kills the server if it still runs. */
+  stop(): void;
+}
+
+/** Starts the built server (`node scripts/build.mjs` first) as VS Code's language client would. */
+export function spawnServer(serverPath: string): SpawnedServer {
+  const child = spawn(process.execPath, [serverPath, '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const connection = createMessageConnection(
+    new StreamMessageReader(child.stdout!),
+    new StreamMessageWriter(child.stdin!),
+  );
+  connection.onError(() => undefined); // the end of the stream after exit is expected
+  const client = new LspTestClient(connection);
+  return {
+    child,
+    client,
+    exited,
+    stderr: () => stderr,
+    stop: () => {
+      connection.dispose();
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill();
+      }
+    },
+  };
+}
