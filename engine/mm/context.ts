@@ -69,10 +69,6 @@ export class ExecContext {
     return this.preemptCount !== 0;
   }
 
-  inInterrupt(): boolean {
-    return (this.preemptCount & 0xfff00) !== 0;
-  }
-
   /** preempt_count_add(): remembers where preemption went off (CONFIG_DEBUG_PREEMPT). */
   add(offset: number): void {
     if (this.preemptCount === 0) this.preemptDisableLine = this.host.now().line;

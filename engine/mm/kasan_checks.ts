@@ -112,14 +112,6 @@ interface QList {
   bytes: number;
 }
 
-/** A slab object found by address: its cache, slab head, index and the slab's side-table words. */
-interface ObjectRef {
-  readonly cache: KmemCache;
-  readonly head: number;
-  readonly index: number;
-  readonly words: Int32Array;
-}
-
 /** The stack of the call in progress, for a track: the allocator frames below the scenario line. */
 const ALLOC_FRAMES: Readonly<Record<string, readonly string[]>> = {
   kmalloc: ['kasan_save_stack', 'kasan_save_track', '__kasan_kmalloc', '__kmalloc_noprof'],
@@ -188,7 +180,6 @@ export class KasanRuntime {
   private readonly depot = new StackDepot();
   /* resolve()'s results. */
   private rCache: KmemCache | undefined;
-  private rHead = 0;
   private rIndex = 0;
   private rWords: Int32Array | undefined;
   /** Per cache id: its objects go to the quarantine when freed (the cache has free meta). */
@@ -230,10 +221,6 @@ export class KasanRuntime {
     this.quarantined[cache.id] = info.freeMetaOffset !== KASAN_NO_FREE_META;
   }
 
-  infoOf(cache: KmemCache): KasanCacheInfo | undefined {
-    return this.infos.get(cache.id);
-  }
-
   /** A new slab: kasan_poison_slab(), every object unused (its shadow KASAN_SLAB_REDZONE). */
   newSlab(cache: KmemCache, head: number): void {
     const id = this.machine.slub.slabIdAt(head);
@@ -249,16 +236,9 @@ export class KasanRuntime {
     return id === NO_SLAB ? undefined : this.objects[id];
   }
 
-  /** The slab, the index of the object starting at phys and its words, or undefined for a foreign address. */
-  private objectOf(phys: number): ObjectRef | undefined {
-    return this.resolve(phys)
-      ? { cache: this.rCache!, head: this.rHead, index: this.rIndex, words: this.rWords! }
-      : undefined;
-  }
-
   /**
-   * objectOf() for the hot paths, without an allocation: true when phys is an object's start, with the cache,
-   * head, index and side-table words left in the r* fields.
+   * The object starting at phys, without an allocation: true when phys is an object's start, with the cache,
+   * index and side-table words left in the r* fields.
    */
   private resolve(phys: number): boolean {
     const slub = this.machine.slub;
@@ -274,7 +254,6 @@ export class KasanRuntime {
     const words = this.objects[id];
     if (offset < 0 || offset !== index * g.size || index >= g.objects || !words) return false;
     this.rCache = cache;
-    this.rHead = head;
     this.rIndex = index;
     this.rWords = words;
     return true;
@@ -302,9 +281,9 @@ export class KasanRuntime {
 
   /** kasan_krealloc() of an object that still fits: poisoned again to the new size. */
   krealloc(phys: number, newSize: number): void {
-    const o = this.objectOf(phys);
-    if (o) o.words[o.index * OBJ_WORDS + W_REQUESTED] = Math.min(newSize, o.cache.geometry.objectSize);
-    else if (this.machine.largeKmalloc.has(phys / PAGE_SIZE)) this.largeSizes.set(phys / PAGE_SIZE, newSize);
+    if (this.resolve(phys)) {
+      this.rWords![this.rIndex * OBJ_WORDS + W_REQUESTED] = Math.min(newSize, this.rCache!.geometry.objectSize);
+    } else if (this.machine.largeKmalloc.has(phys / PAGE_SIZE)) this.largeSizes.set(phys / PAGE_SIZE, newSize);
   }
 
   /** A large kmalloc's pages went back (kasan_poison_pages()). */
@@ -352,13 +331,6 @@ export class KasanRuntime {
     if (!this.quarantined[cache.id]) return false;
     this.quarantinePut(phys, cache.geometry.size);
     return true;
-  }
-
-  /** __kasan_kfree_large()'s check_page_allocation(): the bug of freeing phys as a large kmalloc, if any. */
-  largeFreeBug(phys: number, head: number | undefined): KasanBug | undefined {
-    if (head === undefined || phys !== head * PAGE_SIZE) return KasanBug.InvalidFree;
-    if (!accessible(this.shadowOfPhys(phys))) return KasanBug.DoubleFree;
-    return undefined;
   }
 
   /* ---------------------------------------------------------------------------------------------------- */
@@ -428,27 +400,6 @@ export class KasanRuntime {
       q.bytes = keep.bytes;
       for (const phys of gone) this.release(phys);
     }
-  }
-
-  /** Objects and bytes in the quarantine (per-CPU queues and global batches). */
-  quarantineStats(): { objects: number; bytes: number } {
-    let objects = 0;
-    let bytes = 0;
-    for (const q of [...this.cpuQuarantine, ...this.global]) {
-      objects += q.phys.length;
-      bytes += q.bytes;
-    }
-    return { objects, bytes };
-  }
-
-  /** Whether the object at phys waits in the quarantine (freed for KASAN, allocated for SLUB). */
-  inQuarantine(phys: number): boolean {
-    const o = this.objectOf(phys);
-    return (
-      o !== undefined &&
-      o.words[o.index * OBJ_WORDS + W_STATE] === ST_FREE &&
-      this.machine.slub.lookupObject(phys) !== 'double free'
-    );
   }
 
   /** qlink_free() -> ___cache_free(): the allocator gets the object back (its shadow stays free). */
