@@ -23,7 +23,7 @@
  * an edit (symbols, folding, semantic tokens) analyses it once; folding and symbols need only the parse.
  */
 
-import { Block, Expr, IfStmt, Stmt } from './ast';
+import { Block, Expr, IfStmt, LetStmt, Stmt } from './ast';
 import { BUILTIN_CONSTANTS, BUILTIN_FUNCTIONS } from './builtins';
 import { CheckResult, VarInfo, check as checkScript } from './checker';
 import { Diagnostic, Position, Range, comparePositions } from './diagnostics';
@@ -678,6 +678,11 @@ export function rename(source: string, position: Position, newName: string): { e
 
 // ---- document symbols ---------------------------------------------------------------------------
 
+/** The symbol of a `let`: the statement's range, selecting the name. */
+function letSymbol(st: LetStmt): DocumentSymbol {
+  return { name: st.name.name, kind: 'variable', range: copyRange(st.range), selectionRange: copyRange(st.name.range) };
+}
+
 /** The variables declared anywhere inside `statements` (lets and for variables), in document order. */
 function localSymbols(statements: readonly Stmt[]): DocumentSymbol[] {
   const out: DocumentSymbol[] = [];
@@ -685,12 +690,7 @@ function localSymbols(statements: readonly Stmt[]): DocumentSymbol[] {
     for (const st of list) {
       switch (st.kind) {
         case 'let':
-          out.push({
-            name: st.name.name,
-            kind: 'variable',
-            range: copyRange(st.range),
-            selectionRange: copyRange(st.name.range),
-          });
+          out.push(letSymbol(st));
           break;
         case 'for':
           out.push({
@@ -782,12 +782,7 @@ export function documentSymbols(source: string): DocumentSymbol[] {
         });
         break;
       case 'let':
-        out.push({
-          name: st.name.name,
-          kind: 'variable',
-          range: copyRange(st.range),
-          selectionRange: copyRange(st.name.range),
-        });
+        out.push(letSymbol(st));
         break;
       case 'expect-report':
       case 'on-cpu':
