@@ -182,6 +182,8 @@ export class KasanRuntime {
   private rCache: KmemCache | undefined;
   private rIndex = 0;
   private rWords: Int32Array | undefined;
+  /** The address preFree() resolved and passed, which slabFree() then finds in the r* fields (-1: none). */
+  private passedPhys = -1;
   /** Per cache id: its objects go to the quarantine when freed (the cache has free meta). */
   private readonly quarantined: boolean[] = [];
   /** Depot handles by frame list and scenario line, so a hot allocation site builds its stack once. */
@@ -241,6 +243,7 @@ export class KasanRuntime {
    * index and side-table words left in the r* fields.
    */
   private resolve(phys: number): boolean {
+    this.passedPhys = -1; // the r* fields are about to change
     const slub = this.machine.slub;
     const pfn = Math.floor(phys / PAGE_SIZE);
     if (!(pfn >= 0 && pfn < this.machine.frames.count)) return false;
@@ -303,7 +306,10 @@ export class KasanRuntime {
   preFree(phys: number, entry: string): KasanBug | undefined {
     if (this.resolve(phys)) {
       // The object's first byte is accessible exactly while it is allocated (a request is at least 1 byte).
-      if (this.rWords![this.rIndex * OBJ_WORDS + W_STATE] === ST_ALLOCATED) return undefined;
+      if (this.rWords![this.rIndex * OBJ_WORDS + W_STATE] === ST_ALLOCATED) {
+        this.passedPhys = phys;
+        return undefined;
+      }
       this.reportFree(KasanBug.DoubleFree, phys, entry);
       return KasanBug.DoubleFree;
     }
@@ -322,7 +328,10 @@ export class KasanRuntime {
    * meta (the object is freed at once).
    */
   slabFree(phys: number, entry: string): boolean {
-    if (!this.resolve(phys)) return false;
+    // The free right after preFree() passed it (Machine.kasanSlabFree) reuses that resolution.
+    const resolved = this.passedPhys === phys || this.resolve(phys);
+    this.passedPhys = -1;
+    if (!resolved) return false;
     const words = this.rWords!;
     const at = this.rIndex * OBJ_WORDS;
     words[at + W_STATE] = ST_FREE;
