@@ -12,6 +12,7 @@ import { Diagnostic, hasErrors, sortDiagnostics } from './lang/diagnostics';
 import { compile } from './lang/compiler';
 import { resolveMachineConfig } from './lang/machineConfig';
 import { analyze } from './lang/service';
+import type { IncludeHost } from './lang/include';
 import { MachineConfig } from './mm/config';
 import { ArchName } from './mm/arch';
 import { Machine } from './mm/machine';
@@ -47,14 +48,15 @@ export function loadScenario(
   fileName: string,
   defaults?: ScenarioDefaults,
   vmOptions: VmOptions = {},
+  includes?: IncludeHost,
 ): { diagnostics: Diagnostic[]; scenario?: LoadedScenario } {
-  const analysis = analyze(source, fileName);
+  const analysis = analyze(source, fileName, includes);
   const { config, diagnostics: configDiagnostics } = resolveMachineConfig(analysis.check.machine, defaults);
   const diagnostics = sortDiagnostics([...analysis.diagnostics, ...configDiagnostics]);
   if (hasErrors(diagnostics)) {
     return { diagnostics };
   }
-  const program = compile(analysis.parse.script, analysis.check, fileName);
+  const program = compile(analysis.parse.script, analysis.check, fileName, analysis.includes);
   const machine = Machine.boot(config);
   if (Array.isArray(machine)) {
     throw new Error('loadScenario: Machine.boot refused a configuration validateConfig accepted');

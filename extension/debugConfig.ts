@@ -15,7 +15,7 @@ export class KmemConfigurationProvider implements vscode.DebugConfigurationProvi
   }
 
   resolveDebugConfiguration(
-    _folder: vscode.WorkspaceFolder | undefined,
+    folder: vscode.WorkspaceFolder | undefined,
     config: vscode.DebugConfiguration,
   ): vscode.DebugConfiguration | undefined {
     if (!config.type && !config.request && !config.name) {
@@ -38,6 +38,9 @@ export class KmemConfigurationProvider implements vscode.DebugConfigurationProvi
       );
       return undefined;
     }
+    // `include` stays inside the workspace: the folder the scenario belongs to.
+    const owner = vscode.workspace.getWorkspaceFolder(vscode.Uri.file(String(config.program))) ?? folder;
+    if (config.workspaceRoot === undefined && owner) config.workspaceRoot = owner.uri.fsPath;
     return config;
   }
 }

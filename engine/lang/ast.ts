@@ -66,12 +66,34 @@ export interface BinaryExpr extends ExprBase {
   readonly opRange: Range;
 }
 
+/** `[a, b, c]`: a new list holding the items' values (`[]`: an empty one). */
+export interface ListExpr extends ExprBase {
+  readonly kind: 'list';
+  readonly items: readonly Expr[];
+}
+
+/** `pool[i]`: item i of a list (0-based); KM4130 when i is outside 0..len-1. */
+export interface IndexExpr extends ExprBase {
+  readonly kind: 'index';
+  readonly list: Expr;
+  readonly index: Expr;
+}
+
+/** `pop pool`: removes the list's last item and gives it; KM4129 on an empty list. */
+export interface PopExpr extends ExprBase {
+  readonly kind: 'pop';
+  readonly list: Expr;
+  /** The `pop` keyword. */
+  readonly keyword: Range;
+}
+
 /** Stands in for an expression the parser could not read (the error is already reported). */
 export interface ErrorExpr extends ExprBase {
   readonly kind: 'error';
 }
 
-export type Expr = NumberExpr | StringExpr | NameExpr | CallExpr | UnaryExpr | BinaryExpr | ErrorExpr;
+export type Expr =
+  NumberExpr | StringExpr | NameExpr | CallExpr | UnaryExpr | BinaryExpr | ListExpr | IndexExpr | PopExpr | ErrorExpr;
 
 export interface Block {
   readonly statements: readonly Stmt[];
@@ -95,6 +117,20 @@ export interface AssignStmt extends StmtBase {
   readonly value: Expr;
 }
 
+/** `pool[i] = value`: replaces item i of a list. */
+export interface IndexAssignStmt extends StmtBase {
+  readonly kind: 'index-assign';
+  readonly target: IndexExpr;
+  readonly value: Expr;
+}
+
+/** `push pool, value`: appends value to the list. */
+export interface PushStmt extends StmtBase {
+  readonly kind: 'push';
+  readonly list: Expr;
+  readonly value: Expr;
+}
+
 export interface ExprStmt extends StmtBase {
   readonly kind: 'expr';
   readonly expr: Expr;
@@ -111,6 +147,18 @@ export interface ForStmt extends StmtBase {
   readonly variable: Identifier;
   readonly from: Expr;
   readonly to: Expr;
+  readonly body: Block;
+}
+
+/**
+ * `for p in pool { ... }`: runs the body once per item of the list, first to last; head is `for p in pool`.
+ * The list is read again before every round, so items pushed by the body are visited too and items popped
+ * are not.
+ */
+export interface ForEachStmt extends StmtBase {
+  readonly kind: 'for-each';
+  readonly variable: Identifier;
+  readonly list: Expr;
   readonly body: Block;
 }
 
@@ -187,6 +235,19 @@ export interface PrintStmt extends StmtBase {
   readonly items: readonly Expr[];
 }
 
+/**
+ * `include "lib/pools.kmem"` at the top level: the other file's statements run here, as if written in its
+ * place, and its procedures and variables are visible after it. The path is relative to the including
+ * file and must stay inside the workspace; engine/lang/include.ts resolves it through the host.
+ */
+export interface IncludeStmt extends StmtBase {
+  readonly kind: 'include';
+  /** The path as written (the string literal's contents). */
+  readonly path: string;
+  /** The string literal. */
+  readonly pathRange: Range;
+}
+
 export interface MachineEntry {
   readonly name: Identifier;
   readonly value: Expr;
@@ -204,7 +265,10 @@ export interface MachineStmt extends StmtBase {
 export type Stmt =
   | LetStmt
   | AssignStmt
+  | IndexAssignStmt
+  | PushStmt
   | ExprStmt
+  | ForEachStmt
   | RepeatStmt
   | ForStmt
   | IfStmt
@@ -216,9 +280,85 @@ export type Stmt =
   | OnCpuStmt
   | OnContextStmt
   | PrintStmt
+  | IncludeStmt
   | MachineStmt;
 
 export interface Script {
   readonly statements: readonly Stmt[];
   readonly range: Range;
+}
+
+/** The expressions and blocks directly inside a statement (an if's whole else-if chain included), in source order. */
+export function statementParts(st: Stmt): { exprs: Expr[]; blocks: Block[] } {
+  switch (st.kind) {
+    case 'let':
+      return { exprs: [st.init], blocks: [] };
+    case 'assign':
+      return { exprs: [st.value], blocks: [] };
+    case 'index-assign':
+      return { exprs: [st.target, st.value], blocks: [] };
+    case 'push':
+      return { exprs: [st.list, st.value], blocks: [] };
+    case 'expr':
+      return { exprs: [st.expr], blocks: [] };
+    case 'return':
+      return { exprs: st.value ? [st.value] : [], blocks: [] };
+    case 'expect':
+      return { exprs: [st.condition], blocks: [] };
+    case 'print':
+      return { exprs: [...st.items], blocks: [] };
+    case 'repeat':
+      return { exprs: [st.count], blocks: [st.body] };
+    case 'for':
+      return { exprs: [st.from, st.to], blocks: [st.body] };
+    case 'for-each':
+      return { exprs: [st.list], blocks: [st.body] };
+    case 'while':
+      return { exprs: [st.condition], blocks: [st.body] };
+    case 'on-cpu':
+      return { exprs: [st.cpu], blocks: [st.body] };
+    case 'on-context':
+    case 'expect-report':
+    case 'proc':
+      return { exprs: [], blocks: [st.body] };
+    case 'if': {
+      const exprs: Expr[] = [];
+      const blocks: Block[] = [];
+      for (let branch: IfStmt | undefined = st; branch;) {
+        exprs.push(branch.condition);
+        blocks.push(branch.then);
+        const o: Block | IfStmt | undefined = branch.otherwise;
+        if (o && 'kind' in o) branch = o;
+        else {
+          if (o) blocks.push(o);
+          branch = undefined;
+        }
+      }
+      return { exprs, blocks };
+    }
+    case 'machine':
+      return { exprs: st.entries.map((e) => e.value), blocks: [] };
+    case 'include':
+      return { exprs: [], blocks: [] };
+  }
+}
+
+/** The expressions directly inside an expression. */
+export function subExpressions(e: Expr): readonly Expr[] {
+  switch (e.kind) {
+    case 'call':
+      return e.args;
+    case 'unary':
+      return [e.operand];
+    case 'binary':
+      return [e.left, e.right];
+    case 'list':
+      return e.items;
+    case 'index':
+      return [e.list, e.index];
+    case 'pop':
+      return [e.list];
+    default:
+      return [];
+  }
 }

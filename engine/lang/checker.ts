@@ -17,6 +17,16 @@
  * variables declared before the definition (globals), then to builtins. A procedure returns a value when
  * any of its `return` statements has one; then all must (KM2019), and the end of the body returns 0.
  *
+ * Types: a value is an integer (a number, an address) or a list of integers (`[]`, a pool of handles). Every
+ * variable has the type of its first value; a procedure's parameter is a list when its body uses it as one
+ * (pushes to it, pops it, indexes it, takes its len, iterates it, passes it where a list goes), and the
+ * procedure returns a list when its `return`s give one. A list where a number goes is KM2025, a number
+ * where a list goes KM2026; so the VM's arithmetic never meets a list.
+ *
+ * Includes: a top-level `include` (resolved beforehand, engine/lang/include.ts) is checked in place: the
+ * included file's statements join the top-level scope as if written there. Diagnostics inside it carry
+ * its file name; an include inside a block or procedure is KM2028, a machine block in an included file KM2006.
+ *
  * The machine block must be the first statement, at the top level, once (KM2006); its entries must be
  * constant integers (KM2008) and appear once each (KM2009). Their values go to `machine` for validation
  * against engine/mm/config.ts (KM3xxx, in service.ts) with the entry's range.
@@ -28,8 +38,10 @@ import {
   Block,
   CallExpr,
   Expr,
+  ForEachStmt,
   ForStmt,
   IfStmt,
+  IncludeStmt,
   LetStmt,
   MachineStmt,
   NameExpr,
@@ -38,9 +50,12 @@ import {
   ReturnStmt,
   Script,
   Stmt,
+  statementParts,
+  subExpressions,
 } from './ast';
 import { BUILTIN_CONSTANTS, BUILTIN_FUNCTIONS, REPORT_KINDS, isBuiltinName } from './builtins';
 import { Diagnostic, Range, error } from './diagnostics';
+import type { IncludeGraph } from './include';
 import { foldConstant } from './fold';
 import { closest } from './parser';
 import { RESERVED_WORDS } from './tokens';
@@ -56,10 +71,14 @@ export interface VarInfo {
   /** Declaration order over the whole script. */
   readonly order: number;
   readonly loopVariable: boolean;
+  /** A list variable (its first value was a list), not an integer. */
+  readonly list: boolean;
   /** The declared name's range. */
   readonly declaration: Range;
   /** The procedure whose frame holds the slot (its index in CheckResult.procs), -1 for the top level. */
   readonly proc: number;
+  /** The file the declaration is in (0: the scenario's own, else an included one: IncludeGraph.files). */
+  readonly file: number;
 }
 
 /** A procedure: its signature and frame size. */
@@ -68,11 +87,17 @@ export interface ProcInfo {
   readonly params: readonly string[];
   /** Some `return expr` exists: calls give its value (0 when the body ends without one). */
   readonly returnsValue: boolean;
+  /** Its returns give a list (the body's first `return expr` decides). */
+  returnsList: boolean;
+  /** Which parameters are lists (used as lists in the body). */
+  readonly paramLists: readonly boolean[];
   /** The parameters' variables: slots 0..n-1 of the frame. */
   readonly paramInfos: VarInfo[];
   /** Slots of one frame: parameters, locals, loop counters. */
   slotCount: number;
   readonly definition: ProcStmt;
+  /** The file of the definition (0: the scenario's own). */
+  readonly file: number;
 }
 
 export interface MachineSetting {
@@ -119,14 +144,17 @@ export interface MachineSettings {
   readonly block?: MachineStmt;
 }
 
-export type Binding = NameExpr | LetStmt | AssignStmt | ForStmt;
+export type Binding = NameExpr | LetStmt | AssignStmt | ForStmt | ForEachStmt;
+
+/** An expression's type: 'value' (an integer), 'list', or undefined where an error already stands. */
+type Ty = 'value' | 'list' | undefined;
 
 export interface CheckResult {
   readonly diagnostics: Diagnostic[];
   /** The variable each name use, let, assignment and for statement refers to. */
   readonly bindings: Map<Binding, VarInfo>;
-  /** The first hidden slot of each loop (repeat: 1 slot, for: 2). */
-  readonly loopSlots: Map<RepeatStmt | ForStmt, number>;
+  /** The first hidden slot of each loop (repeat: 1 slot, for: 2, for-each: 2). */
+  readonly loopSlots: Map<RepeatStmt | ForStmt | ForEachStmt, number>;
   /** Every variable, in declaration order. */
   readonly variables: VarInfo[];
   /** Slots the top-level frame needs (named and hidden). */
@@ -140,8 +168,8 @@ export interface CheckResult {
   readonly procRefs: Map<Expr, number>;
 }
 
-export function check(script: Script): CheckResult {
-  return new Checker().run(script);
+export function check(script: Script, includes?: IncludeGraph): CheckResult {
+  return new Checker(includes).run(script);
 }
 
 const isConstantName = (name: string): boolean => BUILTIN_CONSTANTS.has(name);
@@ -149,7 +177,7 @@ const isConstantName = (name: string): boolean => BUILTIN_CONSTANTS.has(name);
 class Checker {
   private readonly diagnostics: Diagnostic[] = [];
   private readonly bindings = new Map<Binding, VarInfo>();
-  private readonly loopSlots = new Map<RepeatStmt | ForStmt, number>();
+  private readonly loopSlots = new Map<RepeatStmt | ForStmt | ForEachStmt, number>();
   private readonly variables: VarInfo[] = [];
   private readonly scopes: Map<string, VarInfo>[] = [];
   private nextSlot = 0;
@@ -164,6 +192,10 @@ class Checker {
   private readonly definedLater = new Map<string, Range>();
   /** The procedure being checked: its index and the first of its scopes in `scopes`. */
   private current: { proc: number; firstScope: number } | undefined;
+  /** The file whose statements are being checked (0: the scenario's own). */
+  private file = 0;
+
+  constructor(private readonly includes: IncludeGraph | undefined) {}
 
   run(script: Script): CheckResult {
     for (const st of script.statements) {
@@ -187,11 +219,29 @@ class Checker {
   }
 
   private report(code: string, message: string, at: Range): void {
-    this.diagnostics.push(error(code, message, at));
+    this.diagnostics.push(this.inFile(error(code, message, at)));
   }
 
   private warn(code: string, message: string, at: Range): void {
-    this.diagnostics.push({ ...error(code, message, at), severity: 'warning' });
+    this.diagnostics.push(this.inFile({ ...error(code, message, at), severity: 'warning' }));
+  }
+
+  private inFile(d: Diagnostic): Diagnostic {
+    return this.file === 0 ? d : { ...d, file: this.includes!.files[this.file]!.fileName };
+  }
+
+  /** `include "file"`: the file's statements, checked in place at the top level. */
+  private include(stmt: IncludeStmt): void {
+    if (this.scopes.length > 1 || this.current) {
+      this.report('KM2028', `include is only allowed at the top level, not inside a block or procedure`, stmt.head);
+      return;
+    }
+    const target = this.includes?.targets.get(stmt);
+    if (target === undefined) return; // runs nothing: reported by resolveIncludes, or included before
+    const saved = this.file;
+    this.file = target;
+    for (const st of this.includes!.files[target]!.script.statements) this.statement(st, false);
+    this.file = saved;
   }
 
   /** `on irq` / `on softirq` blocks around the statement being checked. */
@@ -229,7 +279,7 @@ class Checker {
     return [...names];
   }
 
-  private declare(name: string, at: Range, loopVariable: boolean): VarInfo | undefined {
+  private declare(name: string, at: Range, loopVariable: boolean, list = false): VarInfo | undefined {
     if (RESERVED_WORDS.has(name)) {
       return undefined; // already reported by the parser
     }
@@ -262,8 +312,10 @@ class Checker {
       depth: this.scopes.length - 1,
       order: this.variables.length,
       loopVariable,
+      list,
       declaration: at,
       proc: this.current?.proc ?? -1,
+      file: this.file,
     };
     scope.set(name, info);
     this.variables.push(info);
@@ -273,50 +325,61 @@ class Checker {
   private statement(stmt: Stmt, first: boolean): void {
     switch (stmt.kind) {
       case 'let': {
-        this.expr(stmt.init, true);
-        const info = this.declare(stmt.name.name, stmt.name.range, false);
+        const ty = this.expr(stmt.init, true);
+        const info = this.declare(stmt.name.name, stmt.name.range, false, ty === 'list');
         if (info) this.bindings.set(stmt, info);
         break;
       }
-      case 'assign':
-        this.expr(stmt.value, true);
-        this.assignTarget(stmt);
+      case 'assign': {
+        const ty = this.expr(stmt.value, true);
+        const info = this.assignTarget(stmt);
+        if (info && ty !== undefined && (ty === 'list') !== info.list) {
+          if (info.list) this.needList(stmt.value, `'${info.name}' is a list`);
+          else this.needValue(stmt.value, ty, `'${info.name}' is a number`);
+        }
+        break;
+      }
+      case 'index-assign':
+        this.list(stmt.target.list, 'indexing');
+        this.value(stmt.target.index);
+        this.value(stmt.value);
+        break;
+      case 'push':
+        this.list(stmt.list, 'push');
+        this.value(stmt.value);
+        break;
+      case 'for-each':
+        this.list(stmt.list, 'for ... in');
+        this.forBody(stmt);
         break;
       case 'expr':
         this.expressionStatement(stmt.expr);
         break;
       case 'repeat': {
-        this.expr(stmt.count, true);
+        this.value(stmt.count);
         const base = this.nextSlot;
         this.loopSlots.set(stmt, this.allocate(1));
         this.block(stmt.body);
         this.nextSlot = base;
         break;
       }
-      case 'for': {
-        this.expr(stmt.from, true);
-        this.expr(stmt.to, true);
-        const base = this.nextSlot;
-        this.loopSlots.set(stmt, this.allocate(2));
-        this.block(stmt.body, () => {
-          const info = this.declare(stmt.variable.name, stmt.variable.range, true);
-          if (info) this.bindings.set(stmt, info);
-        });
-        this.nextSlot = base;
+      case 'for':
+        this.value(stmt.from);
+        this.value(stmt.to);
+        this.forBody(stmt);
         break;
-      }
       case 'if':
         this.ifStatement(stmt);
         break;
       case 'while':
-        this.expr(stmt.condition, true);
+        this.value(stmt.condition);
         this.block(stmt.body);
         break;
       case 'proc':
         this.procedure(stmt);
         break;
       case 'expect':
-        this.expr(stmt.condition, true);
+        this.value(stmt.condition);
         break;
       case 'print':
         if (stmt.items.length > PRINT_MAX_ITEMS) {
@@ -325,7 +388,7 @@ class Checker {
         for (const item of stmt.items) if (item.kind !== 'string') this.expr(item, true);
         break;
       case 'on-cpu':
-        this.expr(stmt.cpu, true);
+        this.value(stmt.cpu);
         this.block(stmt.body);
         break;
       case 'on-context':
@@ -349,7 +412,21 @@ class Checker {
       case 'machine':
         this.machineBlock(stmt, first);
         break;
+      case 'include':
+        this.include(stmt);
+        break;
     }
+  }
+
+  /** A for loop's two hidden slots (the counter or list, and the end or index) and its body, with the variable in it. */
+  private forBody(stmt: ForStmt | ForEachStmt): void {
+    const base = this.nextSlot;
+    this.loopSlots.set(stmt, this.allocate(2));
+    this.block(stmt.body, () => {
+      const info = this.declare(stmt.variable.name, stmt.variable.range, true);
+      if (info) this.bindings.set(stmt, info);
+    });
+    this.nextSlot = base;
   }
 
   private procedure(stmt: ProcStmt): void {
@@ -383,11 +460,16 @@ class Checker {
         }
       }
     }
+    const usedAsList = listUses(stmt.body, this.procs);
+    const paramLists = stmt.params.map((p) => usedAsList.has(p.name));
     const info: ProcInfo = {
       name,
       params: stmt.params.map((p) => p.name),
       paramInfos: [],
       returnsValue,
+      returnsList: false,
+      paramLists,
+      file: this.file,
       slotCount: 0,
       definition: stmt,
     };
@@ -399,10 +481,10 @@ class Checker {
     this.slotCount = 0;
     this.current = { proc: id, firstScope: this.scopes.length };
     this.block(stmt.body, () => {
-      for (const p of stmt.params) {
-        const v = this.declare(p.name, p.range, false);
+      stmt.params.forEach((p, i) => {
+        const v = this.declare(p.name, p.range, false, paramLists[i]);
         if (v) info.paramInfos.push(v);
-      }
+      });
     });
     info.slotCount = this.slotCount;
     this.current = undefined;
@@ -415,13 +497,51 @@ class Checker {
       this.report('KM2020', `return is only allowed inside a procedure`, stmt.head);
       return;
     }
-    if (stmt.value) this.expr(stmt.value, true);
+    if (!stmt.value) return;
+    const proc = this.procs[this.current.proc]!;
+    const ty = this.expr(stmt.value, true);
+    if (ty === undefined) return;
+    const first = collectReturns(proc.definition.body).find((r) => r.value !== undefined);
+    if (first === stmt) {
+      proc.returnsList = ty === 'list';
+    } else if ((ty === 'list') !== proc.returnsList) {
+      const why = `${proc.name} returns ${proc.returnsList ? 'a list' : 'a number'} at line ${first!.range.start.line + 1}`;
+      if (proc.returnsList) this.needList(stmt.value, why);
+      else this.needValue(stmt.value, ty, why);
+    }
+  }
+
+  /** Checks an expression whose value must be an integer. */
+  private value(expr: Expr, why?: string): void {
+    this.needValue(expr, this.expr(expr, true), why);
+  }
+
+  private needValue(expr: Expr, ty: Ty, why?: string): void {
+    if (ty !== 'list') return;
+    const what = expr.kind === 'name' ? `'${expr.name}' is a list` : 'this is a list';
+    const name = expr.kind === 'name' ? expr.name : 'pool';
+    this.report(
+      'KM2025',
+      `${what}, not a number${why ? ` (${why})` : ''}: use length(${name}), ${name}[i] or pop ${name}`,
+      expr.range,
+    );
+  }
+
+  /** Checks an expression whose value must be a list (`what` is the operation, for the message). */
+  private list(expr: Expr, what: string): void {
+    const ty = this.expr(expr, true);
+    if (ty === 'value') this.needList(expr, `${what} takes a list`);
+  }
+
+  private needList(expr: Expr, why: string): void {
+    const what = expr.kind === 'name' ? `'${expr.name}' is a number` : 'this is a number';
+    this.report('KM2026', `${why}, and ${what}: make a list with let pool = []`, expr.range);
   }
 
   /** An if and its else-if chain; each branch is a scope of its own. Iterative, so long chains are cheap. */
   private ifStatement(stmt: IfStmt): void {
     for (let branch: IfStmt | undefined = stmt; branch;) {
-      this.expr(branch.condition, true);
+      this.value(branch.condition);
       this.block(branch.then);
       const otherwise: Block | IfStmt | undefined = branch.otherwise;
       if (otherwise && 'kind' in otherwise) {
@@ -445,7 +565,7 @@ class Checker {
     this.nextSlot = base;
   }
 
-  private assignTarget(stmt: AssignStmt): void {
+  private assignTarget(stmt: AssignStmt): VarInfo | undefined {
     const name = stmt.target.name;
     const info = this.lookup(name);
     if (info) {
@@ -455,10 +575,10 @@ class Checker {
           `'${name}' is the loop variable: the loop sets it, it cannot be assigned`,
           stmt.target.range,
         );
-        return;
+        return undefined;
       }
       this.bindings.set(stmt, info);
-      return;
+      return info;
     }
     if (isBuiltinName(name)) {
       const what = BUILTIN_FUNCTIONS.has(name) ? 'function' : 'constant';
@@ -471,10 +591,11 @@ class Checker {
       `unknown name '${name}'${hint ? `; did you mean '${hint}'?` : `: declare it first with let ${name} = ...`}`,
       stmt.target.range,
     );
+    return undefined;
   }
 
   private expressionStatement(expr: Expr): void {
-    if (expr.kind === 'call') {
+    if (expr.kind === 'call' || expr.kind === 'pop') {
       this.expr(expr, false);
       return;
     }
@@ -493,34 +614,48 @@ class Checker {
     }
   }
 
-  /** Checks an expression; `asValue` when its value is used (a call must then return one). */
-  private expr(expr: Expr, asValue: boolean): void {
+  /** Checks an expression and gives its type; `asValue` when its value is used (a call must then return one). */
+  private expr(expr: Expr, asValue: boolean): Ty {
     switch (expr.kind) {
       case 'number':
+        return 'value';
       case 'error':
-        return;
+        return undefined;
       case 'string':
         if (!expr.malformed) {
           this.report('KM2014', `a string literal is not a value: only print and log take one`, expr.range);
         }
-        return;
+        return undefined;
       case 'name': {
         const info = this.lookup(expr.name);
         if (info) {
           this.bindings.set(expr, info);
-          return;
+          return info.list ? 'list' : 'value';
         }
         if (BUILTIN_CONSTANTS.has(expr.name)) {
-          return;
+          return 'value';
         }
         if (BUILTIN_FUNCTIONS.has(expr.name)) {
           this.report('KM2011', `'${expr.name}' is a function: call it, as in ${expr.name}(...)`, expr.range);
-          return;
+          return undefined;
         }
         const hint = closest(expr.name, [...this.visibleNames(), ...BUILTIN_CONSTANTS.keys()]);
         this.report('KM2001', `unknown name '${expr.name}'${hint ? `; did you mean '${hint}'?` : ''}`, expr.range);
-        return;
+        return undefined;
       }
+      case 'list':
+        if (expr.items.length > LIST_LITERAL_MAX) {
+          this.report('KM2027', `a list literal takes at most ${LIST_LITERAL_MAX} items; push the rest`, expr.range);
+        }
+        for (const item of expr.items) this.value(item);
+        return 'list';
+      case 'index':
+        this.list(expr.list, 'indexing');
+        this.value(expr.index);
+        return 'value';
+      case 'pop':
+        this.list(expr.list, 'pop');
+        return 'value';
       case 'call': {
         const name = expr.callee.name;
         const procId = this.procIds.get(name);
@@ -556,9 +691,18 @@ class Checker {
             expr.callee.range,
           );
         }
+        const proc = procId === undefined ? undefined : this.procs[procId];
         expr.args.forEach((arg, i) => {
           if (fn && 'procParams' in fn && fn.procParams?.includes(i)) {
             this.callbackArgument(name, fn.params[i]!, arg);
+            return;
+          }
+          if (name === LIST_LENGTH && !proc) {
+            this.list(arg, 'length');
+            return;
+          }
+          if (proc?.paramLists[i]) {
+            this.list(arg, `the ${proc.params[i]} of ${name}`);
             return;
           }
           if (fn && fn.params[i] === 'gfp' && this.interruptDepth > 0) {
@@ -582,17 +726,17 @@ class Checker {
             }
             return;
           }
-          this.expr(arg, true);
+          this.value(arg, proc ? `the ${proc.params[i]} of ${name} is a number` : undefined);
         });
-        return;
+        return proc?.returnsList ? 'list' : fn ? 'value' : undefined;
       }
       case 'unary':
-        this.expr(expr.operand, true);
-        return;
+        this.value(expr.operand);
+        return 'value';
       case 'binary':
-        this.expr(expr.left, true);
-        this.expr(expr.right, true);
-        return;
+        this.value(expr.left);
+        this.value(expr.right);
+        return 'value';
     }
   }
 
@@ -643,6 +787,14 @@ class Checker {
   private machineBlock(stmt: MachineStmt, first: boolean): void {
     if (this.scopes.length > 1) {
       this.report('KM2006', `a machine block can only be at the top of the file, not inside a block`, stmt.keyword);
+      return;
+    }
+    if (this.file !== 0) {
+      this.report(
+        'KM2006',
+        `an included file cannot configure the machine: the machine block belongs to the scenario that includes it`,
+        stmt.keyword,
+      );
       return;
     }
     if (this.sawMachine) {
@@ -739,6 +891,43 @@ class Checker {
   }
 }
 
+/** The builtin that gives a list's length (`length(pool)`; `len` stays free for packet lengths): it takes a list, so the checker and compiler know it by name. */
+export const LIST_LENGTH = 'length';
+/** Items a `[...]` literal may hold (longer lists grow with push). */
+export const LIST_LITERAL_MAX = 1024;
+
+/**
+ * The names a procedure body uses as lists: pushed to, popped, indexed, given to length, iterated, or passed
+ * where an earlier procedure takes a list. A parameter among them is a list parameter.
+ */
+function listUses(body: Block, procs: readonly ProcInfo[]): Set<string> {
+  const names = new Set<string>();
+  const mark = (e: Expr): void => {
+    if (e.kind === 'name') names.add(e.name);
+  };
+  const expr = (e: Expr): void => {
+    if (e.kind === 'index' || e.kind === 'pop') mark(e.list);
+    if (e.kind === 'call') {
+      const proc = procs.find((p) => p.name === e.callee.name);
+      e.args.forEach((a, i) => {
+        if (proc ? proc.paramLists[i] : e.callee.name === LIST_LENGTH) mark(a);
+      });
+    }
+    subExpressions(e).forEach(expr);
+  };
+  const block = (b: Block): void => {
+    for (const st of b.statements) {
+      if (st.kind === 'push' || st.kind === 'for-each') mark(st.list);
+      if (st.kind === 'proc') continue; // a nested procedure is an error anyway (KM2018)
+      const parts = statementParts(st);
+      parts.exprs.forEach(expr);
+      parts.blocks.forEach(block);
+    }
+  };
+  block(body);
+  return names;
+}
+
 /** What each y/n machine entry turns on, for its error message. */
 const FLAG_ENTRY_MEANING = {
   slab_freelist_hardened: 'CONFIG_SLAB_FREELIST_HARDENED',
@@ -767,26 +956,7 @@ function collectReturns(block: Block): ReturnStmt[] {
   const visit = (b: Block): void => {
     for (const st of b.statements) {
       if (st.kind === 'return') out.push(st);
-      else if (
-        st.kind === 'repeat' ||
-        st.kind === 'for' ||
-        st.kind === 'while' ||
-        st.kind === 'expect-report' ||
-        st.kind === 'on-cpu' ||
-        st.kind === 'on-context'
-      ) {
-        visit(st.body);
-      } else if (st.kind === 'if') {
-        for (let branch: IfStmt | undefined = st; branch;) {
-          visit(branch.then);
-          const o: Block | IfStmt | undefined = branch.otherwise;
-          if (o && 'kind' in o) branch = o;
-          else {
-            if (o) visit(o);
-            branch = undefined;
-          }
-        }
-      }
+      else if (st.kind !== 'proc') statementParts(st).blocks.forEach(visit);
     }
   };
   visit(block);
@@ -800,13 +970,7 @@ function hasMalformed(expr: Expr): boolean {
       return expr.malformed;
     case 'error':
       return true;
-    case 'unary':
-      return hasMalformed(expr.operand);
-    case 'binary':
-      return hasMalformed(expr.left) || hasMalformed(expr.right);
-    case 'call':
-      return expr.args.some(hasMalformed);
     default:
-      return false;
+      return subExpressions(expr).some(hasMalformed);
   }
 }

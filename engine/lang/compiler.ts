@@ -10,7 +10,8 @@
 
 import { Block, Expr, IfStmt, Script, Stmt } from './ast';
 import { BUILTIN_CONSTANTS, BUILTIN_FUNCTIONS, REPORT_KINDS } from './builtins';
-import { CheckResult, VarInfo } from './checker';
+import { CheckResult, LIST_LENGTH, VarInfo } from './checker';
+import type { IncludeGraph } from './include';
 import { Range, cover } from './diagnostics';
 import { foldConstant } from './fold';
 import { ALL_GENERIC_BUILTINS as GENERIC_BUILTINS, GENERIC_BUILTIN_IDS } from '../vm/calls';
@@ -18,8 +19,8 @@ import { Op, PagesCall, ProcedureInfo, Program, StatementInfo, VariableInfo, bas
 import { Value } from '../vm/values';
 import { CONTEXT_IRQ, CONTEXT_SOFTIRQ } from '../vm/vm';
 
-export function compile(script: Script, checked: CheckResult, fileName: string): Program {
-  return new Compiler(checked, fileName).compile(script);
+export function compile(script: Script, checked: CheckResult, fileName: string, includes?: IncludeGraph): Program {
+  return new Compiler(checked, fileName, includes).compile(script);
 }
 
 const BINARY_OPS: Readonly<Record<string, Op>> = {
@@ -56,6 +57,9 @@ class Compiler {
   private readonly constantIndex = new Map<string, number>();
   private readonly statements: StatementInfo[] = [];
   private readonly sites: Range[] = [];
+  private readonly siteFiles: number[] = [];
+  /** The file whose statements are being compiled (0: the scenario's own). */
+  private file = 0;
   private readonly variables: VariableInfo[] = [];
   /** Variables of the open scopes, waiting for their scope's end pc. */
   private readonly scopes: PendingVariable[][] = [];
@@ -68,6 +72,7 @@ class Compiler {
   constructor(
     private readonly checked: CheckResult,
     private readonly fileName: string,
+    private readonly includes: IncludeGraph | undefined,
   ) {}
 
   compile(script: Script): Program {
@@ -80,6 +85,7 @@ class Compiler {
     // Procedure bodies after the top level: the top level never runs into them.
     const procs: ProcedureInfo[] = this.checked.procs.map((info, id) => {
       this.proc = id;
+      this.file = info.file;
       const entry = this.code.length;
       this.scopes.push([]);
       for (const p of info.paramInfos) this.declare(p, entry);
@@ -95,21 +101,29 @@ class Compiler {
         entry,
         paramCount: info.params.length,
         slotCount: info.slotCount,
+        file: info.file,
         line: info.definition.head.start.line,
       };
     });
     this.proc = -1;
-    const lines = [...new Set(this.statements.map((s) => s.line))].sort((a, b) => a - b);
+    this.file = 0;
+    const files = this.includes ? this.includes.files.map((f) => f.fileName) : [this.fileName];
+    const linesByFile = files.map((_, file) =>
+      [...new Set(this.statements.filter((s) => s.file === file).map((s) => s.line))].sort((a, b) => a - b),
+    );
     this.variables.sort((a, b) => a.depth - b.depth || a.order - b.order);
     return {
       fileName: this.fileName,
-      executableLines: lines,
+      files,
+      executableLines: linesByFile[0]!,
+      executableLinesByFile: linesByFile,
       name: baseName(this.fileName),
       code: Int32Array.from(this.code),
       constants: this.constants,
       strings: this.strings,
       statements: this.statements,
       sites: this.sites,
+      siteFiles: this.siteFiles,
       variables: this.variables,
       slotCount: this.checked.slotCount,
       haltPc,
@@ -137,6 +151,7 @@ class Compiler {
 
   private site(range: Range): number {
     this.sites.push(range);
+    this.siteFiles.push(this.file);
     return this.sites.length - 1;
   }
 
@@ -190,7 +205,7 @@ class Compiler {
   // ---- statements ---------------------------------------------------------------------------------
 
   private startStatement(stmt: Stmt): number {
-    this.statements.push({ line: stmt.head.start.line, range: stmt.head });
+    this.statements.push({ file: this.file, line: stmt.head.start.line, range: stmt.head });
     const id = this.statements.length - 1;
     this.emit(Op.Stmt, id);
     return id;
@@ -201,6 +216,15 @@ class Compiler {
       case 'machine':
       case 'proc': // compiled after the top level
         return;
+      case 'include': {
+        const target = this.includes?.targets.get(stmt);
+        if (target === undefined) return; // included before: runs once
+        const saved = this.file;
+        this.file = target;
+        for (const st of this.includes!.files[target]!.script.statements) this.statement(st);
+        this.file = saved;
+        return;
+      }
       case 'return':
         this.startStatement(stmt);
         if (stmt.value) this.expr(stmt.value);
@@ -244,6 +268,38 @@ class Compiler {
         this.emit(Op.Stmt, id);
         this.patch(jump + 1, this.code.length);
         this.emit(Op.RepeatLoop, counter, body);
+        return;
+      }
+      case 'index-assign': {
+        this.startStatement(stmt);
+        this.expr(stmt.target.list);
+        this.expr(stmt.target.index);
+        this.expr(stmt.value);
+        this.emit(Op.ListSet, this.site(stmt.target.range));
+        this.stack(-3);
+        return;
+      }
+      case 'push': {
+        this.startStatement(stmt);
+        this.expr(stmt.list);
+        this.expr(stmt.value);
+        this.emit(Op.ListPush, this.site(stmt.head));
+        this.stack(-2);
+        return;
+      }
+      case 'for-each': {
+        const id = this.startStatement(stmt);
+        const slots = this.loopSlot(stmt);
+        const variable = this.binding(stmt);
+        this.expr(stmt.list);
+        this.emit(Op.ForEachInit, slots);
+        this.stack(-1);
+        const jump = this.emit(Op.Jmp, -1);
+        const body = this.code.length;
+        this.block(stmt.body, variable);
+        this.emit(Op.Stmt, id);
+        this.patch(jump + 1, this.code.length);
+        this.emit(Op.ForEachLoop, slots, variable.slot, body);
         return;
       }
       case 'for': {
@@ -402,6 +458,10 @@ class Compiler {
           }
         });
         const procId = this.checked.procCalls.get(expr);
+        if (procId === undefined && expr.callee.name === LIST_LENGTH) {
+          this.emit(Op.ListLen);
+          return true;
+        }
         if (procId !== undefined) {
           // Every call leaves one value (0 from a procedure that returns none); a call statement pops it.
           this.emit(Op.Call, procId, this.site(expr.range));
@@ -447,6 +507,21 @@ class Compiler {
           return builtin.returnsValue;
         }
       }
+      case 'list':
+        for (const item of expr.items) this.expr(item);
+        this.emit(Op.ListNew, expr.items.length);
+        this.stack(1 - expr.items.length);
+        return true;
+      case 'index':
+        this.expr(expr.list);
+        this.expr(expr.index);
+        this.emit(Op.ListGet, this.site(expr.range));
+        this.stack(-1);
+        return true;
+      case 'pop':
+        this.expr(expr.list);
+        this.emit(Op.ListPop, this.site(expr.range));
+        return true;
       case 'unary':
         this.expr(expr.operand);
         this.emit(expr.op === '-' ? Op.Neg : expr.op === '!' ? Op.Not : Op.BitNot);

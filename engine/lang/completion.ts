@@ -20,7 +20,7 @@
  */
 
 import { Analysis, analyze } from './service';
-import { BUILTIN_CONSTANTS, BUILTIN_FUNCTIONS, BuiltinFunction, REPORT_KINDS } from './builtins';
+import { BUILTIN_CONSTANTS, BUILTIN_FUNCTIONS, BuiltinFunction, REPORT_KINDS, constantFamily } from './builtins';
 import { ProcInfo, VarInfo } from './checker';
 import { Position, Range } from './diagnostics';
 import { lex } from './lexer';
@@ -61,13 +61,17 @@ export interface SignatureHelp {
 }
 
 // ---- what the language's words mean --------------------------------------------------------------
+//
+// These tables are the one source of what hovers and completion items say and of the matching tables of
+// docs/language.md, which scripts/gen-docs.mjs writes from them (`npm run docs`): a new keyword, machine
+// entry or report kind is one entry here, and the docs follow.
 
-/** One line about each keyword, for hovers and completion items. */
+/** One line about each keyword, with an example: hovers, completion items, and the docs' table of reserved words. */
 const KEYWORD_DOCS: Readonly<Record<string, string>> = {
   let: 'Declares a variable in the current scope with its first value: `let p = kmalloc(64, GFP_KERNEL)`.',
   repeat: 'A counted loop: `repeat N { ... }` runs its body N times (N is evaluated once).',
-  for: 'A ranged loop: `for i in 0..8 { ... }` runs with i = 0..7 (half-open); i cannot be assigned.',
-  in: 'The range of a `for` loop: `for i in FROM..TO`, FROM included, TO excluded.',
+  for: 'A ranged loop, `for i in 0..8 { ... }` (i = 0..7, half-open), or one over a list, `for p in pool { ... }`; the variable cannot be assigned.',
+  in: 'What a `for` loop runs over: a range `FROM..TO` (FROM included, TO excluded) or a list.',
   if: 'Runs its block when the condition is not 0; `} else if cond {` and `} else {` follow on the line of the `}`.',
   else: "The branch of an `if` taken when no condition was true; it must follow the if's `}` on the same line.",
   while: 'A loop that runs while its condition is not 0, tested before every round.',
@@ -83,7 +87,21 @@ const KEYWORD_DOCS: Readonly<Record<string, string>> = {
   cpu: "`on cpu N { ... }`: the block runs on CPU N (one of the machine's CPUs, KM4109 otherwise).",
   irq: '`on irq { ... }`: the block runs as a hardirq handler (HARDIRQ count, interrupts off); nothing may sleep.',
   softirq: '`on softirq { ... }`: the block runs as a softirq (SOFTIRQ count); allocations must not sleep.',
+  push: 'Appends a value to a list: `push pool, kmalloc(64, GFP_KERNEL)`.',
+  pop: "Removes a list's last item and gives it: `kfree(pop pool)` (KM4129 on an empty list).",
+  include:
+    'Runs another scenario file\'s statements here, at the top level: `include "lib/pools.kmem"` (relative to this file, inside the workspace; once per run).',
 };
+
+/** What a reserved word means, as its hover and the docs say it: KEYWORD_DOCS, or what it is reserved for. */
+export function keywordDoc(word: string): string {
+  return (
+    KEYWORD_DOCS[word] ??
+    (FUTURE_VALUE_WORDS.has(word)
+      ? 'Reserved for a future truth value (KM2005): write 1 or 0.'
+      : 'Reserved for a future statement (KM2005): it cannot name a variable.')
+  );
+}
 
 /** Snippets of the statement keywords. */
 const KEYWORD_SNIPPETS: Readonly<Record<string, string>> = {
@@ -101,10 +119,16 @@ const KEYWORD_SNIPPETS: Readonly<Record<string, string>> = {
   machine: 'machine { memory ${1:256M}; cpus ${2:2} }',
 };
 
-interface MachineEntryInfo {
-  /** What the entry takes, as the docs write it. */
+/** What a machine entry takes and sets: its hover, its completion items and its row of the docs' table. */
+export interface MachineEntryDoc {
+  /** What the entry takes, as the docs write it after its name. */
   readonly values: string;
+  /** What it sets (markdown, one paragraph). */
   readonly meaning: string;
+  /** The values it accepts when `values` does not list them (markdown), else "". */
+  readonly range: string;
+  /** What the machine has when neither the block nor the host sets it (markdown). */
+  readonly default: string;
   readonly snippet: string;
   /** Values to propose after the entry's name. */
   readonly choices: readonly string[];
@@ -112,98 +136,143 @@ interface MachineEntryInfo {
 
 const YES_NO = ['y', 'n'] as const;
 
-/** The machine block's entries (MACHINE_ENTRIES), as docs/language.md describes them. */
-const MACHINE_ENTRY_INFO: Readonly<Record<string, MachineEntryInfo>> = {
+/** The machine block's entries (MACHINE_ENTRIES). */
+export const MACHINE_ENTRY_DOCS: Readonly<Record<string, MachineEntryDoc>> = {
   memory: {
     values: 'SIZE',
-    meaning: 'Bytes of physical memory, a whole number of 4K pages: 16M .. 64G (default 256M).',
+    meaning: 'Bytes of physical memory, a whole number of 4K pages.',
+    range: '16M .. 64G',
+    default: '256M',
     snippet: 'memory ${1:256M}',
     choices: ['256M', '512M', '1G', '4G', '64M'],
   },
   cpus: {
     values: 'N',
-    meaning: 'Present CPUs, 1 .. 256 (default 2); SLUB sizes its slabs by this count.',
+    meaning: 'Present CPUs (SLUB sizes its slabs by this count).',
+    range: '1 .. 256',
+    default: '2',
     snippet: 'cpus ${1:2}',
     choices: ['1', '2', '4', '8'],
   },
   arch: {
     values: ARCH_NAMES.join(' | '),
     meaning:
-      'Architecture and paging mode: x86_64 (4-level), x86_64-la57 (5-level), sv39, sv48 (RISC-V 64) (default x86_64).',
+      'Architecture and paging mode: `x86_64` (4-level), `x86_64-la57` (5-level), `sv39`, `sv48` (RISC-V 64, ' +
+      'RAM from 0x80000000, no DMA zone).',
+    range: '',
+    default: '`x86_64`',
     snippet: `arch \${1|${ARCH_NAMES.join(',')}|}`,
     choices: ARCH_NAMES,
   },
   slab_freelist_hardened: {
     values: 'y | n',
     meaning:
-      'CONFIG_SLAB_FREELIST_HARDENED: SLUB stores free pointers as ptr ^ s->random ^ swab(ptr_addr); ' +
-      'n stores them plain (default y).',
+      'CONFIG_SLAB_FREELIST_HARDENED: SLUB stores free pointers as `ptr ^ s->random ^ swab(ptr_addr)`; `n` ' +
+      'stores the plain pointer.',
+    range: '',
+    default: '`y`',
     snippet: 'slab_freelist_hardened ${1|y,n|}',
     choices: YES_NO,
   },
   slab_debug: {
     values: '"FLAGS"',
     meaning:
-      'The slab_debug= boot option: F consistency checks, Z red zones, P poison, U user tracking, T trace; ' +
-      '"FZPU" for every cache, "FZ,kmalloc-64" for some (default none).',
+      'The `slab_debug=` boot option\'s value (alias `slub_debug=`): `"FZPU"` for every cache, ' +
+      '`"FZ,kmalloc-64,skb*"` for some, `;` between blocks, `-` for none; letters F (consistency checks), ' +
+      'Z (red zones), P (poison), U (user tracking), T (trace). An unknown letter is KM2008 (the kernel would ' +
+      'skip it with a message). See [SLUB debugging](#slub-debugging).',
+    range: '',
+    default: 'none',
     snippet: 'slab_debug "${1:FZPU}"',
     choices: ['"FZPU"', '"FZ"', '"-"'],
   },
   kasan: {
     values: 'y | n',
     meaning:
-      'CONFIG_KASAN=y, generic mode: loads, stores, memset and memcpy are checked against the shadow; ' +
-      'frees go through the quarantine (default n).',
+      "CONFIG_KASAN=y, generic mode: every cache gets KASAN's metadata and redzone (`kasan_cache_create()`), " +
+      "frees go through the quarantine, and the scenario's loads, stores, `memset` and `memcpy` are checked " +
+      'against the shadow. See [KASAN](#kasan).',
+    range: '',
+    default: '`n`',
     snippet: 'kasan ${1|y,n|}',
     choices: YES_NO,
   },
   kasan_multi_shot: {
     values: 'y | n',
-    meaning: 'The kasan_multi_shot boot option: print every KASAN report, not only the first (default n).',
+    meaning:
+      'The `kasan_multi_shot` boot option: print every KASAN report (without it only the first prints; every ' +
+      'report is still an event).',
+    range: '',
+    default: '`n`',
     snippet: 'kasan_multi_shot ${1|y,n|}',
     choices: YES_NO,
   },
   kmemleak: {
     values: 'y | n',
     meaning:
-      'CONFIG_DEBUG_KMEMLEAK=y: slab objects, large kmallocs and vmalloc areas are tracked; ' +
-      'kmemleak_scan() scans (default n).',
+      'CONFIG_DEBUG_KMEMLEAK=y: slab objects, large kmallocs and vmalloc areas are tracked; `kmemleak_scan()` ' +
+      'scans, and a run ends with two scans. See [kmemleak](#kmemleak).',
+    range: '',
+    default: '`n`',
     snippet: 'kmemleak ${1|y,n|}',
     choices: YES_NO,
   },
   seed: {
     values: 'N',
-    meaning: "The seed of the machine's random numbers (rand() and KFENCE's placement): 0 .. 4294967295 (default 1).",
+    meaning:
+      "The seed of the machine's random numbers: `rand()` and KFENCE's placement; a run is a function of the " +
+      'scenario and the seed (`kmem run --seed`).',
+    range: '0 .. 4294967295',
+    default: '1',
     snippet: 'seed ${1:42}',
     choices: ['1', '42'],
   },
   kfence: {
     values: 'MS',
     meaning:
-      'CONFIG_KFENCE with kfence.sample_interval=MS: one allocation per MS ms of machine time comes from ' +
-      'the guarded pool; 0 is off (default off).',
+      "CONFIG_KFENCE with `kfence.sample_interval=MS`: one allocation per MS milliseconds of the machine's " +
+      'clock comes from the guarded pool; 0 is off. See [KFENCE](#kfence).',
+    range: '0 .. 86400000',
+    default: 'off',
     snippet: 'kfence ${1:100}',
     choices: ['100', '0'],
   },
 };
 
-function machineEntryInfo(name: string): MachineEntryInfo {
-  return MACHINE_ENTRY_INFO[name] ?? { values: 'VALUE', meaning: 'A machine entry.', snippet: name, choices: [] };
+function machineEntryDoc(name: string): MachineEntryDoc {
+  return (
+    MACHINE_ENTRY_DOCS[name] ?? {
+      values: 'VALUE',
+      meaning: 'A machine entry.',
+      range: '',
+      default: 'none',
+      snippet: name,
+      choices: [],
+    }
+  );
+}
+
+/** A machine entry's meaning, then its range and default: what its hover and completion items say. */
+function machineEntryText(doc: MachineEntryDoc): string {
+  const range = doc.range ? `Range ${doc.range}, default` : 'Default';
+  return `${doc.meaning}\n\n${range} ${doc.default}.`;
 }
 
 /** What an `expect KIND { ... }` block expects, by report kind (REPORT_KINDS). */
 const REPORT_KIND_DOCS: Readonly<Record<string, string>> = {
   slub_debug:
-    'a SLUB debugging report (slab_debug or a debug cache): a red zone or poison overwritten, an object ' +
+    'a SLUB debugging report (`slab_debug` or a debug cache): a red zone or poison overwritten, an object ' +
     'already free, a corrupt free pointer',
-  kasan: 'a KASAN report (machine { kasan y }): slab-out-of-bounds, slab-use-after-free, double-free, invalid-free',
-  kmemleak: 'a kmemleak report (machine { kmemleak y }): an unreferenced object found by kmemleak_scan() in the block',
-  kfence: 'a KFENCE report (machine { kfence MS }): out-of-bounds, use-after-free, invalid free or memory corruption',
+  kasan: 'a KASAN report (`machine { kasan y }`): slab-out-of-bounds, slab-use-after-free, double-free, invalid-free',
+  kmemleak:
+    'a kmemleak report (`machine { kmemleak y }`): an unreferenced object found by `kmemleak_scan()` in the block',
+  kfence: 'a KFENCE report (`machine { kfence MS }`): out-of-bounds, use-after-free, invalid free or memory corruption',
   might_sleep:
     'a might_sleep report: "BUG: sleeping function called from invalid context" or "scheduling while atomic"',
 };
 
-function reportKindDoc(kind: string): string {
+/** What a block expecting a report of this kind must make: its hover, its completion item, the docs' table. */
+export function reportKindDoc(kind: string): string {
   return REPORT_KIND_DOCS[kind] ?? `a ${kind} report`;
 }
 
@@ -791,7 +860,7 @@ const GFP_BITS: readonly (readonly [string, number])[] = [...GFP_NAMES]
   .sort((a, b) => a[1] - b[1]);
 
 /** The __GFP_ bits a GFP constant is made of, when it is not itself one bit of that name. */
-function gfpComposition(name: string): string | undefined {
+export function gfpComposition(name: string): string | undefined {
   const value = GFP_NAMES.get(name);
   if (value === undefined || value === 0) return undefined;
   const bits = GFP_BITS.filter(([, bit]) => (value & bit) !== 0).map(([n]) => n);
@@ -799,7 +868,8 @@ function gfpComposition(name: string): string | undefined {
   return bits.join(' | ');
 }
 
-function builtinSignature(fn: BuiltinFunction): string {
+/** A builtin's call as hovers, completion items and the docs write it: `kmem_cache_create(name, ...[, ctor])`. */
+export function builtinSignature(fn: BuiltinFunction): string {
   const optional = fn.optional ?? 0;
   const required = fn.params.slice(0, fn.params.length - optional);
   const rest = fn.params.slice(fn.params.length - optional);
@@ -969,9 +1039,9 @@ function machineItems(text: string, view: View, s: Scan, before: number, wordSta
     return k === undefined || k === TokenKind.LBrace || k === TokenKind.Newline || k === TokenKind.Semicolon;
   };
   if (prev && MACHINE_ENTRIES.includes(prev.text) && atEntryStart(tokens, before)) {
-    const info = machineEntryInfo(prev.text);
-    return info.choices.map((c, i) =>
-      item(c, 'constant', letter(i), { detail: `${prev.text} ${c}`, documentation: info.meaning }),
+    const doc = machineEntryDoc(prev.text);
+    return doc.choices.map((c, i) =>
+      item(c, 'constant', letter(i), { detail: `${prev.text} ${c}`, documentation: machineEntryText(doc) }),
     );
   }
   if (!atEntryStart(tokens, before + 1)) return [];
@@ -992,11 +1062,11 @@ function machineItems(text: string, view: View, s: Scan, before: number, wordSta
     collect(lex(text.slice(from, to)).tokens, 0);
   }
   return MACHINE_ENTRIES.filter((e) => !set.has(e)).map((e, i) => {
-    const info = machineEntryInfo(e);
+    const doc = machineEntryDoc(e);
     return item(e, 'machine-entry', letter(i), {
-      detail: `${e} ${info.values}`,
-      documentation: info.meaning,
-      insertText: info.snippet,
+      detail: `${e} ${doc.values}`,
+      documentation: machineEntryText(doc),
+      insertText: doc.snippet,
     });
   });
 }
@@ -1137,8 +1207,8 @@ export function completions(source: string, position: Position, fileName = 'unti
 // ---- hover ----------------------------------------------------------------------------------------
 
 function builtinHover(fn: BuiltinFunction): string {
-  const returns = fn.returnsValue ? 'Returns a value.' : 'Returns no value: call it as a statement.';
-  return `${code(builtinSignature(fn))}\n\n${fn.summary}\n\n${returns}`;
+  const returns = fn.returnsValue ? `Returns ${fn.returns}.` : 'Returns no value: call it as a statement.';
+  return `${code(builtinSignature(fn))}\n\n${fn.summary}\n\n${fn.doc}\n\n${returns}`;
 }
 
 function procHover(ref: ProcRef): string {
@@ -1151,16 +1221,11 @@ function procHover(ref: ProcRef): string {
 }
 
 function constantHover(name: string, value: Value): string {
+  const family = constantFamily(name);
   const composition = gfpComposition(name);
-  const what = GFP_NAMES.has(name)
-    ? 'GFP mask'
-    : name.startsWith('SLAB_')
-      ? 'kmem_cache_create flag'
-      : name.startsWith('PROT_')
-        ? 'memory protection bit'
-        : 'constant';
   const made = composition ? `\n\nMade of ${composition}.` : '';
-  return `${code(`${name} = ${hex(value)}`)}\n\nBuiltin ${what}: ${hex(value)} = ${value.toString()}.${made}`;
+  const what = `Builtin ${family?.kind ?? 'constant'}: ${hex(value)} = ${value.toString()}.${made}`;
+  return `${code(`${name} = ${hex(value)}`)}\n\n${what}${family ? `\n\n${family.doc}` : ''}`;
 }
 
 function variableHover(ref: VarRef): string {
@@ -1185,12 +1250,7 @@ function variableHover(ref: VarRef): string {
 }
 
 function keywordHover(word: string): string {
-  const doc =
-    KEYWORD_DOCS[word] ??
-    (FUTURE_VALUE_WORDS.has(word)
-      ? 'Reserved for a future truth value (KM2005): write 1 or 0.'
-      : 'Reserved for a future statement (KM2005): it cannot name a variable.');
-  return `**${word}**: ${doc}`;
+  return `**${word}**: ${keywordDoc(word)}`;
 }
 
 function reportKindHover(name: string): string {
@@ -1241,8 +1301,8 @@ export function hover(source: string, position: Position, fileName = 'untitled.k
   if (s.braces[s.braces.length - 1]?.kind === 'machine' && MACHINE_ENTRIES.includes(name)) {
     const k = prev?.kind;
     if (k === TokenKind.LBrace || k === TokenKind.Newline || k === TokenKind.Semicolon) {
-      const info = machineEntryInfo(name);
-      return { contents: `${code(`${name} ${info.values}`)}\n\nMachine entry: ${info.meaning}`, range };
+      const doc = machineEntryDoc(name);
+      return { contents: `${code(`${name} ${doc.values}`)}\n\nMachine entry: ${machineEntryText(doc)}`, range };
     }
   }
   if (prev?.kind === TokenKind.Keyword && prev.text === 'expect' && next?.kind === TokenKind.LBrace) {

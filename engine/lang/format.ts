@@ -47,7 +47,7 @@
  * a machine block on one line, comment columns) read what the output reproduces.
  */
 
-import { Block, CallExpr, Expr, IfStmt, MachineEntry, MachineStmt, Script, Stmt } from './ast';
+import { Block, Expr, IfStmt, MachineEntry, MachineStmt, Script, Stmt } from './ast';
 import { Diagnostic, Position, Range } from './diagnostics';
 import { parse } from './parser';
 import { Token, TokenKind } from './tokens';
@@ -201,12 +201,15 @@ class Printer {
     this.eol = eol ? eol[0] : '\n';
     const parens: number[] = [];
     const braces: number[] = [];
+    const brackets: number[] = [];
     tokens.forEach((t, i) => {
       if (t.kind !== TokenKind.Newline) this.tokenAt.set(t.start, i);
       if (t.kind === TokenKind.LParen) parens.push(i);
       else if (t.kind === TokenKind.LBrace) braces.push(i);
+      else if (t.kind === TokenKind.LBracket) brackets.push(i);
       else if (t.kind === TokenKind.RParen && parens.length > 0) this.closer.set(parens.pop()!, i);
       else if (t.kind === TokenKind.RBrace && braces.length > 0) this.closer.set(braces.pop()!, i);
+      else if (t.kind === TokenKind.RBracket && brackets.length > 0) this.closer.set(brackets.pop()!, i);
     });
   }
 
@@ -391,6 +394,24 @@ class Printer {
         this.emit('=');
         this.expr(s.value, true);
         return;
+      case 'index-assign':
+        this.expr(s.target, true);
+        this.emit('=');
+        this.expr(s.value, true);
+        return;
+      case 'push':
+        this.emit('push');
+        this.expr(s.list, true);
+        this.emit(',', false, true);
+        this.expr(s.value, true);
+        return;
+      case 'for-each':
+        this.emit('for');
+        this.emit(s.variable.name);
+        this.emit('in');
+        this.expr(s.list, true);
+        this.block(s.body, indent);
+        return;
       case 'expr':
         this.expr(s.expr, false);
         return;
@@ -461,6 +482,10 @@ class Printer {
         return;
       case 'machine':
         this.machine(s, indent);
+        return;
+      case 'include':
+        this.emit('include');
+        this.emitLiteral(true);
         return;
     }
   }
@@ -594,7 +619,23 @@ class Printer {
         this.emit(e.name, inner);
         break;
       case 'call':
-        this.call(e, inner);
+        this.emit(e.callee.name, inner);
+        this.emit('(', false);
+        this.items(e.args, ')');
+        break;
+      case 'list':
+        this.emit('[', inner);
+        this.items(e.items, ']');
+        break;
+      case 'index':
+        this.expr(e.list, inner);
+        this.emit('[', false);
+        this.expr(e.index, false);
+        this.emit(']', false);
+        break;
+      case 'pop':
+        this.emit('pop', inner);
+        this.expr(e.list, true);
         break;
       case 'unary':
         this.emit(e.op, inner);
@@ -613,26 +654,25 @@ class Printer {
     }
   }
 
-  private call(e: CallExpr, space: boolean): void {
-    this.emit(e.callee.name, space);
-    this.emit('(', false);
+  /** The items of a call's `(` or a list's `[` (just emitted) up to `close`: on one line, or one per line. */
+  private items(items: readonly Expr[], close: ')' | ']'): void {
     const open = this.ti - 1;
-    const close = this.tokens[this.closer.get(open)!]!;
+    const closing = this.tokens[this.closer.get(open)!]!;
     const broken =
-      this.hasComments(this.tokens[open]!.end, close.start) ||
-      (e.args.length > 0 && this.tokens[open + 1]!.kind === TokenKind.Newline);
+      this.hasComments(this.tokens[open]!.end, closing.start) ||
+      (items.length > 0 && this.tokens[open + 1]!.kind === TokenKind.Newline);
     if (!broken) {
-      e.args.forEach((a, i) => {
+      items.forEach((a, i) => {
         if (i > 0) this.emit(',', false, true);
         this.expr(a, i > 0);
       });
       this.skip(TokenKind.Comma);
-      this.emit(')', false);
+      this.emit(close, false);
       return;
     }
     const base = this.lastLine!.indent;
     const cont = this.cont;
-    for (const a of e.args) {
+    for (const a of items) {
       this.open(base + INDENT);
       this.cont = base + 2 * INDENT;
       this.expr(a, false);
@@ -644,7 +684,7 @@ class Printer {
     this.cont = cont;
     this.open(base);
     this.placeComments(this.peek().start, base + INDENT, true, false);
-    this.emit(')', false);
+    this.emit(close, false);
   }
 
   // ---- output ----

@@ -61,6 +61,8 @@ const PUNCTUATION: ReadonlyArray<readonly [string, TokenKind]> = [
   ['(', TokenKind.LParen],
   [')', TokenKind.RParen],
   ['{', TokenKind.LBrace],
+  ['[', TokenKind.LBracket],
+  [']', TokenKind.RBracket],
   ['}', TokenKind.RBrace],
   [',', TokenKind.Comma],
   [';', TokenKind.Semicolon],

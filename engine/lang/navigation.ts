@@ -23,7 +23,7 @@
  * an edit (symbols, folding, semantic tokens) analyses it once; folding and symbols need only the parse.
  */
 
-import { Block, Expr, IfStmt, LetStmt, Stmt } from './ast';
+import { Block, Expr, IfStmt, LetStmt, Stmt, statementParts } from './ast';
 import { BUILTIN_CONSTANTS, BUILTIN_FUNCTIONS } from './builtins';
 import { CheckResult, VarInfo, check as checkScript } from './checker';
 import { Diagnostic, Position, Range, comparePositions } from './diagnostics';
@@ -293,6 +293,16 @@ function buildIndex(parsed: Parsed): Index {
         expr(e.left, inMachine);
         expr(e.right, inMachine);
         return;
+      case 'list':
+        for (const item of e.items) expr(item, inMachine);
+        return;
+      case 'index':
+        expr(e.list, inMachine);
+        expr(e.index, inMachine);
+        return;
+      case 'pop':
+        expr(e.list, inMachine);
+        return;
       default:
         return;
     }
@@ -318,13 +328,21 @@ function buildIndex(parsed: Parsed): Index {
       case 'expr':
         expr(st.expr, false);
         return;
+      case 'index-assign':
+        expr(st.target, false);
+        expr(st.value, false);
+        return;
+      case 'push':
+        expr(st.list, false);
+        expr(st.value, false);
+        return;
       case 'repeat':
         expr(st.count, false);
         block(st.body);
         return;
+      case 'for-each':
       case 'for': {
-        expr(st.from, false);
-        expr(st.to, false);
+        for (const e of statementParts(st).exprs) expr(e, false);
         const info = check.bindings.get(st);
         declared(info, st.variable.name, st.variable.range, st.body.range.start, st.body.range.end);
         if (info) loopVariables.push(info);
@@ -693,6 +711,7 @@ function localSymbols(statements: readonly Stmt[]): DocumentSymbol[] {
           out.push(letSymbol(st));
           break;
         case 'for':
+        case 'for-each':
           out.push({
             name: st.variable.name,
             kind: 'variable',

@@ -28,9 +28,12 @@ import {
   ExpectReportStmt,
   ExpectStmt,
   ExprStmt,
+  ForEachStmt,
   ForStmt,
   Identifier,
   IfStmt,
+  IncludeStmt,
+  IndexAssignStmt,
   LetStmt,
   MachineEntry,
   MachineStmt,
@@ -38,6 +41,7 @@ import {
   OnCpuStmt,
   PrintStmt,
   ProcStmt,
+  PushStmt,
   RepeatStmt,
   ReturnStmt,
   Script,
@@ -47,12 +51,15 @@ import {
 } from './ast';
 import { Diagnostic, Range, cover, error } from './diagnostics';
 import { lex } from './lexer';
-import { FUTURE_STATEMENT_WORDS, FUTURE_VALUE_WORDS, Token, TokenKind, describeToken } from './tokens';
+import { ACTIVE_KEYWORDS, FUTURE_STATEMENT_WORDS, FUTURE_VALUE_WORDS, Token, TokenKind, describeToken } from './tokens';
 
 /** Bound on nesting and on the height of an expression tree. */
 export const MAX_NESTING = 200;
 
 /** Entries the machine block understands today. */
+/** Keywords that start a statement (inside the machine block, one of them ends the block). */
+const STATEMENT_KEYWORDS: readonly string[] = [...ACTIVE_KEYWORDS].filter((w) => w !== 'in' && w !== 'else');
+
 export const MACHINE_ENTRIES: readonly string[] = [
   'memory',
   'cpus',
@@ -210,16 +217,14 @@ class Parser {
     const t = this.tokens[this.pos]!;
     if (t.kind === TokenKind.Keyword) {
       return inMachine
-        ? ['let', 'repeat', 'for', 'if', 'while', 'proc', 'return', 'expect', 'on', 'print', 'log', 'machine'].includes(
-            t.text,
-          )
+        ? STATEMENT_KEYWORDS.includes(t.text)
         : t.text !== 'in' && t.text !== 'else' && !FUTURE_VALUE_WORDS.has(t.text);
     }
     const next = this.tokens[this.pos + 1]?.kind;
     return (
       t.kind === TokenKind.Identifier &&
       !(inMachine && MACHINE_ENTRIES.includes(t.text)) &&
-      (next === TokenKind.Assign || next === TokenKind.LParen)
+      (next === TokenKind.Assign || next === TokenKind.LParen || next === TokenKind.LBracket)
     );
   }
 
@@ -344,6 +349,12 @@ class Parser {
           return undefined;
         case 'machine':
           return this.parseMachine();
+        case 'push':
+          return this.parsePush();
+        case 'pop':
+          return this.parseExpressionStatement();
+        case 'include':
+          return this.parseInclude();
       }
       if (FUTURE_STATEMENT_WORDS.has(t.text)) {
         this.fail('KM2005', `'${t.text}' is reserved for a future statement`, t.range);
@@ -413,14 +424,23 @@ class Parser {
     return undefined;
   }
 
-  private parseExpressionStatement(): AssignStmt | ExprStmt | undefined {
+  private parseExpressionStatement(): AssignStmt | IndexAssignStmt | ExprStmt | undefined {
     const expr = this.parseExpr();
     if (this.panic) {
       return undefined;
     }
     if (this.at(TokenKind.Assign)) {
+      if (expr.kind === 'index') {
+        this.advance();
+        const value = this.parseExpr();
+        if (this.panic) {
+          return undefined;
+        }
+        const range = cover(expr.range, this.lastEnd);
+        return { kind: 'index-assign', target: expr, value, range, head: range };
+      }
       if (expr.kind !== 'name') {
-        this.fail('KM1009', `the left side of '=' must be a variable name`, expr.range);
+        this.fail('KM1009', `the left side of '=' must be a variable name or a list item (pool[i])`, expr.range);
         return undefined;
       }
       this.advance();
@@ -451,7 +471,7 @@ class Parser {
     return { kind: 'repeat', count, body, head, range: cover(keyword.range, body.range) };
   }
 
-  private parseFor(): ForStmt | undefined {
+  private parseFor(): ForStmt | ForEachStmt | undefined {
     const keyword = this.advance();
     const variable = this.parseDeclaredName(`a loop variable name after 'for'`);
     if (!variable) {
@@ -463,8 +483,17 @@ class Parser {
     }
     this.advance();
     const from = this.parseExpr();
+    if (!this.panic && this.at(TokenKind.LBrace)) {
+      // `for p in pool { ... }`: a list's items.
+      const head = cover(keyword.range, this.lastEnd);
+      const body = this.parseBody('the list');
+      if (!body) {
+        return undefined;
+      }
+      return { kind: 'for-each', variable, list: from, body, head, range: cover(keyword.range, body.range) };
+    }
     if (!this.panic && !this.at(TokenKind.DotDot)) {
-      this.expected(`'..' between the bounds of the range (for i in 0..8)`);
+      this.expected(`'..' between the bounds of the range (for i in 0..8), or '{' after a list (for p in pool)`);
     }
     if (this.panic) {
       return undefined;
@@ -611,6 +640,36 @@ class Parser {
     }
     const range = cover(keyword.range, this.lastEnd);
     return { kind: 'print', toLog: keyword.text === 'log', items, head: range, range };
+  }
+
+  /** `push list, value`: the list is an expression (a name, an item of a list of lists is not a thing). */
+  private parsePush(): PushStmt | undefined {
+    const keyword = this.advance();
+    const list = this.parsePostfix();
+    if (this.panic) return undefined;
+    if (!this.at(TokenKind.Comma)) {
+      this.expected(`',' and the value to push after the list (push pool, p)`);
+      return undefined;
+    }
+    this.advance();
+    const value = this.parseExpr();
+    if (this.panic) return undefined;
+    const range = cover(keyword.range, this.lastEnd);
+    return { kind: 'push', list, value, head: range, range };
+  }
+
+  /** `include "file.kmem"`: one string literal. */
+  private parseInclude(): IncludeStmt | undefined {
+    const keyword = this.advance();
+    const t = this.cur;
+    if (t.kind !== TokenKind.String) {
+      this.expected(`the file to include, as a string (include "lib/pools.kmem")`);
+      return undefined;
+    }
+    this.advance();
+    const range = cover(keyword.range, t.range);
+    const path = typeof t.value === 'string' ? t.value : '';
+    return { kind: 'include', path, pathRange: t.range, head: range, range };
   }
 
   private parseReturn(): ReturnStmt {
@@ -782,7 +841,18 @@ class Parser {
   private parseUnary(): Expr {
     const op = UNARY_OPS.get(this.cur.kind);
     if (op === undefined) {
-      return this.parsePrimary();
+      if (this.cur.kind === TokenKind.Keyword && this.cur.text === 'pop') {
+        const keyword = this.advance();
+        const list = this.parsePostfix();
+        return {
+          kind: 'pop',
+          list,
+          keyword: keyword.range,
+          range: cover(keyword.range, list.range),
+          depth: list.depth + 1,
+        };
+      }
+      return this.parsePostfix();
     }
     const t = this.advance();
     if (!this.enter(t.range)) {
@@ -791,6 +861,63 @@ class Parser {
     const operand = this.parseUnary();
     this.leave();
     return { kind: 'unary', op, operand, range: cover(t.range, operand.range), depth: operand.depth + 1 };
+  }
+
+  /** A primary followed by any number of `[index]`. */
+  private parsePostfix(): Expr {
+    let expr = this.parsePrimary();
+    while (!this.panic && this.tokens[this.pos]!.kind === TokenKind.LBracket) {
+      const open = this.advance();
+      if (!this.enter(open.range)) {
+        return this.errorExpr(open.range);
+      }
+      this.parens++;
+      const index = this.parseExpr();
+      this.leave();
+      if (!this.panic && !this.at(TokenKind.RBracket)) {
+        this.expected(`']' after the index`);
+      }
+      this.parens--;
+      if (this.panic) {
+        return expr;
+      }
+      const close = this.advance();
+      const depth = Math.max(expr.depth, index.depth) + 1;
+      expr = { kind: 'index', list: expr, index, range: cover(expr.range, close.range), depth };
+    }
+    return expr;
+  }
+
+  /** `[a, b, c]`, `[]`; newlines inside the brackets do not end the statement. */
+  private parseList(): Expr {
+    const open = this.advance();
+    if (!this.enter(open.range)) {
+      return this.errorExpr(open.range);
+    }
+    const items: Expr[] = [];
+    let depth = 1;
+    this.parens++;
+    while (!this.at(TokenKind.RBracket)) {
+      const item = this.parseExpr();
+      items.push(item);
+      depth = Math.max(depth, item.depth + 1);
+      if (this.panic) break;
+      if (this.at(TokenKind.Comma)) {
+        this.advance();
+        continue;
+      }
+      if (!this.at(TokenKind.RBracket)) {
+        this.expected(`',' or ']' in the list`);
+      }
+      break;
+    }
+    this.leave();
+    this.parens--;
+    if (this.panic) {
+      return { kind: 'list', items, range: cover(open.range, this.lastEnd), depth };
+    }
+    const close = this.advance();
+    return { kind: 'list', items, range: cover(open.range, close.range), depth };
   }
 
   private parsePrimary(): Expr {
@@ -831,6 +958,8 @@ class Parser {
           return this.errorExpr(t.range);
         }
         break;
+      case TokenKind.LBracket:
+        return this.parseList();
       case TokenKind.LParen: {
         this.advance();
         if (!this.enter(t.range)) {

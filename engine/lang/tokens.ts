@@ -5,7 +5,7 @@
  * its source offsets and its range (0-based line/character in UTF-16 code units), so diagnostics and the
  * language service never recompute positions.
  *
- * Reserved words: the ones the grammar uses today (let, repeat, for, in, if, else, while, proc, return, expect, on, print, log, machine) and the ones the full
+ * Reserved words: the ones the grammar uses today (let, repeat, for, in, if, else, while, proc, return, expect, on, print, log, machine, push, pop, include) and the ones the full
  * language will need. None can name a variable; a reserved word where a statement starts is reported as
  * "reserved for a future statement", which keeps today's scripts valid when that statement arrives.
  */
@@ -26,6 +26,8 @@ export enum TokenKind {
   RParen,
   LBrace,
   RBrace,
+  LBracket,
+  RBracket,
   Comma,
   Semicolon,
   Dot,
@@ -83,6 +85,9 @@ export const ACTIVE_KEYWORDS: ReadonlySet<string> = new Set([
   'print',
   'log',
   'machine',
+  'push',
+  'pop',
+  'include',
 ]);
 
 /** Words kept for statements the language will grow (see docs/language.md, "How the language grows"). */
@@ -95,11 +100,8 @@ export const FUTURE_STATEMENT_WORDS: ReadonlySet<string> = new Set([
   'every',
   'heap',
   'module',
-  'include',
   'store',
   'load',
-  'push',
-  'pop',
   'atomic',
 ]);
 

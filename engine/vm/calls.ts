@@ -4,7 +4,7 @@
  *
  * Each entry checks its arguments, calls the machine and returns a value (for functions that return one),
  * nothing, or a runtime failure with a stable KM4xxx code. The checker and hovers read the same table
- * (engine/lang/builtins.ts), so a builtin's name, parameters and summary live in one place.
+ * (engine/lang/builtins.ts), so a builtin's name, parameters and texts live in one place (BuiltinDocs).
  */
 
 import { MAX_PAGE_ORDER, PAGE_SIZE } from '../mm/config';
@@ -27,11 +27,43 @@ export interface CallFailure {
   readonly report?: string;
 }
 
-export interface GenericBuiltin {
+/**
+ * The tables of docs/language.md that list builtins, by what they are about: each generated builtin table
+ * there names the topics it shows, in order (scripts/gen-docs.mjs).
+ */
+export type BuiltinTopic =
+  | 'kmalloc'
+  | 'slab'
+  | 'pages'
+  | 'memory'
+  | 'detectors'
+  | 'context'
+  | 'vmalloc'
+  | 'processes'
+  | 'compaction'
+  | 'heaps'
+  | 'lists';
+
+/**
+ * What a builtin is, as the language service and docs/language.md tell it: the one source of both (hovers
+ * show the signature, the summary, the doc and what it returns; scripts/gen-docs.mjs writes the docs' rows).
+ * Builtins whose `doc` is the same string, one after the other in a topic, share a row of the docs.
+ */
+export interface BuiltinDocs {
   readonly name: string;
   readonly params: readonly string[];
+  /** False for functions that return nothing (a call to them cannot be a value). */
   readonly returnsValue: boolean;
+  /** One line: completion items and signature help show it, a hover starts with it. */
   readonly summary: string;
+  /** The reference text (markdown, one paragraph): the meaning column of the docs' table, and the hover's body. */
+  readonly doc: string;
+  /** What a call gives, as the docs' table says it: "a pointer", "a count", "nothing" (returnsValue false). */
+  readonly returns: string;
+  readonly topic: BuiltinTopic;
+}
+
+export interface GenericBuiltin extends BuiltinDocs {
   /** Parameters that take a string literal; run() gets their text through `strings[arg]`. */
   readonly stringParams?: readonly number[];
   /** Parameters that name a procedure of one parameter (a callback); run() gets the procedure's id. */
@@ -91,6 +123,13 @@ function gfpOf(name: string, v: Value): number | CallFailure {
   return v;
 }
 
+/** The doc vmalloc() and vzalloc() share, as one row of the builtin table of docs/language.md. */
+const VMALLOC_DOC =
+  "Virtually contiguous memory in the vmalloc area (single pages mapped into the kernel page table, an unmapped guard page after the area); `NULL` on failure, with the kernel's vmalloc error lines in the log.";
+
+/** The doc kmem_cache_alloc() and kmem_cache_zalloc() share, as one row of the builtin table of docs/language.md. */
+const KMEM_CACHE_ALLOC_DOC = 'An object of the cache (zeroed by `kmem_cache_zalloc`).';
+
 export const GENERIC_BUILTINS: readonly GenericBuiltin[] = [
   {
     name: 'split_page',
@@ -98,6 +137,9 @@ export const GENERIC_BUILTINS: readonly GenericBuiltin[] = [
     returnsValue: false,
     summary:
       'Splits a non-compound block of 2^order pages into single pages, each freed on its own with free_pages(p, 0) (mm/page_alloc.c split_page). A compound block or another order stops the scenario (KM4010).',
+    doc: 'A non-compound 2^`order` block becomes single pages, each freed on its own (KM4010 for a compound block or another order).',
+    returns: 'nothing',
+    topic: 'pages',
     run(machine, [ptr, orderArg]) {
       const order = count('split_page', 'order', orderArg!, MAX_PAGE_ORDER);
       if (typeof order !== 'number') return order;
@@ -112,6 +154,9 @@ export const GENERIC_BUILTINS: readonly GenericBuiltin[] = [
     returnsValue: true,
     summary:
       'Allocates PAGE_ALIGN(size) bytes of contiguous pages: a 2^get_order(size) block split into single pages, the unused tail given back at once (make_alloc_exact). Returns the address or NULL.',
+    doc: 'PAGE_ALIGN(`size`) bytes of contiguous pages: a 2^get_order(size) block split, its unused tail given back at once.',
+    returns: 'a pointer',
+    topic: 'pages',
     run(machine, [sizeArg, gfpArg]) {
       const size = count('alloc_pages_exact', 'size', sizeArg!, Number.MAX_SAFE_INTEGER);
       if (typeof size !== 'number') return size;
@@ -126,6 +171,9 @@ export const GENERIC_BUILTINS: readonly GenericBuiltin[] = [
     params: ['ptr', 'size'],
     returnsValue: false,
     summary: 'Frees what alloc_pages_exact(size) returned: free_page() on each of its PAGE_ALIGN(size) / 4096 pages.',
+    doc: 'Frees what `alloc_pages_exact(size)` returned, page by page.',
+    returns: 'nothing',
+    topic: 'pages',
     run(machine, [ptr, sizeArg]) {
       const size = count('free_pages_exact', 'size', sizeArg!, PAGE_SIZE << MAX_PAGE_ORDER);
       if (typeof size !== 'number') return size;
@@ -141,6 +189,9 @@ export const GENERIC_BUILTINS: readonly GenericBuiltin[] = [
     returnsValue: true,
     summary:
       'Allocates size bytes of virtually contiguous memory in the vmalloc area: single pages from the page allocator mapped into the kernel page table, followed by an unmapped guard page (mm/vmalloc.c). Returns the address or NULL.',
+    doc: VMALLOC_DOC,
+    returns: 'a pointer',
+    topic: 'vmalloc',
     run: (machine, [size]) => vmallocCall(machine, 'vmalloc', size!, false),
   },
   {
@@ -148,6 +199,9 @@ export const GENERIC_BUILTINS: readonly GenericBuiltin[] = [
     params: ['size'],
     returnsValue: true,
     summary: 'vmalloc() with zeroed pages (__GFP_ZERO).',
+    doc: VMALLOC_DOC,
+    returns: 'a pointer',
+    topic: 'vmalloc',
     run: (machine, [size]) => vmallocCall(machine, 'vzalloc', size!, true),
   },
   {
@@ -156,6 +210,9 @@ export const GENERIC_BUILTINS: readonly GenericBuiltin[] = [
     returnsValue: false,
     summary:
       'Frees a vmalloc area: unmaps it, gives its pages back. NULL is ignored; an address that is no vmalloc area stops the scenario with the kernel\'s "Trying to vfree() nonexistent vm area" (KM4011).',
+    doc: 'Frees a vmalloc area; `NULL` is ignored; a pointer that is no area is KM4011 with the kernel\'s "Trying to vfree() ..." lines.',
+    returns: 'nothing',
+    topic: 'vmalloc',
     run(machine, [ptr]) {
       if (ptr === NULL || ptr === 0) return undefined;
       if (typeof ptr !== 'bigint') {
@@ -175,6 +232,9 @@ export const GENERIC_BUILTINS: readonly GenericBuiltin[] = [
     params: ['size', 'gfp'],
     returnsValue: true,
     summary: 'kmalloc(size, gfp | __GFP_ZERO): the object comes back zeroed.',
+    doc: "`kmalloc(size, gfp | __GFP_ZERO)`: the object's bytes come back zeroed.",
+    returns: 'a pointer',
+    topic: 'kmalloc',
     run(machine, [sizeArg, gfpArg]) {
       const size = count('kzalloc', 'size', sizeArg!, Number.MAX_SAFE_INTEGER);
       if (typeof size !== 'number') return { ...size, code: 'KM4101' };
@@ -188,6 +248,9 @@ export const GENERIC_BUILTINS: readonly GenericBuiltin[] = [
     params: ['n', 'size', 'gfp'],
     returnsValue: true,
     summary: 'kmalloc(n * size, gfp), or NULL without allocating when n * size overflows size_t (check_mul_overflow).',
+    doc: '`kmalloc(n * size, gfp)`, or `NULL` without allocating when `n * size` overflows 64 bits (`check_mul_overflow`).',
+    returns: 'a pointer',
+    topic: 'kmalloc',
     run: (machine, [n, size, gfp]) => kmallocArray(machine, 'kmalloc_array', n!, size!, gfp!, false),
   },
   {
@@ -195,6 +258,9 @@ export const GENERIC_BUILTINS: readonly GenericBuiltin[] = [
     params: ['n', 'size', 'gfp'],
     returnsValue: true,
     summary: 'kmalloc_array(n, size, gfp | __GFP_ZERO): zeroed, and NULL when n * size overflows.',
+    doc: '`kmalloc_array` with `__GFP_ZERO`.',
+    returns: 'a pointer',
+    topic: 'kmalloc',
     run: (machine, [n, size, gfp]) => kmallocArray(machine, 'kcalloc', n!, size!, gfp!, true),
   },
   {
@@ -203,6 +269,9 @@ export const GENERIC_BUILTINS: readonly GenericBuiltin[] = [
     returnsValue: true,
     summary:
       'Resizes a kmalloc object: the same pointer while ksize() still holds size, else a new object with the old bytes copied and the old one freed; size 0 frees and returns ZERO_SIZE_PTR; NULL acts as kmalloc.',
+    doc: 'The same object while `ksize(ptr)` still holds `size`; else a new one with the old bytes copied and the old freed. `size` 0 frees and returns `ZERO_SIZE_PTR`; `NULL` acts as `kmalloc`.',
+    returns: 'a pointer',
+    topic: 'kmalloc',
     run(machine, [ptr, sizeArg, gfpArg]) {
       const phys = kmallocPointer(machine, 'krealloc', ptr!);
       if (typeof phys !== 'number') return phys;
@@ -221,6 +290,9 @@ export const GENERIC_BUILTINS: readonly GenericBuiltin[] = [
     returnsValue: true,
     summary:
       "The usable bytes of a kmalloc object: its cache's object slot (kmalloc-192: 192) or a large kmalloc's whole pages; 0 for NULL and ZERO_SIZE_PTR.",
+    doc: "The usable bytes of a kmalloc object: its cache's slot size, or a large kmalloc's whole pages; 0 for `NULL` and `ZERO_SIZE_PTR`.",
+    returns: 'a count',
+    topic: 'kmalloc',
     run(machine, [ptr]) {
       const phys = kmallocPointer(machine, 'ksize', ptr!);
       if (typeof phys !== 'number') return phys;
@@ -237,6 +309,9 @@ export const GENERIC_BUILTINS: readonly GenericBuiltin[] = [
     returnsValue: true,
     summary:
       'Creates a slab cache (mm/slab_common.c): objects of size bytes laid out by calculate_sizes() (SLAB_HWCACHE_ALIGN aligns to the 64-byte cache line), or merges into a compatible existing cache as 6.12 does (see /proc/slabinfo: an alias adds no line). ctor, optional, names a procedure of one parameter that SLUB calls on every object of each new slab (setup_object), never on allocation: objects come out constructed and must be freed so. Returns the cache handle.',
+    doc: 'A slab cache laid out as `calculate_sizes()` does (`SLAB_HWCACHE_ALIGN`, `SLAB_TYPESAFE_BY_RCU`, the debug flags `SLAB_RED_ZONE`, `SLAB_POISON`, `SLAB_STORE_USER`, `SLAB_CONSISTENCY_CHECKS`, `SLAB_TRACE`...), or the compatible existing cache it merges into (`find_mergeable`: then `/proc/slabinfo` gains no line; debug caches never merge). `name` is a string literal. `ctor`, optional, names a procedure of one parameter (`proc init_once(obj) { ... }`, defined before) that SLUB calls on every object of each new slab (`setup_object`), never on allocation: objects come out constructed, and the free pointer moves after the object so a constructed field survives free and reuse. A constructor that fails stops the allocation that made the slab.',
+    returns: 'a cache',
+    topic: 'slab',
     run(machine, [name, size, align, flags, ctorProc], strings, host) {
       const text = strings[name as number] ?? '?';
       if (typeof size !== 'number' || typeof align !== 'number' || typeof flags !== 'number') {
@@ -268,6 +343,9 @@ export const GENERIC_BUILTINS: readonly GenericBuiltin[] = [
     params: ['cache', 'gfp'],
     returnsValue: true,
     summary: "An object from the cache's per-CPU slab (slab_alloc_node), or NULL.",
+    doc: KMEM_CACHE_ALLOC_DOC,
+    returns: 'a pointer',
+    topic: 'slab',
     run(machine, [handle, gfpArg]) {
       const cache = cacheOf(machine, 'kmem_cache_alloc', handle!);
       if (isFailure(cache)) return cache;
@@ -281,6 +359,9 @@ export const GENERIC_BUILTINS: readonly GenericBuiltin[] = [
     params: ['cache', 'gfp'],
     returnsValue: true,
     summary: 'kmem_cache_alloc(cache, gfp | __GFP_ZERO).',
+    doc: KMEM_CACHE_ALLOC_DOC,
+    returns: 'a pointer',
+    topic: 'slab',
     run(machine, [handle, gfpArg]) {
       const cache = cacheOf(machine, 'kmem_cache_zalloc', handle!);
       if (isFailure(cache)) return cache;
@@ -295,6 +376,9 @@ export const GENERIC_BUILTINS: readonly GenericBuiltin[] = [
     returnsValue: false,
     summary:
       'Frees an object of the cache; an object of another cache WARNs "Wrong slab cache" and goes back where it came from (CONFIG_SLAB_FREELIST_HARDENED).',
+    doc: 'Frees an object; one of another cache WARNs `Wrong slab cache` and goes back where it came from.',
+    returns: 'nothing',
+    topic: 'slab',
     run(machine, [handle, ptr]) {
       const cache = cacheOf(machine, 'kmem_cache_free', handle!);
       if (isFailure(cache)) return cache;
@@ -310,6 +394,9 @@ export const GENERIC_BUILTINS: readonly GenericBuiltin[] = [
     returnsValue: true,
     summary:
       'Allocates n objects at once and stores their addresses in the array p (n pointers, 8 bytes each, in memory the scenario allocated); returns n, or 0 with nothing allocated when any object cannot be had (all or nothing, as 6.12). Read them back with read64(p + 8 * i).',
+    doc: '`n` objects at once, their addresses stored in the array `p` (`n` pointers of 8 bytes, in memory the scenario allocated: KM4121 otherwise); returns `n`, or 0 with nothing allocated when any object cannot be had (all or nothing, as 6.12).',
+    returns: 'a count',
+    topic: 'slab',
     run(machine, [handle, gfpArg, nArg, p]) {
       const cache = cacheOf(machine, 'kmem_cache_alloc_bulk', handle!);
       if (isFailure(cache)) return cache;
@@ -335,6 +422,9 @@ export const GENERIC_BUILTINS: readonly GenericBuiltin[] = [
     returnsValue: false,
     summary:
       "Frees the n objects whose addresses are in the array p, gathering those of one slab into a detached freelist freed at once (build_detached_freelist). A bad entry (NULL, a free object, a duplicate, an address that is no object's start) stops the scenario before anything is freed.",
+    doc: "Frees the `n` objects whose addresses are in `p`; the objects of one slab are gathered into one detached freelist and freed at once (`build_detached_freelist`), so the next allocation gets `p[0]` back. A bad entry (`NULL`, a free object, a duplicate, an address that is no object's start) stops the scenario before anything is freed.",
+    returns: 'nothing',
+    topic: 'slab',
     run(machine, [handle, nArg, p]) {
       const cache = cacheOf(machine, 'kmem_cache_free_bulk', handle!);
       if (isFailure(cache)) return cache;
@@ -347,6 +437,9 @@ export const GENERIC_BUILTINS: readonly GenericBuiltin[] = [
     returnsValue: false,
     summary:
       'kmem_cache_free_bulk(NULL, n, p): each object goes back to its own cache, and large kmallocs to the page allocator.',
+    doc: '`kmem_cache_free_bulk` without a cache: each object goes back to its own cache, large kmallocs to the page allocator.',
+    returns: 'nothing',
+    topic: 'slab',
     run: (machine, [nArg, p]) => freeBulk(machine, 'kfree_bulk', undefined, nArg!, p!),
   },
   {
@@ -355,6 +448,9 @@ export const GENERIC_BUILTINS: readonly GenericBuiltin[] = [
     returnsValue: true,
     summary:
       "What `echo 1 > /sys/kernel/slab/<cache>/validate` does (mm/slub.c validate_slab_cache): the CPUs' slabs are flushed and every object of the cache's node-partial slabs (and full slabs, with SLAB_STORE_USER) is checked against its debug bytes, free ones as free. Returns the bugs it reported (0 for a cache without slab_debug flags).",
+    doc: "What `echo 1 > /sys/kernel/slab/<cache>/validate` does: flushes the CPUs' slabs, walks each slab's freelist (`Freechain corrupt`, `Wrong object count`) and checks every object's debug bytes, free ones as free; returns the bugs it reported (0 for a cache without debug flags). docs/detectors.md lists the kernel's SLUB test shapes it reproduces.",
+    returns: 'a count',
+    topic: 'slab',
     run(machine, [handle]) {
       const cache = cacheOf(machine, 'validate_slab_cache', handle!);
       if (isFailure(cache)) return cache;
@@ -367,6 +463,9 @@ export const GENERIC_BUILTINS: readonly GenericBuiltin[] = [
     returnsValue: true,
     summary:
       'Flushes the per-CPU slabs and frees every empty slab of the cache; returns 0 when no slab is left, 1 otherwise (as the kernel does).',
+    doc: 'Flushes the per-CPU slabs, frees the empty slabs; returns 0 when no slab is left, 1 otherwise, as the kernel does.',
+    returns: '0 or 1',
+    topic: 'slab',
     run(machine, [handle]) {
       const cache = cacheOf(machine, 'kmem_cache_shrink', handle!);
       if (isFailure(cache)) return cache;
@@ -379,6 +478,9 @@ export const GENERIC_BUILTINS: readonly GenericBuiltin[] = [
     returnsValue: false,
     summary:
       'Drops the cache (an alias only drops its reference). With objects still allocated the kernel WARNs "Slab cache still has objects", unlinks the cache anyway and leaks its slabs; kfree still frees their objects.',
+    doc: 'Drops the cache; with objects left the kernel WARNs `Slab cache still has objects`, unlinks it anyway and leaks its slabs (6.12); `kfree` still frees their objects.',
+    returns: 'nothing',
+    topic: 'slab',
     run(machine, [handle]) {
       const cache = cacheOf(machine, 'kmem_cache_destroy', handle!);
       if (isFailure(cache)) return cache;
@@ -392,6 +494,9 @@ export const GENERIC_BUILTINS: readonly GenericBuiltin[] = [
     returnsValue: true,
     summary:
       'Compacts every zone as writing 1 to /proc/sys/vm/compact_memory does: movable (user) pages migrate toward the end of each zone so free pages gather into large blocks. Returns the pages migrated.',
+    doc: 'Compacts every zone (`/proc/sys/vm/compact_memory`): user pages migrate so free pages gather into large blocks; returns the pages migrated.',
+    returns: 'a count',
+    topic: 'compaction',
     run(machine) {
       let migrated = 0;
       for (const r of compactMachine(machine, -1)) migrated += r.migrated;
@@ -404,6 +509,9 @@ export const GENERIC_BUILTINS: readonly GenericBuiltin[] = [
     returnsValue: true,
     summary:
       "Empties every CPU's per-CPU page lists into the buddy allocator (drain_all_pages); returns the number of pages moved.",
+    doc: "Empties every CPU's per-CPU page lists into the buddy allocator; returns the pages moved.",
+    returns: 'a count',
+    topic: 'pages',
     run(machine) {
       return machine.drainAllPages();
     },

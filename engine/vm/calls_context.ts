@@ -44,6 +44,16 @@ function unbalanced(name: string, what: string): CallFailure {
   return { code: 'KM4126', message: `${name}: ${what} is not disabled (unbalanced)` };
 }
 
+/** The doc the spin_lock() variants and their unlocks share, as one row of the builtin table of docs/language.md. */
+const SPIN_LOCK_DOC =
+  'Take and release a spin lock named by any value (preemption off; interrupts or softirqs off for the variants); see [`on irq`](#on-irq-and-on-softirq-interrupt-context-and-atomic-sections).';
+
+/**
+ * The doc preempt_disable(), local_irq_disable(), rcu_read_lock() and their ends share, as one row of the
+ * builtin table of docs/language.md.
+ */
+const ATOMIC_SECTION_DOC = "Atomic sections as the kernel's: an allocation that may sleep inside one is reported.";
+
 export const CONTEXT_BUILTINS: readonly GenericBuiltin[] = [
   {
     name: 'spin_lock',
@@ -51,6 +61,9 @@ export const CONTEXT_BUILTINS: readonly GenericBuiltin[] = [
     returnsValue: false,
     summary:
       'Takes a spin lock: preemption is off until spin_unlock (preempt_count + 1), so nothing in between may sleep.',
+    doc: SPIN_LOCK_DOC,
+    returns: 'nothing',
+    topic: 'context',
     run(machine, [lock]) {
       const bad = lockOf(machine, 'spin_lock', lock!, 'spin');
       if (bad) return bad;
@@ -63,6 +76,9 @@ export const CONTEXT_BUILTINS: readonly GenericBuiltin[] = [
     params: ['lock'],
     returnsValue: false,
     summary: 'Releases a spin lock taken with spin_lock.',
+    doc: SPIN_LOCK_DOC,
+    returns: 'nothing',
+    topic: 'context',
     run(machine, [lock]) {
       const bad = unlockOf(machine, 'spin_unlock', lock!, 'spin');
       if (bad) return bad;
@@ -75,6 +91,9 @@ export const CONTEXT_BUILTINS: readonly GenericBuiltin[] = [
     params: ['lock'],
     returnsValue: false,
     summary: 'Takes a spin lock with local interrupts off (the flags are kept with the lock here).',
+    doc: SPIN_LOCK_DOC,
+    returns: 'nothing',
+    topic: 'context',
     run(machine, [lock]) {
       const bad = lockOf(machine, 'spin_lock_irqsave', lock!, 'irqsave');
       if (bad) return bad;
@@ -88,6 +107,9 @@ export const CONTEXT_BUILTINS: readonly GenericBuiltin[] = [
     params: ['lock'],
     returnsValue: false,
     summary: 'Releases a spin lock taken with spin_lock_irqsave and restores interrupts.',
+    doc: SPIN_LOCK_DOC,
+    returns: 'nothing',
+    topic: 'context',
     run(machine, [lock]) {
       const bad = unlockOf(machine, 'spin_unlock_irqrestore', lock!, 'irqsave');
       if (bad) return bad;
@@ -101,6 +123,9 @@ export const CONTEXT_BUILTINS: readonly GenericBuiltin[] = [
     params: ['lock'],
     returnsValue: false,
     summary: 'Takes a spin lock with softirqs off on this CPU (SOFTIRQ_DISABLE_OFFSET + 1).',
+    doc: SPIN_LOCK_DOC,
+    returns: 'nothing',
+    topic: 'context',
     run(machine, [lock]) {
       const bad = lockOf(machine, 'spin_lock_bh', lock!, 'bh');
       if (bad) return bad;
@@ -113,6 +138,9 @@ export const CONTEXT_BUILTINS: readonly GenericBuiltin[] = [
     params: ['lock'],
     returnsValue: false,
     summary: 'Releases a spin lock taken with spin_lock_bh.',
+    doc: SPIN_LOCK_DOC,
+    returns: 'nothing',
+    topic: 'context',
     run(machine, [lock]) {
       const bad = unlockOf(machine, 'spin_unlock_bh', lock!, 'bh');
       if (bad) return bad;
@@ -125,6 +153,9 @@ export const CONTEXT_BUILTINS: readonly GenericBuiltin[] = [
     params: [],
     returnsValue: false,
     summary: 'Disables preemption (preempt_count + 1) until preempt_enable.',
+    doc: ATOMIC_SECTION_DOC,
+    returns: 'nothing',
+    topic: 'context',
     run(machine) {
       machine.context.add(1);
       return undefined;
@@ -135,6 +166,9 @@ export const CONTEXT_BUILTINS: readonly GenericBuiltin[] = [
     params: [],
     returnsValue: false,
     summary: 'Undoes one preempt_disable.',
+    doc: ATOMIC_SECTION_DOC,
+    returns: 'nothing',
+    topic: 'context',
     run(machine) {
       if ((machine.context.preemptCount & 0xff) === 0) return unbalanced('preempt_enable', 'preemption');
       machine.context.sub(1);
@@ -146,6 +180,9 @@ export const CONTEXT_BUILTINS: readonly GenericBuiltin[] = [
     params: [],
     returnsValue: false,
     summary: "Disables this CPU's interrupts until local_irq_enable.",
+    doc: ATOMIC_SECTION_DOC,
+    returns: 'nothing',
+    topic: 'context',
     run(machine) {
       machine.context.irqsOff++;
       return undefined;
@@ -156,6 +193,9 @@ export const CONTEXT_BUILTINS: readonly GenericBuiltin[] = [
     params: [],
     returnsValue: false,
     summary: 'Enables interrupts again (undoes one local_irq_disable).',
+    doc: ATOMIC_SECTION_DOC,
+    returns: 'nothing',
+    topic: 'context',
     run(machine) {
       if (machine.context.irqsOff === 0) return unbalanced('local_irq_enable', 'interrupts');
       machine.context.irqsOff--;
@@ -167,6 +207,9 @@ export const CONTEXT_BUILTINS: readonly GenericBuiltin[] = [
     params: [],
     returnsValue: false,
     summary: 'Enters an RCU read-side critical section, which must not sleep (RCU nest depth + 1).',
+    doc: ATOMIC_SECTION_DOC,
+    returns: 'nothing',
+    topic: 'context',
     run(machine) {
       machine.context.rcuDepth++;
       return undefined;
@@ -177,6 +220,9 @@ export const CONTEXT_BUILTINS: readonly GenericBuiltin[] = [
     params: [],
     returnsValue: false,
     summary: 'Leaves an RCU read-side critical section.',
+    doc: ATOMIC_SECTION_DOC,
+    returns: 'nothing',
+    topic: 'context',
     run(machine) {
       if (machine.context.rcuDepth === 0) return unbalanced('rcu_read_unlock', 'an RCU read-side section');
       machine.context.rcuDepth--;

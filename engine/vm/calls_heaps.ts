@@ -82,6 +82,9 @@ function createFreeList(
   return machine.heaps.length - 1;
 }
 
+/** The doc heap_steps() and heap_worst_steps() share, as one row of the builtin table of docs/language.md. */
+const HEAP_STEPS_DOC = 'The steps of the last operation, and of the worst one so far.';
+
 export const HEAP_BUILTINS: readonly GenericBuiltin[] = [
   {
     name: 'heap_create',
@@ -89,6 +92,9 @@ export const HEAP_BUILTINS: readonly GenericBuiltin[] = [
     returnsValue: true,
     summary:
       "A heap of size bytes: HEAP_TLSF (tlsf_create_with_pool: the control structure at the start of the region), or a free list with malloc.py's defaults (no headers, no alignment, address-sorted, no coalescing) and the policy HEAP_BEST_FIT, HEAP_WORST_FIT, HEAP_FIRST_FIT or HEAP_NEXT_FIT. Returns the heap handle.",
+    doc: "A real-time heap of `size` bytes in a region of its own: `HEAP_TLSF` (M. Conte's tlsf.c: two-level bitmaps, O(1) malloc and free, headers in the region's bytes), or a free list with `HEAP_BEST_FIT`, `HEAP_WORST_FIT`, `HEAP_FIRST_FIT` or `HEAP_NEXT_FIT` and malloc.py's defaults.",
+    returns: 'a heap',
+    topic: 'heaps',
     run(machine, [kind, sizeArg]) {
       const size = sizeOf('heap_create', sizeArg!);
       if (isFailure(size)) return size;
@@ -115,6 +121,9 @@ export const HEAP_BUILTINS: readonly GenericBuiltin[] = [
     returnsValue: true,
     summary:
       "A free-list heap with every option of OSTEP's malloc.py: the fit policy (-p), size (-S), header bytes (-H), alignment (-a, -1 for none), list order (-l: LIST_ADDRSORT, LIST_SIZESORT_ASC, LIST_SIZESORT_DESC, LIST_INSERT_FRONT, LIST_INSERT_BACK) and coalescing (-C: 1 or 0); its base is malloc.py's 1000.",
+    doc: "OSTEP's malloc.py with every option: `-p`, `-S`, `-H`, `-a` (-1: none), `-l` (`LIST_ADDRSORT`, `LIST_SIZESORT_ASC`, `LIST_SIZESORT_DESC`, `LIST_INSERT_FRONT`, `LIST_INSERT_BACK`), `-C` (1 or 0); base 1000.",
+    returns: 'a heap',
+    topic: 'heaps',
     run(machine, [policy, sizeArg, header, align, order, coalesce]) {
       const size = sizeOf('freelist_heap', sizeArg!);
       if (isFailure(size)) return size;
@@ -139,6 +148,9 @@ export const HEAP_BUILTINS: readonly GenericBuiltin[] = [
     params: ['heap', 'size'],
     returnsValue: true,
     summary: "Allocates from the heap: the address, or the allocator's failure value (0 for TLSF, -1 for malloc.py).",
+    doc: 'Allocates `size` bytes: its address, or 0 from a TLSF heap that cannot, -1 from malloc.py.',
+    returns: 'an address, 0 or -1',
+    topic: 'heaps',
     run(machine, [handle, sizeArg]) {
       const heap = heapOf(machine, 'heap_alloc', handle!);
       if (isFailure(heap)) return heap;
@@ -153,6 +165,9 @@ export const HEAP_BUILTINS: readonly GenericBuiltin[] = [
     returnsValue: true,
     summary:
       'Frees a block: 0 when done; a TLSF free of something that is no live block stops the scenario (tlsf.c would assert), a malloc.py one returns -1 ("Invalid Free").',
+    doc: 'Frees the block at `addr`: 0; a bad TLSF free stops the scenario as tlsf.c would assert; malloc.py returns -1.',
+    returns: '0 or -1',
+    topic: 'heaps',
     run(machine, [handle, addr]) {
       const heap = heapOf(machine, 'heap_free', handle!);
       if (isFailure(heap)) return heap;
@@ -171,6 +186,9 @@ export const HEAP_BUILTINS: readonly GenericBuiltin[] = [
     returnsValue: true,
     summary:
       "The steps the heap's last operation took (bitmap searches, list operations, splits, merges; malloc.py: elements searched).",
+    doc: HEAP_STEPS_DOC,
+    returns: 'a count',
+    topic: 'heaps',
     run(machine, [handle]) {
       const heap = heapOf(machine, 'heap_steps', handle!);
       return isFailure(heap) ? heap : heap.stats().lastSteps;
@@ -181,6 +199,9 @@ export const HEAP_BUILTINS: readonly GenericBuiltin[] = [
     params: ['heap'],
     returnsValue: true,
     summary: 'The most steps any operation on the heap has taken: its worst case so far.',
+    doc: HEAP_STEPS_DOC,
+    returns: 'a count',
+    topic: 'heaps',
     run(machine, [handle]) {
       const heap = heapOf(machine, 'heap_worst_steps', handle!);
       return isFailure(heap) ? heap : heap.stats().worstSteps;
@@ -192,6 +213,9 @@ export const HEAP_BUILTINS: readonly GenericBuiltin[] = [
     returnsValue: true,
     summary:
       'Fragmentation in thousandths: 1000 * (1 - largest free block / free bytes); 0 when free space is one block.',
+    doc: '1000 × (1 − largest free block / free bytes).',
+    returns: 'a count',
+    topic: 'heaps',
     run(machine, [handle]) {
       const heap = heapOf(machine, 'heap_fragmentation', handle!);
       return isFailure(heap) ? heap : Math.round(heap.stats().fragmentation * 1000);
@@ -202,6 +226,9 @@ export const HEAP_BUILTINS: readonly GenericBuiltin[] = [
     params: ['heap'],
     returnsValue: true,
     summary: "The problems tlsf_check() finds in a TLSF heap's bytes (0 for a sound heap; free-list heaps: 0).",
+    doc: 'The problems `tlsf_check()` finds.',
+    returns: 'a count',
+    topic: 'heaps',
     run(machine, [handle]) {
       const heap = heapOf(machine, 'heap_check', handle!);
       if (isFailure(heap)) return heap;

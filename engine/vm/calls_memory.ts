@@ -125,6 +125,9 @@ function load(width: 1 | 2 | 4 | 8): GenericBuiltin {
     params: ['addr'],
     returnsValue: true,
     summary: `Loads the ${width * 8}-bit little-endian value at addr (a kernel address such as kmalloc or vmalloc returns, plus an offset), as the kernel would read it: a free object's free pointer is there, hardened as SLUB stores it.`,
+    doc: 'The 1, 2, 4 or 8 bytes at `addr` (a direct-map or vmalloc address plus an offset; KM4120 otherwise, KM4013 for an unmapped vmalloc page such as a guard page), little-endian, as the kernel would read them: a free object holds its free pointer, hardened as SLUB stores it; a fresh `kmalloc` object keeps the stale word the allocator left there.',
+    returns: 'a value',
+    topic: 'memory',
     run(machine, [addr]) {
       // __asan_load<width>(): a bad load is reported, and happens (a fault, if any, comes after).
       if (typeof addr === 'bigint') machine.kasan?.check(addr, width, { kind: 'instrumented', write: false });
@@ -146,6 +149,9 @@ function store(width: 1 | 2 | 4 | 8): GenericBuiltin {
     params: ['addr', 'value'],
     returnsValue: false,
     summary: `Stores the low ${width * 8} bits of value at addr, little-endian, as kernel code would: nothing checks the address belongs to a live object, so writing past an object or into a freed one corrupts what is there (a free object's free pointer included).`,
+    doc: "Stores the low bits of `value` at `addr`, as kernel code would: nothing checks the address belongs to a live object. Past an object's end it lands in the next slot or a red zone; into a freed object it may overwrite its free pointer, which rewires that freelist (a word that decodes to another object of the slab) or corrupts it: the allocator then follows the pointer where the kernel would, handing out an address of the scenario's choosing (freelist poisoning) or faulting on it (KM4013, the kernel's oops). Store `p` itself to make one object point at another.",
+    returns: 'nothing',
+    topic: 'memory',
     run(machine, [addr, value]) {
       // __asan_store<width>(): a bad store is reported, and happens (a fault, if any, comes after).
       if (typeof addr === 'bigint') machine.kasan?.check(addr, width, { kind: 'instrumented', write: true });
@@ -174,6 +180,10 @@ function length(name: string, v: Value): number | CallFailure {
   return v;
 }
 
+/** The doc memset() and memcpy() share, as one row of the builtin table of docs/language.md. */
+const MEMSET_MEMCPY_DOC =
+  '`n` bytes (up to 16M), with the rules of `read8` and `write8`; `memcpy` reads `src` as the kernel would (free pointers included) and handles overlap as `memmove`.';
+
 export const MEMORY_BUILTINS: readonly GenericBuiltin[] = [
   load(1),
   load(2),
@@ -188,6 +198,9 @@ export const MEMORY_BUILTINS: readonly GenericBuiltin[] = [
     params: ['addr', 'byte', 'n'],
     returnsValue: false,
     summary: 'Fills n bytes at addr with the low 8 bits of byte, as kernel memset() does (no bounds are checked).',
+    doc: MEMSET_MEMCPY_DOC,
+    returns: 'nothing',
+    topic: 'memory',
     run(machine, [addr, byte, nArg]) {
       const n = length('memset', nArg!);
       if (typeof n !== 'number') return n;
@@ -210,6 +223,9 @@ export const MEMORY_BUILTINS: readonly GenericBuiltin[] = [
     returnsValue: false,
     summary:
       'Copies n bytes from src to dst (overlapping ranges copy as memmove does). The source is read as the kernel would read it, free pointers included.',
+    doc: MEMSET_MEMCPY_DOC,
+    returns: 'nothing',
+    topic: 'memory',
     run(machine, [dst, src, nArg]) {
       const n = length('memcpy', nArg!);
       if (typeof n !== 'number') return n;

@@ -72,6 +72,9 @@ export const TASK_BUILTINS: readonly GenericBuiltin[] = [
     returnsValue: true,
     summary:
       'Creates a user process named comm (spawn("bash"); TASK_COMM_LEN keeps 15 characters) with an empty address space and a 16K vmalloc\'d kernel stack; returns its pid (the first is 1, init, which the OOM killer never picks).',
+    doc: "A user process named `comm` (a string literal) with an empty address space and a 16K vmalloc'd kernel stack. The first is pid 1 (init), which the OOM killer never picks.",
+    returns: 'a pid',
+    topic: 'processes',
     run(machine, [comm], strings) {
       const t = machine.tasks.spawn(strings[comm as number] ?? machine.comm);
       return isTaskError(t) ? failure(t) : t.pid;
@@ -83,6 +86,9 @@ export const TASK_BUILTINS: readonly GenericBuiltin[] = [
     returnsValue: true,
     summary:
       "Forks a process: the child shares every anonymous page copy-on-write (both page tables read-only, reference counts up); returns the child's pid.",
+    doc: 'The child shares every anonymous page copy-on-write (both page tables read-only, references up).',
+    returns: 'a pid',
+    topic: 'processes',
     run(machine, [pid]) {
       const parent = taskOf(machine, 'fork', pid!);
       if (isFailure(parent)) return parent;
@@ -95,6 +101,9 @@ export const TASK_BUILTINS: readonly GenericBuiltin[] = [
     params: ['pid'],
     returnsValue: false,
     summary: 'Ends a process: every page it maps loses a reference, its page tables and kernel stack are freed.',
+    doc: 'Every page the process maps loses a reference; its page tables and kernel stack are freed.',
+    returns: 'nothing',
+    topic: 'processes',
     run(machine, [pid]) {
       const task = taskOf(machine, 'exit', pid!);
       if (isFailure(task)) return task;
@@ -108,6 +117,9 @@ export const TASK_BUILTINS: readonly GenericBuiltin[] = [
     returnsValue: true,
     summary:
       'Maps len bytes of anonymous private memory at a fixed page-aligned user address with PROT_READ|PROT_WRITE|PROT_EXEC; no page until touched (demand-zero). Returns addr.',
+    doc: 'Anonymous private memory at a fixed page-aligned address (`PROT_READ`, `PROT_WRITE`, `PROT_EXEC`); no page until touched.',
+    returns: '`addr`',
+    topic: 'processes',
     run(machine, [pid, addr, len, prot]) {
       const r0 = rangeOf(machine, 'mmap', pid!, addr!, len!);
       if (isFailure(r0)) return r0;
@@ -122,6 +134,9 @@ export const TASK_BUILTINS: readonly GenericBuiltin[] = [
     params: ['pid', 'addr', 'len'],
     returnsValue: false,
     summary: 'Unmaps [addr, addr + len): pages lose a reference, emptied page tables are freed.',
+    doc: 'Unmaps, freeing pages and emptied page tables.',
+    returns: 'nothing',
+    topic: 'processes',
     run(machine, [pid, addr, len]) {
       const r0 = rangeOf(machine, 'munmap', pid!, addr!, len!);
       if (isFailure(r0)) return r0;
@@ -136,6 +151,9 @@ export const TASK_BUILTINS: readonly GenericBuiltin[] = [
     returnsValue: false,
     summary:
       'Changes the protection of [addr, addr + len); a page still shared copy-on-write stays read-only until written.',
+    doc: 'Changes the protection; a page still shared copy-on-write stays read-only until written.',
+    returns: 'nothing',
+    topic: 'processes',
     run(machine, [pid, addr, len, prot]) {
       const r0 = rangeOf(machine, 'mprotect', pid!, addr!, len!);
       if (isFailure(r0)) return r0;
@@ -151,6 +169,9 @@ export const TASK_BUILTINS: readonly GenericBuiltin[] = [
     returnsValue: true,
     summary:
       "User-mode accesses to every page of [addr, addr + len): access is PROT_READ, PROT_WRITE or PROT_EXEC. Faults are handled as the kernel does (demand-zero, copy-on-write); a bad access kills the task with the kernel's segfault line. Returns the number of pages faulted in, or -1 when the task died.",
+    doc: "User-mode accesses (`PROT_READ`, `PROT_WRITE` or `PROT_EXEC`) to every page of the range: demand-zero and copy-on-write faults as the kernel handles them; returns the faults handled, or -1 when the access was bad and the process was killed (the kernel's `segfault at` line in the log).",
+    returns: 'a count',
+    topic: 'processes',
     run(machine, [pid, addr, len, access]) {
       const r0 = rangeOf(machine, 'touch', pid!, addr!, len!);
       if (isFailure(r0)) return r0;
@@ -192,6 +213,9 @@ export const TASK_BUILTINS: readonly GenericBuiltin[] = [
     returnsValue: false,
     summary:
       "Runs kernel code on the task's 16K vmalloc'd stack that needs `bytes` of it. Past 16K the stack runs into the unmapped guard page below it: the kernel's stack-overflow report, and the scenario stops (KM4012).",
+    doc: "Kernel code on the process's 16K stack needing `bytes` of it; past 16K it hits the guard page below: the kernel's stack-overflow report (KM4012).",
+    returns: 'nothing',
+    topic: 'processes',
     run(machine, [pid, bytesArg]) {
       const task = taskOf(machine, 'kstack_use', pid!);
       if (isFailure(task)) return task;
@@ -223,6 +247,9 @@ export const TASK_BUILTINS: readonly GenericBuiltin[] = [
     returnsValue: false,
     summary:
       "Kernel code running for the process reads, writes or executes (PROT_READ, PROT_WRITE, PROT_EXEC) one kernel address: fine in the direct map or a live vmalloc area; an unmapped address (a freed vmalloc area, a guard page, NULL) is the kernel's page-fault oops and the scenario stops (KM4013).",
+    doc: "Kernel code, running for the process, reads, writes or executes one kernel address; an unmapped one (a freed vmalloc area, a guard page, NULL) is the kernel's page-fault oops (KM4013).",
+    returns: 'nothing',
+    topic: 'processes',
     run(machine, [pid, addr, access]) {
       const task = taskOf(machine, 'ktouch', pid!);
       if (isFailure(task)) return task;
@@ -247,6 +274,9 @@ export const TASK_BUILTINS: readonly GenericBuiltin[] = [
     params: ['pid', 'addr'],
     returnsValue: true,
     summary: "The page frame a user address maps to in the process's page table, or -1 when nothing is mapped there.",
+    doc: "The frame a user address maps in the process's page table.",
+    returns: 'a pfn or -1',
+    topic: 'processes',
     run(machine, [pid, addr]) {
       const task = taskOf(machine, 'user_pfn', pid!);
       if (isFailure(task)) return task;

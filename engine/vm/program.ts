@@ -22,6 +22,10 @@
  * returns none). LOAD and STORE address the current frame's slots (base + slot); LOAD_GLOBAL and
  * STORE_GLOBAL the top level's, from inside a procedure.
  *
+ * Files: a scenario with includes compiles to one program. `files[0]` is the scenario's own file; each
+ * statement, site and procedure names the file its range is in, so the debugger shows and stops in the
+ * included file where its code runs.
+ *
  * Every instruction is plain data: the VM's whole state is pc, the operand stack, the slot array and the
  * call frames.
  */
@@ -85,10 +89,19 @@ export const OPCODES: Readonly<Record<Op, { readonly name: string; readonly oper
   [Op.Print]: { name: 'Print', operands: 3 },
   [Op.ContextEnter]: { name: 'ContextEnter', operands: 1 },
   [Op.ContextLeave]: { name: 'ContextLeave', operands: 0 },
+  [Op.ListNew]: { name: 'ListNew', operands: 1 },
+  [Op.ListPush]: { name: 'ListPush', operands: 1 },
+  [Op.ListPop]: { name: 'ListPop', operands: 1 },
+  [Op.ListGet]: { name: 'ListGet', operands: 1 },
+  [Op.ListSet]: { name: 'ListSet', operands: 1 },
+  [Op.ListLen]: { name: 'ListLen', operands: 0 },
+  [Op.ForEachInit]: { name: 'ForEachInit', operands: 1 },
+  [Op.ForEachLoop]: { name: 'ForEachLoop', operands: 3 },
 };
 
 export interface StatementInfo {
-  /** 0-based line where the statement starts. */
+  /** The file (index into Program.files) and 0-based line where the statement starts. */
+  readonly file: number;
   readonly line: number;
   /** What the debugger highlights: the statement, or a loop's header. */
   readonly range: Range;
@@ -115,14 +128,19 @@ export interface ProcedureInfo {
   readonly paramCount: number;
   /** Slots of one frame (parameters first). */
   readonly slotCount: number;
-  /** 0-based line of the definition. */
+  /** The file (index into Program.files) and 0-based line of the definition. */
+  readonly file: number;
   readonly line: number;
 }
 
 export interface Program {
   readonly fileName: string;
+  /** The scenario's file, then the files it includes (as the include host named them). */
+  readonly files: readonly string[];
   /** 0-based lines where a statement starts, ascending, unique: the only lines a breakpoint can be verified on. */
   readonly executableLines: readonly number[];
+  /** executableLines of every file, by index into files (executableLines is [0]). */
+  readonly executableLinesByFile: readonly (readonly number[])[];
   /** The top-level frame's name: the file's base name without extension. */
   readonly name: string;
   readonly code: Int32Array;
@@ -131,6 +149,8 @@ export interface Program {
   readonly strings: readonly string[];
   readonly statements: readonly StatementInfo[];
   readonly sites: readonly Range[];
+  /** The file of each site's range. */
+  readonly siteFiles: readonly number[];
   /** Named variables, sorted outer scope first, then declaration order. */
   readonly variables: readonly VariableInfo[];
   /** Slots of the top-level frame. */

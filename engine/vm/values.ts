@@ -16,6 +16,33 @@
 
 export type Value = number | bigint;
 
+/**
+ * A list of values (`[]`, `push`, `pop`, `pool[i]`): a scenario's pool of handles. Lists are objects and pass
+ * by reference, as a kernel passes a list_head; they hold integers only. The checker keeps lists out of
+ * arithmetic (a list is never an operand), so only the list instructions, print and the debugger meet one.
+ */
+export interface ValueList {
+  readonly items: Value[];
+}
+
+/** What a variable or an operand holds: an integer or a list. */
+export type Cell = Value | ValueList;
+
+/** Items one list may hold; one more is runtime error KM4131 (a runaway loop filling a pool). */
+export const LIST_MAX_ITEMS = 1 << 20;
+
+export function isList(c: Cell): c is ValueList {
+  return typeof c === 'object';
+}
+
+/** A value as formatValue writes it; a list as `[a, b, c]`, its first 32 items and a count of the rest. */
+export function formatCell(c: Cell): string {
+  if (!isList(c)) return formatValue(c);
+  const shown = c.items.slice(0, 32).map(formatValue);
+  if (c.items.length > 32) shown.push(`... ${c.items.length - 32} more`);
+  return `[${shown.join(', ')}]`;
+}
+
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 const BIG_MAX_SAFE = BigInt(MAX_SAFE);
 const BIG_MIN_SAFE = -BIG_MAX_SAFE;
@@ -163,6 +190,6 @@ export function formatValue(v: Value): string {
   return v >= KERNEL_HALF ? `0x${v.toString(16).padStart(16, '0')}` : `0x${v.toString(16)}`;
 }
 
-export function valueKind(v: Value): 'int' | 'ptr' {
-  return typeof v === 'bigint' ? 'ptr' : 'int';
+export function valueKind(v: Cell): 'int' | 'ptr' | 'list' {
+  return typeof v === 'bigint' ? 'ptr' : typeof v === 'object' ? 'list' : 'int';
 }

@@ -48,6 +48,11 @@ import {
   valueEquals,
   valueKind,
   formatValue as formatValueImpl,
+  Cell,
+  LIST_MAX_ITEMS,
+  ValueList,
+  formatCell,
+  isList,
 } from './values';
 
 export type { Value } from './values';
@@ -142,6 +147,22 @@ export const enum Op {
   ContextEnter,
   /** The innermost `on irq` / `on softirq` block ends: irq_exit(). */
   ContextLeave,
+  /** n: pop n items; push a new list of them. */
+  ListNew,
+  /** site: pop the value, the list; append (KM4131 past LIST_MAX_ITEMS). */
+  ListPush,
+  /** site: pop the list; remove its last item and push it (KM4129 when empty). */
+  ListPop,
+  /** site: pop the index, the list; push the item (KM4130 outside 0..len-1). */
+  ListGet,
+  /** site: pop the value, the index, the list; replace the item (KM4130). */
+  ListSet,
+  /** pop the list; push its length. */
+  ListLen,
+  /** slot: pop the list into slots[slot]; slots[slot + 1] = 0 (the next index). */
+  ForEachInit,
+  /** slot var target: if slots[slot + 1] < the list's length, var = its item there, the index + 1, jump to target. */
+  ForEachLoop,
 }
 
 /** ContextEnter's operand. */
@@ -164,6 +185,8 @@ export interface RuntimeError {
   code: string;
   message: string;
   range: Range;
+  /** The included file the range is in (Program.files); absent: the scenario's own file. */
+  file?: string;
   /** The kernel's whole report when there is one (free_pages: "BUG: Bad page state ..."); message is its first line. */
   report?: string;
 }
@@ -174,6 +197,8 @@ export interface Stop {
   reason: StopReason;
   /** 0-based line of the statement the VM stands at. */
   line: number;
+  /** Its file (Program.files) on a breakpoint stop in an included file; absent: the scenario's own. */
+  file?: number;
   eventSeq?: number;
   error?: RuntimeError;
 }
@@ -182,7 +207,7 @@ export interface RunOptions {
   /** Budget; when spent return reason 'budget' (host yields to its event loop, then calls run again). */
   maxInstructions: number;
   /** Asked when a statement is about to start; not for the statement the VM stands at when run() is called. */
-  breakAtLine?: (line: number) => boolean;
+  breakAtLine?: (line: number, file: number) => boolean;
   /** Asked after a builtin appended events [firstSeq, endSeq); the seq returned stops the VM after that instruction. */
   stopOnEvent?: (firstSeq: number, endSeq: number) => number | undefined;
   /**
@@ -205,6 +230,8 @@ export interface RunOptions {
 
 export interface FrameView {
   name: string;
+  /** The file the frame stands in (a name from Program.files). */
+  file: string;
   line: number;
   character: number;
   endLine: number;
@@ -213,8 +240,8 @@ export interface FrameView {
 
 export interface VariableView {
   name: string;
-  value: Value;
-  kind: 'int' | 'ptr';
+  value: Cell;
+  kind: 'int' | 'ptr' | 'list';
 }
 
 /** A procedure call in progress: what RETURN restores in the caller. */
@@ -272,8 +299,9 @@ const ZERO_SIZE_PTR = 16n;
 const KMALLOC_ZERO_RESULT: number = KMALLOC_ZERO;
 const GFP_MAX = 0xffffffff;
 
-export function formatValue(v: Value): string {
-  return formatValueImpl(v);
+/** A value, or a list as `[a, b, c]`. */
+export function formatValue(v: Cell): string {
+  return formatCell(v);
 }
 
 export class Vm {
@@ -282,6 +310,8 @@ export class Vm {
   statementLimit: number;
   private readonly program: Program;
   private readonly lines: Int32Array;
+  /** The file of each statement (Program.files), next to lines. */
+  private readonly lineFiles: Int32Array;
   private readonly stack: Value[];
   private readonly slots: Value[];
   private pc = 0;
@@ -330,6 +360,7 @@ export class Vm {
     this.pointers = new PointerCache(machine.arch.pageOffset, machine.arch.physBase);
     this.statementLimit = options.statementLimit ?? Infinity;
     this.lines = Int32Array.from(program.statements, (s) => s.line);
+    this.lineFiles = Int32Array.from(program.statements, (s) => s.file);
     this.stack = new Array<Value>(program.maxStack).fill(0);
     this.slots = new Array<Value>(program.slotCount).fill(0);
     this.statement = program.code[0] === Op.Stmt ? program.code[1]! : -1;
@@ -364,10 +395,16 @@ export class Vm {
     }
   }
 
-  /** Every active frame's slots and the live operands, as of the builtin in progress (or the end). */
+  /** Every active frame's slots and the live operands, as of the builtin in progress (or the end); lists' items. */
   private liveValues(): Value[] {
     const size = this.liveProc < 0 ? this.program.slotCount : (this.program.procs[this.liveProc]?.slotCount ?? 0);
-    return [...this.slots.slice(0, this.liveBase + size), ...this.stack.slice(0, this.liveSp)];
+    const out: Value[] = [];
+    const cells = [...this.slots.slice(0, this.liveBase + size), ...this.stack.slice(0, this.liveSp)] as Cell[];
+    for (const c of cells) {
+      if (isList(c)) for (const v of c.items) out.push(v);
+      else out.push(c);
+    }
+    return out;
   }
 
   private callProcedure(proc: number, args: readonly Value[]): void {
@@ -378,7 +415,7 @@ export class Vm {
       this.nestedFailure = {
         code: 'KM4108',
         message: `${callee.name}: callbacks nested ${NESTED_MAX} deep (a constructor whose allocations need more constructors?)`,
-        range: this.program.statements[Math.max(0, this.statement)]!.range,
+        ...this.statementPlace(),
       };
       return;
     }
@@ -426,7 +463,7 @@ export class Vm {
         this.nestedFailure = {
           code: 'KM4100',
           message: `${callee.name} ran more than ${NESTED_MAX_INSTRUCTIONS} instructions inside one allocation`,
-          range: this.program.statements[Math.max(0, this.statement)]!.range,
+          ...this.statementPlace(),
         };
       }
     } finally {
@@ -483,6 +520,7 @@ export class Vm {
     const memoryEnd = DIRECT_MAP_START + BigInt(machine.config.memoryBytes);
     const pointers = this.pointers;
     const breakAt = options.breakAtLine;
+    const lineFiles = this.lineFiles;
     const onEvent = options.stopOnEvent;
     const stepTarget = options.stepStatements !== undefined && options.stepStatements > 0 ? options.stepStatements : 0;
     const budget = options.maxInstructions >= 1 ? options.maxInstructions : 1;
@@ -512,16 +550,16 @@ export class Vm {
           const s = code[pc + 1]!;
           if (skip) {
             skip = false;
-            if (askCurrent && breakAt !== undefined && breakAt(lines[s]!)) {
+            if (askCurrent && breakAt !== undefined && breakAt(lines[s]!, lineFiles[s]!)) {
               this.standing = true;
-              stop = { reason: 'breakpoint', line: lines[s]! };
+              stop = breakpointStop(lines[s]!, lineFiles[s]!);
               break loop;
             }
           } else {
-            if (breakAt !== undefined && breakAt(lines[s]!)) {
+            if (breakAt !== undefined && breakAt(lines[s]!, lineFiles[s]!)) {
               statement = s;
               this.standing = true;
-              stop = { reason: 'breakpoint', line: lines[s]! };
+              stop = breakpointStop(lines[s]!, lineFiles[s]!);
               break loop;
             }
             if (stepTarget > 0 && callFrames.length <= stepDepth && ++started >= stepTarget) {
@@ -633,7 +671,7 @@ export class Vm {
           const parts: string[] = [];
           for (let i = 0; i < n; i++) {
             const v = stack[sp + i]!;
-            parts.push(strings & (1 << i) ? (this.program.strings[v as number] ?? '') : formatValueImpl(v));
+            parts.push(strings & (1 << i) ? (this.program.strings[v as number] ?? '') : formatCell(v));
           }
           if (code[pc + 3]) machine.printk(`${parts.join(' ')}\n`);
           else machine.printOutput(`${parts.join(' ')}\n`);
@@ -1093,6 +1131,82 @@ export class Vm {
           }
           break;
         }
+        case Op.ListNew: {
+          const n = code[pc + 1]!;
+          sp -= n;
+          const list: ValueList = { items: stack.slice(sp, sp + n) };
+          stack[sp++] = list as unknown as Value;
+          pc += 2;
+          break;
+        }
+        case Op.ListPush: {
+          const v = stack[--sp]!;
+          const list = stack[--sp] as unknown as ValueList;
+          if (list.items.length >= LIST_MAX_ITEMS) {
+            failure = {
+              code: 'KM4131',
+              message: `push: the list already holds ${LIST_MAX_ITEMS} items, the most one list may hold`,
+              site: code[pc + 1]!,
+            };
+            break loop;
+          }
+          list.items.push(v);
+          pc += 2;
+          break;
+        }
+        case Op.ListPop: {
+          const list = stack[sp - 1] as unknown as ValueList;
+          if (list.items.length === 0) {
+            failure = { code: 'KM4129', message: `pop of an empty list`, site: code[pc + 1]! };
+            break loop;
+          }
+          stack[sp - 1] = list.items.pop()!;
+          pc += 2;
+          break;
+        }
+        case Op.ListGet:
+        case Op.ListSet: {
+          const set = code[pc] === Op.ListSet;
+          const v = set ? stack[--sp]! : 0;
+          const i = stack[--sp]!;
+          const list = stack[--sp] as unknown as ValueList;
+          if (typeof i !== 'number' || i < 0 || i >= list.items.length) {
+            failure = {
+              code: 'KM4130',
+              message: `index ${formatValueImpl(i)} is outside the list (${list.items.length === 0 ? 'it is empty' : `0..${list.items.length - 1}`})`,
+              site: code[pc + 1]!,
+            };
+            break loop;
+          }
+          if (set) list.items[i] = v;
+          else stack[sp++] = list.items[i]!;
+          pc += 2;
+          break;
+        }
+        case Op.ListLen:
+          stack[sp - 1] = (stack[sp - 1] as unknown as ValueList).items.length;
+          pc += 1;
+          break;
+        case Op.ForEachInit: {
+          const h = base + code[pc + 1]!;
+          slots[h] = stack[--sp]!;
+          slots[h + 1] = 0;
+          pc += 2;
+          break;
+        }
+        case Op.ForEachLoop: {
+          const h = base + code[pc + 1]!;
+          const items = (slots[h] as unknown as ValueList).items;
+          const next = slots[h + 1] as number;
+          if (next < items.length) {
+            slots[base + code[pc + 2]!] = items[next]!;
+            slots[h + 1] = next + 1;
+            pc = code[pc + 3]!;
+          } else {
+            pc += 4;
+          }
+          break;
+        }
         case Op.Halt:
           // kmemleak's scans long after the scenario ends: what the top level still holds is reachable.
           if (machine.kmemleak) {
@@ -1112,11 +1226,14 @@ export class Vm {
 
     if (failure !== undefined) {
       const range = this.program.sites[failure.site]!;
-      this.fail(
-        failure.report === undefined
-          ? { code: failure.code, message: failure.message, range }
-          : { code: failure.code, message: failure.message, range, report: failure.report },
-      );
+      const file = this.program.siteFiles[failure.site]!;
+      this.fail({
+        code: failure.code,
+        message: failure.message,
+        range,
+        ...(file !== 0 ? { file: this.program.files[file]! } : {}),
+        ...(failure.report !== undefined ? { report: failure.report } : {}),
+      });
       stop = { reason: 'error', line: statement >= 0 ? lines[statement]! : 0, error: this._error };
     }
     this.pc = pc;
@@ -1134,23 +1251,38 @@ export class Vm {
    * statement), each caller at its call, and the top level (named after the file) last.
    */
   frames(): FrameView[] {
-    const r =
-      this._error?.range ??
-      (this.stopSite >= 0 ? this.program.sites[this.stopSite] : undefined) ??
-      (this.statement >= 0 ? this.program.statements[this.statement]!.range : undefined);
-    const out = [this.frameView(this.proc, r)];
+    const program = this.program;
+    const statementFile =
+      this.statement >= 0 ? program.files[program.statements[this.statement]!.file]! : program.fileName;
+    const top = this._error
+      ? { r: this._error.range, file: this._error.file ?? program.fileName }
+      : this.stopSite >= 0
+        ? { r: program.sites[this.stopSite], file: program.files[program.siteFiles[this.stopSite]!]! }
+        : { r: this.statement >= 0 ? program.statements[this.statement]!.range : undefined, file: statementFile };
+    const out = [this.frameView(this.proc, top.r, top.file)];
     for (let i = this.callFrames.length - 1; i >= 0; i--) {
       const f = this.callFrames[i]!;
-      out.push(this.frameView(f.proc, this.program.sites[f.site]));
+      const file =
+        f.site >= 0
+          ? program.files[program.siteFiles[f.site]!]!
+          : program.files[program.statements[Math.max(0, f.statement)]?.file ?? 0]!;
+      out.push(this.frameView(f.proc, program.sites[f.site], file));
     }
     return out;
   }
 
-  private frameView(proc: number, r: Range | undefined): FrameView {
+  /** The current statement's range (and file, when an included one) for errors raised outside an instruction. */
+  private statementPlace(): { range: Range; file?: string } {
+    const st = this.program.statements[Math.max(0, this.statement)]!;
+    return st.file === 0 ? { range: st.range } : { range: st.range, file: this.program.files[st.file]! };
+  }
+
+  private frameView(proc: number, r: Range | undefined, file: string): FrameView {
     const start = r?.start ?? { line: 0, character: 0 };
     const end = r?.end ?? start;
     return {
       name: proc < 0 ? this.program.name : this.program.procs[proc]!.name,
+      file,
       line: start.line,
       character: start.character,
       endLine: end.line,
@@ -1180,7 +1312,7 @@ export class Vm {
     const out: VariableView[] = [];
     for (const v of this.program.variables) {
       if (v.proc === proc && v.visibleFrom <= pc && pc < v.visibleTo) {
-        const value = this.slots[base + v.slot]!;
+        const value = this.slots[base + v.slot]! as Cell;
         out.push({ name: v.name, value, kind: valueKind(value) });
       }
     }
@@ -1188,10 +1320,11 @@ export class Vm {
   }
 
   saveState(): VmState {
+    const lists = new Map<ValueList, ValueList>();
     return {
       pc: this.pc,
-      stack: this.stack.slice(0, this.sp),
-      slots: this.slots.slice(),
+      stack: copyCells(this.stack.slice(0, this.sp), lists),
+      slots: copyCells(this.slots, lists),
       status: this._status,
       statement: this.statement,
       standing: this.standing,
@@ -1216,9 +1349,11 @@ export class Vm {
     }
     this.pc = state.pc;
     this.sp = state.stack.length;
-    state.stack.forEach((v, i) => (this.stack[i] = v));
+    // Copies of the state's lists: running on must not change the checkpoint (aliases stay aliases).
+    const lists = new Map<ValueList, ValueList>();
+    copyCells(state.stack, lists).forEach((v, i) => (this.stack[i] = v));
     this.slots.length = state.slots.length;
-    state.slots.forEach((v, i) => (this.slots[i] = v));
+    copyCells(state.slots, lists).forEach((v, i) => (this.slots[i] = v));
     this.base = state.base;
     this.proc = state.proc;
     this.callFrames.length = 0;
@@ -1244,6 +1379,24 @@ export class Vm {
     this._status = 'error';
     this._error = e;
   }
+}
+
+function breakpointStop(line: number, file: number): Stop {
+  return file === 0 ? { reason: 'breakpoint', line } : { reason: 'breakpoint', line, file };
+}
+
+/** Values with each list replaced by a copy; `copies` maps a list to its copy, so two names of one list stay one. */
+function copyCells(cells: readonly Value[], copies: Map<ValueList, ValueList>): Value[] {
+  return cells.map((v) => {
+    const c = v as Cell;
+    if (!isList(c)) return v;
+    let copy = copies.get(c);
+    if (!copy) {
+      copy = { items: c.items.slice() };
+      copies.set(c, copy);
+    }
+    return copy as unknown as Value;
+  });
 }
 
 /** What kmalloc's failure (KMALLOC_FAILED) becomes: NULL. */

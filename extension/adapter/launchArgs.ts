@@ -17,6 +17,8 @@ export interface KmemLaunchArgs {
   readonly memoryBytes?: number;
   readonly cpus?: number;
   readonly arch?: ArchName;
+  /** The folder `include` must stay inside; absent: the program's folder. */
+  readonly workspaceRoot?: string;
 }
 
 export type LaunchRequestArguments = DebugProtocol.LaunchRequestArguments & Record<string, unknown>;
@@ -47,6 +49,10 @@ export function parseLaunchArgs(raw: LaunchRequestArguments): { args?: KmemLaunc
   if (arch !== undefined && (typeof arch !== 'string' || !isArchName(arch))) {
     problems.push(`'arch' must be one of ${ARCH_NAMES.join(', ')}, not ${JSON.stringify(arch)}`);
   }
+  const workspaceRoot = raw['workspaceRoot'];
+  if (workspaceRoot !== undefined && (typeof workspaceRoot !== 'string' || workspaceRoot.trim() === '')) {
+    problems.push(`'workspaceRoot' must be the path of a folder, not ${JSON.stringify(workspaceRoot)}`);
+  }
   if (problems.length > 0) {
     return { problems };
   }
@@ -59,6 +65,7 @@ export function parseLaunchArgs(raw: LaunchRequestArguments): { args?: KmemLaunc
       memoryBytes,
       cpus: cpus as number | undefined,
       arch: arch as ArchName | undefined,
+      ...(workspaceRoot !== undefined ? { workspaceRoot: workspaceRoot as string } : {}),
     },
   };
 }

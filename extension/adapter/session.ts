@@ -38,7 +38,8 @@ import {
   Thread,
 } from '@vscode/debugadapter';
 import { DebugProtocol } from '@vscode/debugprotocol';
-import { basename } from 'node:path';
+import { basename, dirname } from 'node:path';
+import { preloadIncludes } from '../shared/includes';
 import { formatSize, NR_PAGE_ORDERS } from '../../engine/mm/config';
 import { Machine } from '../../engine/mm/machine';
 import { formatGfpMode } from '../../engine/mm/page_report';
@@ -73,6 +74,7 @@ import { rd } from '../../engine/inspect/rd';
 import { SLAB_STATE_NAMES, SlabState } from '../../engine/mm/slub';
 import { loadScenario, LoadedScenario } from '../../engine/scenario';
 import { Stop, Value, Vm, formatValue } from '../../engine/vm/vm';
+import { Cell, formatCell, isList } from '../../engine/vm/values';
 import type { MachineState } from '../../webview/protocol';
 import { formatDiagnostic } from '../shared/format';
 import * as errors from './errors';
@@ -108,6 +110,7 @@ type VariableContainer =
   | { kind: 'machine' }
   | { kind: 'event' }
   | { kind: 'pointer'; value: bigint }
+  | { kind: 'list'; items: readonly Value[] }
   | { kind: 'buddy' }
   | { kind: 'zone'; name: string }
   | { kind: 'caches' }
@@ -134,7 +137,10 @@ export class KmemDebugSession extends LoggingDebugSession {
   private scenario: LoadedScenario | undefined;
   private launchArgs: KmemLaunchArgs | undefined;
   private programPath = '';
-  private lineBreakpoints = new Map<number, number>(); // 0-based line -> breakpoint id
+  /** Line breakpoints by the source path the client set them in: 0-based line -> breakpoint id. */
+  private lineBreakpoints = new Map<string, Map<number, number>>();
+  /** lineBreakpoints by the program's file index (Program.files), for the VM's breakAtLine. */
+  private fileBreakpoints: (Map<number, number> | undefined)[] = [];
   private functionBreakpoints: FunctionBreakpointSpec[] = [];
   private nextBreakpointId = 1;
   private readonly variableHandles = new Handles<VariableContainer>();
@@ -193,11 +199,16 @@ export class KmemDebugSession extends LoggingDebugSession {
     } catch (e) {
       return this.fail(response, errors.programUnreadable(args.program, e instanceof Error ? e.message : String(e)));
     }
-    const { diagnostics, scenario } = loadScenario(source, args.program, {
-      memoryBytes: args.memoryBytes,
-      cpus: args.cpus,
-      arch: args.arch,
-    });
+    const includes = await preloadIncludes(args.program, source, args.workspaceRoot ?? dirname(args.program), (path) =>
+      this.files.readFile(path),
+    );
+    const { diagnostics, scenario } = loadScenario(
+      source,
+      args.program,
+      { memoryBytes: args.memoryBytes, cpus: args.cpus, arch: args.arch },
+      {},
+      includes,
+    );
     const problemsFound = diagnostics.filter((d) => d.severity === 'error');
     if (!scenario || problemsFound.length > 0) {
       const lines = problemsFound.map((d) => formatDiagnostic(args.program, d));
@@ -254,9 +265,8 @@ export class KmemDebugSession extends LoggingDebugSession {
       map.set(line, bp.id);
       breakpoints.push(bp);
     }
-    if (this.isProgram(path) || !this.programPath) {
-      this.lineBreakpoints = map;
-    }
+    this.lineBreakpoints.set(path, map);
+    this.indexBreakpoints();
     response.body = { breakpoints };
     this.sendResponse(response);
   }
@@ -337,7 +347,7 @@ export class KmemDebugSession extends LoggingDebugSession {
     if (!scenario) {
       return this.fail(response, errors.notLaunched());
     }
-    const source = new Source(basename(this.programPath), this.convertDebuggerPathToClient(this.programPath));
+    const sourceOf = (file: string) => new Source(basename(file), this.convertDebuggerPathToClient(file));
     const frames: DebugProtocol.StackFrame[] = [];
     const event = this.lastStop?.reason === 'event' ? this.lastEvent : undefined;
     if (event) {
@@ -355,7 +365,7 @@ export class KmemDebugSession extends LoggingDebugSession {
       const frame = new StackFrame(
         i + 1,
         f.name,
-        source,
+        sourceOf(f.file),
         this.convertDebuggerLineToClient(f.line + 1),
         this.convertDebuggerColumnToClient(f.character + 1),
       ) as DebugProtocol.StackFrame;
@@ -488,7 +498,7 @@ export class KmemDebugSession extends LoggingDebugSession {
           : 'not in scope';
       return this.fail(response, errors.evaluateFailed(expression, reason));
     }
-    response.body = { result: formatValue(local.value), variablesReference: this.pointerReference(local.value) };
+    response.body = { result: formatCell(local.value), variablesReference: this.cellReference(local.value) };
     this.sendResponse(response);
   }
 
@@ -545,7 +555,7 @@ export class KmemDebugSession extends LoggingDebugSession {
   private addressOf(text: string): bigint | undefined {
     if (/^(0x[0-9a-f]+|\d+)$/i.test(text)) return BigInt(text);
     const local = this.scenario?.vm.locals(0).findLast((v) => v.name === text);
-    return local === undefined ? undefined : BigInt.asUintN(64, BigInt(local.value));
+    return local === undefined || isList(local.value) ? undefined : BigInt.asUintN(64, BigInt(local.value));
   }
 
   protected override exceptionInfoRequest(response: DebugProtocol.ExceptionInfoResponse): void {
@@ -641,7 +651,7 @@ export class KmemDebugSession extends LoggingDebugSession {
         const remaining = mode.kind === 'step' ? 1 - (vm.statementsExecuted - stepStart) : undefined;
         const stop = vm.run({
           maxInstructions: SLICE_INSTRUCTIONS,
-          breakAtLine: noDebug ? undefined : (line) => this.lineBreakpoints.has(line),
+          breakAtLine: noDebug ? undefined : (line, file) => this.fileBreakpoints[file]?.has(line) === true,
           stopOnEvent:
             noDebug || this.functionBreakpoints.length === 0
               ? undefined
@@ -685,7 +695,7 @@ export class KmemDebugSession extends LoggingDebugSession {
     ) as DebugProtocol.StoppedEvent;
     event.body.description = this.describeStop(stop);
     if (stop.reason === 'breakpoint') {
-      const id = this.lineBreakpoints.get(stop.line);
+      const id = this.fileBreakpoints[stop.file ?? 0]?.get(stop.line);
       if (id !== undefined) event.body.hitBreakpointIds = [id];
     } else if (stop.reason === 'event' && this.lastEvent) {
       const hit = this.functionBreakpoints.find((b) => this.eventMatches(b, this.lastEvent!));
@@ -693,7 +703,9 @@ export class KmemDebugSession extends LoggingDebugSession {
     }
     if (stop.reason === 'error' && stop.error) {
       const e = stop.error;
-      this.sendEvent(new OutputEvent(`${formatDiagnostic(this.programPath, { ...e, severity: 'error' })}\n`, 'stderr'));
+      this.sendEvent(
+        new OutputEvent(`${formatDiagnostic(e.file ?? this.programPath, { ...e, severity: 'error' })}\n`, 'stderr'),
+      );
       if (e.report !== undefined) this.sendEvent(new OutputEvent(e.report, 'stderr'));
     }
     this.sendEvent(event);
@@ -824,9 +836,17 @@ export class KmemDebugSession extends LoggingDebugSession {
       case 'locals':
         return scenario.vm.locals(container.frame).map((v) => ({
           name: v.name,
-          value: formatValue(v.value),
+          value: isList(v.value) ? `list of ${v.value.items.length}` : formatValue(v.value),
           type: v.kind,
-          variablesReference: this.pointerReference(v.value),
+          variablesReference: this.cellReference(v.value),
+          ...(isList(v.value) ? { indexedVariables: v.value.items.length } : {}),
+        }));
+      case 'list':
+        return container.items.map((item, i) => ({
+          name: `[${i}]`,
+          value: formatValue(item),
+          type: typeof item === 'bigint' ? 'ptr' : 'int',
+          variablesReference: this.pointerReference(item),
         }));
       case 'pointer':
         return this.pointerVariables(container.value, machine);
@@ -980,6 +1000,12 @@ export class KmemDebugSession extends LoggingDebugSession {
     }
   }
 
+  /** A list expands to its items (a snapshot: the VM only runs on after the next request), a pointer to its object. */
+  private cellReference(value: Cell): number {
+    if (isList(value)) return this.variableHandles.create({ kind: 'list', items: value.items.slice() });
+    return this.pointerReference(value);
+  }
+
   private pointerReference(value: Value): number {
     if (typeof value !== 'bigint' || !this.scenario) return 0;
     return this.scenario.machine.phys(value) === undefined
@@ -1025,8 +1051,20 @@ export class KmemDebugSession extends LoggingDebugSession {
     return !!this.programPath && samePath(path, this.programPath);
   }
 
+  /** The program's file index of a client path (Program.files), or -1. */
+  private fileIndexOf(path: string): number {
+    return this.scenario ? this.scenario.program.files.findIndex((f) => samePath(f, path)) : -1;
+  }
+
+  /** fileBreakpoints from lineBreakpoints: each program file's breakpoints, found by path once, not per statement. */
+  private indexBreakpoints(): void {
+    const files = this.scenario?.program.files ?? [];
+    this.fileBreakpoints = files.map((f) => [...this.lineBreakpoints].find(([path]) => samePath(path, f))?.[1]);
+  }
+
   private async executableLinesOf(path: string): Promise<readonly number[] | undefined> {
-    if (this.scenario && this.isProgram(path)) return this.scenario.program.executableLines;
+    const file = this.fileIndexOf(path);
+    if (this.scenario && file >= 0) return this.scenario.program.executableLinesByFile[file];
     const known = this.linesByPath.get(path);
     if (known) return known;
     try {
@@ -1042,9 +1080,18 @@ export class KmemDebugSession extends LoggingDebugSession {
 
   /** After launch compiled the real program, tell the client where its breakpoints really are. */
   private reverifyLineBreakpoints(): void {
-    const lines = this.scenario!.program.executableLines;
+    for (const [path, map] of this.lineBreakpoints) {
+      const file = this.fileIndexOf(path);
+      if (file >= 0) {
+        this.lineBreakpoints.set(path, this.reverified(map, this.scenario!.program.executableLinesByFile[file]!));
+      }
+    }
+    this.indexBreakpoints();
+  }
+
+  private reverified(breakpoints: Map<number, number>, lines: readonly number[]): Map<number, number> {
     const moved = new Map<number, number>();
-    for (const [line, id] of this.lineBreakpoints) {
+    for (const [line, id] of breakpoints) {
       const actual = lines.find((l) => l >= line);
       if (actual === undefined) {
         this.sendEvent(
@@ -1067,7 +1114,7 @@ export class KmemDebugSession extends LoggingDebugSession {
         );
       }
     }
-    this.lineBreakpoints = moved;
+    return moved;
   }
 
   private fail(response: DebugProtocol.Response, error: errors.AdapterError): void {

@@ -9,6 +9,8 @@
  * Argument parsing is node:util.parseArgs; no flag is parsed by hand.
  */
 
+import type { IncludeHost } from '../../engine/lang/include';
+import { fileIncludeHost } from '../shared/includes';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
@@ -360,6 +362,12 @@ function readScenario(io: Io, file: string): string | undefined {
   }
 }
 
+/** `include` for the CLI: files under the current directory (the workspace), named relative to it. */
+function includeHost(io: Io): IncludeHost {
+  const cwd = process.cwd();
+  return fileIncludeHost(cwd, { relativeTo: cwd }, (full) => io.readFile(full));
+}
+
 function check(io: Io, files: readonly string[]): number {
   let errors = 0;
   for (const file of files) {
@@ -368,7 +376,7 @@ function check(io: Io, files: readonly string[]): number {
       errors++;
       continue;
     }
-    for (const d of diagnose(text, file)) {
+    for (const d of diagnose(text, file, undefined, includeHost(io))) {
       io.out(`${formatDiagnostic(file, d)}\n`);
       if (d.severity === 'error') errors++;
     }
@@ -432,7 +440,7 @@ function run(
 ): number {
   const text = readScenario(io, file);
   if (text === undefined) return EXIT_USAGE;
-  const { diagnostics, scenario } = loadScenario(text, file, defaults, { statementLimit: maxSteps });
+  const { diagnostics, scenario } = loadScenario(text, file, defaults, { statementLimit: maxSteps }, includeHost(io));
   if (!scenario) {
     const doc: RunDocument = {
       schema: JSON_SCHEMA,

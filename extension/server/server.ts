@@ -16,6 +16,11 @@
  * result (null), malformed params get a ResponseError InvalidParams; unknown methods get JSON-RPC's
  * MethodNotFound from vscode-jsonrpc itself.
  */
+import { readFileSync } from 'node:fs';
+import { dirname, relative } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { IncludeHost } from '../../engine/lang/include';
+import { fileIncludeHost } from '../shared/includes';
 import {
   TextDocuments,
   TextDocumentSyncKind,
@@ -46,13 +51,35 @@ export function startServer(connection: Connection, options: ServerOptions = {})
 
   const capabilitiesFor = registerFeatures(connection, documents, service);
 
-  connection.onInitialize((params: InitializeParams): InitializeResult => ({
-    capabilities: {
-      textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental },
-      ...capabilitiesFor(params?.capabilities),
-    },
-    serverInfo: { name: 'kmem-language-server' },
-  }));
+  /** The workspace folders: an include must stay inside the one holding its scenario. */
+  let roots: string[] = [];
+  connection.onInitialize((params: InitializeParams): InitializeResult => {
+    const folders = params?.workspaceFolders?.map((f) => f.uri) ?? (params?.rootUri ? [params.rootUri] : []);
+    roots = folders.filter((u) => u.startsWith('file:')).map(fileNameOf);
+    return {
+      capabilities: {
+        textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental },
+        ...capabilitiesFor(params?.capabilities),
+      },
+      serverInfo: { name: 'kmem-language-server' },
+    };
+  });
+
+  /** Includes of a saved scenario: open documents as the editor has them, other files from disk. */
+  const includesOf = (uri: string): IncludeHost => {
+    if (!uri.startsWith('file:')) {
+      return {
+        resolve: (path) => ({ code: 'KM2031', message: `cannot include '${path}': save the scenario first` }),
+      };
+    }
+    const fileName = fileNameOf(uri);
+    const root = roots.find((r) => !relative(r, fileName).startsWith('..')) ?? dirname(fileName);
+    return fileIncludeHost(
+      root,
+      {},
+      (full) => documents.get(pathToFileURL(full).href)?.getText() ?? readFileSync(full, 'utf8'),
+    );
+  };
 
   const publish = (uri: string, diagnostics: ReturnType<typeof toLspDiagnostic>[], version?: number): void => {
     connection.sendDiagnostics({ uri, version, diagnostics }).catch((error: unknown) => {
@@ -68,7 +95,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     const diagnostics = guard(
       connection.console,
       `diagnostics for ${uri}`,
-      () => service.diagnose(document.getText(), fileNameOf(uri)).map(toLspDiagnostic),
+      () => service.diagnose(document.getText(), fileNameOf(uri), includesOf(uri)).map(toLspDiagnostic),
       [],
     );
     publish(uri, diagnostics, document.version);

@@ -31,10 +31,11 @@ import {
   type TextEdit,
 } from '../../engine/lang/navigation';
 import { diagnose } from '../../engine/lang/service';
+import type { IncludeHost } from '../../engine/lang/include';
 
 export interface LanguageService {
-  /** Every problem in `source`; never throws (the server guards it all the same). */
-  diagnose(source: string, fileName: string): Diagnostic[];
+  /** Every problem in `source`, its includes read through `includes`; never throws (the server guards it all the same). */
+  diagnose(source: string, fileName: string, includes?: IncludeHost): Diagnostic[];
   /** Proposals at `position`; `insertText`, when present, is in snippet syntax. */
   completions(source: string, position: Position, fileName: string): CompletionItem[];
   /** Markdown about the token at `position`. */
@@ -56,7 +57,7 @@ export interface LanguageService {
 }
 
 export const kmemLanguageService: LanguageService = {
-  diagnose,
+  diagnose: (source, fileName, includes) => diagnose(source, fileName, undefined, includes),
   completions,
   hover,
   signatureHelp,

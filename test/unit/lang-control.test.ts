@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 
 import { loadScenario, LoadedScenario } from '../../engine/scenario';
 import { diagnose } from '../../engine/lang/service';
-import { formatValue } from '../../engine/vm/values';
+import { formatCell as formatValue } from '../../engine/vm/values';
 
 function load(source: string): LoadedScenario {
   const { diagnostics, scenario } = loadScenario(source, 'control.kmem');

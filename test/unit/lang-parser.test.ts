@@ -33,6 +33,12 @@ function show(e: Expr): string {
       return `(${e.op}${show(e.operand)})`;
     case 'binary':
       return `(${e.op} ${show(e.left)} ${show(e.right)})`;
+    case 'list':
+      return `[${e.items.map(show).join(', ')}]`;
+    case 'index':
+      return `(index ${show(e.list)} ${show(e.index)})`;
+    case 'pop':
+      return `(pop ${show(e.list)})`;
     case 'error':
       return '<error>';
   }

@@ -20,7 +20,7 @@ function run(lines: string[]): { s: LoadedScenario; stop: ReturnType<LoadedScena
 }
 
 function vars(s: LoadedScenario): Record<string, bigint | number> {
-  return Object.fromEntries(s.vm.locals(0).map((v) => [v.name, v.value]));
+  return Object.fromEntries(s.vm.locals(0).map((v) => [v.name, v.value as number | bigint]));
 }
 
 test('stores and loads of every width, memset and memcpy (little-endian)', () => {

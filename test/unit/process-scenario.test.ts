@@ -16,7 +16,7 @@ function run(source: string) {
   const { diagnostics, scenario } = loadScenario(source, 'test.kmem');
   assert.deepEqual(diagnostics, []);
   const stop = scenario!.vm.run({ maxInstructions: 50_000_000 });
-  const vars = new Map<string, Value>(scenario!.vm.locals(0).map((v) => [v.name, v.value]));
+  const vars = new Map<string, Value>(scenario!.vm.locals(0).map((v) => [v.name, v.value as Value]));
   return { stop, vars, machine: scenario!.machine };
 }
 

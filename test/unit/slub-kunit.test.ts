@@ -22,7 +22,7 @@ function run(lines: string[]): Result {
   assert.equal(stop.reason, 'end', JSON.stringify(stop.error));
   return {
     log: scenario!.machine.log.join(''),
-    counts: Object.fromEntries(scenario!.vm.locals(0).map((v) => [v.name, v.value])),
+    counts: Object.fromEntries(scenario!.vm.locals(0).map((v) => [v.name, v.value as number | bigint])),
   };
 }
 

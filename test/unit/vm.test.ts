@@ -104,7 +104,9 @@ test('the VM stands at its first statement before the first run', () => {
   assert.equal(s.vm.statementsExecuted, 0);
   assert.equal(s.vm.instructionsExecuted, 0);
   assert.deepEqual(s.vm.locals(0), []);
-  assert.deepEqual(s.vm.frames(), [{ name: 'slab-growth', line: 6, character: 0, endLine: 6, endCharacter: 36 }]);
+  assert.deepEqual(s.vm.frames(), [
+    { name: 'slab-growth', file: EXAMPLE_PATH, line: 6, character: 0, endLine: 6, endCharacter: 36 },
+  ]);
 });
 
 test('stepStatements: 1 walks every statement, loop headers again at each iteration', () => {
@@ -188,7 +190,9 @@ test('stopOnEvent: stops right after the builtin, mid-statement, and resumes fro
   assert.equal(first.line, 6);
   assert.equal(events.get(first.eventSeq!).kind, EventKind.SlabNew);
   // The frame points at the call; the variable being declared is not assigned yet.
-  assert.deepEqual(s.vm.frames(), [{ name: 'slab-growth', line: 6, character: 12, endLine: 6, endCharacter: 36 }]);
+  assert.deepEqual(s.vm.frames(), [
+    { name: 'slab-growth', file: EXAMPLE_PATH, line: 6, character: 12, endLine: 6, endCharacter: 36 },
+  ]);
   assert.deepEqual(s.vm.locals(0), []);
   assert.equal(s.vm.statementsExecuted, 1);
 
@@ -300,7 +304,9 @@ test('double free: KM4002 with the range of the call, status error', () => {
   assert.deepEqual(stop.error!.range, { start: { line: 2, character: 2 }, end: { line: 2, character: 10 } });
   assert.equal(s.vm.status, 'error');
   assert.deepEqual(s.vm.error, stop.error);
-  assert.deepEqual(s.vm.frames(), [{ name: 'test', line: 2, character: 2, endLine: 2, endCharacter: 10 }]);
+  assert.deepEqual(s.vm.frames(), [
+    { name: 'test', file: 'test.kmem', line: 2, character: 2, endLine: 2, endCharacter: 10 },
+  ]);
   assert.deepEqual(runToEnd(s.vm), stop);
   // The machine is left as the bad free found it: one kmalloc, one kfree.
   assert.equal(eventsOf(s, EventKind.Kfree).length, 1);
@@ -433,7 +439,9 @@ test('locals: outer scope first, declaration order, only what is declared and in
 test('frames: one frame named after the file, on the current statement or loop header', () => {
   const s = load(EXAMPLE, 'some/dir/slab-growth.kmem');
   s.vm.run({ maxInstructions: BIG, breakAtLine: (l) => l === 15 });
-  assert.deepEqual(s.vm.frames(), [{ name: 'slab-growth', line: 15, character: 0, endLine: 15, endCharacter: 13 }]);
+  assert.deepEqual(s.vm.frames(), [
+    { name: 'slab-growth', file: 'some/dir/slab-growth.kmem', line: 15, character: 0, endLine: 15, endCharacter: 13 },
+  ]);
   const win = load('let p = 1', 'C:\\scenarios\\rx.path.kmem');
   assert.equal(win.vm.frames()[0]!.name, 'rx.path');
 });
