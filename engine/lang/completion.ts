@@ -117,6 +117,8 @@ const KEYWORD_SNIPPETS: Readonly<Record<string, string>> = {
   print: 'print $0',
   log: 'log "${1:message}"$0',
   machine: 'machine { memory ${1:256M}; cpus ${2:2} }',
+  push: 'push ${1:pool}, $0',
+  include: 'include "${1:lib.kmem}"$0',
 };
 
 /** What a machine entry takes and sets: its hover, its completion items and its row of the docs' table. */
@@ -674,7 +676,22 @@ interface Scan {
   readonly lastClosed: BraceKind | undefined;
 }
 
-const MACHINE_ENDERS = ['let', 'repeat', 'for', 'if', 'while', 'proc', 'return', 'expect', 'on', 'print', 'log'];
+const MACHINE_ENDERS = [
+  'let',
+  'repeat',
+  'for',
+  'if',
+  'while',
+  'proc',
+  'return',
+  'expect',
+  'on',
+  'print',
+  'log',
+  'push',
+  'pop',
+  'include',
+];
 
 /**
  * Whether token j starts a statement that ends what is open before it, as the parser decides: a keyword
@@ -1019,9 +1036,9 @@ function expressionItems(view: View, s: Scan, offset: number): CompletionItem[] 
 
 function statementItems(view: View, s: Scan, offset: number): CompletionItem[] {
   const out: CompletionItem[] = [];
-  const words = ['let', 'if', 'while', 'repeat', 'for', 'expect', 'on', 'print', 'log'];
+  const words = ['let', 'if', 'while', 'repeat', 'for', 'expect', 'on', 'print', 'log', 'push', 'pop'];
   for (const word of words) out.push(keywordItem(word));
-  if (s.braces.length === 0) out.push(keywordItem('proc'));
+  if (s.braces.length === 0) out.push(keywordItem('proc'), keywordItem('include'));
   if (s.braces.some((b) => b.kind === 'proc')) out.push(keywordItem('return'));
   if (s.braces.length === 0 && !s.sawStatement && !view.sawStatement) out.push(keywordItem('machine', '0'));
   out.push(...variableItems(visibleVariables(view, s, offset), '1'));

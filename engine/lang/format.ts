@@ -718,7 +718,7 @@ class Printer {
 
 // ---- verification -------------------------------------------------------------------------------------
 
-const RANGE_KEYS: ReadonlySet<string> = new Set(['range', 'head', 'opRange', 'keyword']);
+const RANGE_KEYS: ReadonlySet<string> = new Set(['range', 'head', 'opRange', 'keyword', 'pathRange']);
 
 /** Whether two syntax trees are the same but for their ranges. */
 function sameModuloRanges(a: unknown, b: unknown): boolean {

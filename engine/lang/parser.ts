@@ -371,6 +371,7 @@ class Parser {
       case TokenKind.String:
       case TokenKind.Keyword:
       case TokenKind.LParen:
+      case TokenKind.LBracket:
       case TokenKind.Minus:
       case TokenKind.Bang:
       case TokenKind.Tilde:

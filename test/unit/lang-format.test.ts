@@ -51,7 +51,9 @@ function stripRanges(node: unknown): unknown {
   if (node === null || typeof node !== 'object') return node;
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(node)) {
-    if (k !== 'range' && k !== 'head' && k !== 'opRange' && k !== 'keyword') out[k] = stripRanges(v);
+    if (k !== 'range' && k !== 'head' && k !== 'opRange' && k !== 'keyword' && k !== 'pathRange') {
+      out[k] = stripRanges(v);
+    }
   }
   return out;
 }
@@ -413,6 +415,17 @@ function expr(depth: number, inParens: boolean): fc.Arbitrary<string> {
       arbitrary: fc.tuple(parenGap, inner, parenGap).map(([g1, e, g2]) => `(${g1}${e}${g2})`),
     },
     {
+      weight: 1,
+      arbitrary: fc
+        .tuple(parenGap, fc.array(fc.tuple(inner, parenGap, parenGap), { maxLength: 3 }), fc.boolean(), parenGap)
+        .map(([g1, items, trailing, g2]) => {
+          const list = items.map(([e, a, b]) => `${a}${e}${b}`).join(',');
+          return `[${g1}${list}${trailing && items.length > 0 ? ',' : ''}${g2}]`;
+        }),
+    },
+    { weight: 1, arbitrary: fc.tuple(name, blank, inner).map(([n, g, i]) => `${n}[${g}${i}${g}]`) },
+    { weight: 1, arbitrary: fc.tuple(name, blank).map(([n, g]) => `pop ${g}${n}`) },
+    {
       weight: 2,
       arbitrary: fc
         .tuple(
@@ -464,6 +477,9 @@ function statement(depth: number): fc.Arbitrary<string> {
   const simple = fc.oneof(
     fc.tuple(name, blank, blank, e).map(([n, g1, g2, v]) => `let ${n}${g1}=${g2}${v}`),
     fc.tuple(name, blank, e).map(([n, g, v]) => `${n}${g}= ${v}`),
+    fc.tuple(name, e, blank, e).map(([n, i, g, v]) => `${n}[${i}]${g}= ${v}`),
+    fc.tuple(name, blank, e).map(([n, g, v]) => `push ${n},${g}${v}`),
+    fc.constantFrom('include "lib.kmem"', 'include  "a b.kmem"'),
     e,
     fc
       .tuple(fc.constantFrom('print', 'log'), fc.array(e, { minLength: 1, maxLength: 3 }), blank)
@@ -483,6 +499,7 @@ function statement(depth: number): fc.Arbitrary<string> {
         .map(([v, from, g1, g2, to, g3, bl]) => `for ${v} in ${from}${g1}..${g2}${to}${g3}${bl}`),
     },
     { weight: 1, arbitrary: fc.tuple(e, blank, b).map(([c, g, bl]) => `while ${c}${g}${bl}`) },
+    { weight: 1, arbitrary: fc.tuple(name, e, blank, b).map(([v, l, g, bl]) => `for ${v} in ${l}${g}${bl}`) },
     {
       weight: 2,
       arbitrary: fc

@@ -125,6 +125,13 @@ const VOCABULARY = [
   '$',
   '🙂',
   '\t',
+  '[',
+  ']',
+  'push',
+  'pop',
+  'length',
+  'include',
+  '"lib.kmem"',
 ];
 
 /** The example as alternating [gap, token, gap, token, ..., gap]: mutations edit tokens, keep the gaps. */
