@@ -665,6 +665,72 @@ describe('kmem debug adapter over DAP', () => {
     await terminated;
   });
 
+  test('includes: a breakpoint in the included file stops there, with its own frame; lists expand into items', async () => {
+    scenario(
+      'lib-pools.kmem',
+      ['proc fill(pool, n) {', '  repeat n {', '    push pool, kmalloc(192, GFP_KERNEL)', '  }', '}'].join('\n'),
+    );
+    const lib = join(scratch, 'lib-pools.kmem');
+    const program = scenario(
+      'pools-main.kmem',
+      ['include "lib-pools.kmem"', 'let pool = []', 'fill(pool, 3)', 'print length(pool)'].join('\n'),
+    );
+    const initialized = dc.waitForEvent('initialized');
+    await dc.initializeRequest({ adapterID: 'kmem', linesStartAt1: true, columnsStartAt1: true, pathFormat: 'path' });
+    const launched = dc.launchRequest({ program, workspaceRoot: scratch } as DebugProtocol.LaunchRequestArguments);
+    await initialized;
+    const set = await dc.setBreakpointsRequest({ source: { path: lib }, breakpoints: [{ line: 3 }] });
+    assert.deepEqual(
+      set.body.breakpoints.map((b) => [b.verified, b.line]),
+      [[true, 3]],
+    );
+    let stopped = dc.waitForEvent('stopped');
+    await dc.configurationDoneRequest();
+    await launched;
+    assert.equal(((await stopped) as DebugProtocol.StoppedEvent).body.reason, 'breakpoint');
+    stopped = dc.waitForEvent('stopped');
+    await dc.continueRequest({ threadId: 1 });
+    await stopped;
+    const trace = await dc.stackTraceRequest({ threadId: 1 });
+    assert.deepEqual(
+      trace.body.stackFrames.map((f) => [f.name, f.source?.path, f.line]),
+      [
+        ['fill', lib, 3],
+        ['pools-main', program, 3],
+      ],
+    );
+    const vars = await locals(trace.body.stackFrames[1]!.id);
+    const pool = vars.get('pool')!;
+    assert.equal(pool.value, 'list of 1');
+    assert.equal(pool.type, 'list');
+    const items = await dc.variablesRequest({ variablesReference: pool.variablesReference });
+    assert.deepEqual(
+      items.body.variables.map((v) => v.name),
+      ['[0]'],
+    );
+    assert.match(items.body.variables[0]!.value, /^0xffff8880[0-9a-f]{8}$/);
+    const object = await dc.variablesRequest({ variablesReference: items.body.variables[0]!.variablesReference });
+    assert.equal(new Map(object.body.variables.map((v) => [v.name, v.value])).get('cache'), 'kmalloc-192');
+    const printed = await dc.evaluateRequest({
+      expression: 'pool',
+      context: 'repl',
+      frameId: trace.body.stackFrames[1]!.id,
+    });
+    assert.match(printed.body.result, /^\[0xffff8880[0-9a-f]{8}\]$/);
+  });
+
+  test('an include outside the workspace refuses the launch with KM2030', async () => {
+    const inner = mkdtempSync(join(scratch, 'ws-'));
+    scenario('outside.kmem', 'let x = 1');
+    const program = join(inner, 'main.kmem');
+    writeFileSync(program, 'include "../outside.kmem"\n');
+    await dc.initializeRequest({ adapterID: 'kmem', linesStartAt1: true, columnsStartAt1: true, pathFormat: 'path' });
+    await assert.rejects(
+      dc.launchRequest({ program, workspaceRoot: inner } as DebugProtocol.LaunchRequestArguments),
+      /main\.kmem:1:9: error KM2030: '\.\.\/outside\.kmem' is outside the workspace/,
+    );
+  });
+
   test('bad launch configurations get coded errors and the adapter keeps answering', async () => {
     await dc.initializeRequest({ adapterID: 'kmem', linesStartAt1: true, columnsStartAt1: true, pathFormat: 'path' });
     const bad = (args: Record<string, unknown>) => dc.launchRequest(args as DebugProtocol.LaunchRequestArguments);
