@@ -12,6 +12,7 @@ import {
   type ServerOptions,
 } from 'vscode-languageclient/node';
 import { DEBUG_TYPE, KmemAdapterFactory, KmemConfigurationProvider } from './debugConfig';
+import { registerExampleCommand } from './examples';
 import { SlabPanel } from './slabPanel';
 
 let client: LanguageClient | undefined;
@@ -39,6 +40,7 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.commands.registerCommand('kmem.debugScenario', (uri?: vscode.Uri) => startScenario(uri, false)),
     vscode.commands.registerCommand('kmem.runScenario', (uri?: vscode.Uri) => startScenario(uri, true)),
   );
+  registerExampleCommand(context);
   client = startLanguageClient(context);
 }
 
