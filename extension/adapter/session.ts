@@ -101,9 +101,12 @@ interface FunctionBreakpointSpec {
   readonly id: number;
   readonly name: string;
   readonly kind: EventKind;
-  /** Slab cache id the event must come from, or -1 for any. */
+  /** Slab cache id the event must come from, -1 for any, or PENDING_CACHE: a cache the scenario creates later, by name. */
   readonly cache: number;
 }
+
+/** FunctionBreakpointSpec.cache of a breakpoint on a cache that does not exist yet (kmem_cache_create makes it). */
+const PENDING_CACHE = -2;
 
 type VariableContainer =
   | { kind: 'locals'; frame: number }
@@ -299,7 +302,15 @@ export class KmemDebugSession extends LoggingDebugSession {
         breakpoints.push({ id, verified: false, message: spec });
       } else {
         specs.push(spec);
-        breakpoints.push({ id, verified: true });
+        breakpoints.push(
+          spec.cache === PENDING_CACHE
+            ? {
+                id,
+                verified: true,
+                message: `No event or cache '${spec.name}' yet: it stops when a cache the scenario creates by that name allocates`,
+              }
+            : { id, verified: true },
+        );
       }
     }
     this.functionBreakpoints = specs;
@@ -805,7 +816,7 @@ export class KmemDebugSession extends LoggingDebugSession {
     for (let seq = first; seq < end; seq++) {
       const kind = machine.events.kindAt(seq);
       for (const bp of this.functionBreakpoints) {
-        if (bp.kind === kind && (bp.cache < 0 || machine.events.cacheAt(seq) === bp.cache)) {
+        if (bp.kind === kind && this.cacheMatches(bp, machine, machine.events.cacheAt(seq))) {
           return seq;
         }
       }
@@ -814,7 +825,12 @@ export class KmemDebugSession extends LoggingDebugSession {
   }
 
   private eventMatches(bp: FunctionBreakpointSpec, e: KmemEvent): boolean {
-    return bp.kind === e.kind && (bp.cache < 0 || bp.cache === e.cache);
+    return bp.kind === e.kind && this.cacheMatches(bp, this.scenario!.machine, e.cache);
+  }
+
+  private cacheMatches(bp: FunctionBreakpointSpec, machine: Machine, cache: number): boolean {
+    if (bp.cache === PENDING_CACHE) return machine.slub.caches[cache]?.name === bp.name;
+    return bp.cache < 0 || bp.cache === cache;
   }
 
   private resolveFunctionBreakpoint(id: number, name: string): FunctionBreakpointSpec | string {
@@ -826,6 +842,10 @@ export class KmemDebugSession extends LoggingDebugSession {
     const cache = names.indexOf(name);
     if (cache >= 0) {
       return { id, name, kind: EventKind.Kmalloc, cache };
+    }
+    if (/^[\w.:-]{1,64}$/.test(name)) {
+      // A cache the scenario makes with kmem_cache_create("dentry", ...): matched by name when it allocates.
+      return { id, name, kind: EventKind.Kmalloc, cache: PENDING_CACHE };
     }
     return `Unknown allocation event '${name}': use ${[...EVENT_BREAKPOINT_KINDS.keys()].join(', ')} or a cache name such as kmalloc-192`;
   }

@@ -203,7 +203,7 @@ describe('kmem debug adapter over DAP', () => {
 
   test('a function breakpoint on a cache stops when that cache allocates', async () => {
     const stopped = dc.waitForEvent('stopped');
-    const { functions } = await launch(EXAMPLE, { functions: ['kmalloc-1k', 'no-such-cache'] });
+    const { functions } = await launch(EXAMPLE, { functions: ['kmalloc-1k', 'no such cache!'] });
     assert.equal(functions[0]!.verified, true);
     assert.equal(functions[1]!.verified, false);
     assert.match(functions[1]!.message ?? '', /Unknown allocation event/);
@@ -233,6 +233,25 @@ describe('kmem debug adapter over DAP', () => {
     const again = dc.waitForEvent('stopped');
     await dc.continueRequest({ threadId: 1 });
     assert.equal(((await again) as DebugProtocol.StoppedEvent).body.reason, 'function breakpoint');
+  });
+
+  test('a function breakpoint on a cache the scenario creates later stops when it allocates', async () => {
+    const program = scenario(
+      'own-cache.kmem',
+      [
+        'let c = kmem_cache_create("dentry", 192, 8, SLAB_RECLAIM_ACCOUNT)',
+        'let d = kmem_cache_alloc(c, GFP_KERNEL)',
+      ].join('\n'),
+    );
+    const stopped = dc.waitForEvent('stopped');
+    const { functions } = await launch(program, { functions: ['dentry'] });
+    assert.equal(functions[0]!.verified, true);
+    assert.match(functions[0]!.message ?? '', /a cache the scenario creates by that name/);
+    const event = (await stopped) as DebugProtocol.StoppedEvent;
+    assert.equal(event.body.reason, 'function breakpoint');
+    assert.deepEqual(event.body.hitBreakpointIds, [functions[0]!.id]);
+    assert.match(event.body.description ?? '', /^dentry allocated 0xffff888/);
+    await assertLocation(2);
   });
 
   test('a slub_debug breakpoint stops on a SLUB debug report, whose text is in the debug console', async () => {
