@@ -124,6 +124,7 @@ export const DIAGNOSTIC_CODES: Readonly<Record<string, string>> = {
   KM4129: '`pop` of an empty list',
   KM4130: 'a list index outside `0..length(list)-1`',
   KM4131: '`push` onto a list that already holds 1048576 items',
+  KM4132: 'no slab cache by the name a `slab_*` counter asks for',
   KM4220: 'EINVAL from a process memory call (unaligned, out of range, bad `PROT_` bits)',
   KM4221: 'EEXIST: mmap over an existing mapping',
   KM4222: 'ENOMEM: out of memory in a process call, or mprotect over a hole',

@@ -34,7 +34,7 @@ export const MIGHT_ALLOC_SITE = 'include/linux/sched/mm.h:321';
 export interface ContextHost {
   printk(text: string): void;
   /** Who runs where, now: jiffies, CPU, scenario line, current->comm and the kernel's taint. */
-  now(): { jiffies: number; cpu: number; line: number; comm: string; taint: { mask: number } };
+  now(): { jiffies: number; cpu: number; line: number; comm: string; pid: number; taint: { mask: number } };
   /** A might_sleep report was printed. */
   report(kind: MightSleepKind): void;
 }
@@ -112,7 +112,7 @@ export class ExecContext {
     const hex = (n: number) => n.toString(16);
     const lines = [
       `BUG: sleeping function called from invalid context at ${MIGHT_ALLOC_SITE}`,
-      `in_atomic(): ${this.inAtomic() ? 1 : 0}, irqs_disabled(): ${this.irqsOff > 0 ? 1 : 0}, non_block: 0, pid: 1, name: ${h.comm}`,
+      `in_atomic(): ${this.inAtomic() ? 1 : 0}, irqs_disabled(): ${this.irqsOff > 0 ? 1 : 0}, non_block: 0, pid: ${h.pid}, name: ${h.comm}`,
       `preempt_count: ${hex(this.preemptCount)}, expected: 0`,
       `RCU nest depth: ${this.rcuDepth}, expected: 0`,
       ...this.preemptDisabledAt(),
@@ -128,7 +128,7 @@ export class ExecContext {
     if (this.preemptCount === 0) return false;
     const h = this.host.now();
     const lines = [
-      `BUG: scheduling while atomic: ${h.comm}/1/0x${this.preemptCount.toString(16).padStart(8, '0')}`,
+      `BUG: scheduling while atomic: ${h.comm}/${h.pid}/0x${this.preemptCount.toString(16).padStart(8, '0')}`,
       ...this.preemptDisabledAt(),
       ...this.dumpStack(['__schedule_bug', '__schedule', 'schedule', 'schedule_timeout', 'msleep']),
     ];
@@ -151,7 +151,7 @@ export class ExecContext {
     // Interrupt handlers and softirqs run on the IRQ stack: "<IRQ>"; task context "<TASK>".
     const section = this.preemptCount & (0xf0000 | 0x100) ? 'IRQ' : 'TASK';
     return [
-      ...dumpStackHeader(h.cpu, 1, h.comm, h.taint.mask),
+      ...dumpStackHeader(h.cpu, h.pid, h.comm, h.taint.mask),
       'Call Trace:',
       ` <${section}>`,
       ' dump_stack_lvl+0x0/0x0',

@@ -96,11 +96,14 @@ export const QUARANTINE_BATCHES = 32768;
 export const QUARANTINE_FRACTION = 32;
 
 /* Per-object words of the side table (one Int32Array per slab, OBJ_WORDS per object). */
-const OBJ_WORDS = 4;
+const OBJ_WORDS = 6;
 const W_STATE = 0;
 const W_REQUESTED = 1;
 const W_ALLOC_TRACK = 2;
 const W_FREE_TRACK = 3;
+/* The pid of each track (struct kasan_track keeps it beside the stack handle). */
+const W_ALLOC_PID = 4;
+const W_FREE_PID = 5;
 const ST_UNUSED = 0;
 const ST_ALLOCATED = 1;
 const ST_FREE = 2;
@@ -277,6 +280,7 @@ export class KasanRuntime {
       words[at + W_STATE] = ST_ALLOCATED;
       words[at + W_REQUESTED] = Math.min(requested, this.rCache!.geometry.objectSize);
       words[at + W_ALLOC_TRACK] = this.saveStack(ALLOC_FRAMES[entry] ?? ALLOC_FRAMES.kmalloc!);
+      words[at + W_ALLOC_PID] = this.machine.pid;
       words[at + W_FREE_TRACK] = 0;
     }
     if (mayBlock) this.quarantineReduce();
@@ -336,6 +340,7 @@ export class KasanRuntime {
     const at = this.rIndex * OBJ_WORDS;
     words[at + W_STATE] = ST_FREE;
     words[at + W_FREE_TRACK] = this.saveStack(FREE_FRAMES[entry] ?? FREE_FRAMES.kfree!);
+    words[at + W_FREE_PID] = this.machine.pid;
     const cache = this.rCache!;
     if (!this.quarantined[cache.id]) return false;
     this.quarantinePut(phys, cache.geometry.size);
@@ -551,7 +556,7 @@ export class KasanRuntime {
     const m = this.machine;
     const line = `line_${m.line}+0x0/0x1 [scenario]`;
     const stack = [
-      ...dumpStackHeader(m.cpu, 1, m.comm, m.slubDebug.taint.mask),
+      ...dumpStackHeader(m.cpu, m.pid, m.comm, m.slubDebug.taint.mask),
       'Call Trace:',
       ' <TASK>',
       ' dump_stack_lvl+0x0/0x0',
@@ -567,7 +572,7 @@ export class KasanRuntime {
       ip: kind === 'access' ? line : line,
       accessAddr: virt,
       comm: m.comm,
-      pid: 1,
+      pid: m.pid,
       stack,
       shadowAt: this.shadowAt,
       page: this.pageInfo(virt),
@@ -590,15 +595,15 @@ export class KasanRuntime {
     const at = slot * OBJ_WORDS;
     const state = words?.[at + W_STATE] ?? ST_UNUSED;
     const allocSize = state === ST_ALLOCATED ? words![at + W_REQUESTED]! : g.objectSize;
-    const track = (handle: number): KasanTrack | undefined =>
-      handle > 0 ? { pid: 1, stack: this.depot.fetch(handle).map((f) => ` ${f}`) } : undefined;
+    const track = (handle: number, pid: number): KasanTrack | undefined =>
+      handle > 0 ? { pid, stack: this.depot.fetch(handle).map((f) => ` ${f}`) } : undefined;
     return {
       addr: m.virt(object),
       cacheName: cache.name,
       objectSize: g.objectSize,
       allocSize: allocSize || g.objectSize,
-      allocTrack: words ? track(words[at + W_ALLOC_TRACK]!) : undefined,
-      freeTrack: state === ST_FREE && words ? track(words[at + W_FREE_TRACK]!) : undefined,
+      allocTrack: words ? track(words[at + W_ALLOC_TRACK]!, words[at + W_ALLOC_PID]!) : undefined,
+      freeTrack: state === ST_FREE && words ? track(words[at + W_FREE_TRACK]!, words[at + W_FREE_PID]!) : undefined,
     };
   }
 

@@ -161,7 +161,7 @@ export class KfenceRuntime {
 
   private footer(): string[] {
     const m = this.machine;
-    return dumpStackHeader(m.cpu, 1, m.comm, m.slubDebug.taint.mask);
+    return dumpStackHeader(m.cpu, m.pid, m.comm, m.slubDebug.taint.mask);
   }
 
   /**
@@ -171,7 +171,7 @@ export class KfenceRuntime {
    */
   private track(): KfenceTrackInfo {
     const m = this.machine;
-    return { pid: 1, cpu: m.cpu, tsNsec: m.uptimeMs * 1e6, stack: [`line_${m.line}+0x0/0x1 [scenario]`] };
+    return { pid: m.pid, cpu: m.cpu, tsNsec: m.uptimeMs * 1e6, stack: [`line_${m.line}+0x0/0x1 [scenario]`] };
   }
 
   private emit(report: KfenceReport, phys: number): void {

@@ -108,7 +108,7 @@ export class KmemleakTracker {
       size: t.size,
       minCount: t.minCount,
       comm: this.machine.comm,
-      pid: 1,
+      pid: this.machine.pid,
       jiffies: t.jiffies,
       trace: [`${ENTRY_FRAMES[t.entry] ?? t.entry}+0x0/0x0`, `line_${t.line}+0x0/0x1 [scenario]`],
       checksum: t.checksum,

@@ -242,8 +242,19 @@ export class Machine {
   readonly log: string[] = [];
   /** Messages not kept because the log was full. */
   logDropped = 0;
-  /** current->comm: the name in the kernel's reports. The machine has no tasks yet; everything runs as 'kmem'. */
+  /**
+   * current: the task the scenario's statements run as, named in the kernel's reports (comm, pid). The
+   * scenario itself is pid 1, 'kmem', until switch_to(pid) makes a spawned task current (back to 1 when
+   * that task exits).
+   */
   comm = 'kmem';
+  pid = 1;
+
+  /** context_switch() to `task` (undefined: back to the scenario's own pid 1). */
+  switchTo(task: { readonly pid: number; readonly comm: string } | undefined): void {
+    this.pid = task?.pid ?? 1;
+    this.comm = task?.comm ?? 'kmem';
+  }
   /** The CPU and scenario line the next operation runs on behalf of. */
   cpu = 0;
   line = 0;
@@ -268,6 +279,7 @@ export class Machine {
         cpu: this.cpu,
         line: this.line,
         comm: this.comm,
+        pid: this.pid,
         taint: this.slubDebug.taint,
       }),
       report: (kind: MightSleepKind) => {
@@ -663,7 +675,7 @@ export class Machine {
   private oopsOnFreelist(cache: KmemCache, ptr: bigint, at: bigint): void {
     const hex = (v: bigint) => BigInt.asUintN(64, v).toString(16).padStart(16, '0');
     const canonical = at >> 47n === 0n || BigInt.asUintN(64, at) >> 47n === (1n << 17n) - 1n;
-    const cpuLine = `CPU: ${this.cpu} UID: 0 PID: 1 Comm: ${this.comm} Not tainted 6.12.0 #1\n`;
+    const cpuLine = `CPU: ${this.cpu} UID: 0 PID: ${this.pid} Comm: ${this.comm} Not tainted 6.12.0 #1\n`;
     const report = canonical
       ? `BUG: unable to handle page fault for address: ${hex(at)}\n` +
         '#PF: supervisor read access in kernel mode\n#PF: error_code(0x0000) - not-present page\n' +

@@ -377,6 +377,7 @@ export class TaskTable {
     this.kernelStackPages -= THREAD_PAGES;
     task.alive = false;
     this.tasks.delete(task.pid);
+    if (this.machine.pid === task.pid) this.machine.switchTo(undefined); // do_exit() schedules away for good
     return undefined;
   }
 

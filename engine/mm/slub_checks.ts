@@ -276,7 +276,13 @@ export class SlubDebugger implements SlubDebugHooks {
     const line = this.machine.line;
     const caller = TEXT_BASE + (BigInt(Math.max(0, line)) << 8n);
     const handle = this.depot.save([`${this.entry}+0x0/0x0`, this.symbol(caller)]);
-    return { addr: caller, handle, cpu: this.machine.cpu, pid: 1, when: BigInt(this.machine.events.length) };
+    return {
+      addr: caller,
+      handle,
+      cpu: this.machine.cpu,
+      pid: this.machine.pid,
+      when: BigInt(this.machine.events.length),
+    };
   }
 
   /** The report context of a slab; what only a report prints is computed when it prints (getters). */

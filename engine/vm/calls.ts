@@ -18,6 +18,7 @@ import { HEAP_BUILTINS } from './calls_heaps';
 import { BULK_MAX, MEMORY_BUILTINS, pointerArray } from './calls_memory';
 import { DETECTOR_BUILTINS } from './calls_detectors';
 import { CONTEXT_BUILTINS } from './calls_context';
+import { STATS_BUILTINS } from './calls_stats';
 import { compactMachine } from '../mm/compaction';
 import { Value, formatValue as formatValueImpl } from './values';
 
@@ -42,7 +43,8 @@ export type BuiltinTopic =
   | 'processes'
   | 'compaction'
   | 'heaps'
-  | 'lists';
+  | 'lists'
+  | 'stats';
 
 /**
  * What a builtin is, as the language service and docs/language.md tell it: the one source of both (hovers
@@ -619,6 +621,7 @@ export const ALL_GENERIC_BUILTINS: readonly GenericBuiltin[] = [
   ...MEMORY_BUILTINS,
   ...DETECTOR_BUILTINS,
   ...CONTEXT_BUILTINS,
+  ...STATS_BUILTINS,
 ];
 
 export const GENERIC_BUILTIN_IDS: ReadonlyMap<string, number> = new Map(

@@ -88,7 +88,7 @@ function unmappedKernelAccess(machine: Machine, name: string, va: bigint, write:
   const r = machine.kernelPt.access(va, write ? 'write' : 'read', false);
   const report = r.ok
     ? `BUG: unable to handle page fault for address: ${va.toString(16).padStart(16, '0')}\n`
-    : formatKernelFaultOops(machine, machine.kernelPt, va, r.fault, { pid: 1, comm: machine.comm });
+    : formatKernelFaultOops(machine, machine.kernelPt, va, r.fault, { pid: machine.pid, comm: machine.comm });
   machine.printk(report);
   return {
     code: 'KM4013',

@@ -97,6 +97,38 @@ export const TASK_BUILTINS: readonly GenericBuiltin[] = [
     },
   },
   {
+    name: 'switch_to',
+    params: ['pid'],
+    returnsValue: false,
+    summary:
+      "Makes process pid current: the statements after it run as that task, and the kernel's reports name it (comm/pid). switch_to(1) is the scenario itself again.",
+    doc: "A context switch: the statements after it run as process `pid` (its comm and pid in KASAN, KFENCE, kmemleak and SLUB reports, oopses and allocation tracks; the debugger's current thread). `switch_to(1)` makes the scenario itself (pid 1, `kmem`) current again, as does the current process's `exit`.",
+    returns: 'nothing',
+    topic: 'processes',
+    run(machine, [pid]) {
+      if (pid === 1 && !machine.tasks.tasks.has(1)) {
+        machine.switchTo(undefined);
+        return undefined;
+      }
+      const task = taskOf(machine, 'switch_to', pid!);
+      if (isFailure(task)) return task;
+      machine.switchTo(task);
+      return undefined;
+    },
+  },
+  {
+    name: 'current_pid',
+    params: [],
+    returnsValue: true,
+    summary: 'The pid of the task the scenario runs as (current->pid): 1 until switch_to.',
+    doc: 'The pid of `current`, the task the scenario runs as: 1 (the scenario itself) until `switch_to`.',
+    returns: 'a pid',
+    topic: 'processes',
+    run(machine) {
+      return machine.pid;
+    },
+  },
+  {
     name: 'exit',
     params: ['pid'],
     returnsValue: false,

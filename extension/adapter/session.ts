@@ -36,6 +36,7 @@ import {
   StoppedEvent,
   TerminatedEvent,
   Thread,
+  ThreadEvent,
 } from '@vscode/debugadapter';
 import { DebugProtocol } from '@vscode/debugprotocol';
 import { basename, dirname } from 'node:path';
@@ -142,6 +143,8 @@ export class KmemDebugSession extends LoggingDebugSession {
   private programPath = '';
   /** Line breakpoints by the source path the client set them in: 0-based line -> breakpoint id. */
   private lineBreakpoints = new Map<string, Map<number, number>>();
+  /** The threads (pids) the client has been told of. */
+  private announcedThreads = new Set<number>([THREAD_ID]);
   /** lineBreakpoints by the program's file index (Program.files), for the VM's breakAtLine. */
   private fileBreakpoints: (Map<number, number> | undefined)[] = [];
   private functionBreakpoints: FunctionBreakpointSpec[] = [];
@@ -236,7 +239,7 @@ export class KmemDebugSession extends LoggingDebugSession {
     await this.configurationDone;
     if (args.stopOnEntry && !args.noDebug) {
       this.lastStop = { reason: 'step', line: scenario.vm.currentLine() };
-      this.sendEvent(new StoppedEvent('entry', THREAD_ID));
+      this.sendEvent(new StoppedEvent('entry', this.currentThread()));
     } else {
       void this.execute({ kind: 'continue', fromLaunch: true });
     }
@@ -318,9 +321,40 @@ export class KmemDebugSession extends LoggingDebugSession {
     this.sendResponse(response);
   }
 
+  /**
+   * Threads are the machine's tasks: pid 1 (the scenario itself, or a spawned init) and every live process.
+   * The scenario's statements run as `current` (switch_to), so its call stack is on that thread; the others
+   * are not running and show where they wait.
+   */
   protected override threadsRequest(response: DebugProtocol.ThreadsResponse): void {
-    response.body = { threads: [new Thread(THREAD_ID, 'scenario (cpu 0)')] };
+    response.body = { threads: this.threadList().map((t) => new Thread(t.id, t.name)) };
     this.sendResponse(response);
+  }
+
+  private threadList(): { id: number; name: string }[] {
+    const machine = this.scenario?.machine;
+    if (!machine) return [{ id: THREAD_ID, name: 'kmem (pid 1)' }];
+    const current = machine.pid;
+    const label = (pid: number, comm: string) => `${comm} (pid ${pid})${pid === current ? ' current' : ''}`;
+    const init = machine.tasks.tasks.get(THREAD_ID);
+    const out = [{ id: THREAD_ID, name: label(THREAD_ID, init?.comm ?? 'kmem') }];
+    for (const t of machine.tasks.tasks.values()) {
+      if (t.pid !== THREAD_ID) out.push({ id: t.pid, name: label(t.pid, t.comm) });
+    }
+    return out;
+  }
+
+  /** The thread the scenario runs on: current's pid (1 until switch_to). */
+  private currentThread(): number {
+    return this.scenario?.machine.pid ?? THREAD_ID;
+  }
+
+  /** ThreadEvents for tasks spawned or gone since the last stop, so the client's thread list follows the machine. */
+  private announceThreads(): void {
+    const now = new Set(this.threadList().map((t) => t.id));
+    for (const id of now) if (!this.announcedThreads.has(id)) this.sendEvent(new ThreadEvent('started', id));
+    for (const id of this.announcedThreads) if (!now.has(id)) this.sendEvent(new ThreadEvent('exited', id));
+    this.announcedThreads = now;
   }
 
   protected override continueRequest(response: DebugProtocol.ContinueResponse): void {
@@ -353,10 +387,27 @@ export class KmemDebugSession extends LoggingDebugSession {
     this.sendResponse(response);
   }
 
-  protected override stackTraceRequest(response: DebugProtocol.StackTraceResponse): void {
+  protected override stackTraceRequest(
+    response: DebugProtocol.StackTraceResponse,
+    args: DebugProtocol.StackTraceArguments,
+  ): void {
     const scenario = this.scenario;
     if (!scenario) {
       return this.fail(response, errors.notLaunched());
+    }
+    const current = this.currentThread();
+    if (args.threadId !== current) {
+      // A task the scenario does not run as: it is off the CPU, with no scenario code of its own to show.
+      const machine = scenario.machine;
+      const task = machine.tasks.tasks.get(args.threadId);
+      const who = task ? `${task.comm} (pid ${task.pid})` : `pid ${args.threadId}`;
+      const frame = new StackFrame(
+        0,
+        `${who} is not running: the scenario runs as ${machine.comm} (pid ${current})`,
+      ) as DebugProtocol.StackFrame;
+      frame.presentationHint = 'label';
+      response.body = { stackFrames: [frame], totalFrames: 1 };
+      return this.sendResponse(response);
     }
     const sourceOf = (file: string) => new Source(basename(file), this.convertDebuggerPathToClient(file));
     const frames: DebugProtocol.StackFrame[] = [];
@@ -699,9 +750,10 @@ export class KmemDebugSession extends LoggingDebugSession {
     this.lastStop = stop;
     this.lastEvent = stop.eventSeq !== undefined ? this.scenario!.machine.events.get(stop.eventSeq) : undefined;
     const reason = override ?? this.stopReasonText(stop);
+    this.announceThreads();
     const event = new StoppedEvent(
       reason,
-      THREAD_ID,
+      this.currentThread(),
       stop.error ? `${stop.error.code}: ${stop.error.message}` : undefined,
     ) as DebugProtocol.StoppedEvent;
     event.body.description = this.describeStop(stop);

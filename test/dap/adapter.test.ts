@@ -738,6 +738,37 @@ describe('kmem debug adapter over DAP', () => {
     assert.match(printed.body.result, /^\[0xffff8880[0-9a-f]{8}\]$/);
   });
 
+  test('processes are threads: the scenario runs on the current one after switch_to', async () => {
+    const program = scenario(
+      'threads.kmem',
+      [
+        'let init = spawn("init")',
+        'let web = spawn("nginx")',
+        'switch_to(web)',
+        'let p = kmalloc(64, GFP_KERNEL)',
+      ].join('\n'),
+    );
+    const stopped = dc.waitForEvent('stopped');
+    await launch(program, { lines: [4] });
+    const event = (await stopped) as DebugProtocol.StoppedEvent;
+    assert.equal(event.body.threadId, 2);
+    const threads = await dc.threadsRequest();
+    assert.deepEqual(
+      threads.body.threads.map((t) => [t.id, t.name]),
+      [
+        [1, 'init (pid 1)'],
+        [2, 'nginx (pid 2) current'],
+      ],
+    );
+    const running = await dc.stackTraceRequest({ threadId: 2 });
+    assert.equal(running.body.stackFrames[0]!.line, 4);
+    const other = await dc.stackTraceRequest({ threadId: 1 });
+    assert.deepEqual(
+      other.body.stackFrames.map((f) => [f.name, f.presentationHint]),
+      [['init (pid 1) is not running: the scenario runs as nginx (pid 2)', 'label']],
+    );
+  });
+
   test('an include outside the workspace refuses the launch with KM2030', async () => {
     const inner = mkdtempSync(join(scratch, 'ws-'));
     scenario('outside.kmem', 'let x = 1');

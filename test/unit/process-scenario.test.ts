@@ -121,3 +121,41 @@ test('kernel code touching a freed vmalloc area oopses as 6.12 prints it (x86-64
       'CPU: 0 UID: 0 PID: 1 Comm: modprobe Not tainted 6.12.0 #1\n',
   );
 });
+
+test("switch_to makes a process current: the kernel's reports name it, exit switches back", () => {
+  const { stop, vars, machine } = run(
+    [
+      'machine { kasan y; kasan_multi_shot y }',
+      'let init = spawn("init")',
+      'let nginx = spawn("nginx")',
+      'switch_to(nginx)',
+      'let as_nginx = current_pid()',
+      'let p = kmalloc(100, GFP_KERNEL)',
+      'switch_to(init)',
+      'kfree(p)',
+      'switch_to(nginx)',
+      'expect kasan {',
+      '  let x = read8(p)',
+      '}',
+      'exit(nginx)',
+      'let after_exit = current_pid()',
+    ].join('\n'),
+  );
+  assert.equal(stop.reason, 'end', JSON.stringify(stop.error));
+  assert.equal(vars.get('as_nginx'), 2);
+  assert.equal(vars.get('after_exit'), 1);
+  const log = machine.log.join('');
+  // mm/kasan/report.c: the access by current, then print_track() ("%s by task %u:\n" without
+  // CONFIG_KASAN_EXTRA_INFO) of the alloc track (nginx, pid 2) and the free track (init, pid 1).
+  assert.match(log, /Read of size 1 at addr [0-9a-f]+ by task nginx\/2\n/);
+  assert.match(log, /\nAllocated by task 2:\n/);
+  assert.match(log, /\nFreed by task 1:\n/);
+  assert.match(log, /CPU: 0 UID: 0 PID: 2 Comm: nginx Not tainted 6\.12\.0 #1/);
+});
+
+test('switch_to a pid that is not a live task is ESRCH (KM4223)', () => {
+  const { stop } = run('let init = spawn("init")\nlet p = spawn("bash")\nexit(p)\nswitch_to(p)');
+  assert.equal(stop.reason, 'error');
+  assert.equal(stop.error!.code, 'KM4223');
+  assert.match(stop.error!.message, /^switch_to: no task with pid 2 \(ESRCH\)/);
+});
