@@ -498,7 +498,7 @@ function run(
   }
   printFiles(io, machine, files);
   if (stop.reason === 'error' && stop.error) {
-    io.err(`${formatDiagnostic(file, { ...stop.error, severity: 'error' })}\n`);
+    io.err(`${formatDiagnostic(stop.error.file ?? file, { ...stop.error, severity: 'error' })}\n`);
     if (stop.error.report !== undefined) io.err(stop.error.report);
     return EXIT_FINDINGS;
   }
@@ -577,6 +577,7 @@ function runDocument(
           message: error.message,
           line: error.range.start.line + 1,
           column: error.range.start.character + 1,
+          ...(error.file !== undefined ? { file: error.file } : {}),
           ...(error.report !== undefined ? { report: error.report } : {}),
         }
       : null,

@@ -20,7 +20,15 @@ export interface RunDocument {
     line: number;
     column: number;
   }[];
-  readonly error?: { code: string; message: string; line: number; column: number; report?: string } | null;
+  readonly error?: {
+    code: string;
+    message: string;
+    line: number;
+    column: number;
+    /** The included file the error is in; absent: the scenario's own. */
+    file?: string;
+    report?: string;
+  } | null;
   readonly machine?: {
     memoryBytes: number;
     cpus: number;
@@ -154,7 +162,7 @@ export function renderHtmlReport(doc: RunDocument, source: string): string {
   if (doc.error) {
     parts.push(
       '<h2>Stopped on an error</h2>',
-      `<p>line ${doc.error.line}: <b>${escapeHtml(doc.error.code)}</b> ${escapeHtml(doc.error.message)}</p>`,
+      `<p>${doc.error.file ? `${escapeHtml(doc.error.file)}, ` : ''}line ${doc.error.line}: <b>${escapeHtml(doc.error.code)}</b> ${escapeHtml(doc.error.message)}</p>`,
       doc.error.report ? `<pre>${escapeHtml(doc.error.report)}</pre>` : '',
     );
   }
@@ -185,7 +193,10 @@ export function renderHtmlReport(doc: RunDocument, source: string): string {
       );
     }
   }
-  const hit = new Set([...(doc.reports ?? []).map((r) => r.line), ...(doc.error ? [doc.error.line] : [])]);
+  const hit = new Set([
+    ...(doc.reports ?? []).map((r) => r.line),
+    ...(doc.error && !doc.error.file ? [doc.error.line] : []),
+  ]);
   const src = source
     .replace(/\n$/, '')
     .split('\n')

@@ -26,6 +26,7 @@ function place(
   from: string,
   naming: IncludeNaming,
 ): { full: string; fileName: string } | Refusal {
+  if (path.trim() === '') return { code: 'KM2031', message: `include needs a file name` };
   const full = resolve(dirname(resolve(from)), path);
   const inside = relative(resolve(root), full);
   if (inside === '' || inside.startsWith('..') || isAbsolute(inside)) {
