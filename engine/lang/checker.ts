@@ -18,8 +18,8 @@
  * any of its `return` statements has one; then all must (KM2019), and the end of the body returns 0.
  *
  * Types: a value is an integer (a number, an address) or a list of integers (`[]`, a pool of handles). Every
- * variable has the type of its first value; a procedure's parameter is a list when its body uses it as one
- * (pushes to it, pops it, indexes it, takes its len, iterates it, passes it where a list goes), and the
+ * variable has the type of its first value; a procedure's parameter is a list when its body first uses it as
+ * one (pushes to it, pops it, indexes it, takes its length, iterates it, passes it where a list goes), and the
  * procedure returns a list when its `return`s give one. A list where a number goes is KM2025, a number
  * where a list goes KM2026; so the VM's arithmetic never meets a list.
  *
@@ -71,8 +71,11 @@ export interface VarInfo {
   /** Declaration order over the whole script. */
   readonly order: number;
   readonly loopVariable: boolean;
-  /** A list variable (its first value was a list), not an integer. */
-  readonly list: boolean;
+  /**
+   * A list variable (its first value was a list), not an integer. A parameter starts undecided (undefined):
+   * its first use as a list or as a number in the body decides it, in the one pass over the body.
+   */
+  list: boolean | undefined;
   /** The declared name's range. */
   readonly declaration: Range;
   /** The procedure whose frame holds the slot (its index in CheckResult.procs), -1 for the top level. */
@@ -89,8 +92,8 @@ export interface ProcInfo {
   readonly returnsValue: boolean;
   /** Its returns give a list (the body's first `return expr` decides). */
   returnsList: boolean;
-  /** Which parameters are lists (used as lists in the body). */
-  readonly paramLists: readonly boolean[];
+  /** Which parameters are lists (used as lists in the body); set when the body has been checked. */
+  paramLists: readonly boolean[];
   /** The parameters' variables: slots 0..n-1 of the frame. */
   readonly paramInfos: VarInfo[];
   /** Slots of one frame: parameters, locals, loop counters. */
@@ -279,7 +282,8 @@ class Checker {
     return [...names];
   }
 
-  private declare(name: string, at: Range, loopVariable: boolean, list = false): VarInfo | undefined {
+  /** `list`: the variable's type; null for a parameter, which its first use decides. */
+  private declare(name: string, at: Range, loopVariable: boolean, list: boolean | null = false): VarInfo | undefined {
     if (RESERVED_WORDS.has(name)) {
       return undefined; // already reported by the parser
     }
@@ -312,7 +316,7 @@ class Checker {
       depth: this.scopes.length - 1,
       order: this.variables.length,
       loopVariable,
-      list,
+      list: list ?? undefined,
       declaration: at,
       proc: this.current?.proc ?? -1,
       file: this.file,
@@ -333,6 +337,7 @@ class Checker {
       case 'assign': {
         const ty = this.expr(stmt.value, true);
         const info = this.assignTarget(stmt);
+        if (info && info.list === undefined && ty !== undefined) info.list = ty === 'list';
         if (info && ty !== undefined && (ty === 'list') !== info.list) {
           if (info.list) this.needList(stmt.value, `'${info.name}' is a list`);
           else this.needValue(stmt.value, ty, `'${info.name}' is a number`);
@@ -460,15 +465,13 @@ class Checker {
         }
       }
     }
-    const usedAsList = listUses(stmt.body, this.procs);
-    const paramLists = stmt.params.map((p) => usedAsList.has(p.name));
     const info: ProcInfo = {
       name,
       params: stmt.params.map((p) => p.name),
       paramInfos: [],
       returnsValue,
       returnsList: false,
-      paramLists,
+      paramLists: [],
       file: this.file,
       slotCount: 0,
       definition: stmt,
@@ -481,11 +484,13 @@ class Checker {
     this.slotCount = 0;
     this.current = { proc: id, firstScope: this.scopes.length };
     this.block(stmt.body, () => {
-      stmt.params.forEach((p, i) => {
-        const v = this.declare(p.name, p.range, false, paramLists[i]);
+      for (const p of stmt.params) {
+        const v = this.declare(p.name, p.range, false, null);
         if (v) info.paramInfos.push(v);
-      });
+      }
     });
+    for (const v of info.paramInfos) v.list ??= false; // never used either way: a number
+    info.paramLists = info.paramInfos.map((v) => v.list === true);
     info.slotCount = this.slotCount;
     this.current = undefined;
     this.nextSlot = saved.nextSlot;
@@ -513,7 +518,15 @@ class Checker {
 
   /** Checks an expression whose value must be an integer. */
   private value(expr: Expr, why?: string): void {
-    this.needValue(expr, this.expr(expr, true), why);
+    const ty = this.expr(expr, true);
+    if (ty === undefined) this.decide(expr, false);
+    this.needValue(expr, ty, why);
+  }
+
+  /** A parameter not decided yet becomes a list or a number at this use. */
+  private decide(expr: Expr, list: boolean): void {
+    const info = expr.kind === 'name' ? this.bindings.get(expr) : undefined;
+    if (info && info.list === undefined) info.list = list;
   }
 
   private needValue(expr: Expr, ty: Ty, why?: string): void {
@@ -530,6 +543,7 @@ class Checker {
   /** Checks an expression whose value must be a list (`what` is the operation, for the message). */
   private list(expr: Expr, what: string): void {
     const ty = this.expr(expr, true);
+    if (ty === undefined) this.decide(expr, true);
     if (ty === 'value') this.needList(expr, `${what} takes a list`);
   }
 
@@ -630,7 +644,7 @@ class Checker {
         const info = this.lookup(expr.name);
         if (info) {
           this.bindings.set(expr, info);
-          return info.list ? 'list' : 'value';
+          return info.list === undefined ? undefined : info.list ? 'list' : 'value';
         }
         if (BUILTIN_CONSTANTS.has(expr.name)) {
           return 'value';
@@ -701,8 +715,13 @@ class Checker {
             this.list(arg, 'length');
             return;
           }
-          if (proc?.paramLists[i]) {
-            this.list(arg, `the ${proc.params[i]} of ${name}`);
+          const listParam = proc && procId === this.current?.proc ? proc.paramInfos[i]?.list : proc?.paramLists[i];
+          if (proc && listParam === undefined) {
+            this.expr(arg, true); // a recursive call before the parameter's first use: either kind
+            return;
+          }
+          if (listParam) {
+            this.list(arg, `the ${proc!.params[i]} of ${name}`);
             return;
           }
           if (fn && fn.params[i] === 'gfp' && this.interruptDepth > 0) {
@@ -895,38 +914,6 @@ class Checker {
 export const LIST_LENGTH = 'length';
 /** Items a `[...]` literal may hold (longer lists grow with push). */
 export const LIST_LITERAL_MAX = 1024;
-
-/**
- * The names a procedure body uses as lists: pushed to, popped, indexed, given to length, iterated, or passed
- * where an earlier procedure takes a list. A parameter among them is a list parameter.
- */
-function listUses(body: Block, procs: readonly ProcInfo[]): Set<string> {
-  const names = new Set<string>();
-  const mark = (e: Expr): void => {
-    if (e.kind === 'name') names.add(e.name);
-  };
-  const expr = (e: Expr): void => {
-    if (e.kind === 'index' || e.kind === 'pop') mark(e.list);
-    if (e.kind === 'call') {
-      const proc = procs.find((p) => p.name === e.callee.name);
-      e.args.forEach((a, i) => {
-        if (proc ? proc.paramLists[i] : e.callee.name === LIST_LENGTH) mark(a);
-      });
-    }
-    subExpressions(e).forEach(expr);
-  };
-  const block = (b: Block): void => {
-    for (const st of b.statements) {
-      if (st.kind === 'push' || st.kind === 'for-each') mark(st.list);
-      if (st.kind === 'proc') continue; // a nested procedure is an error anyway (KM2018)
-      const parts = statementParts(st);
-      parts.exprs.forEach(expr);
-      parts.blocks.forEach(block);
-    }
-  };
-  block(body);
-  return names;
-}
 
 /** What each y/n machine entry turns on, for its error message. */
 const FLAG_ENTRY_MEANING = {
