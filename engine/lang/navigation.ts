@@ -18,19 +18,33 @@
  *     a builtin, or when a variable or procedure of that name is visible where the renamed one is (either
  *     direction: shadowing or capture), and the edited text is analysed again to confirm that every name
  *     still refers to the same thing and no new diagnostic appears.
+ *   - Includes: given the text's file name and an IncludeHost, definition, references and rename check the
+ *     text with the files it includes (as analyze() does), so a name declared in an included file refers
+ *     to that declaration: definition answers its file and range. References stay in the text itself, and
+ *     a rename of a name declared in an included file is refused (it would edit one file of several).
+ *     Without a host, or when no include resolves, the answers are those of the text alone.
  *
- * The last text's parse and its check are cached (one entry each), so the editor's burst of requests after
- * an edit (symbols, folding, semantic tokens) analyses it once; folding and symbols need only the parse.
+ * The last text's parse and its check are cached (one entry each, and one for the last text checked with
+ * its includes, kept while none of its files changes), so the editor's burst of requests after an edit
+ * (symbols, folding, semantic tokens) analyses it once; folding and symbols need only the parse.
  */
 
 import { Block, Expr, IfStmt, LetStmt, Stmt, statementParts } from './ast';
 import { BUILTIN_CONSTANTS, BUILTIN_FUNCTIONS } from './builtins';
 import { CheckResult, VarInfo, check as checkScript } from './checker';
+import type { Hover } from './completion';
 import { Diagnostic, Position, Range, comparePositions } from './diagnostics';
+import { IncludeGraph, IncludeHost, resolveIncludes } from './include';
 import { ParseResult, parse } from './parser';
 import { ACTIVE_KEYWORDS, RESERVED_WORDS, Token, TokenKind } from './tokens';
 
 // ---- public types -------------------------------------------------------------------------------
+
+/** A range in a named file: the scenario's own (the file name it was given) or one it includes. */
+export interface FileLocation {
+  fileName: string;
+  range: Range;
+}
 
 /** A text edit of a rename: replace `range` with `newText`. */
 export interface TextEdit {
@@ -135,8 +149,17 @@ interface Parsed {
   readonly comments: readonly Comment[];
 }
 
+/** Where a text comes from: its file name and the host that reads the files it includes. */
+interface Origin {
+  readonly fileName: string;
+  readonly host: IncludeHost;
+}
+
 /** A parsed text checked, with every name occurrence indexed: for navigation, rename and semantic tokens. */
 interface Index extends Parsed {
+  /** Set when the text was checked with the files it includes (file 0 of `graph` is this text). */
+  readonly origin?: Origin;
+  readonly graph?: IncludeGraph;
   readonly check: CheckResult;
   /** Lexical, syntax and check diagnostics, as analyze() gives them. */
   readonly diagnostics: readonly Diagnostic[];
@@ -154,6 +177,7 @@ interface Index extends Parsed {
 
 let cachedParse: Parsed | undefined;
 let cachedIndex: Index | undefined;
+let cachedWithIncludes: Index | undefined;
 
 function parsedOf(source: string): Parsed {
   if (cachedIndex?.source === source) return cachedIndex;
@@ -164,6 +188,33 @@ function parsedOf(source: string): Parsed {
 function indexOf(source: string): Index {
   if (cachedIndex?.source !== source) cachedIndex = buildIndex(parsedOf(source));
   return cachedIndex;
+}
+
+/**
+ * The index of `source` checked with the files it includes, when a host is given and resolves at least one
+ * include; otherwise the index of the text alone. Reused while the text and every included file are the same.
+ */
+function indexIn(source: string, fileName: string | undefined, host: IncludeHost | undefined): Index {
+  if (fileName === undefined || host === undefined) return indexOf(source);
+  const parsed = parsedOf(source);
+  const graph = resolveIncludes({ fileName, text: source, script: parsed.parse.script }, host);
+  if (graph.files.length === 1) return indexOf(source);
+  const cached = cachedWithIncludes?.graph?.files;
+  const same =
+    cachedWithIncludes?.origin?.fileName === fileName &&
+    cached?.length === graph.files.length &&
+    cached.every((f, i) => f.fileName === graph.files[i]!.fileName && f.text === graph.files[i]!.text);
+  if (!same) cachedWithIncludes = buildIndex(parsed, { fileName, host }, graph);
+  return cachedWithIncludes!;
+}
+
+/** `text` indexed as `index` was: with its includes, resolved again, when `index` has them. */
+function reindex(index: Index, text: string): Index {
+  const parsed = parseText(text);
+  const { origin } = index;
+  const graph =
+    origin && resolveIncludes({ fileName: origin.fileName, text, script: parsed.parse.script }, origin.host);
+  return buildIndex(parsed, origin, graph);
 }
 
 function parseText(source: string): Parsed {
@@ -215,11 +266,11 @@ function lowerBound(tokens: readonly Token[], p: Position): number {
   return lo;
 }
 
-/** Checks a parsed text (as analyze() does) and indexes every name in it. */
-function buildIndex(parsed: Parsed): Index {
+/** Checks a parsed text (as analyze() does, with its include graph when given) and indexes every name in it. */
+function buildIndex(parsed: Parsed, origin?: Origin, graph?: IncludeGraph): Index {
   const { script } = parsed.parse;
   const { tokens, lineStarts } = parsed;
-  const check = checkScript(script);
+  const check = checkScript(script, graph);
   const occurrences: Occurrence[] = [];
   const regions = new Map<VarInfo, Region>();
   const params = new Set<VarInfo>();
@@ -428,6 +479,8 @@ function buildIndex(parsed: Parsed): Index {
   }
   return {
     ...parsed,
+    origin,
+    graph,
     check,
     diagnostics: [...parsed.parse.diagnostics, ...check.diagnostics],
     occurrences,
@@ -491,26 +544,107 @@ const copyRange = (r: Range): Range => ({
 
 // ---- definition and references --------------------------------------------------------------------
 
+/** The declaration a variable or procedure target refers to: its file (index into the include graph) and name. */
+function declarationOf(index: Index, target: Target | undefined): { file: number; range: Range } | undefined {
+  if (target?.kind === 'variable') return { file: target.info.file, range: target.info.declaration };
+  if (target?.kind === 'procedure') {
+    const proc = index.check.procs[target.id]!;
+    return { file: proc.file, range: proc.definition.name.range };
+  }
+  return undefined;
+}
+
+/** An included file's name as the scenario's folder sees it: `lib/pools.kmem`. */
+function shownName(index: Index, fileName: string): string {
+  const from = index.origin?.fileName ?? '';
+  const folder = from.slice(0, Math.max(from.lastIndexOf('/'), from.lastIndexOf('\\')) + 1);
+  return folder !== '' && fileName.startsWith(folder) ? fileName.slice(folder.length).replace(/\\/g, '/') : fileName;
+}
+
+/** The name of file `file` (index into the include graph), as shownName() gives it; undefined for the text's own. */
+function includedName(index: Index, file: number): string | undefined {
+  const fileName = file === 0 ? undefined : index.graph?.files[file]?.fileName;
+  return fileName === undefined ? undefined : shownName(index, fileName);
+}
+
+/** `line 3`, or `lib/pools.kmem, line 3` for a range in an included file. */
+function placeOf(index: Index, file: number, range: Range): string {
+  const name = includedName(index, file);
+  return name === undefined ? `line ${lineOf(range)}` : `${name}, line ${lineOf(range)}`;
+}
+
 /**
  * Where the name at `position` is declared: a variable's `let`, parameter or `for` variable, a procedure's
  * name in its `proc` line. Undefined for builtins, keywords, undeclared names and anything else.
+ * Given the text's file name (and a host for its includes), the answer names its file: `fileName` itself,
+ * or the included file that declares the name.
  */
-export function definition(source: string, position: Position): Range | undefined {
-  const index = indexOf(source);
-  const target = occurrenceAt(index, position)?.target;
-  if (target?.kind === 'variable') return copyRange(target.info.declaration);
+export function definition(source: string, position: Position): Range | undefined;
+export function definition(
+  source: string,
+  position: Position,
+  fileName: string,
+  includes?: IncludeHost,
+): FileLocation | undefined;
+export function definition(
+  source: string,
+  position: Position,
+  fileName?: string,
+  includes?: IncludeHost,
+): Range | FileLocation | undefined {
+  const index = indexIn(source, fileName, includes);
+  const declaration = declarationOf(index, occurrenceAt(index, position)?.target);
+  if (!declaration) return undefined;
+  const range = copyRange(declaration.range);
+  if (fileName === undefined) return range;
+  return { fileName: declaration.file === 0 ? fileName : index.graph!.files[declaration.file]!.fileName, range };
+}
+
+/**
+ * Hover of a name declared in a file the text includes (the variable or procedure, and where it is declared);
+ * undefined for anything else, which completion.ts's hover() answers.
+ */
+export function includedHover(
+  source: string,
+  position: Position,
+  fileName: string,
+  includes: IncludeHost,
+): Hover | undefined {
+  const index = indexIn(source, fileName, includes);
+  const occurrence = occurrenceAt(index, position);
+  const target = occurrence?.target;
+  const declaration = declarationOf(index, target);
+  if (!occurrence || !declaration || declaration.file === 0) return undefined;
+  const where = placeOf(index, declaration.file, declaration.range);
+  let head: string;
+  let text: string;
   if (target?.kind === 'procedure') {
-    return copyRange(index.check.procs[target.id]!.definition.name.range);
+    const proc = index.check.procs[target.id]!;
+    head = `proc ${proc.name}(${proc.params.join(', ')})`;
+    text = `Procedure defined in ${where}.`;
+  } else if (target?.kind === 'variable') {
+    head = `let ${target.info.name}`;
+    text = `Variable declared in ${where}.`;
+  } else {
+    return undefined;
   }
-  return undefined;
+  return { contents: `\`\`\`kmem\n${head}\n\`\`\`\n\n${text}`, range: copyRange(occurrence.range) };
 }
 
 /**
  * Every occurrence of the variable or procedure named at `position`, in document order (with its
  * declaration when `includeDeclaration`). A builtin gives its uses. Empty when the position names nothing.
+ * Given the text's file name and a host for its includes, a name declared in an included file gives its
+ * uses in this text (its declaration is not in it).
  */
-export function references(source: string, position: Position, includeDeclaration: boolean): Range[] {
-  const index = indexOf(source);
+export function references(
+  source: string,
+  position: Position,
+  includeDeclaration: boolean,
+  fileName?: string,
+  includes?: IncludeHost,
+): Range[] {
+  const index = indexIn(source, fileName, includes);
   const occurrence = occurrenceAt(index, position);
   const key = occurrence && targetKey(occurrence.target);
   const group = key === undefined ? [] : (index.groups.get(key) ?? []);
@@ -540,8 +674,11 @@ function renameTarget(index: Index, position: Position): RenameTarget {
   const target = occurrence.target;
   switch (target.kind) {
     case 'variable':
-    case 'procedure':
+    case 'procedure': {
+      const elsewhere = includedName(index, declarationOf(index, target)!.file);
+      if (elsewhere !== undefined) return { error: `'${name}' is declared in ${elsewhere}: rename it there` };
       return { occurrence, name };
+    }
     case 'builtin':
       return {
         error: `'${name}' is a built-in ${BUILTIN_FUNCTIONS.has(name) ? 'function' : 'constant'}, not renamable`,
@@ -559,13 +696,16 @@ function renameTarget(index: Index, position: Position): RenameTarget {
 
 /**
  * Whether the name at `position` can be renamed: its range and current text, or why not (builtins,
- * keywords, machine entries, undeclared names, numbers, strings, comments).
+ * keywords, machine entries, undeclared names, numbers, strings, comments; given the text's file name and
+ * a host for its includes, a name declared in an included file).
  */
 export function prepareRename(
   source: string,
   position: Position,
+  fileName?: string,
+  includes?: IncludeHost,
 ): { range: Range; placeholder: string } | { error: string } {
-  const target = renameTarget(indexOf(source), position);
+  const target = renameTarget(indexIn(source, fileName, includes), position);
   if ('error' in target) return target;
   return { range: copyRange(target.occurrence.range), placeholder: target.name };
 }
@@ -596,14 +736,15 @@ function collision(index: Index, target: Target, oldName: string, newName: strin
   const check = index.check;
   const proc = index.procByName.get(newName);
   if (proc !== undefined) {
-    return `'${newName}' is already a procedure (line ${lineOf(check.procs[proc]!.definition.name.range)})`;
+    const { file, definition } = check.procs[proc]!;
+    return `'${newName}' is already a procedure (${placeOf(index, file, definition.name.range)})`;
   }
   const others = check.variables.filter((v) => v.name === newName);
   const unresolved = index.occurrences.filter((o) => o.target.kind === 'unresolved' && o.target.name === newName);
   if (target.kind === 'procedure') {
     if (others.length > 0) {
-      const line = lineOf(others[0]!.declaration);
-      return `'${newName}' is already a variable (line ${line}): a procedure needs a name of its own`;
+      const place = placeOf(index, others[0]!.file, others[0]!.declaration);
+      return `'${newName}' is already a variable (${place}): a procedure needs a name of its own`;
     }
     if (unresolved.length > 0) {
       const line = lineOf(unresolved[0]!.range);
@@ -639,13 +780,14 @@ function applyEdits(index: Index, edits: readonly TextEdit[]): string {
 
 /** Analyses the renamed text: every name must denote the same thing as before and no diagnostic be new. */
 function verify(index: Index, edits: readonly TextEdit[], oldName: string, newName: string): string | undefined {
-  const after = buildIndex(parseText(applyEdits(index, edits)));
+  const after = reindex(index, applyEdits(index, edits));
   const why = `renaming '${oldName}' to '${newName}' would change the program's meaning`;
   const counts = new Map<string, number>();
   for (const d of index.diagnostics) counts.set(d.code, (counts.get(d.code) ?? 0) + 1);
   for (const d of after.diagnostics) {
     const left = (counts.get(d.code) ?? 0) - 1;
-    if (left < 0) return `${why}: ${d.message} (line ${lineOf(d.range)})`;
+    const place = d.file === undefined ? 'line' : `${shownName(index, d.file)}, line`;
+    if (left < 0) return `${why}: ${d.message} (${place} ${lineOf(d.range)})`;
     counts.set(d.code, left);
   }
   const a = index.occurrences;
@@ -676,10 +818,18 @@ function verify(index: Index, edits: readonly TextEdit[], oldName: string, newNa
  * Renames the variable or procedure at `position` to `newName`: one edit per occurrence, declaration
  * included. Refused, with the reason, when the position names no variable or procedure, when `newName`
  * is no identifier, a keyword, a reserved word or a builtin, or when it would collide with a name
- * visible where the renamed one is used (so that a name would come to mean something else).
+ * visible where the renamed one is used (so that a name would come to mean something else). Given the
+ * text's file name and a host for its includes, the text is checked with them: a name declared in an
+ * included file is refused (rename it there), and so is a rename that an included file's uses would miss.
  */
-export function rename(source: string, position: Position, newName: string): { edits: TextEdit[] } | { error: string } {
-  const index = indexOf(source);
+export function rename(
+  source: string,
+  position: Position,
+  newName: string,
+  fileName?: string,
+  includes?: IncludeHost,
+): { edits: TextEdit[] } | { error: string } {
+  const index = indexIn(source, fileName, includes);
   const target = renameTarget(index, position);
   if ('error' in target) return target;
   const problem = nameProblem(newName);

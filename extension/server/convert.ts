@@ -3,7 +3,7 @@
  * UTF-16 code units (JavaScript string indices), as LSP's default position encoding does, so ranges
  * are copied field by field. Markdown texts (hover, documentation) go out as MarkupContent.
  */
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
   CompletionItemKind,
   DiagnosticSeverity,
@@ -14,6 +14,7 @@ import {
   type ClientCapabilities,
   type CompletionItem as LspCompletionItem,
   type Diagnostic as LspDiagnostic,
+  type DocumentLink as LspDocumentLink,
   type DocumentSymbol as LspDocumentSymbol,
   type FoldingRange as LspFoldingRange,
   type Hover as LspHover,
@@ -31,11 +32,13 @@ import {
 } from 'vscode-languageserver/node';
 import type { CompletionItem, CompletionKind, Hover, SignatureHelp } from '../../engine/lang/completion';
 import type { Diagnostic, Position, Range, Severity } from '../../engine/lang/diagnostics';
+import type { IncludeLink } from '../../engine/lang/links';
 import {
   encodeSemanticTokens,
   SEMANTIC_TOKEN_MODIFIERS,
   SEMANTIC_TOKEN_TYPES,
   type DocumentSymbol,
+  type FileLocation,
   type FoldingRange,
   type SemanticToken,
   type SymbolKind,
@@ -194,6 +197,23 @@ export function toLspSignatureHelp(help: SignatureHelp, support: ClientSupport):
 }
 
 export const toLspLocation = (uri: string, range: Range): Location => ({ uri, range: toLspRange(range) });
+
+/**
+ * The URI of a file the service names in its answer about the document at `documentUri`: that URI for the
+ * document's own file name (fileNameOf), a file: URI for another file (an included one, an absolute path).
+ */
+export function uriOfFile(fileName: string, documentUri: string): string {
+  return fileName === fileNameOf(documentUri) ? documentUri : pathToFileURL(fileName).href;
+}
+
+/** A location the service gives for the document at `documentUri`, in that document or in another file. */
+export const toLspFileLocation = (documentUri: string, location: FileLocation): Location =>
+  toLspLocation(uriOfFile(location.fileName, documentUri), location.range);
+
+export const toLspDocumentLink = (documentUri: string, link: IncludeLink): LspDocumentLink => ({
+  range: toLspRange(link.range),
+  target: uriOfFile(link.fileName, documentUri),
+});
 
 export const toLspTextEdit = (edit: TextEdit): LspTextEdit => ({
   range: toLspRange(edit.range),

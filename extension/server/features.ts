@@ -18,7 +18,12 @@
  * client supports it; hierarchical document symbols (flat SymbolInformation for a client without
  * them; kinds in convert.ts's SYMBOL_KIND); semantic tokens for the whole document only, with the
  * engine's legend; formatting ignores the client's FormattingOptions, since the layout is canonical
- * (2 spaces, as `kmem fmt`). None of it needs a package.json contribution.
+ * (2 spaces, as `kmem fmt`); document links without resolve (each include path's target is known at
+ * once). None of it needs a package.json contribution.
+ *
+ * Includes: hover, definition, references, rename and document links read the document's includes
+ * through the host server.ts gives (`includesOf`: workspace folders, open documents before disk), so
+ * definition can answer a location in an included file and a rename of a name declared there is refused.
  */
 import {
   ErrorCodes,
@@ -36,7 +41,9 @@ import {
   fileNameOf,
   SEMANTIC_TOKENS_LEGEND,
   toLspCompletionItem,
+  toLspDocumentLink,
   toLspDocumentSymbol,
+  toLspFileLocation,
   toLspFoldingRange,
   toLspHover,
   toLspLocation,
@@ -47,6 +54,7 @@ import {
   toSymbolInformation,
   type ClientSupport,
 } from './convert';
+import type { IncludeHost } from '../../engine/lang/include';
 import { guardHandler } from './guard';
 import type { LanguageService } from './service';
 
@@ -63,6 +71,7 @@ export function featureCapabilities(support: ClientSupport): ServerCapabilities 
     foldingRangeProvider: true,
     semanticTokensProvider: { legend: SEMANTIC_TOKENS_LEGEND, full: true, range: false },
     documentFormattingProvider: true,
+    documentLinkProvider: { resolveProvider: false },
   };
 }
 
@@ -76,16 +85,24 @@ const invalidParams = (method: string, message: string): ResponseError<void> =>
   new ResponseError(ErrorCodes.InvalidParams, `${method}: ${message}`);
 
 /**
- * Registers the feature handlers on `connection`, reading documents from `documents`. Returns the
- * function that the initialize handler calls with the client's capabilities, for the server's own.
+ * Registers the feature handlers on `connection`, reading documents from `documents` and the files a
+ * document includes through `includesOf(uri)`. Returns the function that the initialize handler calls
+ * with the client's capabilities, for the server's own.
  */
 export function registerFeatures(
   connection: Connection,
   documents: TextDocuments<TextDocument>,
   service: LanguageService,
+  includesOf: (uri: string) => IncludeHost,
 ): (client: ClientCapabilities | undefined) => ServerCapabilities {
   let support = clientSupportOf(undefined);
   const log = connection.console;
+
+  /** The document's file name and its include host: the arguments of the features that follow includes. */
+  const filesOf = (document: TextDocument): [string, IncludeHost] => [
+    fileNameOf(document.uri),
+    includesOf(document.uri),
+  ];
 
   /** The document a request names: null when it is not open (or never was), an error when no URI is given. */
   const documentOf = (method: string, params: unknown): TextDocument | null | ResponseError<void> => {
@@ -151,7 +168,7 @@ export function registerFeatures(
     guarded(
       'textDocument/hover',
       onPosition('textDocument/hover', (document, position) => {
-        const hover = service.hover(document.getText(), position, fileNameOf(document.uri));
+        const hover = service.hover(document.getText(), position, ...filesOf(document));
         return hover === undefined ? null : toLspHover(hover);
       }),
     ),
@@ -171,8 +188,8 @@ export function registerFeatures(
     guarded(
       'textDocument/definition',
       onPosition('textDocument/definition', (document, position) => {
-        const range = service.definition(document.getText(), position);
-        return range === undefined ? null : toLspLocation(document.uri, range);
+        const location = service.definition(document.getText(), position, ...filesOf(document));
+        return location === undefined ? null : toLspFileLocation(document.uri, location);
       }),
     ),
   );
@@ -184,7 +201,7 @@ export function registerFeatures(
         const context = isRecord(params.context) ? params.context : {};
         const includeDeclaration = context.includeDeclaration !== false;
         return service
-          .references(document.getText(), position, includeDeclaration)
+          .references(document.getText(), position, includeDeclaration, ...filesOf(document))
           .map((range) => toLspLocation(document.uri, range));
       }),
     ),
@@ -194,7 +211,7 @@ export function registerFeatures(
     guarded(
       'textDocument/prepareRename',
       onPosition('textDocument/prepareRename', (document, position) => {
-        const answer = service.prepareRename(document.getText(), position);
+        const answer = service.prepareRename(document.getText(), position, ...filesOf(document));
         if ('error' in answer) {
           return new ResponseError(LSPErrorCodes.RequestFailed, answer.error);
         }
@@ -211,12 +228,23 @@ export function registerFeatures(
         if (typeof newName !== 'string') {
           return invalidParams('textDocument/rename', 'params.newName must be a string');
         }
-        const answer = service.rename(document.getText(), position, newName);
+        const answer = service.rename(document.getText(), position, newName, ...filesOf(document));
         if ('error' in answer) {
           return new ResponseError(LSPErrorCodes.RequestFailed, `Cannot rename to '${newName}': ${answer.error}`);
         }
         return { changes: { [document.uri]: answer.edits.map(toLspTextEdit) } };
       }),
+    ),
+  );
+
+  connection.onDocumentLinks(
+    guarded(
+      'textDocument/documentLink',
+      onDocument('textDocument/documentLink', (document) =>
+        service
+          .documentLinks(document.getText(), ...filesOf(document))
+          .map((link) => toLspDocumentLink(document.uri, link)),
+      ),
     ),
   );
 

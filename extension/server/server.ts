@@ -49,8 +49,6 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   const documents = new TextDocuments(TextDocument);
   const pending = new Debouncer(options.diagnosticsDelayMs ?? DIAGNOSTICS_DELAY_MS);
 
-  const capabilitiesFor = registerFeatures(connection, documents, service);
-
   /** The workspace folders: an include must stay inside the one holding its scenario. */
   let roots: string[] = [];
   connection.onInitialize((params: InitializeParams): InitializeResult => {
@@ -80,6 +78,8 @@ export function startServer(connection: Connection, options: ServerOptions = {})
       (full) => documents.get(pathToFileURL(full).href)?.getText() ?? readFileSync(full, 'utf8'),
     );
   };
+
+  const capabilitiesFor = registerFeatures(connection, documents, service, includesOf);
 
   const publish = (uri: string, diagnostics: ReturnType<typeof toLspDiagnostic>[], version?: number): void => {
     connection.sendDiagnostics({ uri, version, diagnostics }).catch((error: unknown) => {

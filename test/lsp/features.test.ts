@@ -2,12 +2,16 @@
  * The language features over the real protocol: `node dist/server.js --stdio` spawned as VS Code's
  * language client would, asked each request with vscode-jsonrpc on realistic scenarios, then bad
  * requests (unknown documents, positions out of range, malformed params) that must be answered
- * cleanly while the session stays usable. Build first: `node scripts/build.mjs`.
+ * cleanly while the session stays usable. Last, navigation across `include` in a workspace on disk (a
+ * temp dir): document links, definition into the included file, a rename refused. Build first:
+ * `node scripts/build.mjs`.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ResponseError } from 'vscode-jsonrpc/node';
 import {
   CompletionItemKind,
@@ -19,9 +23,11 @@ import {
   MessageType,
   SymbolKind,
   type CompletionItem,
+  type DocumentLink,
   type DocumentSymbol,
   type FoldingRange,
   type Hover,
+  type InitializeResult,
   type Location,
   type MarkupContent,
   type Position,
@@ -34,7 +40,7 @@ import {
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { SEMANTIC_TOKEN_MODIFIERS, SEMANTIC_TOKEN_TYPES } from '../../engine/lang/navigation';
-import { spawnServer, type LspTestClient, type SpawnedServer } from './lspClient';
+import { spawnServer, VSCODE_LIKE_CAPABILITIES, type LspTestClient, type SpawnedServer } from './lspClient';
 
 const serverPath = fileURLToPath(new URL('../../dist/server.js', import.meta.url));
 const TIMEOUT = { timeout: 15_000 };
@@ -96,6 +102,20 @@ function decodeSemanticTokens(
   return out;
 }
 
+/** The built server, spawned as VS Code's language client would. */
+function spawnBuilt(): SpawnedServer {
+  assert.ok(existsSync(serverPath), `${serverPath} is missing: run node scripts/build.mjs first`);
+  return spawnServer(serverPath);
+}
+
+/** Stops `server`, showing what it wrote to stderr. */
+function stopShowingStderr(server: SpawnedServer): void {
+  server.stop();
+  if (server.stderr() !== '') {
+    console.log(`server stderr:\n${server.stderr()}`);
+  }
+}
+
 /** Expects `request` to fail with a ResponseError of `code` whose message matches `message`. */
 async function rejectsWith(request: Promise<unknown>, code: number, message: RegExp): Promise<void> {
   await assert.rejects(request, (error: unknown) => {
@@ -113,18 +133,12 @@ describe('kmem language features over stdio', () => {
 
   const request = <R>(method: string, params: unknown): Promise<R> => client.connection.sendRequest<R>(method, params);
 
-  before(async () => {
-    assert.ok(existsSync(serverPath), `${serverPath} is missing: run node scripts/build.mjs first`);
-    server = spawnServer(serverPath);
+  before(() => {
+    server = spawnBuilt();
     client = server.client;
   });
 
-  after(() => {
-    server.stop();
-    if (server.stderr() !== '') {
-      console.log(`server stderr:\n${server.stderr()}`);
-    }
-  });
+  after(() => stopShowingStderr(server));
 
   it('declares every feature in the initialize result', TIMEOUT, async () => {
     const { capabilities } = await client.initialize(process.pid);
@@ -137,6 +151,7 @@ describe('kmem language features over stdio', () => {
     assert.ok(capabilities.documentSymbolProvider);
     assert.equal(capabilities.foldingRangeProvider, true);
     assert.equal(capabilities.documentFormattingProvider, true);
+    assert.deepEqual(capabilities.documentLinkProvider, { resolveProvider: false });
     const semantic = capabilities.semanticTokensProvider;
     assert.ok(semantic);
     assert.equal(semantic.full, true);
@@ -405,6 +420,7 @@ describe('kmem language features over stdio', () => {
         ['textDocument/foldingRange', unknown],
         ['textDocument/semanticTokens/full', unknown],
         ['textDocument/formatting', { ...unknown, options: { tabSize: 2, insertSpaces: true } }],
+        ['textDocument/documentLink', unknown],
       ] as const) {
         assert.equal(await request(method, params), null, method);
       }
@@ -471,6 +487,7 @@ describe('kmem language features over stdio', () => {
       assert.deepEqual(await request('textDocument/semanticTokens/full', doc(uri)), { data: [] });
       assert.deepEqual(await request('textDocument/references', { ...doc(uri), position: at(0, 0) }), []);
       assert.equal(await request('textDocument/hover', { ...doc(uri), position: at(0, 0) }), null);
+      assert.deepEqual(await request('textDocument/documentLink', doc(uri)), []);
       await client.close(uri);
       await stillServing();
     });
@@ -488,5 +505,119 @@ describe('kmem language features over stdio', () => {
     assert.equal(await client.connection.sendRequest('shutdown'), null);
     await client.connection.sendNotification('exit');
     assert.deepEqual(await server.exited, { code: 0, signal: null });
+  });
+});
+
+/** A scenario in a workspace folder on disk that includes a library: line numbers below are 0-based. */
+const INCLUDING = [
+  'include "lib/pools.kmem"', // 0
+  'include "lib/missing.kmem"', // 1: no such file
+  'include "../outside.kmem"', // 2: outside the workspace
+  'let pool = []', // 3
+  'fill(pool, shared)', // 4
+  '',
+].join('\n');
+const POOLS = [
+  '# lib/pools.kmem', // 0
+  'proc fill(pool, n) {', // 1
+  '  for i in 0..n { push pool, kzalloc(32, GFP_KERNEL) }', // 2
+  '}', // 3
+  'let shared = 1', // 4
+  '',
+].join('\n');
+
+describe('kmem navigation across include files, over stdio', () => {
+  let server: SpawnedServer;
+  let client: LspTestClient;
+  let workspace: string;
+  let mainUri: string;
+  let poolsUri: string;
+
+  const request = <R>(method: string, params: unknown): Promise<R> => client.connection.sendRequest<R>(method, params);
+
+  before(async () => {
+    workspace = realpathSync(mkdtempSync(join(tmpdir(), 'kmem-includes-')));
+    mkdirSync(join(workspace, 'lib'));
+    writeFileSync(join(workspace, 'main.kmem'), INCLUDING);
+    writeFileSync(join(workspace, 'lib', 'pools.kmem'), POOLS);
+    mainUri = pathToFileURL(join(workspace, 'main.kmem')).href;
+    poolsUri = pathToFileURL(join(workspace, 'lib', 'pools.kmem')).href;
+    server = spawnBuilt();
+    client = server.client;
+    const folder = pathToFileURL(workspace).href;
+    const result = await request<InitializeResult>('initialize', {
+      processId: process.pid,
+      rootUri: folder,
+      workspaceFolders: [{ uri: folder, name: 'workspace' }],
+      capabilities: VSCODE_LIKE_CAPABILITIES,
+    });
+    assert.deepEqual(result.capabilities.documentLinkProvider, { resolveProvider: false });
+    await client.connection.sendNotification('initialized', {});
+    await client.open(mainUri, INCLUDING, 1);
+  });
+
+  after(() => {
+    stopShowingStderr(server);
+    rmSync(workspace, { recursive: true, force: true });
+  });
+
+  it('links the include path that resolves to the included file, and no other', TIMEOUT, async () => {
+    const links = await request<DocumentLink[]>('textDocument/documentLink', doc(mainUri));
+    assert.deepEqual(links, [{ range: span(0, 8, 24), target: poolsUri }]);
+  });
+
+  it('goes to the definition of a procedure and a variable of the included file', TIMEOUT, async () => {
+    const ofFill = await request<Location>('textDocument/definition', { ...doc(mainUri), position: at(4, 1) });
+    assert.deepEqual(ofFill, { uri: poolsUri, range: span(1, 5, 9) });
+    const ofShared = await request<Location>('textDocument/definition', { ...doc(mainUri), position: at(4, 13) });
+    assert.deepEqual(ofShared, { uri: poolsUri, range: span(4, 4, 10) });
+    const ofPool = await request<Location>('textDocument/definition', { ...doc(mainUri), position: at(4, 6) });
+    assert.deepEqual(ofPool, { uri: mainUri, range: span(3, 4, 8) });
+  });
+
+  it('hovers a procedure of the included file with the file it is defined in', TIMEOUT, async () => {
+    const hover = await request<Hover>('textDocument/hover', { ...doc(mainUri), position: at(4, 1) });
+    assert.match((hover.contents as MarkupContent).value, /proc fill\(pool, n\)[^]*lib\/pools\.kmem, line 2/);
+    assert.deepEqual(hover.range, span(4, 0, 4));
+  });
+
+  it('refuses to rename a procedure of the included file from the including one', TIMEOUT, async () => {
+    const message = /'fill' is declared in lib\/pools\.kmem: rename it there/;
+    await rejectsWith(
+      request('textDocument/prepareRename', { ...doc(mainUri), position: at(4, 1) }),
+      LSPErrorCodes.RequestFailed,
+      message,
+    );
+    await rejectsWith(
+      request('textDocument/rename', { ...doc(mainUri), position: at(4, 1), newName: 'refill' }),
+      LSPErrorCodes.RequestFailed,
+      message,
+    );
+    const edit = await request<WorkspaceEdit>('textDocument/rename', {
+      ...doc(mainUri),
+      position: at(3, 5),
+      newName: 'objects',
+    });
+    assert.deepEqual(
+      edit.changes![mainUri]!.map((e) => e.range),
+      [span(3, 4, 8), span(4, 5, 9)],
+    );
+  });
+
+  it('follows the included file as the editor has it when it is open', TIMEOUT, async () => {
+    await client.open(poolsUri, `# edited, not saved\n${POOLS}`, 1);
+    const ofFill = await request<Location>('textDocument/definition', { ...doc(mainUri), position: at(4, 1) });
+    assert.deepEqual(ofFill, { uri: poolsUri, range: span(2, 5, 9) });
+    await client.close(poolsUri);
+    const fromDisk = await request<Location>('textDocument/definition', { ...doc(mainUri), position: at(4, 1) });
+    assert.deepEqual(fromDisk, { uri: poolsUri, range: span(1, 5, 9) });
+  });
+
+  it('logged no failure', TIMEOUT, async () => {
+    await request('textDocument/hover', { ...doc(mainUri), position: at(0, 0) });
+    assert.deepEqual(
+      client.logs.drain((m) => m.type === MessageType.Error).map((m) => m.message),
+      [],
+    );
   });
 });

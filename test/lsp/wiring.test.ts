@@ -72,6 +72,7 @@ class FakeService implements LanguageService {
   readonly foldingRanges = boomOr(kmemLanguageService.foldingRanges);
   readonly semanticTokens = boomOr(kmemLanguageService.semanticTokens);
   readonly formatEdits = boomOr(kmemLanguageService.formatEdits);
+  readonly documentLinks = boomOr(kmemLanguageService.documentLinks);
 
   diagnose(source: string, fileName: string): Diagnostic[] {
     this.calls.push({ source, fileName });

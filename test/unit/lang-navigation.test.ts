@@ -2,7 +2,9 @@
  * Navigation and structure (engine/lang/navigation.ts): definition, references and rename over the
  * checker's scopes, document symbols, folding ranges and semantic tokens, on the examples and on small
  * scripts; then robustness (every prefix of every example, fast-check mutations never throw), a rename
- * property (a rename that is accepted keeps the program's diagnostics and references) and a speed bound.
+ * property (a rename that is accepted keeps the program's diagnostics and references) and a speed bound;
+ * last, navigation across `include` (engine/lang/links.ts's document links, definition into an included
+ * file, a rename of a name declared there refused) over an in-memory IncludeHost.
  *
  * Seeded: the seed is printed as a test diagnostic and can be changed with FC_SEED=<n>.
  */
@@ -14,7 +16,9 @@ import { resolve } from 'node:path';
 import fc from 'fast-check';
 
 import { Position, Range } from '../../engine/lang/diagnostics';
+import type { IncludeHost } from '../../engine/lang/include';
 import { lex } from '../../engine/lang/lexer';
+import { documentLinks } from '../../engine/lang/links';
 import {
   DocumentSymbol,
   SEMANTIC_TOKEN_MODIFIERS,
@@ -25,6 +29,7 @@ import {
   documentSymbols,
   encodeSemanticTokens,
   foldingRanges,
+  includedHover,
   prepareRename,
   references,
   rename,
@@ -809,3 +814,115 @@ test('a 10,000-line scenario: symbols, folding and semantic tokens each well wit
   const ms = timed((s) => rename(s, at(s, 'table_7'), 'device_table'), 'rename');
   assert.ok(ms < 2000, `rename: ${ms.toFixed(0)} ms`);
 });
+
+// ---- includes ----------------------------------------------------------------------------------
+
+/** An include host over named texts: a path resolves against the including file's folder. */
+function memoryHost(files: Readonly<Record<string, string>>): IncludeHost {
+  return {
+    resolve: (path, from) => {
+      const fileName = from.slice(0, from.lastIndexOf('/') + 1) + path;
+      const text = files[fileName];
+      return text === undefined
+        ? { code: 'KM2031', message: `cannot include '${path}': no such file` }
+        : { fileName, text };
+    },
+  };
+}
+
+const MAIN_FILE = '/ws/main.kmem';
+const POOLS_FILE = '/ws/lib/pools.kmem';
+const POOLS = [
+  '# pools.kmem: a pool of objects', // 0
+  'let shared = 1', // 1
+  'proc fill(pool, n) {', // 2
+  '  repeat n {', // 3
+  '    push pool, kmalloc(64, GFP_KERNEL)', // 4
+  '  }', // 5
+  '}', // 6
+  '',
+].join('\n');
+const INCLUDING = [
+  'include "lib/pools.kmem"', // 0
+  'include "lib/missing.kmem"', // 1
+  'let pool = []', // 2
+  'fill(pool, shared)', // 3
+  'fill(pool, 2)', // 4
+  'repeat 1 {', // 5
+  '  include "lib/pools.kmem"', // 6: KM2028, but the path still names a file
+  '}', // 7
+  '',
+].join('\n');
+const HOST = memoryHost({ [POOLS_FILE]: POOLS, '/ws/lib/sized.kmem': 'let block = kmalloc(size, GFP_KERNEL)\n' });
+
+test('document links: each include path that resolves, its string literal linked to the file', () => {
+  assert.deepEqual(documentLinks(INCLUDING, MAIN_FILE, HOST), [
+    { range: { start: { line: 0, character: 8 }, end: { line: 0, character: 24 } }, fileName: POOLS_FILE },
+    { range: { start: { line: 6, character: 10 }, end: { line: 6, character: 26 } }, fileName: POOLS_FILE },
+  ]);
+  assert.deepEqual(documentLinks('include "../outside.kmem"\ninclude ""\ninclude\n', MAIN_FILE, HOST), []);
+  assert.deepEqual(documentLinks('let a = 1\n', MAIN_FILE, HOST), []);
+});
+
+test('definition: a name declared in an included file goes to that file, one of the text to the text', () => {
+  assert.deepEqual(definition(INCLUDING, at(INCLUDING, 'fill'), MAIN_FILE, HOST), {
+    fileName: POOLS_FILE,
+    range: { start: { line: 2, character: 5 }, end: { line: 2, character: 9 } },
+  });
+  assert.deepEqual(definition(INCLUDING, at(INCLUDING, 'shared'), MAIN_FILE, HOST), {
+    fileName: POOLS_FILE,
+    range: { start: { line: 1, character: 4 }, end: { line: 1, character: 10 } },
+  });
+  assert.deepEqual(definition(INCLUDING, at(INCLUDING, 'pool', 1), MAIN_FILE, HOST), {
+    fileName: MAIN_FILE,
+    range: { start: { line: 2, character: 4 }, end: { line: 2, character: 8 } },
+  });
+  // With a file name but no host, or no file name at all: the text alone, as before.
+  assert.equal(definition(INCLUDING, at(INCLUDING, 'fill'), MAIN_FILE), undefined);
+  assert.equal(definition(INCLUDING, at(INCLUDING, 'fill')), undefined);
+  assert.deepEqual(definition(INCLUDING, at(INCLUDING, 'pool', 1)), {
+    start: { line: 2, character: 4 },
+    end: { line: 2, character: 8 },
+  });
+  // A host that resolves nothing: the text alone, named.
+  assert.deepEqual(definition(SCOPES, at(SCOPES, 'q', 2), 'scopes.kmem', HOST), {
+    fileName: 'scopes.kmem',
+    range: definition(SCOPES, at(SCOPES, 'q', 2))!,
+  });
+});
+
+test('references and hover of a name declared in an included file: its uses in the text, where it is declared', () => {
+  assert.deepEqual(where(references(INCLUDING, at(INCLUDING, 'fill', 1), true, MAIN_FILE, HOST)), ['3:0', '4:0']);
+  assert.deepEqual(references(INCLUDING, at(INCLUDING, 'fill'), true), []);
+  const hover = includedHover(INCLUDING, at(INCLUDING, 'fill'), MAIN_FILE, HOST);
+  assert.deepEqual(hover?.range, { start: { line: 3, character: 0 }, end: { line: 3, character: 4 } });
+  assert.match(hover!.contents, /proc fill\(pool, n\)/);
+  assert.match(hover!.contents, /defined in lib\/pools\.kmem, line 3/);
+  assert.match(includedHover(INCLUDING, at(INCLUDING, 'shared'), MAIN_FILE, HOST)!.contents, /let shared/);
+  assert.equal(includedHover(INCLUDING, at(INCLUDING, 'pool', 1), MAIN_FILE, HOST), undefined);
+});
+
+test('rename: a name declared in an included file is refused; a local one renames in the text', () => {
+  const message = "'fill' is declared in lib/pools.kmem: rename it there";
+  assert.deepEqual(prepareRename(INCLUDING, at(INCLUDING, 'fill'), MAIN_FILE, HOST), { error: message });
+  assert.equal(refusedWith(INCLUDING, at(INCLUDING, 'fill', 1), 'refill'), message);
+  assert.match(refusedWith(INCLUDING, at(INCLUDING, 'shared'), 'common'), /'shared' is declared in lib\/pools\.kmem/);
+  const edits = rename(INCLUDING, at(INCLUDING, 'pool', 1), 'objects', MAIN_FILE, HOST);
+  assert.ok('edits' in edits);
+  assert.deepEqual(where(edits.edits.map((e) => e.range)), ['2:4', '3:5', '4:5']);
+  // Renaming to a name an included file declares collides with it there.
+  assert.match(
+    refusedWith(INCLUDING, at(INCLUDING, 'pool', 1), 'fill'),
+    /already a procedure \(lib\/pools\.kmem, line 3\)/,
+  );
+  // A variable an included file uses: renaming it in this text alone would leave that use behind.
+  const sized = 'let size = 64\ninclude "lib/sized.kmem"\nkfree(block)\n';
+  assert.match(refusedWith(sized, at(sized, 'size'), 'bytes'), /unknown name 'size' \(lib\/sized\.kmem, line 1\)/);
+  assert.equal(renamed(sized, at(sized, 'size'), 'bytes'), sized.replace('let size', 'let bytes'));
+});
+
+function refusedWith(source: string, position: Position, newName: string): string {
+  const result = rename(source, position, newName, MAIN_FILE, HOST);
+  assert.ok('error' in result, `rename to ${newName} accepted`);
+  return result.error;
+}
