@@ -26,7 +26,9 @@
  *
  * Version notes (6.12): check_object() runs every check and prints the trailer once at its end (since 6.11);
  * restore_bytes() runs before that trailer, so the hex dump shows restored bytes (6.15 reordered this);
- * orig_size is an unsigned int (unsigned long only since late 2025); struct track holds a stack depot handle.
+ * orig_size is an unsigned int (unsigned long only since late 2025); struct track holds a stack depot handle;
+ * every report ends with dump_stack() before its add_taint(): print_trailer() (so object_err() and
+ * check_object()'s trailer) and slab_err() call it, and so does trace() (later kernels WARN_ON() instead).
  */
 
 import { physToVirt } from './address';
@@ -639,6 +641,31 @@ export function dumpStackHeader(cpu: number, pid: number, comm: string, taintMas
   return lines;
 }
 
+/**
+ * dump_stack() of 6.12 (lib/dump_stack.c): dump_stack() is a tail call of dump_stack_lvl(KERN_DEFAULT), which
+ * prints dump_stack_print_info()'s `header` (dumpStackHeader()), then show_stack() -> x86
+ * show_trace_log_lvl(): "Call Trace:" and the frames between the markers of the stack they are on (" <TASK>"
+ * ... " </TASK>", or " <IRQ>" on the interrupt stack). The trace starts at dump_stack_lvl; `frames` are the
+ * kernel functions above it, innermost first, and `caller` the %pS of the scenario line that called into the
+ * kernel. The emulator has no kernel text, so every function prints as "name+0x0/0x0".
+ */
+export function dumpStackLines(
+  header: readonly string[],
+  frames: readonly string[],
+  caller: string,
+  section: 'TASK' | 'IRQ' = 'TASK',
+): string[] {
+  return [
+    ...header,
+    'Call Trace:',
+    ` <${section}>`,
+    ' dump_stack_lvl+0x0/0x0',
+    ...frames.map((f) => ` ${f}+0x0/0x0`),
+    ` ${caller}`,
+    ` </${section}>`,
+  ];
+}
+
 /** What a report needs beyond the cache's bytes: names, slab state, time, symbols and the log sink. */
 export interface SlubReportContext {
   /** s->name. */
@@ -665,8 +692,13 @@ export interface SlubReportContext {
   stack(handle: number): readonly string[];
   /** The kernel virtual address printed for a physical one; the direct map when absent. */
   virt?(phys: number): bigint;
-  /** dump_stack()'s lines ("CPU: ...", "Call Trace:" ...); none when absent. */
-  dumpStack?(): readonly string[];
+  /**
+   * dump_stack()'s lines ("CPU: ...", "Call Trace:" ...); none when absent. `callers` are the report's own
+   * functions from dump_stack()'s caller outwards, innermost first (["print_trailer", "object_err"],
+   * ["slab_err", "slab_pad_check"], ["trace"] ...): the context adds the path that led to them. Called before
+   * the report's add_taint(), so the first report of a run prints "Not tainted" here too.
+   */
+  dumpStack?(callers: readonly string[]): readonly string[];
 }
 
 /** The engine's side of the free pointer (decoding and validity need the slab). */
@@ -758,13 +790,18 @@ export function printSlabInfo(ctx: SlubReportContext): void {
   );
 }
 
-/** print_trailer(): tracks, slab, the object line and the hex dumps around the object, then dump_stack(). */
+/**
+ * print_trailer(): tracks, slab, the object line and the hex dumps around the object, then dump_stack() (6.12
+ * ends print_trailer() with it; later kernels print a WARN_ON() in its callers instead). `callers`: who called
+ * print_trailer(), innermost first (object_err, check_object), for the stack.
+ */
 export function printTrailer(
   ctx: SlubReportContext,
   mem: DebugMemory,
   layout: SlubDebugLayout,
   object: number,
   freePointer?: FreePointerOps,
+  callers: readonly string[] = [],
 ): void {
   printTracking(ctx, mem, layout, object);
   printSlabInfo(ctx);
@@ -781,10 +818,18 @@ export function printTrailer(
   if (layout.padStart !== layout.sizeFromObject) {
     printSection(ctx, mem, 'Padding  ', object + layout.padStart, layout.sizeFromObject - layout.padStart);
   }
-  for (const line of ctx.dumpStack?.() ?? []) ctx.printk(line);
+  dumpStack(ctx, ['print_trailer', ...callers]);
 }
 
-/** object_err(): a BUG about one object with its trailer, and the taint. */
+/** dump_stack() from the report function callers[0]: the context's lines, printed. */
+function dumpStack(ctx: SlubReportContext, callers: readonly string[]): void {
+  for (const line of ctx.dumpStack?.(callers) ?? []) ctx.printk(line);
+}
+
+/**
+ * object_err(): a BUG about one object with its trailer (which ends with dump_stack()), then the taint:
+ * add_taint() comes after the stack, so the stack's CPU line still says "Not tainted" on a first report.
+ */
 export function objectErr(
   ctx: SlubReportContext,
   mem: DebugMemory,
@@ -792,21 +837,28 @@ export function objectErr(
   object: number,
   reason: string,
   freePointer?: FreePointerOps,
+  callers: readonly string[] = [],
 ): void {
   slabBug(ctx, reason);
-  printTrailer(ctx, mem, layout, object, freePointer);
+  printTrailer(ctx, mem, layout, object, freePointer, ['object_err', ...callers]);
   addTaint(ctx);
 }
 
-/** slab_err(): a BUG about the slab (the message is vsnprintf'd into 100 bytes), slab info, the taint. */
-export function slabErr(ctx: SlubReportContext, message: string): void {
+/**
+ * slab_err(): a BUG about the slab (the message is vsnprintf'd into 100 bytes), slab info, dump_stack(), then
+ * the taint. `callers`: who called slab_err(), innermost first (slab_pad_check, on_freelist ...).
+ */
+export function slabErr(ctx: SlubReportContext, message: string, callers: readonly string[] = []): void {
   slabBug(ctx, message.slice(0, 99));
   printSlabInfo(ctx);
-  for (const line of ctx.dumpStack?.() ?? []) ctx.printk(line);
+  dumpStack(ctx, ['slab_err', ...callers]);
   addTaint(ctx);
 }
 
-/** trace() (SLAB_TRACE): "TRACE <cache> alloc|free 0x<object> inuse=<n> fp=0x<freelist>", a free's bytes. */
+/**
+ * trace() (SLAB_TRACE): "TRACE <cache> alloc|free 0x<object> inuse=<n> fp=0x<freelist>", a free's bytes, then
+ * dump_stack().
+ */
 export function traceObject(
   ctx: SlubReportContext,
   mem: DebugMemory,
@@ -821,7 +873,7 @@ export function traceObject(
     `TRACE ${ctx.cacheName} ${kind} 0x${formatPointer(virtOf(ctx, object))} inuse=${s.inuse} fp=0x${formatPointer(s.freelist)}`,
   );
   if (!alloc) printSection(ctx, mem, 'Object ', object, layout.objectSize);
-  for (const line of ctx.dumpStack?.() ?? []) ctx.printk(line);
+  dumpStack(ctx, ['trace']);
 }
 
 /* ------------------------------------------------------------------------------------------------------ */
@@ -980,7 +1032,7 @@ function checkFreePointer(st: CheckState, layout: SlubDebugLayout, object: numbe
   if (pointer === 0n || ops.valid(pointer)) return true; // check_valid_pointer(): NULL is valid
   st.findings.push({ kind: 'freepointer', what: 'Freepointer corrupt', object, pointer });
   st.slabErrors++;
-  if (st.opts.report) objectErr(st.opts.report, st.mem, layout, object, 'Freepointer corrupt', ops);
+  if (st.opts.report) objectErr(st.opts.report, st.mem, layout, object, 'Freepointer corrupt', ops, ['check_object']);
   ops.setNull(object); // no choice but to zap it and lose the rest of the slab's free objects
   return false;
 }
@@ -1003,7 +1055,7 @@ export function checkObject(
   if (!checkPoison(st, layout, object, val)) ok = false;
   if (!checkFreePointer(st, layout, object, val)) ok = false;
   if (!ok && opts.report) {
-    printTrailer(opts.report, mem, layout, object, opts.freePointer);
+    printTrailer(opts.report, mem, layout, object, opts.freePointer, ['check_object']);
     addTaint(opts.report);
   }
   return { ok, findings: st.findings, slabErrors: st.slabErrors };
@@ -1045,7 +1097,7 @@ export function slabPadCheck(
   st.slabErrors++;
   if (report) {
     const range = `0x${formatPointer(virtOf(report, fault))}-0x${formatPointer(virtOf(report, last))}`;
-    slabErr(report, `Padding overwritten. ${range} @offset=${fault - slabBase}`);
+    slabErr(report, `Padding overwritten. ${range} @offset=${fault - slabBase}`, ['slab_pad_check']);
     printSection(report, mem, 'Padding ', pad, remainder);
   }
   restoreBytes(st, 'slab padding', POISON_INUSE, fault, last + 1);

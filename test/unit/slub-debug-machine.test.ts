@@ -3,6 +3,13 @@
  * shows, debug caches take the kernel's debug paths (no cpu slab, one object at a time from the node list),
  * objects carry red zones, poison, tracks and orig_size in their bytes, and a double free in a cache with
  * SLAB_CONSISTENCY_CHECKS is reported as 6.12 reports it, then the kernel (and the scenario) goes on.
+ *
+ * Every report ends with dump_stack() as mm/slub.c of 6.12 prints it: print_trailer() ends with
+ * `dump_stack();` (so object_err(), which is slab_bug(); print_trailer(); add_taint(TAINT_BAD_PAGE,
+ * LOCKDEP_NOW_UNRELIABLE), and check_object()'s `if (!ret && !slab_in_kunit_test()) { print_trailer();
+ * add_taint(); }`), slab_err() is slab_bug(); print_slab_info(); dump_stack(); add_taint(), and trace() ends
+ * with dump_stack() too. The taint comes after the stack, so a first report's CPU line says "Not tainted", and
+ * the FIX lines the callers print come after both.
  */
 
 import { test } from 'node:test';
@@ -16,11 +23,40 @@ import { formatSlabLayout, slabLayoutAt, sysfsSlabAttribute } from '../../engine
 import { loadScenario } from '../../engine/scenario';
 import { diagnose } from '../../engine/lang/service';
 import { EventKind } from '../../engine/trace/events';
+import { SLAB_CONSISTENCY_CHECKS, SLAB_TRACE } from '../../engine/mm/slub';
+import type { KmemCache } from '../../engine/mm/slub';
 
 function boot(slabDebug?: string): Machine {
   const m = Machine.boot({ memoryBytes: 256 << 20, cpus: 2, ...(slabDebug !== undefined ? { slabDebug } : {}) });
   assert.ok(m instanceof Machine);
   return m;
+}
+
+/** The frames of every "Call Trace:" in a log, between " <TASK>" (or " <IRQ>") and its end, without offsets. */
+function callTraces(log: string): string[][] {
+  const traces: string[][] = [];
+  for (const [, body] of log.matchAll(/\nCall Trace:\n <(?:TASK|IRQ)>\n((?: .*\n)*?) <\/(?:TASK|IRQ)>\n/g)) {
+    traces.push(
+      body!
+        .trimEnd()
+        .split('\n')
+        .map((l) => l.trim().replace(/\+0x0\/0x0$/, '')),
+    );
+  }
+  return traces;
+}
+
+/** print_hex_dump() rows of `count` bytes of one value from virt (16 a row, as print_section() prints them). */
+function hexRows(prefix: string, virt: bigint, value: number, count: number, last = value): string[] {
+  const rows: string[] = [];
+  for (let i = 0; i < count; i += 16) {
+    const n = Math.min(16, count - i);
+    const bytes = Array.from({ length: n }, (_, k) => (i + k === count - 1 ? last : value));
+    const hex = bytes.map((b) => b.toString(16).padStart(2, '0')).join(' ');
+    const text = bytes.map((b) => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : '.')).join('');
+    rows.push(`${prefix}${(virt + BigInt(i)).toString(16).padStart(16, '0')}: ${hex.padEnd(49)}${text}`);
+  }
+  return rows;
 }
 
 /** slabinfo's <objsize> <objperslab> <pagesperslab> of a cache. */
@@ -97,26 +133,69 @@ test('a double free with SLAB_CONSISTENCY_CHECKS: "Object already free", not fre
   const logged = m.log.length;
   assert.equal(m.kfree(p), undefined, 'no runtime error: the report is the kernel reaction');
   const report = m.log.slice(logged).join('');
-  const virt = m.virt(p).toString(16);
-  assert.match(
+  const object = m.virt(p);
+  const virt = object.toString(16);
+  // kmalloc-64 under FZPU (slot 256): left red zone 64, object 64, right red zone 8, free pointer, tracks,
+  // orig_size, then 44 bytes of padding from object + 148. The ages are jiffies (machine events) since each
+  // track was set: 7 events now, the allocation's track at 3, the free's at 6.
+  const trailer = [
+    'Allocated in line_0+0x0/0x1 [scenario] age=4 cpu=0 pid=1',
+    ' __kmalloc_noprof+0x0/0x0',
+    ' line_0+0x0/0x1 [scenario]',
+    'Freed in line_0+0x0/0x1 [scenario] age=1 cpu=0 pid=1',
+    ' kfree+0x0/0x0',
+    ' line_0+0x0/0x1 [scenario]',
+    `Slab 0xffffea0000060000 objects=16 used=0 fp=0x${virt} flags=0x4000000000000000(node=0|zone=1)`,
+    `Object 0x${virt} @offset=64 fp=0x${(object + 256n).toString(16)}`,
+    '',
+    ...hexRows('Redzone  ', object - 64n, 0xbb, 64),
+    ...hexRows('Object   ', object, 0x6b, 64, 0xa5),
+    ...hexRows('Redzone  ', object + 64n, 0xbb, 8),
+    ...hexRows('Padding  ', object + 148n, 0x5a, 44),
+  ];
+  // free_to_partial_list() (noinline) -> free_debug_processing() -> free_consistency_checks() (both inline)
+  // -> `if (on_freelist(s, slab, object)) { object_err(s, slab, object, "Object already free"); ... }`, and
+  // free_debug_processing()'s `slab_fix(s, "Object at 0x%p not freed", object)` last.
+  assert.equal(
     report,
-    new RegExp(
-      '^=+\\nBUG kmalloc-64 \\(Not tainted\\): Object already free\\n-+\\n\\n' +
-        'Allocated in line_0\\+0x0/0x1 \\[scenario\\] age=\\d+ cpu=0 pid=1\\n __kmalloc_noprof\\+0x0/0x0\\n',
-    ),
+    [
+      '=============================================================================',
+      'BUG kmalloc-64 (Not tainted): Object already free',
+      '-----------------------------------------------------------------------------',
+      '',
+      ...trailer,
+      'CPU: 0 UID: 0 PID: 1 Comm: kmem Not tainted 6.12.0 #1',
+      'Call Trace:',
+      ' <TASK>',
+      ' dump_stack_lvl+0x0/0x0',
+      ' print_trailer+0x0/0x0',
+      ' object_err+0x0/0x0',
+      ' free_to_partial_list+0x0/0x0',
+      ' __slab_free+0x0/0x0',
+      ' kfree+0x0/0x0',
+      ' line_0+0x0/0x1 [scenario]',
+      ' </TASK>',
+      'Disabling lock debugging due to kernel taint',
+      `FIX kmalloc-64: Object at 0x${virt} not freed`,
+      '',
+    ].join('\n'),
   );
-  assert.match(report, new RegExp(`\\nObject 0x${virt} @offset=64 fp=0x[0-9a-f]{16}\\n\\n`));
-  assert.match(report, /\nRedzone {2}[0-9a-f]{16}: bb bb bb/);
-  assert.match(report, /\nDisabling lock debugging due to kernel taint\n/);
-  assert.match(report, new RegExp(`\\nFIX kmalloc-64: Object at 0x${virt} not freed\\n$`));
   const events = m.events.slice(0).filter((e) => e.kind === EventKind.SlubDebug);
   assert.deepEqual(
     events.map((e) => [e.addr, e.cache]),
     [[p, m.slub.cacheOf(p)!.id]],
   );
-  // The next report's banner carries the taint: "Tainted: G    B" and 14 blanks.
+  // The next report's banner carries the taint: "Tainted: G    B" and 13 blanks; so does its stack, with
+  // print_tainted_verbose()'s line, and lock debugging is already off.
+  const again = m.log.length;
   m.kfree(p);
-  assert.match(m.log.join(''), /BUG kmalloc-64 \(Tainted: G {4}B {13}\): Object already free/);
+  const second = m.log.slice(again).join('');
+  assert.match(second, /^=+\nBUG kmalloc-64 \(Tainted: G {4}B {13}\): Object already free\n/);
+  assert.match(
+    second,
+    /\nCPU: 0 UID: 0 PID: 1 Comm: kmem Tainted: G {4}B {14}6\.12\.0 #1\nTainted: \[B\]=BAD_PAGE\nCall Trace:\n <TASK>\n/,
+  );
+  assert.match(second, new RegExp(` </TASK>\\nFIX kmalloc-64: Object at 0x${virt} not freed\\n$`));
   // Without F a double free is still the emulator's KM4002.
   const noF = boot('ZPU');
   const q = noF.kmalloc(64, GFP_KERNEL);
@@ -163,4 +242,106 @@ test('from a scenario: the machine block, debug flags of kmem_cache_create, and 
   assert.deepEqual(codes('machine { slab_debug 5 }'), ['KM2008 21']);
   assert.deepEqual(codes('machine { slab_debug "FQ" }'), ['KM2008 23']);
   assert.match(diagnose('machine { slab_debug "FQ" }', 'm.kmem')[0]!.message, /option 'Q' unknown/);
+});
+
+test('every report ends with dump_stack(): the call trace of its 6.12 path, down to the scenario line', () => {
+  const m = boot('FZPU');
+  /** The call traces the log gains while fn runs, on scenario line `line`. */
+  const traced = (line: number, fn: () => unknown): string[][] => {
+    const from = m.log.length;
+    m.line = line;
+    fn();
+    return callTraces(m.log.slice(from).join(''));
+  };
+  const scenario = (line: number) => `line_${line}+0x0/0x1 [scenario]`;
+  const head = ['dump_stack_lvl', 'print_trailer', 'check_object'];
+  // Functions declared inline have no frame: slab_alloc_node, __slab_alloc_node and __do_kmalloc_node on the
+  // way in; slab_free, do_slab_free, free_debug_processing and free_consistency_checks on the way out.
+  const free = ['free_to_partial_list', '__slab_free', 'kfree'];
+
+  // kfree(): free_to_partial_list() -> free_debug_processing() -> free_consistency_checks() -> check_object().
+  const p = m.kmalloc(50, GFP_KERNEL);
+  m.storeMemory(p + 50, new Uint8Array([0x41]));
+  assert.deepEqual(
+    traced(2, () => m.kfree(p)),
+    [[...head, ...free, scenario(2)]],
+  );
+
+  // An allocation from the node list: ___slab_alloc() -> get_partial() -> get_partial_node() ->
+  // alloc_single_from_partial() -> alloc_debug_processing() -> alloc_consistency_checks() -> check_object().
+  const q = m.kmalloc(128, GFP_KERNEL);
+  m.kfree(q);
+  m.storeMemory(q + 16, new Uint8Array(8));
+  const alloc = [
+    ...'alloc_debug_processing alloc_single_from_partial get_partial_node get_partial'.split(' '),
+    ...'___slab_alloc __slab_alloc __kmalloc_noprof'.split(' '),
+  ];
+  assert.deepEqual(
+    traced(5, () => m.kmalloc(128, GFP_KERNEL)),
+    [[...head, ...alloc, scenario(5)]],
+  );
+
+  // In an interrupt handler the trace is on the IRQ stack.
+  const r = m.kmalloc(256, GFP_KERNEL);
+  m.kfree(r);
+  m.context.irqEnter();
+  const from = m.log.length;
+  m.line = 8;
+  m.kfree(r);
+  m.context.irqExit();
+  assert.match(m.log.slice(from).join(''), /\nCall Trace:\n <IRQ>\n dump_stack_lvl\+0x0\/0x0\n[^]* <\/IRQ>\n/);
+
+  // free_slab() checks every object of a slab it frees (SLAB_CONSISTENCY_CHECKS): after the free that emptied it
+  // with min_partial slabs already on the node list, at kmem_cache_shrink() and at kmem_cache_destroy().
+  const create = (name: string, size: number) =>
+    m.kmemCacheCreate(name, size, 0, SLAB_CONSISTENCY_CHECKS | SLAB_POISON) as KmemCache;
+  const big = create('frames_free', 4000);
+  const { objects, minPartial } = big.geometry;
+  const objs = Array.from({ length: (minPartial + 1) * objects }, () => m.kmemCacheAlloc(big, GFP_KERNEL));
+  for (let i = 0; i < minPartial; i++) m.kfree(objs[i * objects]!); // five slabs on the node list
+  const last = objs.slice(minPartial * objects);
+  for (const o of last.slice(1)) m.kfree(o);
+  m.storeMemory(last[1]!, new Uint8Array([0x41])); // into a free object's poison
+  assert.deepEqual(
+    traced(10, () => m.kfree(last[0]!)),
+    [[...head, 'free_slab', ...free, scenario(10)]],
+  );
+  const corruptFreed = (name: string): KmemCache => {
+    const c = create(name, 64);
+    const o = m.kmemCacheAlloc(c, GFP_KERNEL);
+    m.line++;
+    m.kfree(o);
+    m.storeMemory(o, new Uint8Array([0x41]));
+    return c;
+  };
+  const shrunk = corruptFreed('frames_shrink');
+  const shrink = ['free_slab', '__kmem_cache_do_shrink', '__kmem_cache_shrink', 'kmem_cache_shrink'];
+  assert.deepEqual(
+    traced(20, () => m.kmemCacheShrink(shrunk)),
+    [[...head, ...shrink, scenario(20)]],
+  );
+  const destroyed = corruptFreed('frames_destroy');
+  const shutdown = ['free_slab', 'discard_slab', 'free_partial', '__kmem_cache_shutdown', 'kmem_cache_destroy'];
+  assert.deepEqual(
+    traced(30, () => m.kmemCacheDestroy(destroyed)),
+    [[...head, ...shutdown, scenario(30)]],
+  );
+
+  // SLAB_TRACE: trace() from alloc_debug_processing() (a new slab's first object, then one from the node list)
+  // and from free_debug_processing(), each with its stack and no taint of its own.
+  const t = m.kmemCacheCreate('frames_trace', 64, 0, SLAB_TRACE) as KmemCache;
+  const newSlab = ['alloc_debug_processing', 'alloc_single_from_new_slab', '___slab_alloc', '__slab_alloc'];
+  let a = 0;
+  assert.deepEqual(
+    traced(40, () => (a = m.kmemCacheAlloc(t, GFP_KERNEL))),
+    [['dump_stack_lvl', 'trace', ...newSlab, 'kmem_cache_alloc_noprof', scenario(40)]],
+  );
+  assert.deepEqual(
+    traced(41, () => m.kmemCacheAlloc(t, GFP_KERNEL)),
+    [['dump_stack_lvl', 'trace', ...alloc.slice(0, -1), 'kmem_cache_alloc_noprof', scenario(41)]],
+  );
+  assert.deepEqual(
+    traced(42, () => m.kfree(a)),
+    [['dump_stack_lvl', 'trace', ...free, scenario(42)]],
+  );
 });

@@ -20,6 +20,8 @@ import {
   TRACK_SIZE,
   checkObject,
   debugCalculateSizes,
+  dumpStackHeader,
+  dumpStackLines,
   formatPointer,
   getOrigSize,
   getTrack,
@@ -36,6 +38,7 @@ import {
   setupSlabDebug,
   slabDebugFlags,
   slabPadCheck,
+  traceObject,
 } from '../../engine/mm/slub_debug';
 import type {
   ByteFinding,
@@ -529,6 +532,15 @@ test('every check runs: left red zone, right red zone and padding all reported i
 /* Reports                                                                                                */
 /* ---------------------------------------------------------------------------------------------------- */
 
+/**
+ * A dump_stack() for reporter(): the 6.12 lines for a kunit_try_catch task on CPU 1 with the taint as it is
+ * when the report calls it, the report's own functions (`callers`) above dump_stack_lvl, then `outer`.
+ */
+function stackOf(taint: TaintState, outer: readonly string[]): Pick<SlubReportContext, 'dumpStack'> {
+  const header = () => dumpStackHeader(1, 42, 'kunit_try_catch', taint.mask);
+  return { dumpStack: (callers) => dumpStackLines(header(), [...callers, ...outer], 'line_7+0x0/0x1 [scenario]') };
+}
+
 function reporter(taint: TaintState, lines: string[], extra: Partial<SlubReportContext> = {}): SlubReportContext {
   return {
     cacheName: 'kmalloc-8',
@@ -571,6 +583,64 @@ test('print_hex_dump() lines: bytes, padding to column 49, then the printable on
   assert.equal(formatPointer(0n), '0000000000000000');
 });
 
+test('dump_stack() of 6.12: the header, "Call Trace:", dump_stack_lvl, the frames, the caller, in <TASK>', () => {
+  // lib/dump_stack.c: dump_stack() is dump_stack_lvl(KERN_DEFAULT) (a tail call: no frame of its own), which
+  // prints dump_stack_print_info() ("CPU: %d UID: %u PID: %d Comm: %.20s %s %s %.*s", then
+  // print_tainted_verbose() when tainted) and show_stack(): arch/x86 show_trace_log_lvl() prints
+  // "Call Trace:" and the frames of each stack between " <TASK>" / " </TASK>" (or " <IRQ>").
+  assert.deepEqual(
+    dumpStackLines(
+      dumpStackHeader(0, 1, 'kmem', 1 << TAINT_BAD_PAGE),
+      ['slab_err', 'on_freelist'],
+      'line_3+0x0/0x1 [scenario]',
+    ),
+    [
+      'CPU: 0 UID: 0 PID: 1 Comm: kmem Tainted: G    B              6.12.0 #1',
+      'Tainted: [B]=BAD_PAGE',
+      'Call Trace:',
+      ' <TASK>',
+      ' dump_stack_lvl+0x0/0x0',
+      ' slab_err+0x0/0x0',
+      ' on_freelist+0x0/0x0',
+      ' line_3+0x0/0x1 [scenario]',
+      ' </TASK>',
+    ],
+  );
+  assert.deepEqual(dumpStackLines(['CPU: 0'], [], 'x', 'IRQ').slice(1), [
+    'Call Trace:',
+    ' <IRQ>',
+    ' dump_stack_lvl+0x0/0x0',
+    ' x',
+    ' </IRQ>',
+  ]);
+});
+
+test("trace() (SLAB_TRACE): the TRACE line, a free's object bytes, then dump_stack(), and no taint", () => {
+  // mm/slub.c of 6.12, trace(): pr_info("TRACE %s %s 0x%p inuse=%d fp=0x%p\n", ...); if (!alloc)
+  // print_section(KERN_INFO, "Object ", object, s->object_size); dump_stack();
+  const l = debugCalculateSizes(16, 8, T, false);
+  const { mem } = newSlab(l);
+  const p = objectAt(l, 0);
+  const taint = newTaintState();
+  const lines: string[] = [];
+  const ctx = reporter(taint, lines, { cacheName: 'traced', ...stackOf(taint, ['free_to_partial_list']) });
+  traceObject(ctx, mem, l, p, false);
+  const v = formatPointer(0xffff000000000000n + BigInt(p));
+  assert.deepEqual(lines, [
+    `TRACE traced free 0x${v} inuse=23 fp=0xffff000010032a18`,
+    `Object ${v}: 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00  ................`,
+    'CPU: 1 UID: 0 PID: 42 Comm: kunit_try_catch Not tainted 6.12.0 #1',
+    'Call Trace:',
+    ' <TASK>',
+    ' dump_stack_lvl+0x0/0x0',
+    ' trace+0x0/0x0',
+    ' free_to_partial_list+0x0/0x0',
+    ' line_7+0x0/0x1 [scenario]',
+    ' </TASK>',
+  ]);
+  assert.equal(taint.mask, 0);
+});
+
 /*
  * A real 6.11-era report, posted by Peng Fan to linux-mm in August 2024 (the init_on_free / kmalloc
  * redzone fix, "slub_debug=FUZ init_on_free=1", kernel 6.11.0-rc3-next-20240814, arm64), timestamps dropped:
@@ -596,7 +666,9 @@ test('print_hex_dump() lines: bytes, padding to column 49, then the printable on
  *
  * init_on_free had zeroed the object and its metadata (orig_size 0, tracks 0, padding 0): check_object()
  * found the whole object to be "kmalloc Redzone", restored it before the trailer (so the dump shows cc),
- * printed no track (addr 0) and did not check the padding (no P). Rebuilt here byte for byte.
+ * printed no track (addr 0) and did not check the padding (no P). Rebuilt here byte for byte. 6.12 prints the
+ * same: print_trailer() still ends with dump_stack() (arm64 says "Call trace:", x86 "Call Trace:"), and the
+ * add_taint() of check_object() comes after it.
  */
 test('the kmalloc-8 report of a real 6.11-era run, line for line', () => {
   const l = debugCalculateSizes(8, kmallocAlign(8), SLAB_KMALLOC | F | U | Z, false);
@@ -660,7 +732,8 @@ test('a report with tracks, "Bytes b4" and a corrupt free pointer (object_err in
   initObject(mem, l, p, SLUB_RED_INACTIVE);
   mem.poke(p + 5, 0x41);
   const lines: string[] = [];
-  const ctx = reporter(newTaintState(), lines, { cacheName: 'TestSlub_1th_word_free' });
+  const taint = newTaintState();
+  const ctx = reporter(taint, lines, { cacheName: 'TestSlub_1th_word_free', ...stackOf(taint, ['validate_slab']) });
   const fp = rawFreePointer(mem, l, objects);
   const r = checkObject(mem, l, p, SLUB_RED_INACTIVE, { freePointer: fp, report: ctx });
   assert.deepEqual(
@@ -684,6 +757,18 @@ test('a report with tracks, "Bytes b4" and a corrupt free pointer (object_err in
   // 64 bytes, P|U, align 8: fp after the object at 64, tracks at 72 and 104, slot 136, no padding; the 16
   // bytes before object 1 are object 0's free track, zeroed by init_tracking().
   assert.deepEqual([l.offset, l.infoEnd, l.padStart, l.sizeFromObject], [64, 72, 136, 136]);
+  // Each trailer ends with print_trailer()'s dump_stack(): first object_err()'s inside check_object(), before
+  // its add_taint() (so "Not tainted"), then check_object()'s own `print_trailer(); add_taint();` at its end.
+  const stack = (callers: string[], tainted: boolean): string[] => [
+    `CPU: 1 UID: 0 PID: 42 Comm: kunit_try_catch ${tainted ? 'Tainted: G    B              ' : 'Not tainted '}6.12.0 #1`,
+    ...(tainted ? ['Tainted: [B]=BAD_PAGE'] : []),
+    'Call Trace:',
+    ' <TASK>',
+    ' dump_stack_lvl+0x0/0x0',
+    ...[...callers, 'check_object', 'validate_slab'].map((f) => ` ${f}+0x0/0x0`),
+    ' line_7+0x0/0x1 [scenario]',
+    ' </TASK>',
+  ];
   const expected = [
     '=============================================================================',
     'BUG TestSlub_1th_word_free (Not tainted): Poison overwritten',
@@ -696,8 +781,10 @@ test('a report with tracks, "Bytes b4" and a corrupt free pointer (object_err in
     '-----------------------------------------------------------------------------',
     '',
     ...trailer('0807060504030201'),
+    ...stack(['print_trailer', 'object_err'], false),
     'Disabling lock debugging due to kernel taint',
     ...trailer('0000000000000000'),
+    ...stack(['print_trailer'], true),
   ];
   assert.deepEqual(lines, expected);
 });
@@ -712,7 +799,9 @@ test('slab_pad_check(): the leftover after the last slot of a SLAB_POISON slab',
   mem.poke(pad + 3, 0);
   mem.poke(pad + 9, 0x31);
   const lines: string[] = [];
-  const r = slabPadCheck(mem, l, SLAB, PAGE, reporter(newTaintState(), lines, { cacheName: 'kmalloc-96' }));
+  const taint = newTaintState();
+  const ctx = reporter(taint, lines, { cacheName: 'kmalloc-96', ...stackOf(taint, ['free_slab']) });
+  const r = slabPadCheck(mem, l, SLAB, PAGE, ctx);
   assert.deepEqual(
     bytesOf(r.findings).map((f) => [f.what, f.fault - pad, f.last - pad, f.value]),
     [['slab padding', 3, 9, 0]],
@@ -725,6 +814,17 @@ test('slab_pad_check(): the leftover after the last slot of a SLAB_POISON slab',
     '-----------------------------------------------------------------------------',
     '',
     'Slab 0xfffffdffc0400c80 objects=36 used=23 fp=0xffff000010032a18 flags=0x3fffe0000000200(workingset|node=0|zone=0|lastcpupid=0x1ffff)',
+    // 6.12 slab_pad_check(): slab_err(s, slab, "Padding overwritten. ...") is slab_bug(); print_slab_info();
+    // dump_stack(); add_taint(), then print_section(KERN_ERR, "Padding ", pad, remainder); restore_bytes().
+    'CPU: 1 UID: 0 PID: 42 Comm: kunit_try_catch Not tainted 6.12.0 #1',
+    'Call Trace:',
+    ' <TASK>',
+    ' dump_stack_lvl+0x0/0x0',
+    ' slab_err+0x0/0x0',
+    ' slab_pad_check+0x0/0x0',
+    ' free_slab+0x0/0x0',
+    ' line_7+0x0/0x1 [scenario]',
+    ' </TASK>',
     'Disabling lock debugging due to kernel taint',
     `Padding ${v(pad)}: 5a 5a 5a 00 5a 5a 5a 5a 5a 31 5a 5a 5a 5a 5a 5a  ZZZ.ZZZZZ1ZZZZZZ`,
     `Padding ${v(pad + 16)}: ${Array(16).fill('5a').join(' ')}  ${'Z'.repeat(16)}`,
