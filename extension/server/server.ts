@@ -101,7 +101,15 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     publish(uri, diagnostics, document.version);
   };
 
-  documents.onDidChangeContent(({ document }) => pending.schedule(document.uri, () => diagnoseNow(document.uri)));
+  documents.onDidChangeContent(({ document }) => {
+    pending.schedule(document.uri, () => diagnoseNow(document.uri));
+    // A scenario that includes the changed file sees its new text: diagnose the open ones that include any.
+    for (const other of documents.all()) {
+      if (other.uri !== document.uri && /^\s*include\b/m.test(other.getText())) {
+        pending.schedule(other.uri, () => diagnoseNow(other.uri));
+      }
+    }
+  });
   documents.onDidClose(({ document }) => {
     pending.cancel(document.uri);
     publish(document.uri, []);

@@ -613,6 +613,20 @@ describe('kmem navigation across include files, over stdio', () => {
     assert.deepEqual(fromDisk, { uri: poolsUri, range: span(1, 5, 9) });
   });
 
+  it('diagnoses the including scenario again when the included file changes in the editor', TIMEOUT, async () => {
+    await client.open(poolsUri, POOLS.replace('proc fill(', 'proc refill('), 1);
+    // Publications for main.kmem queue up from its open on; the one after this edit names the lost procedure.
+    for (;;) {
+      const published = await client.nextDiagnostics(mainUri);
+      const lost = published.diagnostics.find((d) => d.code === 'KM2003');
+      if (lost) {
+        assert.match(lost.message, /unknown function 'fill'/);
+        break;
+      }
+    }
+    await client.close(poolsUri);
+  });
+
   it('logged no failure', TIMEOUT, async () => {
     await request('textDocument/hover', { ...doc(mainUri), position: at(0, 0) });
     assert.deepEqual(
