@@ -620,7 +620,7 @@ describe('kmem navigation across include files, over stdio', () => {
       const published = await client.nextDiagnostics(mainUri);
       const lost = published.diagnostics.find((d) => d.code === 'KM2003');
       if (lost) {
-        assert.match(lost.message, /unknown function 'fill'/);
+        assert.match(String(lost.message), /unknown function 'fill'/);
         break;
       }
     }
