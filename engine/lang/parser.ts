@@ -87,6 +87,16 @@ export function parse(source: string): ParseResult {
   return { script, tokens: lexed.tokens, diagnostics: parser.diagnostics };
 }
 
+/** One expression and nothing else (the debugger's watch and hover text); undefined with the first problem. */
+export function parseExpression(source: string): { expr: Expr } | { error: Diagnostic } {
+  const lexed = lex(source);
+  const parser = new Parser(lexed.tokens, lexed.diagnostics);
+  const expr = parser.parseExpr();
+  parser.expectEnd();
+  const problem = parser.diagnostics[0];
+  return problem ? { error: problem } : { expr };
+}
+
 const BINARY_PRECEDENCE: ReadonlyMap<TokenKind, readonly [BinaryOp, number]> = new Map([
   [TokenKind.PipePipe, ['||', 1]],
   [TokenKind.AmpAmp, ['&&', 2]],
@@ -815,6 +825,12 @@ class Parser {
 
   parseExpr(): Expr {
     return this.parseBinary(1);
+  }
+
+  /** After a lone expression: only line breaks may follow. */
+  expectEnd(): void {
+    while (this.at(TokenKind.Newline)) this.advance();
+    if (!this.panic && !this.at(TokenKind.Eof)) this.expected('the end of the expression');
   }
 
   private parseBinary(minPrecedence: number): Expr {

@@ -76,6 +76,7 @@ import { SLAB_STATE_NAMES, SlabState } from '../../engine/mm/slub';
 import { loadScenario, LoadedScenario } from '../../engine/scenario';
 import { Stop, Value, Vm, formatValue } from '../../engine/vm/vm';
 import { Cell, formatCell, isList } from '../../engine/vm/values';
+import { evaluateExpression } from '../../engine/vm/evaluate';
 import type { MachineState } from '../../webview/protocol';
 import { formatDiagnostic } from '../shared/format';
 import * as errors from './errors';
@@ -552,7 +553,14 @@ export class KmemDebugSession extends LoggingDebugSession {
       response.body = { result: formatWalk(machine.arch, machine.kernelPt.walk(va)) + where, variablesReference: 0 };
       return this.sendResponse(response);
     }
-    const local = scenario.vm.locals(this.vmFrameOf(args.frameId)).findLast((v) => v.name === expression);
+    const variables = scenario.vm.locals(this.vmFrameOf(args.frameId));
+    const local = variables.findLast((v) => v.name === expression);
+    const evaluated = local ? undefined : evaluateExpression(scenario.machine, variables, expression);
+    if (evaluated) {
+      if ('error' in evaluated) return this.fail(response, errors.evaluateFailed(expression, evaluated.error));
+      response.body = { result: formatCell(evaluated.value), variablesReference: this.cellReference(evaluated.value) };
+      return this.sendResponse(response);
+    }
     if (!local) {
       const reason =
         args.context === 'repl'

@@ -736,6 +736,16 @@ describe('kmem debug adapter over DAP', () => {
       frameId: trace.body.stackFrames[1]!.id,
     });
     assert.match(printed.body.result, /^\[0xffff8880[0-9a-f]{8}\]$/);
+    const frameId = trace.body.stackFrames[1]!.id;
+    const count = await dc.evaluateRequest({ expression: 'length(pool) + 10', context: 'watch', frameId });
+    assert.equal(count.body.result, '11');
+    const first = await dc.evaluateRequest({ expression: 'pool[0]', context: 'hover', frameId });
+    assert.equal(first.body.result, items.body.variables[0]!.value);
+    assert.ok(first.body.variablesReference > 0, 'a pointer result expands into its object');
+    await assert.rejects(
+      dc.evaluateRequest({ expression: 'kmalloc(8, GFP_KERNEL)', context: 'repl', frameId }),
+      /the debugger only reads/,
+    );
   });
 
   test('processes are threads: the scenario runs on the current one after switch_to', async () => {
