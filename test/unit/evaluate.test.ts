@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { loadScenario } from '../../engine/scenario';
 import { evaluateExpression } from '../../engine/vm/evaluate';
 import { formatCell } from '../../engine/vm/values';
+import fc from 'fast-check';
 
 function paused(source: string) {
   const { diagnostics, scenario } = loadScenario(source, 'eval.kmem');
@@ -74,4 +75,65 @@ test('looking at freed memory makes no KASAN report', () => {
   const r = evaluateExpression(scenario!.machine, scenario!.vm.locals(0), 'read64(p)');
   assert.ok(r && 'value' in r);
   assert.equal(scenario!.machine.kasan!.reports, 0);
+});
+
+test('evaluateExpression never throws, on arbitrary text and on token soup', () => {
+  const { scenario } = loadScenario('let p = kmalloc(64, GFP_KERNEL)\nlet pool = [p, 1]\nlet n = 3', 'fuzz.kmem');
+  scenario!.vm.run({ maxInstructions: 1e6 });
+  const vars = scenario!.vm.locals(0);
+  const eventsBefore = scenario!.machine.events.length;
+  const words = [
+    'p',
+    'pool',
+    'n',
+    '[',
+    ']',
+    '(',
+    ')',
+    ',',
+    '+',
+    '-',
+    '*',
+    '/',
+    '%',
+    '<<',
+    '>>',
+    '&&',
+    '!',
+    '~',
+    '0',
+    '1',
+    '64',
+    '0xffff888000000000',
+    '99999999999999999999',
+    'read8',
+    'read64',
+    'length',
+    'pop',
+    'kmalloc',
+    'nr_free',
+    'slab_num_objs',
+    '"kmalloc-64"',
+    'GFP_KERNEL',
+    'nope',
+    '..',
+    '=',
+    ' ',
+    '\n',
+  ];
+  const seed = Number(process.env.FC_SEED ?? 4242);
+  fc.assert(
+    fc.property(
+      fc.oneof(
+        fc.string({ maxLength: 40 }),
+        fc.array(fc.constantFrom(...words), { maxLength: 12 }).map((w) => w.join('')),
+      ),
+      (text) => {
+        const r = evaluateExpression(scenario!.machine, vars, text);
+        if (r !== undefined) assert.ok('value' in r || typeof r.error === 'string');
+      },
+    ),
+    { seed, numRuns: 2000 },
+  );
+  assert.equal(scenario!.machine.events.length, eventsBefore, 'evaluating changed nothing on the machine');
 });
