@@ -40,6 +40,8 @@ export interface ReportEntry {
   readonly seq: number;
   /** The scenario line (1-based) and CPU the report came from. */
   readonly line: number;
+  /** The included file the line is in (Program.files); absent: the scenario's own. */
+  readonly file?: string;
   readonly cpu: number;
   /** What was found: the kernel's bug type or a short description. */
   readonly what: string;
@@ -81,6 +83,7 @@ export function reportEntries(machine: Machine): ReportEntry[] {
       kind: EVENT_KIND_NAMES[e.kind],
       seq: e.seq,
       line: e.line,
+      ...(e.file !== 0 ? { file: machine.sourceFiles[e.file] ?? `file ${e.file}` } : {}),
       cpu: e.cpu,
       what: reportWhat(e),
       ...(e.addr ? { address: machine.formatVirt(e.addr) } : {}),

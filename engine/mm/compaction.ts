@@ -150,7 +150,7 @@ export function compactZone(machine: Machine, zone: Zone, order: number, opts: C
     machine.events.push(
       EventKind.Compaction,
       cpu,
-      machine.line,
+      machine.eventLine,
       zone.index,
       st.migrated,
       (st.migrateScanned + st.freeScanned) >>> 0,

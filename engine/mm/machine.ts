@@ -107,7 +107,7 @@ import { Watermarks, computeWatermarks } from './watermarks';
 
 /** mm/slab.h GFP_SLAB_BUG_MASK: zone modifiers kmalloc refuses (the bits above __GFP_BITS_MASK too). */
 const GFP_SLAB_BUG_MASK = __GFP_DMA32 | __GFP_HIGHMEM;
-import { EventKind, EventLog } from '../trace/events';
+import { EventKind, EventLog, LINE_FILE_UNIT } from '../trace/events';
 
 /**
  * new_kmalloc_cache() flags per KmallocType: KMALLOC_NORMAL gets SLAB_NO_MERGE with CONFIG_MEMCG,
@@ -258,6 +258,15 @@ export class Machine {
   /** The CPU and scenario line the next operation runs on behalf of. */
   cpu = 0;
   line = 0;
+  /** The file of that line (an index into sourceFiles; 0: the scenario's own), set with line by the VM. */
+  file = 0;
+  /** The scenario's files (Program.files), to name an event's file in reports. */
+  sourceFiles: readonly string[] = [];
+
+  /** What an event records as its line: the 1-based line, and the file above bit 24 (EventLog.get splits them). */
+  get eventLine(): number {
+    return this.line + this.file * LINE_FILE_UNIT;
+  }
   /**
    * Zone watermarks (min/low/high/promo), lowmem_reserve[] and totalreserve_pages, computed once at boot
    * from the zones' managed pages as init_per_zone_wmark_min() does (watermarks.ts). Shown in
@@ -304,11 +313,11 @@ export class Machine {
         this.record(EventKind.SlabNew, cache.id, pfn, SlabPath.NewSlab, cache.geometry.order);
       },
       slabDiscard: (cache, pfn, path, cpu) => {
-        this.events.push(EventKind.SlabDiscard, cpu, this.line, cache.id, pfn, path, cache.geometry.order);
-        this.events.push(EventKind.PageFree, cpu, this.line, -1, pfn, 0, cache.geometry.order);
+        this.events.push(EventKind.SlabDiscard, cpu, this.eventLine, cache.id, pfn, path, cache.geometry.order);
+        this.events.push(EventKind.PageFree, cpu, this.eventLine, -1, pfn, 0, cache.geometry.order);
       },
       slabMove: (cache, pfn, state, path, cpu) => {
-        this.events.push(EventKind.SlabMove, cpu, this.line, cache.id, pfn, path, state);
+        this.events.push(EventKind.SlabMove, cpu, this.eventLine, cache.id, pfn, path, state);
       },
       debug: this.slubDebug,
       memory: {
@@ -1588,7 +1597,7 @@ export class Machine {
   }
 
   private record(kind: EventKind, cache: number, addr: number, size: number, extra: number): void {
-    this.events.push(kind, this.cpu, this.line, cache, addr, size, extra);
+    this.events.push(kind, this.cpu, this.eventLine, cache, addr, size, extra);
   }
 
   /** What the scenario printed (`print`), line by line, for the host to show as the program's output. */

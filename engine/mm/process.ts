@@ -779,7 +779,7 @@ export class TaskTable {
 
   private event(task: Task, pfn: number, errorCode: number, outcome: number): void {
     const m = this.machine;
-    m.events.push(EventKind.PageFault, m.cpu, m.line, task.pid, pfn, errorCode >>> 0, outcome);
+    m.events.push(EventKind.PageFault, m.cpu, m.eventLine, task.pid, pfn, errorCode >>> 0, outcome);
   }
 
   // ---- migration (for compaction) ----

@@ -6,13 +6,17 @@
  * not depend on how many came before. `get(seq)` decodes one into a plain object for views, breakpoints and
  * the timeline. Sequence numbers start at 0 and never repeat.
  *
- * Fields: kind, cpu, line (the scenario line that caused it, 0 for boot), cache (slab cache id or -1),
+ * Fields: kind, cpu, line (the scenario line that caused it, 0 for boot; above bit 24 the index of its file
+ * when the line is in an included file, which get() returns as `file`), cache (slab cache id or -1),
  * addr (physical address, or pfn for page events), size (bytes asked), extra (bytes given, or order).
  * A chunk keeps addr in a Float64Array and the rest as EVENT_WORDS 32-bit words per event in one Int32Array
  * (one array to write for the hot path, not six): kind (8 bits) and cpu (16 bits) share the first word, then
  * line, cache, size and extra. Each field keeps the width it always had: kind as a uint8, cpu as a uint16,
  * line, size and extra as uint32, cache as an int16 (stored values wrap as typed-array stores do).
  */
+
+/** An event's line word: line + file * LINE_FILE_UNIT (lines up to 16M, files up to 255). */
+export const LINE_FILE_UNIT = 1 << 24;
 
 export enum EventKind {
   /** kmalloc() returned an object: cache, addr, size asked, bytes given (the cache's object size). */
@@ -116,6 +120,8 @@ export interface KmemEvent {
   readonly kind: EventKind;
   readonly cpu: number;
   readonly line: number;
+  /** The file of the line (Program.files; 0: the scenario's own). */
+  readonly file: number;
   readonly cache: number;
   readonly addr: number;
   readonly size: number;
@@ -225,7 +231,8 @@ export class EventLog {
       seq,
       kind: (kindCpu & 0xff) as EventKind,
       cpu: (kindCpu >>> 8) & 0xffff,
-      line: w[j + W_LINE]! >>> 0,
+      line: (w[j + W_LINE]! >>> 0) % LINE_FILE_UNIT,
+      file: Math.floor((w[j + W_LINE]! >>> 0) / LINE_FILE_UNIT),
       cache: (w[j + W_CACHE]! << 16) >> 16,
       addr: c.addrs[i]!,
       size: w[j + W_SIZE]! >>> 0,

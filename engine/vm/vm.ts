@@ -361,6 +361,7 @@ export class Vm {
     this.statementLimit = options.statementLimit ?? Infinity;
     this.lines = Int32Array.from(program.statements, (s) => s.line);
     this.lineFiles = Int32Array.from(program.statements, (s) => s.file);
+    machine.sourceFiles = program.files;
     this.stack = new Array<Value>(program.maxStack).fill(0);
     this.slots = new Array<Value>(program.slotCount).fill(0);
     this.statement = program.code[0] === Op.Stmt ? program.code[1]! : -1;
@@ -433,6 +434,7 @@ export class Vm {
       cpus: this.cpus.length,
       contexts: this.contexts.length,
       line: this.machine.line,
+      file: this.machine.file,
       cpu: this.machine.cpu,
     };
     const base = this.slots.length;
@@ -482,6 +484,7 @@ export class Vm {
       this._status = saved.status;
       this._error = saved.error;
       this.machine.line = saved.line;
+      this.machine.file = saved.file;
       this.machine.cpu = saved.cpu;
     }
   }
@@ -583,6 +586,7 @@ export class Vm {
           }
           statements++;
           machine.line = lines[s]! + 1;
+          machine.file = lineFiles[s]!;
           machine.cpu = this.cpus.length > 0 ? this.cpus[this.cpus.length - 1]! : 0;
           pc += 2;
           executed++;

@@ -938,7 +938,7 @@ export class KmemDebugSession extends LoggingDebugSession {
           plain('event', `${EVENT_KIND_NAMES[e.kind]} #${e.seq}`),
           plain('description', this.describeEvent(e)),
           plain('cpu', String(e.cpu)),
-          plain('line', String(e.line)),
+          plain('line', e.file ? `${basename(scenario.program.files[e.file] ?? '')}:${e.line}` : String(e.line)),
           ...(cache ? [plain('cache', cache)] : []),
           ...(e.kind === EventKind.Kmalloc || e.kind === EventKind.Kfree
             ? [

@@ -43,6 +43,7 @@ export interface RunDocument {
     kind: string;
     seq: number;
     line: number;
+    file?: string;
     cpu: number;
     what: string;
     address?: string;
@@ -183,7 +184,7 @@ export function renderHtmlReport(doc: RunDocument, source: string): string {
           ['#', 'line', 'detector', 'found', 'address', 'cache / size'],
           doc.reports.map((r) => [
             r.seq,
-            r.line,
+            r.file ? `${r.file}:${r.line}` : r.line,
             r.kind,
             r.what,
             r.address ?? '',
@@ -194,7 +195,7 @@ export function renderHtmlReport(doc: RunDocument, source: string): string {
     }
   }
   const hit = new Set([
-    ...(doc.reports ?? []).map((r) => r.line),
+    ...(doc.reports ?? []).filter((r) => !r.file).map((r) => r.line),
     ...(doc.error && !doc.error.file ? [doc.error.line] : []),
   ]);
   const src = source

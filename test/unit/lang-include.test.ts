@@ -15,6 +15,7 @@ import { IncludeHost } from '../../engine/lang/include';
 import { diagnose } from '../../engine/lang/service';
 import { loadScenario } from '../../engine/scenario';
 import { formatCell } from '../../engine/vm/values';
+import { reportEntries } from '../../engine/inspect/reports';
 import { fileIncludeHost, preloadIncludes } from '../../extension/shared/includes';
 
 /** Files in memory, by name; paths are names (no folders needed here). */
@@ -159,4 +160,19 @@ test('the file system host keeps includes inside the workspace; the preloading h
   );
   scenario!.vm.run({ maxInstructions: 1e6 });
   assert.equal(formatCell(scenario!.vm.locals(0).find((v) => v.name === 'filled')!.value), '7');
+});
+
+test("events and reports made by an included file's statements name that file and its line", () => {
+  const r = run(['machine { kasan y }', 'include "oob.kmem"', 'let after = kmalloc(8, GFP_KERNEL)'].join('\n'), {
+    'oob.kmem': ['let p = kmalloc(16, GFP_KERNEL)', 'expect kasan {', '  write8(p + 16, 1)', '}'].join('\n'),
+  });
+  assert.equal(r.stop.reason, 'end', JSON.stringify(r.stop.error));
+  const reports = reportEntries(r.scenario.machine);
+  assert.deepEqual(
+    reports.map((e) => [e.kind, e.file, e.line]),
+    [['kasan', 'oob.kmem', 3]],
+  );
+  const events = r.scenario.machine.events;
+  const last = events.get(events.length - 1);
+  assert.deepEqual([last.file, last.line], [0, 3], 'the main file again: no file, its own line');
 });
