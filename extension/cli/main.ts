@@ -2,7 +2,7 @@
  * `kmem`: the command line. Runs the same engine as the debugger, headless, for CI and teaching.
  *
  *   kmem run FILE [--memory SIZE] [--cpus N] [--max-steps N] [--proc NAME]...   run a scenario, print a summary
- *   kmem check FILE...                                          print diagnostics; exit 2 on errors
+ *   kmem check [--root DIR] FILE...                             print diagnostics; exit 2 on errors
  *   kmem boot [--memory SIZE] [--cpus N] [--proc NAME]...       /proc files of a freshly booted machine
  *
  * Exit codes: 0 clean; 1 the scenario hit a runtime error (a bad free, ...); 2 invalid input or usage.
@@ -62,15 +62,15 @@ const HELP: Record<string, string> = {
   main: `kmem: run kernel-memory scenarios on an emulated Linux 6.12 machine
 
 Usage:
-  kmem run FILE [--memory SIZE] [--cpus N] [--arch ARCH] [--slab-debug FLAGS] [--kasan] [--kmemleak] [--kfence MS] [--seed N] [--json] [--report FILE.html] [--max-steps N] [--proc NAME]... [--debugfs NAME]...
-  kmem check FILE...
+  kmem run FILE [--memory SIZE] [--cpus N] [--arch ARCH] [--slab-debug FLAGS] [--kasan] [--kmemleak] [--kfence MS] [--seed N] [--json] [--report FILE.html] [--max-steps N] [--root DIR] [--proc NAME]... [--debugfs NAME]...
+  kmem check [--root DIR] FILE...
   kmem fmt [--check] FILE...
   kmem boot [--memory SIZE] [--cpus N] [--arch ARCH] [--slab-debug FLAGS] [--kasan] [--kmemleak] [--kfence MS] [--proc NAME]... [--debugfs NAME]...
   kmem COMMAND --help
 
 Exit codes: 0 clean, 1 runtime errors or detector reports, 2 invalid input or usage.
 `,
-  run: `kmem run FILE [--memory SIZE] [--cpus N] [--arch ARCH] [--slab-debug FLAGS] [--kasan] [--kmemleak] [--kfence MS] [--seed N] [--json] [--report FILE.html] [--max-steps N] [--proc NAME]... [--debugfs NAME]...
+  run: `kmem run FILE [--memory SIZE] [--cpus N] [--arch ARCH] [--slab-debug FLAGS] [--kasan] [--kmemleak] [--kfence MS] [--seed N] [--json] [--report FILE.html] [--max-steps N] [--root DIR] [--proc NAME]... [--debugfs NAME]...
 
 Runs the scenario to the end and prints a summary: statements, events by kind, live objects per cache.
 What the machine's kernel log receives (a page allocation failure, the OOM killer) is printed to stderr as
@@ -84,8 +84,10 @@ sampling one allocation every MS milliseconds of the machine's clock (msleep). -
 document instead of the text (schema kmem-run/1, docs/cli.md). --seed seeds the machine's random numbers
 (rand(), KFENCE's placement) where the machine block has no seed: a run is a function of scenario and seed.
 --report FILE.html writes a self-contained HTML report of the run: the verdict, every detector report with
-its kernel text, the source with the lines that reported, events by kind, the caches and free areas: events by kind, every detector report, the
-expected and made counts, the output, the kernel log and the final views; the exit code is the same.
+its kernel text, the expected and made counts, the source with the lines that reported, events by kind, the
+output, the kernel log and the final views (caches, free areas); the exit code is the same.
+The scenario's include statements read files under --root DIR (default: the current directory); a path
+that leaves it is KM2030.
 --max-steps bounds the statements the run may start (default
 ${DEFAULT_MAX_STEPS.toLocaleString('en-US')}); a scenario that goes past it, a loop that never ends, stops with KM4100.
 Exits 1 when the scenario stops on a runtime error (a kernel panic and KM4100 included) or a detector
@@ -98,9 +100,11 @@ around operators, comments and number spellings kept (the rules are in engine/la
 formatted are not touched. --check changes nothing: it names the files that are not formatted and exits 1
 when there is one. A file with syntax errors is left as it is, its errors printed (exit 2).
 `,
-  check: `kmem check FILE...
+  check: `kmem check [--root DIR] FILE...
 
-Prints every diagnostic as file:line:col: error KM1234: message. Exits 2 when any file has errors.
+Prints every diagnostic as file:line:col: error KM1234: message (a problem in an included file at the
+include statement, its own place first in the message). include statements read files under --root DIR
+(default: the current directory). Exits 2 when any file has errors.
 `,
   boot: `kmem boot [--memory SIZE] [--cpus N] [--arch ARCH] [--slab-debug FLAGS] [--kasan] [--kmemleak] [--kfence MS] [--proc NAME]... [--debugfs NAME]...
 
@@ -186,6 +190,7 @@ const machineOptions = {
   json: { type: 'boolean' },
   seed: { type: 'string' },
   report: { type: 'string' },
+  root: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } satisfies ParseArgsConfig['options'];
 
@@ -274,6 +279,7 @@ export function main(argv: readonly string[], io: Io = nodeIo): number {
         if (values['max-steps'] !== undefined) return usage('--max-steps applies to kmem run');
         if (values.json) return usage('--json applies to kmem run');
         if (values.report !== undefined) return usage('--report applies to kmem run');
+        if (values.root !== undefined) return usage('--root applies to kmem run and kmem check');
         files.procs = procs.length > 0 || debugfs.length > 0 ? (procs as ProcFile[]) : [...PROC_FILES];
         return boot(io, { memoryBytes, cpus, arch, ...slabDebug }, files);
       }
@@ -284,6 +290,7 @@ export function main(argv: readonly string[], io: Io = nodeIo): number {
       return run(io, positionals[0]!, { memoryBytes, cpus, arch, ...slabDebug }, files, maxSteps, {
         json: values.json ?? false,
         ...(values.report !== undefined ? { report: values.report } : {}),
+        includes: includeHost(io, values.root),
       });
     }
     case 'check':
@@ -295,7 +302,8 @@ export function main(argv: readonly string[], io: Io = nodeIo): number {
           args: [...rest],
           options: {
             help: { type: 'boolean', short: 'h' },
-            ...(command === 'fmt' ? { check: { type: 'boolean' as const } } : {}),
+            check: { type: 'boolean' },
+            root: { type: 'string' },
           },
           allowPositionals: true,
           strict: true,
@@ -308,7 +316,11 @@ export function main(argv: readonly string[], io: Io = nodeIo): number {
         return EXIT_OK;
       }
       if (parsed.positionals.length === 0) return usage('name at least one scenario file');
-      if (command === 'check') return check(io, parsed.positionals);
+      if (command === 'check') {
+        if (parsed.values.check) return usage('--check applies to kmem fmt');
+        return check(io, parsed.positionals, includeHost(io, parsed.values.root));
+      }
+      if (parsed.values.root !== undefined) return usage('--root applies to kmem run and kmem check');
       return fmt(io, parsed.positionals, parsed.values.check === true);
     }
     default:
@@ -362,13 +374,16 @@ function readScenario(io: Io, file: string): string | undefined {
   }
 }
 
-/** `include` for the CLI: files under the current directory (the workspace), named relative to it. */
-function includeHost(io: Io): IncludeHost {
+/**
+ * `include` for the CLI: files under the workspace (`--root DIR`, else the current directory), named
+ * relative to the current directory.
+ */
+function includeHost(io: Io, root: string | undefined): IncludeHost {
   const cwd = process.cwd();
-  return fileIncludeHost(cwd, { relativeTo: cwd }, (full) => io.readFile(full));
+  return fileIncludeHost(root ?? cwd, { relativeTo: cwd }, (full) => io.readFile(full));
 }
 
-function check(io: Io, files: readonly string[]): number {
+function check(io: Io, files: readonly string[], includes: IncludeHost): number {
   let errors = 0;
   for (const file of files) {
     const text = readScenario(io, file);
@@ -376,7 +391,7 @@ function check(io: Io, files: readonly string[]): number {
       errors++;
       continue;
     }
-    for (const d of diagnose(text, file, undefined, includeHost(io))) {
+    for (const d of diagnose(text, file, undefined, includes)) {
       io.out(`${formatDiagnostic(file, d)}\n`);
       if (d.severity === 'error') errors++;
     }
@@ -428,6 +443,8 @@ function printFiles(io: Io, machine: Machine, files: Files): void {
 interface RunOutputs {
   readonly json: boolean;
   readonly report?: string;
+  /** How `include` statements read their files (the workspace root). */
+  readonly includes: IncludeHost;
 }
 
 function run(
@@ -440,7 +457,7 @@ function run(
 ): number {
   const text = readScenario(io, file);
   if (text === undefined) return EXIT_USAGE;
-  const { diagnostics, scenario } = loadScenario(text, file, defaults, { statementLimit: maxSteps }, includeHost(io));
+  const { diagnostics, scenario } = loadScenario(text, file, defaults, { statementLimit: maxSteps }, outs.includes);
   if (!scenario) {
     const doc: RunDocument = {
       schema: JSON_SCHEMA,

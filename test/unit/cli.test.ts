@@ -7,7 +7,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, Io, main } from '../../extension/cli/main';
 
@@ -26,6 +26,33 @@ function cli(argv: string[], files: Record<string, string> = {}): { code: number
   const code = main(argv, io);
   return { code, out, err };
 }
+
+describe('include and --root', () => {
+  const files = {
+    'main.kmem': 'include "lib/pools.kmem"\nlet pool = []\nfill(pool, 2)\nprint length(pool)\n',
+    [resolve('lib/pools.kmem')]: 'proc fill(pool, n) {\n  repeat n {\n    push pool, kmalloc(64, GFP_KERNEL)\n  }\n}\n',
+  };
+
+  test('run and check read included files under the current directory', () => {
+    const r = cli(['run', 'main.kmem'], files);
+    assert.equal(r.code, EXIT_OK, r.err);
+    assert.match(r.out, /^2\n/);
+    assert.equal(cli(['check', 'main.kmem'], files).code, EXIT_OK);
+  });
+
+  test('--root bounds the workspace: an include that leaves it is KM2030', () => {
+    const r = cli(['check', '--root', resolve('elsewhere'), 'main.kmem'], files);
+    assert.equal(r.code, EXIT_USAGE);
+    assert.match(r.out, /^main\.kmem:1:9: error KM2030: 'lib\/pools\.kmem' is outside the workspace/);
+    assert.equal(cli(['run', '--root', resolve('elsewhere'), 'main.kmem'], files).code, EXIT_USAGE);
+  });
+
+  test('--root belongs to run and check; --check to fmt', () => {
+    assert.match(cli(['fmt', '--root', '.', 'main.kmem'], files).err, /--root applies to kmem run and kmem check/);
+    assert.match(cli(['check', '--check', 'main.kmem'], files).err, /--check applies to kmem fmt/);
+    assert.match(cli(['boot', '--root', '.'], files).err, /--root applies to kmem run and kmem check/);
+  });
+});
 
 describe('kmem run', () => {
   test('a clean scenario: exit 0, the summary on stdout, nothing on stderr', () => {
