@@ -90,7 +90,7 @@ export class SlabPanel implements vscode.Disposable {
         if (this.lastState) this.post({ type: 'state', state: this.lastState });
         break;
       case 'revealLine':
-        void this.revealLine(message.line);
+        void this.revealLine(message.line, message.file);
         break;
       case 'error':
         void vscode.window.showWarningMessage(`KMem slab panel: ${message.message}`);
@@ -98,9 +98,11 @@ export class SlabPanel implements vscode.Disposable {
     }
   }
 
-  private async revealLine(line: number): Promise<void> {
-    if (!this.programPath || !Number.isInteger(line) || line < 1) return;
-    const doc = await vscode.workspace.openTextDocument(this.programPath);
+  /** Shows `line` of the scenario, or of `file` when the last state's stop named that file (and no other). */
+  private async revealLine(line: number, file: string | undefined): Promise<void> {
+    const path = file === undefined ? this.programPath : file === this.lastState?.stop?.file ? file : undefined;
+    if (!path || !Number.isInteger(line) || line < 1) return;
+    const doc = await vscode.workspace.openTextDocument(path);
     const editor = await vscode.window.showTextDocument(doc, vscode.ViewColumn.One);
     const pos = new vscode.Position(Math.min(line - 1, doc.lineCount - 1), 0);
     editor.selection = new vscode.Selection(pos, pos);

@@ -32,6 +32,8 @@ export interface MachineState {
     readonly reason: string;
     /** 1-based scenario line. */
     readonly line: number;
+    /** The included file the line is in (a path the host knows); absent: the scenario's own file. */
+    readonly file?: string;
     readonly description?: string;
   };
 }
@@ -39,9 +41,12 @@ export interface MachineState {
 /** Host -> webview. */
 export type HostToWebview = { type: 'state'; state: MachineState } | { type: 'ended'; message: string };
 
-/** Webview -> host. `revealLine` asks the host to show a 1-based scenario line. */
+/**
+ * Webview -> host. `revealLine` asks the host to show a 1-based scenario line, in `file` when the stop named
+ * one (the host opens only the file its last state named).
+ */
 export type WebviewToHost =
-  { type: 'ready' } | { type: 'revealLine'; line: number } | { type: 'error'; message: string };
+  { type: 'ready' } | { type: 'revealLine'; line: number; file?: string } | { type: 'error'; message: string };
 
 /** True when `x` is a well-formed HostToWebview message. Never throws. */
 export function isHostToWebview(x: unknown): x is HostToWebview {
@@ -81,6 +86,7 @@ export function explainWebviewToHost(x: unknown): string | undefined {
       case 'ready':
         return undefined;
       case 'revealLine':
+        if (x.file !== undefined && typeof x.file !== 'string') return `file is ${describe(x.file)}, not a string`;
         return isLine(x.line) ? undefined : `line is ${describe(x.line)}, not a 1-based line number`;
       case 'error':
         return typeof x.message === 'string' ? undefined : `message is ${describe(x.message)}, not a string`;
@@ -236,6 +242,7 @@ function explainStop(x: unknown, at: string): string | undefined {
   if (!isRecord(x)) return `${at} is ${describe(x)}, not an object`;
   if (typeof x.reason !== 'string') return `${at}.reason is ${describe(x.reason)}, not a string`;
   if (!isLine(x.line)) return `${at}.line is ${describe(x.line)}, not a 1-based line number`;
+  if (x.file !== undefined && typeof x.file !== 'string') return `${at}.file is ${describe(x.file)}, not a string`;
   if (x.description !== undefined && typeof x.description !== 'string') {
     return `${at}.description is ${describe(x.description)}, not a string`;
   }

@@ -686,10 +686,16 @@ export class KmemDebugSession extends LoggingDebugSession {
       buddyinfo: buddyinfoView(machine),
       summary: summaryView(machine),
       zoneinfo: zoneinfoView(machine),
-      stop: stop
-        ? { reason: this.stopReasonText(stop), line: stop.line + 1, description: this.describeStop(stop) }
-        : undefined,
+      stop: stop ? { ...this.stopPlace(stop), description: this.describeStop(stop) } : undefined,
     };
+  }
+
+  /** Where the panel says the run stopped: the reason, the 1-based line and, in an included file, that file. */
+  private stopPlace(stop: Stop): { reason: string; line: number; file?: string } {
+    const program = this.scenario!.program;
+    const file = this.scenario!.vm.frames()[0]?.file;
+    const place = { reason: this.stopReasonText(stop), line: stop.line + 1 };
+    return file !== undefined && file !== program.fileName ? { ...place, file } : place;
   }
 
   /** Runs the scenario until a breakpoint, an event breakpoint, the end of a step, a pause, an error or the end. */

@@ -736,6 +736,12 @@ describe('kmem debug adapter over DAP', () => {
       frameId: trace.body.stackFrames[1]!.id,
     });
     assert.match(printed.body.result, /^\[0xffff8880[0-9a-f]{8}\]$/);
+    const state = await dc.customRequest('kmem/state');
+    assert.deepEqual(
+      [state.body.stop.reason, state.body.stop.line, state.body.stop.file],
+      ['breakpoint', 3, lib],
+      'the panel is told the stop is in the included file',
+    );
     const frameId = trace.body.stackFrames[1]!.id;
     const count = await dc.evaluateRequest({ expression: 'length(pool) + 10', context: 'watch', frameId });
     assert.equal(count.body.result, '11');

@@ -68,6 +68,7 @@ describe('protocol guards', () => {
       ],
       [{ type: 'state', state: { ...first, stop: { reason: 'step', line: -3 } } }, /state\.stop\.line is -3/],
       [{ type: 'state', state: { ...first, stop: { reason: 'step', line: 3, description: {} } } }, /description/],
+      [{ type: 'state', state: { ...first, stop: { reason: 'step', line: 3, file: ['x'] } } }, /state\.stop\.file is/],
     ];
     for (const [message, reason] of cases) {
       assert.equal(isHostToWebview(message), false, JSON.stringify(message)?.slice(0, 80));
@@ -139,11 +140,13 @@ describe('protocol guards', () => {
   test('webview -> host messages', () => {
     assert.equal(isWebviewToHost({ type: 'ready' }), true);
     assert.equal(isWebviewToHost({ type: 'revealLine', line: 1 }), true);
+    assert.equal(isWebviewToHost({ type: 'revealLine', line: 1, file: '/ws/lib/pools.kmem' }), true);
     assert.equal(isWebviewToHost({ type: 'error', message: 'x' }), true);
     for (const bad of [
       { type: 'revealLine', line: 0 },
       { type: 'revealLine', line: 2.5 },
       { type: 'revealLine', line: '3' },
+      { type: 'revealLine', line: 3, file: 7 },
       { type: 'error' },
       { type: 'state', state: first },
       null,

@@ -389,6 +389,18 @@ describe('slab panel (Chromium, panel CSP)', () => {
     await context.close();
   });
 
+  test('a stop in an included file names it, and revealLine asks for that file', async () => {
+    const { context, page } = await openPanel({ fakeVsCode: true });
+    await page.waitForFunction(() => ((window as unknown as { __posted: unknown[] }).__posted ?? []).length > 0);
+    await showState(page, { ...first, stop: { reason: 'breakpoint', line: 3, file: '/ws/lib/pools.kmem' } });
+    const button = page.locator('.stop button.line');
+    assert.equal(await button.innerText(), 'pools.kmem:3');
+    await button.click();
+    const posted = await page.evaluate(() => (window as unknown as { __posted: unknown[] }).__posted);
+    assert.deepEqual(posted.slice(-1), [{ type: 'revealLine', line: 3, file: '/ws/lib/pools.kmem' }]);
+    await context.close();
+  });
+
   test('in VS Code: ready, revealLine, error reports, setState and restore', async () => {
     const { context, page, problems } = await openPanel({ fakeVsCode: true });
     await page.waitForFunction(() => ((window as unknown as { __posted: unknown[] }).__posted ?? []).length > 0);

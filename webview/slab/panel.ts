@@ -215,17 +215,26 @@ export class SlabPanel {
       replaceChildren(this.stopEl, h('span', { class: 'stop-label' }, this.ended ? 'Finished' : 'Machine state'));
       return;
     }
+    // A stop in an included file names it: `pools.kmem:12`.
+    const where = stop.file?.slice(Math.max(stop.file.lastIndexOf('/'), stop.file.lastIndexOf('\\')) + 1);
+    const label = where !== undefined ? `${where}:${stop.line}` : `line ${stop.line}`;
     let line: HTMLElement;
     if (this.host.post) {
       const post = this.host.post;
       line = h(
         'button',
-        { type: 'button', class: 'line link', title: `Show line ${stop.line} in the scenario` },
-        `line ${stop.line}`,
+        { type: 'button', class: 'line link', title: `Show line ${stop.line} in ${where ?? 'the scenario'}` },
+        label,
       );
-      line.addEventListener('click', () => post({ type: 'revealLine', line: stop.line }));
+      line.addEventListener('click', () =>
+        post(
+          stop.file !== undefined
+            ? { type: 'revealLine', line: stop.line, file: stop.file }
+            : { type: 'revealLine', line: stop.line },
+        ),
+      );
     } else {
-      line = h('span', { class: 'line' }, `line ${stop.line}`);
+      line = h('span', { class: 'line' }, label);
     }
     replaceChildren(
       this.stopEl,
