@@ -2600,8 +2600,12 @@ describe('event log (engine/trace/events.ts)', () => {
     assert.equal(m.kfree(big), undefined);
     const bigPfn = big / REF_PAGE_SIZE;
     const events = m.events.slice(0);
+    assert.ok(
+      events.every((e) => e.file === 0),
+      "every event is on a line of the scenario's own file",
+    );
     assert.deepEqual(
-      events.map((e) => ({ ...e })),
+      events.map(({ file: _file, ...e }) => e),
       [
         { seq: 0, kind: EventKind.PageAlloc, cpu: 1, line: 7, cache: -1, addr: slab, size: 0, extra: 0 },
         {
