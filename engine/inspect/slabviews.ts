@@ -537,6 +537,8 @@ export interface ObjectEventSite {
   readonly seq: number;
   /** The scenario line (0: not from a scenario line). */
   readonly line: number;
+  /** The included file the line is in (Program.files); absent: the scenario's own. */
+  readonly file?: string;
   readonly cpu: number;
   /** Bytes asked (Kmalloc); 0 for Kfree. */
   readonly size: number;
@@ -733,7 +735,13 @@ function eventIndex(
       continue;
     }
     if (!wanted.has(e.addr)) continue;
-    const site = { seq, line: e.line, cpu: e.cpu, size: kind === EventKind.Kmalloc ? e.size : 0 };
+    const site = {
+      seq,
+      line: e.line,
+      ...(e.file !== 0 ? { file: machine.sourceFiles[e.file] ?? `file ${e.file}` } : {}),
+      cpu: e.cpu,
+      size: kind === EventKind.Kmalloc ? e.size : 0,
+    };
     if (kind === EventKind.Kmalloc) {
       if (!alloc.has(e.addr)) {
         alloc.set(e.addr, site);
@@ -889,7 +897,7 @@ export function formatSlabLayout(v: SlabLayoutView): string {
       next = o.freePointer.index === null ? '-> NULL' : `-> ${o.freePointer.index} (${o.freePointer.virt})`;
       if (o.freePointer.stored !== o.freePointer.virt) next += `, stored ${o.freePointer.stored}`;
     } else if (o.allocatedAt) {
-      next = o.allocatedAt.line > 0 ? `line ${o.allocatedAt.line}` : `event ${o.allocatedAt.seq}`;
+      next = siteText(o.allocatedAt);
     }
     lines.push(
       `  ${String(o.index).padStart(3)}  ${hex(o.phys).padEnd(12)}  ${o.virt}  ${describeState(o).padEnd(23)}  ${next}`.trimEnd(),
@@ -1065,5 +1073,7 @@ export function formatObjectLookup(v: ObjectLookupView): string {
 }
 
 function siteText(s: ObjectEventSite): string {
-  return s.line > 0 ? `line ${s.line}` : `event ${s.seq}`;
+  if (s.line <= 0) return `event ${s.seq}`;
+  if (s.file === undefined) return `line ${s.line}`;
+  return `${s.file.slice(Math.max(s.file.lastIndexOf('/'), s.file.lastIndexOf('\\')) + 1)}:${s.line}`;
 }

@@ -1103,7 +1103,7 @@ export class Machine {
       if (index === OBJECT_DOUBLE_FREE && cache.flags & SLAB_CONSISTENCY_CHECKS) {
         // free_debug_processing() -> on_freelist(): reported, not freed; the kernel goes on.
         this.record(EventKind.Kfree, cache.id, phys, 0, cache.geometry.size);
-        this.slubDebug.entry = 'kfree';
+        this.slubDebug.entry = entry;
         const slab = slub.slabAt(pfn)!;
         this.slubDebug.alreadyFree(cache, slab, this.slubObjectIndex(cache, slab, phys));
         return undefined;
@@ -1120,7 +1120,7 @@ export class Machine {
       // trace_kfree() fires first in kfree(), before slab_free() may discard the slab.
       this.record(EventKind.Kfree, cache.id, phys, 0, cache.geometry.size);
       this.kmemleak?.freePhys(phys);
-      if (cache.geometry.debug !== undefined) this.slubDebug.entry = 'kfree';
+      if (cache.geometry.debug !== undefined) this.slubDebug.entry = entry;
       slub.freeIndex(cache, id, index, this.cpu);
       return undefined;
     }

@@ -16,6 +16,7 @@ import { diagnose } from '../../engine/lang/service';
 import { loadScenario } from '../../engine/scenario';
 import { formatCell } from '../../engine/vm/values';
 import { reportEntries } from '../../engine/inspect/reports';
+import { formatObjectLookup, objectLookup } from '../../engine/inspect/slabviews';
 import { fileIncludeHost, preloadIncludes } from '../../extension/shared/includes';
 
 /** Files in memory, by name; paths are names (no folders needed here). */
@@ -175,4 +176,15 @@ test("events and reports made by an included file's statements name that file an
   const events = r.scenario.machine.events;
   const last = events.get(events.length - 1);
   assert.deepEqual([last.file, last.line], [0, 3], 'the main file again: no file, its own line');
+});
+
+test("the console's object view names the included file an object was allocated in", () => {
+  const r = run(['include "alloc.kmem"', 'let q = 0'].join('\n'), {
+    'alloc.kmem': ['let p = kmalloc(64, GFP_KERNEL)'].join('\n'),
+  });
+  assert.equal(r.stop.reason, 'end');
+  const m = r.scenario.machine;
+  const p = r.scenario.vm.locals(0).find((v) => v.name === 'p')!.value as bigint;
+  const text = formatObjectLookup(objectLookup(m, m.phys(p)!)!);
+  assert.match(text, / at alloc\.kmem:1\b/);
 });

@@ -345,3 +345,35 @@ test('every report ends with dump_stack(): the call trace of its 6.12 path, down
     [['dump_stack_lvl', 'trace', ...free, scenario(42)]],
   );
 });
+
+test("kmem_cache_free is the API of its tracks and of its reports' call traces, not kfree", () => {
+  // mm/slub.c (6.12): kmem_cache_free() -> slab_free() stores the free track with the caller's stack, which
+  // holds kmem_cache_free; a second free reaches free_to_partial_list() -> free_debug_processing() ->
+  // on_freelist() -> object_err() -> print_trailer() -> dump_stack().
+  const source = [
+    'machine { slab_debug "FZPU,dentry" }',
+    'let c = kmem_cache_create("dentry", 192, 8, SLAB_RECLAIM_ACCOUNT)',
+    'let d = kmem_cache_alloc(c, GFP_KERNEL)',
+    'kmem_cache_free(c, d)',
+    'expect slub_debug {',
+    '  kmem_cache_free(c, d)',
+    '}',
+  ].join('\n');
+  const { diagnostics, scenario } = loadScenario(source, 't.kmem');
+  assert.deepEqual(diagnostics, []);
+  const stop = scenario!.vm.run({ maxInstructions: 1e6 });
+  assert.equal(stop.reason, 'end', JSON.stringify(stop.error));
+  const log = scenario!.machine.log.join('');
+  assert.match(log, /\nFreed in line_4\+0x0\/0x1 \[scenario\] age=\d+ cpu=0 pid=1\n kmem_cache_free\+0x0\/0x0\n/);
+  assert.deepEqual(callTraces(log), [
+    [
+      'dump_stack_lvl',
+      'print_trailer',
+      'object_err',
+      'free_to_partial_list',
+      '__slab_free',
+      'kmem_cache_free',
+      'line_6+0x0/0x1 [scenario]',
+    ],
+  ]);
+});
