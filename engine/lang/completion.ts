@@ -25,7 +25,7 @@ import { ProcInfo, VarInfo } from './checker';
 import { Position, Range } from './diagnostics';
 import { lex } from './lexer';
 import { MACHINE_ENTRIES } from './parser';
-import { FUTURE_VALUE_WORDS, Token, TokenKind } from './tokens';
+import { FUTURE_VALUE_WORDS, STATEMENT_KEYWORDS, Token, TokenKind } from './tokens';
 import { ARCH_NAMES } from '../mm/arch';
 import { GFP_NAMES } from '../mm/gfp';
 import { Value } from '../vm/values';
@@ -676,23 +676,6 @@ interface Scan {
   readonly lastClosed: BraceKind | undefined;
 }
 
-const MACHINE_ENDERS = [
-  'let',
-  'repeat',
-  'for',
-  'if',
-  'while',
-  'proc',
-  'return',
-  'expect',
-  'on',
-  'print',
-  'log',
-  'push',
-  'pop',
-  'include',
-];
-
 /**
  * Whether token j starts a statement that ends what is open before it, as the parser decides: a keyword
  * (in the machine block one of today's statements), or a name followed by "=" (in the machine block also a
@@ -703,7 +686,7 @@ function startsStatement(tokens: readonly Token[], j: number, inMachine: boolean
   if (!t) return false;
   if (t.kind === TokenKind.Keyword) {
     return inMachine
-      ? MACHINE_ENDERS.includes(t.text) || t.text === 'machine'
+      ? STATEMENT_KEYWORDS.includes(t.text)
       : t.text !== 'in' && t.text !== 'else' && !FUTURE_VALUE_WORDS.has(t.text);
   }
   if (t.kind !== TokenKind.Identifier) return false;

@@ -51,15 +51,19 @@ import {
 } from './ast';
 import { Diagnostic, Range, cover, error } from './diagnostics';
 import { lex } from './lexer';
-import { ACTIVE_KEYWORDS, FUTURE_STATEMENT_WORDS, FUTURE_VALUE_WORDS, Token, TokenKind, describeToken } from './tokens';
+import {
+  FUTURE_STATEMENT_WORDS,
+  FUTURE_VALUE_WORDS,
+  STATEMENT_KEYWORDS,
+  Token,
+  TokenKind,
+  describeToken,
+} from './tokens';
 
 /** Bound on nesting and on the height of an expression tree. */
 export const MAX_NESTING = 200;
 
 /** Entries the machine block understands today. */
-/** Keywords that start a statement (inside the machine block, one of them ends the block). */
-const STATEMENT_KEYWORDS: readonly string[] = [...ACTIVE_KEYWORDS].filter((w) => w !== 'in' && w !== 'else');
-
 export const MACHINE_ENTRIES: readonly string[] = [
   'memory',
   'cpus',

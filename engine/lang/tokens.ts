@@ -90,6 +90,9 @@ export const ACTIVE_KEYWORDS: ReadonlySet<string> = new Set([
   'include',
 ]);
 
+/** Keywords that start a statement (`in` and `else` only continue one): in the machine block, one ends the block. */
+export const STATEMENT_KEYWORDS: readonly string[] = [...ACTIVE_KEYWORDS].filter((w) => w !== 'in' && w !== 'else');
+
 /** Words kept for statements the language will grow (see docs/language.md, "How the language grows"). */
 export const FUTURE_STATEMENT_WORDS: ReadonlySet<string> = new Set([
   'cache',
