@@ -43,6 +43,7 @@
  * object of the slab can be older), indexes the latest Kmalloc (and Kfree) per address of the slab.
  */
 
+import { fileBaseName } from '../lang/include';
 import { PAGE_SIZE } from '../mm/config';
 import { NO_PFN } from '../mm/frames';
 import { Machine } from '../mm/machine';
@@ -1075,5 +1076,5 @@ export function formatObjectLookup(v: ObjectLookupView): string {
 function siteText(s: ObjectEventSite): string {
   if (s.line <= 0) return `event ${s.seq}`;
   if (s.file === undefined) return `line ${s.line}`;
-  return `${s.file.slice(Math.max(s.file.lastIndexOf('/'), s.file.lastIndexOf('\\')) + 1)}:${s.line}`;
+  return `${fileBaseName(s.file)}:${s.line}`;
 }

@@ -79,7 +79,7 @@ export function resolveIncludes(main: SourceFile, host: IncludeHost | undefined)
       const key = id(answer.fileName);
       const cycleAt = chain.indexOf(key);
       if (cycleAt >= 0) {
-        const cycle = [...names.slice(cycleAt), answer.fileName].map(baseNameOf).join(' -> ');
+        const cycle = [...names.slice(cycleAt), answer.fileName].map(fileBaseName).join(' -> ');
         report(error('KM2029', `include cycle: ${cycle}`, st.pathRange), file);
         continue;
       }
@@ -105,7 +105,8 @@ export function resolveIncludes(main: SourceFile, host: IncludeHost | undefined)
   return { files, targets, diagnostics };
 }
 
-function baseNameOf(fileName: string): string {
+/** The last part of a file name, with either separator: "lib/pools.kmem" -> "pools.kmem". */
+export function fileBaseName(fileName: string): string {
   return fileName.slice(Math.max(fileName.lastIndexOf('/'), fileName.lastIndexOf('\\')) + 1);
 }
 
@@ -117,7 +118,7 @@ function baseNameOf(fileName: string): string {
 export function inScenarioFile(d: Diagnostic, graph: IncludeGraph): Diagnostic {
   if (d.file === undefined) return d;
   let file = graph.files.findIndex((f) => f.fileName === d.file);
-  const at = `${baseNameOf(d.file)}:${d.range.start.line + 1}:${d.range.start.character + 1}`;
+  const at = `${fileBaseName(d.file)}:${d.range.start.line + 1}:${d.range.start.character + 1}`;
   // Walk up the include chain to the statement in file 0.
   for (let guard = 0; file > 0 && guard < MAX_INCLUDE_DEPTH + 1; guard++) {
     let parent: { stmt: IncludeStmt; from: number } | undefined;

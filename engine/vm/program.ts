@@ -31,6 +31,7 @@
  */
 
 import { Range } from '../lang/diagnostics';
+import { fileBaseName } from '../lang/include';
 import { Value } from './values';
 import { Op, PagesCall } from './vm';
 
@@ -176,7 +177,7 @@ export function executableLineAtOrAfter(program: Program, line: number): number 
 
 /** The file's base name without its extension: "examples/slab-growth.kmem" -> "slab-growth". */
 export function baseName(fileName: string): string {
-  const base = fileName.slice(Math.max(fileName.lastIndexOf('/'), fileName.lastIndexOf('\\')) + 1);
+  const base = fileBaseName(fileName);
   const dot = base.lastIndexOf('.');
   return dot > 0 ? base.slice(0, dot) : base;
 }
